@@ -1,0 +1,37 @@
+# Two commands for a newcomer: `make run` and `make test`. Both set up .venv first.
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.stamp
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard portal/translations/*/LC_MESSAGES/messages.po))
+DB ?= data/procurement.db
+PYTHON ?= python3
+
+.PHONY: run test demo build bench translations clean
+
+run: $(STAMP) $(CATALOGS)
+	@test -f $(DB) || $(BIN)/prongsai demo --db $(DB)
+	$(BIN)/prongsai build --db $(DB)
+	$(BIN)/prongsai serve --db $(DB)
+
+test: $(STAMP) $(CATALOGS)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@
+
+# Refresh the message catalogs after changing translatable text.
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -o portal/translations/messages.pot .
+	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching
+
+bench: $(STAMP)
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) $(CATALOGS)

@@ -1,0 +1,34 @@
+"""The citizen portal: a Flask app factory (the flaskr pattern) with one blueprint per area."""
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from prongsai import config
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Defaults, then ``PRONGSAI_*`` environment variables, then ``test_config``."""
+    app = Flask(__name__)
+    app.config.from_mapping(
+        DATABASE=str(config.default_db()),
+        COMPLAINTS_DATABASE=str(config.default_complaints_db()),
+        SECRET_KEY=os.environ.get("PRONGSAI_SECRET_KEY") or "dev-only-not-secret",
+        BABEL_DEFAULT_LOCALE="th",
+        BABEL_TRANSLATION_DIRECTORIES=os.path.join(app.root_path, "translations"),
+        LANGUAGES=("th", "en"),
+        BEHIND_FLY_PROXY=False,
+    )
+    app.config.from_prefixed_env("PRONGSAI")
+    if test_config:
+        app.config.update(test_config)
+
+    from portal import db, i18n
+    from portal.views import errors, main
+
+    db.init_app(app)
+    i18n.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(main.bp)
+    return app

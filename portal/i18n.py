@@ -1,0 +1,36 @@
+"""Thai first, English on request: ``?lang=`` (remembered in a cookie), Accept-Language, else Thai."""
+from __future__ import annotations
+
+from flask import current_app, request
+from flask_babel import Babel
+
+LANG_COOKIE = "lang"
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    asked = request.args.get("lang")
+    if asked in languages:
+        return asked
+    remembered = request.cookies.get(LANG_COOKIE)
+    if remembered in languages:
+        return remembered
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def init_app(app) -> None:
+    Babel(app, locale_selector=select_locale)
+
+    @app.after_request
+    def remember_language(response):
+        asked = request.args.get("lang")
+        if asked in app.config["LANGUAGES"] and request.cookies.get(LANG_COOKIE) != asked:
+            response.set_cookie(LANG_COOKIE, asked, max_age=365 * 24 * 3600,
+                                samesite="Lax", httponly=True, secure=request.is_secure)
+        return response
+
+    @app.context_processor
+    def language():
+        from flask_babel import get_locale
+
+        return {"lang": str(get_locale())}

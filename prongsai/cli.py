@@ -1,0 +1,111 @@
+"""The ``prongsai`` command: a Flask CLI group over the portal's app factory.
+
+Each area keeps its commands in its own module and is wired here, so ``runner`` tests cover all.
+"""
+from __future__ import annotations
+
+import os
+
+import click
+from flask.cli import FlaskGroup, routes_command, shell_command
+
+from prongsai import config
+from prongsai.errors import UserError
+
+
+def db_option(f):
+    """``--db PATH``: the public database (default ``$PRONGSAI_DATA_DIR/procurement.db``)."""
+    return click.option(
+        "--db", "db_path", type=click.Path(dir_okay=False), default=None,
+        help="Public database (default: data/procurement.db, or $PRONGSAI_DATA_DIR).",
+        callback=lambda ctx, param, value: value or str(config.default_db()),
+    )(f)
+
+
+def complaints_db_option(f):
+    """``--complaints-db PATH``: the private complaints database."""
+    return click.option(
+        "--complaints-db", "complaints_db_path", type=click.Path(dir_okay=False), default=None,
+        help="Private complaints database (default: data/complaints.db).",
+        callback=lambda ctx, param, value: value or str(config.default_complaints_db()),
+    )(f)
+
+
+def _create_app():
+    from portal import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
+             add_version_option=False, load_dotenv=False)
+def cli():
+    """Prongsai (โปร่งใส): Thai public procurement data for citizens, journalists and volunteers."""
+
+
+# Prongsai always builds its own app: drop Flask's --app and --env-file options.
+cli.params = [p for p in cli.params if p.name not in ("app", "env_file")]
+cli.add_command(routes_command)
+cli.add_command(shell_command)
+
+
+@cli.command()
+@db_option
+@click.option("--projects", default=50_000, show_default=True, type=click.IntRange(1, 2_000_000),
+              help="How many demo projects to generate.")
+@click.option("--seed", default=1, show_default=True, type=int, help="Random seed (same seed, same data).")
+@click.option("--force", is_flag=True, help="Replace an existing demo database.")
+def demo(db_path, projects, seed, force):
+    """Generate a deterministic DEMO database (never touches the network)."""
+    from prongsai.demo import generate
+
+    generate(db_path, projects=projects, seed=seed, force=force)
+    click.echo(f"demo database with {projects:,} projects written to {db_path}")
+
+
+@cli.command()
+@db_option
+@click.option("--flag-settings", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Cardinal-style settings.ini for the R-indicators (default: the shipped file).")
+def build(db_path, flag_settings):
+    """Compute derived tables: red flags, dashboard aggregates, full-text index."""
+    from prongsai.build import run_build
+
+    if not os.path.exists(db_path):
+        raise UserError(f"database not found: {db_path} (run `prongsai demo` or `prongsai scrape` first)")
+    build_id = run_build(db_path, flag_settings=flag_settings)
+    click.echo(f"build {build_id} done: {db_path}")
+
+
+@cli.command()
+@db_option
+@complaints_db_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=None, help="Port (default: $PORT, else 8000).")
+def serve(db_path, complaints_db_path, host, port):
+    """Serve the portal and Datasette (at /data/) in one process on one port."""
+    import uvicorn
+
+    from prongsai.asgi import create_asgi_app
+
+    if not os.path.exists(db_path):
+        raise UserError(f"database not found: {db_path} (run `prongsai demo` and `prongsai build` first)")
+    port = port or int(os.environ.get("PORT", 8000))
+    app = create_asgi_app(db_path, complaints_db_path)
+    # No access log: complainants' addresses must never be written anywhere.
+    uvicorn.run(app, host=host, port=port, access_log=False, proxy_headers=False,
+                server_header=False, log_level="info")
+
+
+@cli.group()
+def scrape():
+    """Fetch a public source into the public database (`prongsai scrape SOURCE --help`)."""
+
+
+@cli.group()
+def export():
+    """Write public data out (OCDS, red flags)."""
+
+
+def main():
+    cli(prog_name="prongsai")
