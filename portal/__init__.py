@@ -16,7 +16,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         COMPLAINTS_DATABASE=str(config.default_complaints_db()),
         SECRET_KEY=os.environ.get("PRONGSAI_SECRET_KEY") or "dev-only-not-secret",
         BABEL_DEFAULT_LOCALE="th",
-        BABEL_TRANSLATION_DIRECTORIES=os.path.join(app.root_path, "translations"),
+        # one catalog per area, merged by Flask-Babel (relative to portal/)
+        BABEL_TRANSLATION_DIRECTORIES="translations;complaints/translations",
         LANGUAGES=("th", "en"),
         BEHIND_FLY_PROXY=False,
     )
