@@ -155,6 +155,9 @@ class _Gen:
             else:
                 raw = self._tax_id(r.choice(["0105", "0105", "0103", "0994"]))
             sid, tax_id, status = supplier_id(raw, name)
+            if sid in self.ids:  # same damaged id and same name: one company, as in real data; skip
+                continue
+            self.ids.add(sid)
             self.suppliers.append((sid, tax_id, raw, status, name, normalize_name(name),
                                    r.choice(PROVINCES)))
         # a Zipf-ish preference: some suppliers win everywhere
