@@ -160,6 +160,7 @@ class _Gen:
             self.ids.add(sid)
             self.suppliers.append((sid, tax_id, raw, status, name, normalize_name(name),
                                    r.choice(PROVINCES)))
+        count = len(self.suppliers)
         # a Zipf-ish preference: some suppliers win everywhere
         self.supplier_weights = [1.0 / (1 + i) ** 0.6 for i in range(count)]
         self.cum_weights = list(_accumulate(self.supplier_weights))
