@@ -142,7 +142,8 @@ class _Gen:
         r = self.r
         count = max(200, min(60_000, self.n // 6))
         self.suppliers = []  # (id, tax_id, tax_id_raw, status, name_th, name_normalized, province)
-        for i in range(count):
+        seen: set[str] = set()
+        for _ in range(count):
             legal = r.choice(LEGAL)
             name = f"{legal} {''.join(r.sample(COMPANY_WORDS, 2))}{r.choice(['', ' ' + r.choice(PLACE_SYLLABLES)])}"
             if legal == "ห้างหุ้นส่วนจำกัด" and r.random() < 0.05:
@@ -155,9 +156,9 @@ class _Gen:
             else:
                 raw = self._tax_id(r.choice(["0105", "0105", "0103", "0994"]))
             sid, tax_id, status = supplier_id(raw, name)
-            if sid in self.ids:  # same damaged id and same name: one company, as in real data; skip
+            if sid in seen:  # same damaged id and same name: one company, as in real data; skip
                 continue
-            self.ids.add(sid)
+            seen.add(sid)
             self.suppliers.append((sid, tax_id, raw, status, name, normalize_name(name),
                                    r.choice(PROVINCES)))
         count = len(self.suppliers)
