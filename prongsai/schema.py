@@ -249,6 +249,7 @@ CREATE TABLE source_runs (
     id INTEGER PRIMARY KEY,
     source TEXT NOT NULL,
     target TEXT,                  -- file path or URL of the run
+    target_sha256 TEXT,           -- sha256 of the downloaded/read file, when the run had one
     started_at TEXT,
     finished_at TEXT,
     status TEXT,                  -- running / ok / failed

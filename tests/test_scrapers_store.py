@@ -1,0 +1,172 @@
+"""SourceRun: one transaction per run, provenance, change log, quarantine, the demo guard."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from prongsai.schema import get_meta, open_db, set_meta
+from scrapers.store import DemoDatabaseError, LayoutError, SourceRun, TooManyBadRows
+
+URL = "https://data.go.th/x.csv"
+
+
+def _agency(run, name="กรมชลประทาน"):
+    run.upsert("agencies", {"id": "name:" + name, "name_th": name}, source_url=URL)
+
+
+def _project(run, pid="64097344169", **fields):
+    row = {"project_id": pid, "title": "ซื้อวัสดุ", "budget": 380000.0, "fiscal_year": 2564,
+           "buyer_id": "name:กรมชลประทาน"}
+    row.update(fields)
+    _agency(run)
+    run.upsert("projects", row, source_url=URL)
+
+
+def _load(db, **fields):
+    with SourceRun(db, "test", target=URL) as run:
+        run.read()
+        _project(run, **fields)
+    return run
+
+
+def q(db, sql, *args):
+    return db.execute(sql, args).fetchall()
+
+
+def test_fresh_database_becomes_real_and_first_load_has_provenance(tmp_db):
+    run = _load(tmp_db)
+    assert get_meta(tmp_db, "dataset") == "real"
+    assert run.rows_in == 1 and run.rows_changed == 2  # the agency and the project
+    (source, url, fetched, sha, first, last), = q(
+        tmp_db, "SELECT source, source_url, fetched_at, content_sha256, first_seen, last_seen FROM projects")
+    assert (source, url) == ("test", URL) and first == last == run.seen_at == fetched and len(sha) == 64
+    assert q(tmp_db, "SELECT status, rows_in, rows_changed, error FROM source_runs") == [("ok", 1, 2, None)]
+
+
+def test_rerun_of_same_input_changes_nothing_but_last_seen(tmp_db):
+    first = _load(tmp_db)
+    sha = q(tmp_db, "SELECT content_sha256 FROM projects")[0][0]
+    second = _load(tmp_db)
+    assert second.rows_changed == 0
+    assert q(tmp_db, "SELECT first_seen, last_seen, content_sha256 FROM projects") == [
+        (first.seen_at, second.seen_at, sha)]
+    assert q(tmp_db, "SELECT count(*) FROM changes") == [(0,)]
+    assert q(tmp_db, "SELECT rows_changed FROM source_runs ORDER BY id") == [(2,), (0,)]
+
+
+def test_changed_upstream_value_updates_row_keeps_first_seen_and_logs_the_change(tmp_db):
+    first = _load(tmp_db)
+    second = _load(tmp_db, budget=400000.0)
+    assert second.rows_changed == 1
+    assert q(tmp_db, "SELECT budget, first_seen, last_seen FROM projects") == [
+        (400000.0, first.seen_at, second.seen_at)]
+    assert q(tmp_db, "SELECT table_name, row_id, project_id, field, old_value, new_value, seen_at, "
+                     "source_run_id FROM changes") == [
+        ("projects", "64097344169", "64097344169", "budget", "380000.0", "400000.0", second.seen_at, second.id)]
+
+
+def test_integer_given_as_text_is_not_a_change(tmp_db):
+    _load(tmp_db)
+    assert _load(tmp_db, fiscal_year="2564").rows_changed == 0
+
+
+def test_a_source_writing_fewer_columns_does_not_erase_others(tmp_db):
+    _load(tmp_db)
+    with SourceRun(tmp_db, "rss") as run:
+        run.upsert("projects", {"project_id": "64097344169", "title": "ซื้อวัสดุ"})
+    assert run.rows_changed == 0
+    assert q(tmp_db, "SELECT title, budget FROM projects") == [("ซื้อวัสดุ", 380000.0)]
+
+
+def test_first_record_wins_within_a_run_even_across_batches(tmp_db):
+    with SourceRun(tmp_db, "test", batch_size=2) as run:
+        _project(run, title="first")
+        run.flush()
+        _project(run, title="second")
+        _project(run, pid="65117587281")
+    assert q(tmp_db, "SELECT project_id, title FROM projects ORDER BY 1") == [
+        ("64097344169", "first"), ("65117587281", "ซื้อวัสดุ")]
+    assert q(tmp_db, "SELECT count(*) FROM changes") == [(0,)]
+
+
+def test_failed_run_commits_nothing_but_its_failed_row(tmp_db):
+    _load(tmp_db)
+    with pytest.raises(LayoutError):
+        with SourceRun(tmp_db, "test", target="f.csv", batch_size=1) as run:
+            run.read(2)
+            _project(run, budget=1.0)            # flushed at once (batch_size=1) ...
+            run.quarantine("f.csv:3", "a,b", "bad date")
+            raise LayoutError("test", "f.csv", "column งบประมาณ(บาท)", "งบ")
+    assert q(tmp_db, "SELECT budget FROM projects") == [(380000.0,)]   # ... and rolled back
+    assert q(tmp_db, "SELECT count(*) FROM changes") == [(0,)]
+    assert q(tmp_db, "SELECT count(*) FROM quarantine") == [(0,)]
+    status, rows_in, error = q(tmp_db, "SELECT status, rows_in, error FROM source_runs ORDER BY id DESC")[0]
+    assert (status, rows_in) == ("failed", 2)
+    assert error == "test: layout changed in f.csv: expected column งบประมาณ(บาท), found งบ"
+
+
+def test_bug_inside_a_run_is_recorded_with_its_type(tmp_db):
+    with pytest.raises(ZeroDivisionError):
+        with SourceRun(tmp_db, "test"):
+            1 / 0
+    assert q(tmp_db, "SELECT status, error FROM source_runs") == [("failed", "ZeroDivisionError: division by zero")]
+
+
+def test_malformed_rows_are_quarantined_and_the_run_goes_on(tmp_db):
+    with SourceRun(tmp_db, "test", target="f.csv") as run:
+        for i in range(20):
+            run.read()
+            if i == 7:
+                run.quarantine("f.csv:9", "x,y", "not a date: 'x'")
+            else:
+                _project(run, pid=f"6409734{i:04d}")
+    assert q(tmp_db, "SELECT count(*) FROM projects") == [(19,)]
+    assert q(tmp_db, "SELECT location, raw, reason, source_run_id FROM quarantine") == [
+        ("f.csv:9", "x,y", "not a date: 'x'", run.id)]
+    assert q(tmp_db, "SELECT status, rows_quarantined FROM source_runs") == [("ok", 1)]
+
+
+def test_more_than_five_percent_bad_rows_fails_the_run(tmp_db):
+    with pytest.raises(TooManyBadRows, match=r"2 of 20 rows of f.csv are malformed .*not a date"):
+        with SourceRun(tmp_db, "test", target="f.csv") as run:
+            for i in range(20):
+                run.read()
+                if i in (3, 4):
+                    run.quarantine(f"f.csv:{i}", "x", "not a date")
+                else:
+                    _project(run, pid=f"6409734{i:04d}")
+    assert q(tmp_db, "SELECT count(*) FROM projects") == [(0,)]
+    assert q(tmp_db, "SELECT status, rows_quarantined FROM source_runs") == [("failed", 2)]
+
+
+def test_links_are_inserted_once_and_foreign_keys_checked_at_commit(tmp_db):
+    def load():
+        with SourceRun(tmp_db, "test") as run:
+            run.link("award_suppliers", {"award_id": "64097344169/1", "supplier_id": "0105556000001"})
+            run.upsert("suppliers", {"id": "0105556000001", "name_th": "บริษัท ก จำกัด"})
+            _project(run)
+            run.upsert("awards", {"id": "64097344169/1", "project_id": "64097344169", "amount": 1.0})
+        return run
+    assert load().rows_changed == 5
+    assert load().rows_changed == 0
+    with pytest.raises(sqlite3.IntegrityError):
+        with SourceRun(tmp_db, "test") as run:
+            run.link("award_suppliers", {"award_id": "nope/1", "supplier_id": "0105556000001"})
+    assert q(tmp_db, "SELECT count(*) FROM award_suppliers") == [(1,)]
+
+
+def test_refuses_a_demo_database(tmp_path):
+    db = open_db(tmp_path / "demo.db")
+    set_meta(db, dataset="demo")
+    with pytest.raises(DemoDatabaseError, match="DEMO database"):
+        with SourceRun(db, "test"):
+            pass
+    db = open_db(tmp_path / "demo.db")
+    assert q(db, "SELECT count(*) FROM source_runs") == [(0,)]
+
+
+def test_upsert_into_a_link_table_is_refused(tmp_db):
+    with pytest.raises(ValueError, match="use link"):
+        with SourceRun(tmp_db, "test") as run:
+            run.upsert("award_suppliers", {"award_id": "a", "supplier_id": "b"})
