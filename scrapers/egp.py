@@ -1,0 +1,96 @@
+"""What the three e-GP sources (RSS, process5 JSON, legacy HTML) share.
+
+Formats and traps: ``../shared/research/thai-data.md`` §1, §5, §6.
+"""
+from __future__ import annotations
+
+import re
+import urllib.parse
+
+from prongsai.thai import to_arabic_digits
+from scrapers.store import LayoutError
+
+#: e-GP announcement type codes (``anounceType``) and what they announce.
+TYPES = {
+    "P0": "แผนการจัดซื้อจัดจ้าง",
+    "B0": "ร่างเอกสารประกวดราคา / ร่างขอบเขตของงาน (TOR)",
+    "15": "ประกาศราคากลาง",
+    "D0": "ประกาศเชิญชวน",
+    "D1": "ยกเลิกประกาศเชิญชวน",
+    "D2": "เปลี่ยนแปลงประกาศเชิญชวน",
+    "W0": "ประกาศผู้ชนะการเสนอราคา",
+    "W1": "ยกเลิกประกาศผู้ชนะ",
+    "W2": "เปลี่ยนแปลงประกาศผู้ชนะ",
+}
+
+#: Where a reader can look a project up (the process5 web app's search deep link).
+PROJECT_PAGE = "https://process5.gprocurement.go.th/egp-agpc01-web/announcement?keywordSearch={}"
+
+_PROJECT_ID = re.compile(r"^\s*(\d{11})(?:-\d+)?\s*$")
+_THAI_ENCODINGS = {"windows-874", "cp874", "tis-620", "tis620", "x-windows-874", "iso-8859-11"}
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+
+
+def project_id(raw) -> str:
+    """An e-GP project id: 11 digits (Thai digits read as digits), process5's ``-XXXX`` suffix dropped."""
+    m = _PROJECT_ID.match(to_arabic_digits(str(raw or "")))
+    if not m:
+        raise ValueError(f"not an e-GP project id: {raw!r}")
+    return m.group(1)
+
+
+def query_param(url: str | None, name: str) -> str | None:
+    """A query parameter of ``url`` (e.g. ``projectId`` of a legacy ShowHTMLFile link)."""
+    if not url:
+        return None
+    values = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get(name)
+    return values[0] if values else None
+
+
+def xml_encoding(data: bytes) -> str:
+    """The encoding an XML document declares (UTF-8 when it declares none, as XML says)."""
+    m = _XML_ENCODING.match(data[:200])
+    return m.group(1).decode("ascii").lower() if m else "utf-8"
+
+
+class EncodingError(LayoutError):
+    """The bytes are not in the encoding the source uses (or declares)."""
+
+
+def decode(data: bytes, encoding: str, *, source: str, location: str) -> str:
+    """Decode e-GP bytes strictly: a page in another encoding fails loudly, never as mojibake.
+
+    Legacy e-GP speaks TIS-620 / windows-874 (read as cp874, its superset). Thai text in UTF-8
+    uses bytes cp874 leaves undefined, so a feed that silently switched to UTF-8 is caught here.
+    """
+    codec = "cp874" if encoding.lower() in _THAI_ENCODINGS else encoding
+    try:
+        return data.decode(codec)
+    except (UnicodeDecodeError, LookupError) as exc:
+        found = f"undecodable bytes ({exc})"
+        if codec == "cp874" and _is_utf8(data):
+            found = "UTF-8 text"
+        raise EncodingError(source, location, f"{encoding} text", found) from None
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def fetch(client, url: str, parse, *, params=None, attempts: int = 2):
+    """GET ``url`` and ``parse(content, final_url)``; a wrongly encoded answer is fetched again.
+
+    A cut or interstitial page (an anti-bot or proxy page in another encoding) is worth one more
+    polite try; a second wrong answer fails the run with the :class:`EncodingError`.
+    """
+    for attempt in range(1, attempts + 1):
+        response = client.get(url, params=params)
+        try:
+            return response.url, response.content, parse(response.content, response.url)
+        except EncodingError:
+            if attempt == attempts:
+                raise

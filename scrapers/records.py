@@ -1,0 +1,75 @@
+"""What a pure parser returns, and how it reaches a :class:`~scrapers.store.SourceRun`.
+
+Parsers stay free of I/O: they turn bytes into :class:`Records` (rows per table, malformed
+rows with their reason, how many source rows were read). :func:`load` feeds them to a run.
+
+Two kinds of rows: ``upsert`` rows are what this source knows best and overwrite (with a
+``changes`` entry); ``stub`` rows only fill what is still empty, so a feed that knows just a
+project's id and title never replaces the richer values another source already stored.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+#: primary key of every table that receives stubs.
+STUB_KEYS = {"projects": "project_id", "agencies": "id", "suppliers": "id"}
+
+
+@dataclasses.dataclass
+class Records:
+    upserts: list[tuple[str, dict]] = dataclasses.field(default_factory=list)
+    stubs: list[tuple[str, dict]] = dataclasses.field(default_factory=list)
+    links: list[tuple[str, dict]] = dataclasses.field(default_factory=list)
+    bad: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)  # location, raw, reason
+    rows_in: int = 0
+    #: the source answered "no such document" (e.g. e-GP's E4514 page): nothing to record.
+    missing: str | None = None
+
+    def upsert(self, table: str, row: dict) -> None:
+        self.upserts.append((table, row))
+
+    def stub(self, table: str, row: dict) -> None:
+        self.stubs.append((table, row))
+
+    def link(self, table: str, row: dict) -> None:
+        self.links.append((table, row))
+
+    def quarantine(self, location: str, raw, reason: str) -> None:
+        self.bad.append((location, raw, reason))
+
+    def rows(self, table: str) -> list[dict]:
+        """Every upsert and stub row for ``table`` (what tests and callers inspect)."""
+        return [row for t, row in self.upserts + self.stubs if t == table]
+
+
+def load(run, records: Records, *, source_url: str | None = None) -> None:
+    """Feed ``records`` into ``run`` (a ``SourceRun``): counts, quarantine, upserts, stubs, links."""
+    run.read(records.rows_in)
+    for location, raw, reason in records.bad:
+        run.quarantine(location, raw, reason)
+    for table, row in records.upserts:
+        run.upsert(table, row, source_url=source_url)
+    for table, row in records.stubs:
+        _fill_only(run, table, row, source_url)
+    for table, row in records.links:
+        run.link(table, row)
+
+
+def _fill_only(run, table: str, row: dict, source_url: str | None) -> None:
+    """Upsert only the columns of ``row`` that the stored row has empty (all, if it is new)."""
+    key = STUB_KEYS[table]
+    cols = [c for c in row if c != key]
+    stored = None
+    if cols:
+        stored = run.db.conn.execute(
+            f"SELECT {', '.join(f'[{c}]' for c in cols)} FROM [{table}] WHERE [{key}] = ?",
+            (row[key],)).fetchone()
+    if stored is not None:
+        row = {key: row[key], **{c: row[c] for c, old in zip(cols, stored) if old is None}}
+    run.upsert(table, row, source_url=source_url)
+
+
+def summary(run) -> str:
+    """One line for the terminal after a run."""
+    return (f"{run.source}: {run.rows_in:,} read, {run.rows_changed:,} changed, "
+            f"{run.rows_quarantined:,} quarantined (run {run.id})")
