@@ -20,6 +20,7 @@ from types import ModuleType
 #: source name -> module. Keep the names as users type them.
 SOURCES: dict[str, str] = {
     "datagoth": "scrapers.datagoth",
+    "ocds": "scrapers.ocds",
 }
 
 

@@ -1,0 +1,596 @@
+"""OCDS in: any Open Contracting publisher (Bangkok's BMA feed included) into the public schema.
+
+Entry points:
+
+- ``import_file(db, path)`` loads a release package, record package, single release or JSON
+  Lines of compiled releases (one per line; gzip allowed) in one ``SourceRun``; the red-flag
+  conformance tests load Cardinal's fixtures with it.
+- ``release_rows(release)`` is the pure mapping: one compiled release -> rows per table.
+- ``prongsai scrape ocds --file PATH | --url URL | --bangkok YEAR``.
+
+Reading streams (``ijson`` for JSON documents, line by line for JSON Lines) with flat memory;
+releases of a release package are spooled to a temporary SQLite file and merged per ocid with
+``ocdsmerge``, which needs the release schema: read from ``$PRONGSAI_OCDS_SCHEMA_DIR``, else
+downloaded once into ``data/cache/``.
+
+Bad input: a JSON document that does not parse fails the run (nothing kept); a bad line of JSON
+Lines, a release without ``ocid`` or with an unreadable amount is quarantined (the 5 % rule of
+``SourceRun`` applies). Ids are kept as published (``suppliers.id`` = the party id), so other
+OCDS tools see the same ids in our export.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import gzip
+import json
+import pathlib
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+
+import click
+import ijson
+
+from prongsai import config, thai
+from prongsai.cli import db_option
+from prongsai.ocds_export import (
+    AGENCY_SCHEME, OCDS_SOURCE, PROJECT_PATHS, TAX_ID_SCHEMES, dig, project_id_for,
+)
+from scrapers.store import ScrapeError, SourceRun
+
+SOURCE = OCDS_SOURCE
+REFRESH = False  # files and URLs are given by the user; there is no single live feed to poll
+BANGKOK_URL = "https://opencontract.bangkok.go.th/assets/data/output/yearly/ocds_releases_{year}.json"
+SCHEMA_VERSION = "1__1__5"
+SCHEMA_URL = f"https://standard.open-contracting.org/schema/{SCHEMA_VERSION}/release-schema.json"
+BID_STATUSES = {"valid", "disqualified", "pending", "withdrawn", "invited"}
+
+#: Tables in load order; the link tables have no provenance columns.
+TABLES = ("agencies", "suppliers", "projects", "items", "bids", "bid_tenderers", "awards",
+          "award_suppliers", "award_items", "contracts")
+LINK_TABLES = {"bid_tenderers", "award_suppliers", "award_items"}
+
+
+class OCDSError(ScrapeError):
+    """The input is not OCDS we can read; the message names the file and the problem."""
+
+
+class BadRelease(ValueError):
+    """One release cannot be mapped (it is quarantined, the run goes on)."""
+
+
+# --- schema ----------------------------------------------------------------------------------
+
+
+def schema_dir() -> pathlib.Path:
+    """Directory holding ``release-schema.json``: the configured copy, else a cached download."""
+    import os
+
+    configured = os.environ.get("PRONGSAI_OCDS_SCHEMA_DIR")
+    if configured:
+        path = pathlib.Path(configured)
+        if not (path / "release-schema.json").exists():
+            raise OCDSError(f"PRONGSAI_OCDS_SCHEMA_DIR={path} has no release-schema.json")
+        return path
+    path = config.data_dir() / "cache" / f"ocds-schema-{SCHEMA_VERSION}"
+    if not (path / "release-schema.json").exists():
+        from scrapers.http import Client
+
+        path.mkdir(parents=True, exist_ok=True)
+        Client(cache_path=None).download(SCHEMA_URL, path / "release-schema.json")
+    return path
+
+
+_merger = None
+
+
+def merge(releases: list[dict]) -> dict:
+    """Compile the releases of one contracting process (OCDS merge rules from the schema)."""
+    global _merger
+    if _merger is None:
+        import ocdsmerge
+
+        _merger = ocdsmerge.Merger(str(schema_dir() / "release-schema.json"))
+    return _merger.create_compiled_release(releases)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _open(path: pathlib.Path):
+    with open(path, "rb") as f:
+        magic = f.read(2)
+    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
+
+
+def _is_json_lines(path: pathlib.Path) -> bool:
+    """JSON Lines when the first non-blank line is a whole JSON object on its own."""
+    with _open(path) as f:
+        for line in f:
+            if line.strip():
+                try:
+                    return isinstance(json.loads(line), dict)
+                except ValueError:
+                    return False
+    return False
+
+
+def read_releases(path) -> Iterator[tuple[str, dict | str | None, str | None]]:
+    """Yield ``(location, compiled release, None)`` or ``(location, raw, reason)`` for bad input."""
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise OCDSError(f"no such file: {path}")
+    if _is_json_lines(path):
+        yield from _read_lines(path)
+    else:
+        yield from _read_document(path)
+
+
+def _read_lines(path):
+    with _open(path) as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            location = f"{path.name}:{number}"
+            try:
+                obj = json.loads(line)
+            except ValueError as e:
+                yield location, line.decode("utf-8", "replace"), f"invalid JSON: {e}"
+                continue
+            if isinstance(obj, dict) and ("releases" in obj or "records" in obj):
+                yield from _from_package(obj, location)
+            else:
+                yield location, obj, None
+
+
+def _from_package(package: dict, location: str):
+    """A small package held in memory (one line of JSON Lines)."""
+    for i, record in enumerate(package.get("records") or []):
+        yield _from_record(record, f"{location} records[{i}]")
+    with _Spool() as spool:
+        for release in package.get("releases") or []:
+            spool.add(release)
+        yield from spool.compiled(location)
+
+
+def _from_record(record, location):
+    if not isinstance(record, dict):
+        return location, record, "record is not an object"
+    compiled = record.get("compiledRelease")
+    if isinstance(compiled, dict):
+        compiled.setdefault("ocid", record.get("ocid"))
+        return location, compiled, None
+    releases = [r for r in record.get("releases") or [] if isinstance(r, dict)]
+    full = [r for r in releases if "ocid" in r or "tender" in r or "awards" in r or "buyer" in r]
+    if not full:
+        return location, record, "record has no compiledRelease and only linked (url) releases"
+    try:
+        return location, merge(full), None
+    except Exception as e:  # ocdsmerge raises several types for broken releases
+        return location, record, f"releases cannot be merged: {e}"
+
+
+class _Spool:
+    """Releases of a release package, spooled to disk and grouped by ocid (flat memory)."""
+
+    def __enter__(self):
+        self._file = tempfile.NamedTemporaryFile(suffix=".db")
+        self.conn = sqlite3.connect(self._file.name)
+        self.conn.execute("CREATE TABLE r (seq INTEGER PRIMARY KEY, ocid TEXT, body TEXT)")
+        self.bad = []
+        return self
+
+    def __exit__(self, *exc):
+        self.conn.close()
+        self._file.close()
+
+    def add(self, release) -> None:
+        ocid = release.get("ocid") if isinstance(release, dict) else None
+        self.conn.execute("INSERT INTO r (ocid, body) VALUES (?, ?)",
+                          (ocid if isinstance(ocid, str) else None, json.dumps(release, ensure_ascii=False)))
+
+    def compiled(self, location):
+        self.conn.execute("CREATE INDEX r_ocid ON r (ocid, seq)")
+        for (body,) in self.conn.execute("SELECT body FROM r WHERE ocid IS NULL OR ocid = '' ORDER BY seq"):
+            yield location, body, "release without ocid"
+        group, current = [], None
+        rows = self.conn.execute("SELECT ocid, body FROM r WHERE ocid IS NOT NULL AND ocid != '' "
+                                 "ORDER BY ocid, seq")
+        for ocid, body in rows:
+            if ocid != current and group:
+                yield self._compile(current, group, location)
+                group = []
+            current = ocid
+            group.append(json.loads(body))
+        if group:
+            yield self._compile(current, group, location)
+
+    @staticmethod
+    def _compile(ocid, releases, location):
+        where = f"{location} ocid {ocid}"
+        if len(releases) == 1:
+            return where, releases[0], None
+        try:
+            return where, merge(releases), None
+        except Exception as e:  # ocdsmerge raises several types for broken releases
+            return where, json.dumps(releases, ensure_ascii=False), f"releases cannot be merged: {e}"
+
+
+def _read_document(path):
+    """A JSON document: release package, record package or one release, streamed with ijson."""
+    name = path.name
+    with _open(path) as f, _Spool() as spool:
+        top = item = None
+        kind = None
+        records = 0
+        try:
+            for prefix, event, value in ijson.parse(f, use_float=True):
+                if item is None and event == "start_map" and prefix in ("releases.item", "records.item"):
+                    item, kind = ijson.ObjectBuilder(), prefix
+                if item is not None:
+                    item.event(event, value)
+                    if prefix == kind and event == "end_map":
+                        if kind == "releases.item":
+                            spool.add(item.value)
+                        else:
+                            yield _from_record(item.value, f"{name} records[{records}]")
+                            records += 1
+                        item = None
+                    continue
+                if top is None:
+                    top = ijson.ObjectBuilder()
+                top.event(event, value)
+        except ijson.JSONError as e:
+            raise OCDSError(f"{name}: invalid JSON after byte {f.tell():,}: {e}") from None
+        document = top.value if top is not None else None
+        if not isinstance(document, dict):
+            raise OCDSError(f"{name}: not OCDS (expected a release package, record package, "
+                            "release or JSON Lines)")
+        if "ocid" in document and "releases" not in document and "records" not in document:
+            yield name, document, None
+        elif "releases" not in document and "records" not in document:
+            raise OCDSError(f"{name}: not OCDS: the document has no releases, records or ocid")
+        yield from spool.compiled(name)
+
+
+# --- mapping (pure) --------------------------------------------------------------------------
+
+
+def _text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return text or None
+
+
+def _amount(value, where: str) -> float | None:
+    if isinstance(value, bool):
+        raise BadRelease(f"{where}: not an amount: {value!r}")
+    try:
+        return thai.parse_amount(value)
+    except ValueError:
+        raise BadRelease(f"{where}: not an amount: {value!r}") from None
+
+
+def _date(value) -> str | None:
+    """An ISO 8601 date or datetime as published; anything unreadable is dropped (None)."""
+    text = _text(value)
+    if text is None:
+        return None
+    try:
+        _dt.datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError:
+        return None
+    return text
+
+
+def _int(value, where: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise BadRelease(f"{where}: not a number: {value!r}") from None
+    if not number.is_integer():
+        raise BadRelease(f"{where}: not a whole number: {value!r}")
+    return int(number)
+
+
+def _status(obj: dict) -> str | None:
+    """``status``, else ``statusDetails`` (where our export puts statuses outside the codelist)."""
+    return _text(obj.get("status")) or _text(obj.get("statusDetails"))
+
+
+def _is_thai(text: str | None) -> bool:
+    return bool(text) and any("\u0e00" <= ch <= "\u0e7f" for ch in text)
+
+
+def _names(name: str | None) -> dict:
+    name = _text(name)
+    return {"name_th": name if _is_thai(name) else None, "name_en": None if _is_thai(name) else name}
+
+
+def _objects(value) -> list[dict]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _fill(rows: dict, key: str, row: dict) -> None:
+    """Keep one row per organisation; a later mention only fills what earlier ones lacked."""
+    old = rows.get(key)
+    rows[key] = row if old is None else {k: old[k] if old[k] is not None else v for k, v in row.items()}
+
+
+class _Orgs:
+    """The organisations of one release: parties merged with every reference to them."""
+
+    def __init__(self, release: dict):
+        self.parties: dict[str, dict] = {}
+        self.agencies: dict[str, dict] = {}
+        self.suppliers: dict[str, dict] = {}
+        for party in _objects(release.get("parties")):
+            key = _text(party.get("id"))
+            if key:
+                self.parties[key] = party
+
+    @staticmethod
+    def _identifier_id(ref: dict) -> str | None:
+        identifier = ref.get("identifier") if isinstance(ref.get("identifier"), dict) else {}
+        ident, scheme = _text(identifier.get("id")), _text(identifier.get("scheme"))
+        if ident is None:
+            return None
+        return f"{scheme}-{ident}" if scheme and not ident.startswith(scheme + "-") else ident
+
+    def _detail(self, ref: dict) -> dict:
+        """The party a reference points to, with the reference's own fields filling gaps."""
+        party = self.parties.get(_text(ref.get("id")) or "", {})
+        return {**ref, **{k: v for k, v in party.items() if v not in (None, "", [], {})}}
+
+    def agency(self, ref) -> str | None:
+        if not isinstance(ref, dict):
+            return None
+        org = self._detail(ref)
+        name = _text(org.get("name"))
+        key = _text(org.get("id")) or self._identifier_id(org) or (name and thai.agency_id(None, name))
+        if not key:
+            return None
+        identifier = org.get("identifier") if isinstance(org.get("identifier"), dict) else {}
+        details = org.get("details") if isinstance(org.get("details"), dict) else {}
+        address = org.get("address") if isinstance(org.get("address"), dict) else {}
+        _fill(self.agencies, key, {
+            "id": key, **_names(name),
+            "ministry": _text(details.get("ministry")),
+            "department_code": _text(identifier.get("id")) if identifier.get("scheme") == AGENCY_SCHEME else None,
+            "province": _text(address.get("region")),
+        })
+        return key
+
+    def supplier(self, ref) -> tuple[str | None, str | None]:
+        """(suppliers.id, name) of an organisation reference; the id is kept as published."""
+        if not isinstance(ref, dict):
+            return None, None
+        org = self._detail(ref)
+        name = _text(org.get("name"))
+        key = _text(org.get("id")) or self._identifier_id(org) or (name and thai.supplier_id(None, name)[0])
+        if not key:
+            return None, name
+        identifier = org.get("identifier") if isinstance(org.get("identifier"), dict) else {}
+        address = org.get("address") if isinstance(org.get("address"), dict) else {}
+        raw = _text(identifier.get("id")) if identifier.get("scheme") in TAX_ID_SCHEMES else None
+        tax_id, status = thai.classify_tax_id(raw)
+        _fill(self.suppliers, key, {
+            "id": key, "tax_id": tax_id, "tax_id_raw": raw, "tax_id_status": status, **_names(name),
+            "name_normalized": thai.normalize_name(name) or None,
+            "country": _text(address.get("countryName")),
+        })
+        return key, name
+
+
+def _row_ids(project_id: str, objects: list[dict]) -> list[tuple[str, str | None]]:
+    """(row id, source id) per object: ``<project_id>/<id>``, ``#<index>`` when absent or repeated."""
+    seen, out = set(), []
+    for i, obj in enumerate(objects):
+        source_id = _text(obj.get("id"))
+        row_id = f"{project_id}/{source_id}" if source_id and source_id not in seen else f"{project_id}/#{i}"
+        if source_id:
+            seen.add(source_id)
+        out.append((row_id, source_id))
+    return out
+
+
+def _classification(obj: dict) -> tuple[str | None, str | None]:
+    c = obj.get("classification") if isinstance(obj.get("classification"), dict) else {}
+    return _text(c.get("scheme") or c.get("schema")), _text(c.get("id"))
+
+
+def release_rows(release: dict, *, ocid_prefixes=()) -> dict[str, list[dict]]:
+    """Rows for every table from one compiled release (pure; raises ``BadRelease``)."""
+    if not isinstance(release, dict):
+        raise BadRelease("release is not a JSON object")
+    ocid = _text(release.get("ocid"))
+    if not ocid:
+        raise BadRelease("release without ocid")
+    pid = project_id_for(ocid, ocid_prefixes)
+    orgs = _Orgs(release)
+    tender = release.get("tender") if isinstance(release.get("tender"), dict) else {}
+    rows: dict[str, list[dict]] = {t: [] for t in TABLES}
+
+    project = {"project_id": pid}
+    for column, path in PROJECT_PATHS.items():
+        project[column] = _text(dig(release, path))
+    project["buyer_id"] = orgs.agency(release.get("buyer"))
+    project["procuring_entity_id"] = orgs.agency(tender.get("procuringEntity"))
+    for column in ("announce_date", "tender_start", "tender_end"):
+        project[column] = _date(project[column])
+    budget = dig(release, PROJECT_PATHS["budget"])
+    if budget is None:
+        planned = dig(release, ("planning", "budget", "amount")) or {}
+        budget, project["currency"] = planned.get("amount"), _text(planned.get("currency"))
+    project["budget"] = _amount(budget, "tender.value")
+    project["reference_price"] = _amount(dig(release, PROJECT_PATHS["reference_price"]), "tender.referencePrice")
+    project["number_of_tenderers"] = _int(project["number_of_tenderers"], "tender.numberOfTenderers")
+    project["fiscal_year"] = _int(project["fiscal_year"], "tender.fiscalYear")
+    project["announce_date"] = project["announce_date"] or project["tender_start"]
+    if project["fiscal_year"] is None and project["announce_date"]:
+        project["fiscal_year"] = thai.fiscal_year(project["announce_date"][:10])
+    rows["projects"].append(project)
+
+    items = _objects(tender.get("items"))
+    for (row_id, item_id), item in zip(_row_ids(pid, items), items):
+        scheme, cid = _classification(item)
+        unit = item.get("unit") if isinstance(item.get("unit"), dict) else {}
+        unit_value = unit.get("value") if isinstance(unit.get("value"), dict) else {}
+        rows["items"].append({
+            "id": row_id, "project_id": pid, "item_id": item_id, "classification_scheme": scheme,
+            "classification_id": cid, "description": _text(item.get("description")),
+            "quantity": _amount(item.get("quantity"), f"tender.items {item_id}.quantity"),
+            "unit": _text(unit.get("name")),
+            "unit_value": _amount(unit_value.get("amount"), f"tender.items {item_id}.unit.value"),
+            "currency": _text(unit_value.get("currency")),
+        })
+
+    bids = _objects(dig(release, ("bids", "details")))
+    for (row_id, bid_id), bid in zip(_row_ids(pid, bids), bids):
+        value = bid.get("value") if isinstance(bid.get("value"), dict) else {}
+        status = _text(bid.get("status"))
+        status = status.lower() if status and status.lower() in BID_STATUSES else None
+        rows["bids"].append({
+            "id": row_id, "project_id": pid, "bid_id": bid_id, "date": _date(bid.get("date")),
+            "amount": _amount(value.get("amount"), f"bids {bid_id or row_id}.value"),
+            "currency": _text(value.get("currency")), "status": status, "is_winner": None,
+        })
+        for ref in _objects(bid.get("tenderers")):
+            sid, name = orgs.supplier(ref)
+            if sid:
+                rows["bid_tenderers"].append({"bid_id": row_id, "supplier_id": sid, "name": name})
+
+    awards = _objects(release.get("awards"))
+    award_rows: dict[str, dict] = {}  # source award id -> row
+    award_refs: dict[str, list] = {}
+    for (row_id, award_id), award in zip(_row_ids(pid, awards), awards):
+        value = award.get("value") if isinstance(award.get("value"), dict) else {}
+        row = {
+            "id": row_id, "project_id": pid, "award_id": award_id, "status": _status(award),
+            "amount": _amount(value.get("amount"), f"awards {award_id or row_id}.value"),
+            "currency": _text(value.get("currency")), "date": _date(award.get("date")),
+        }
+        rows["awards"].append(row)
+        refs = [orgs.supplier(ref) for ref in _objects(award.get("suppliers"))]
+        refs = [r for r in refs if r[0]]
+        if award_id and award_id not in award_rows:
+            award_rows[award_id], award_refs[award_id] = row, refs
+        for sid, _ in refs:
+            rows["award_suppliers"].append({"award_id": row_id, "supplier_id": sid})
+        for item in _objects(award.get("items")):
+            scheme, cid = _classification(item)
+            if cid:
+                rows["award_items"].append({"award_id": row_id, "classification_scheme": scheme or "",
+                                            "classification_id": cid})
+
+    contracts = _objects(release.get("contracts"))
+    for (row_id, contract_id), contract in zip(_row_ids(pid, contracts), contracts):
+        award_key = _text(contract.get("awardID"))
+        award = award_rows.get(award_key) if award_key else None
+        if award_key and award is None:  # the award is not published: keep the link with a stub
+            award = award_rows[award_key] = {
+                "id": f"{pid}/{award_key}", "project_id": pid, "award_id": award_key, "status": None,
+                "amount": None, "currency": None, "date": None}
+            award_refs[award_key] = []
+            rows["awards"].append(award)
+        # one supplier per contract row: the contract's own (extension), else the award's only one
+        own = [r for r in (orgs.supplier(ref) for ref in _objects(contract.get("suppliers"))) if r[0]]
+        awarded = award_refs.get(award_key) or []
+        supplier, supplier_name = own[0] if own else awarded[0] if len(awarded) == 1 else (None, None)
+        value = contract.get("value") if isinstance(contract.get("value"), dict) else {}
+        rows["contracts"].append({
+            "id": row_id, "project_id": pid, "award_id": award["id"] if award else None,
+            "contract_no": _text(contract.get("contractNumber")) or contract_id,
+            "supplier_id": supplier, "supplier_name": supplier_name,
+            "award_amount": award["amount"] if award else None,
+            "contract_amount": _amount(value.get("amount"), f"contracts {contract_id or row_id}.value"),
+            "currency": _text(value.get("currency")) or (award["currency"] if award else None),
+            "signed_date": _date(contract.get("dateSigned")),
+            "end_date": _date(dig(contract, ("period", "endDate"))),
+            "status": _status(contract),
+        })
+
+    rows["agencies"] = list(orgs.agencies.values())
+    rows["suppliers"] = list(orgs.suppliers.values())
+    return rows
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def load(run: SourceRun, releases, *, source_url: str | None = None, ocid_prefixes=()) -> None:
+    """Map and upsert every release read by :func:`read_releases` into ``run``."""
+    for location, release, problem in releases:
+        run.read()
+        if problem is None:
+            try:
+                rows = release_rows(release, ocid_prefixes=ocid_prefixes)
+            except BadRelease as e:
+                problem = str(e)
+        if problem is not None:
+            run.quarantine(location, release, problem)
+            continue
+        for table in TABLES:
+            for row in rows[table]:
+                if table in LINK_TABLES:
+                    run.link(table, row)
+                else:
+                    run.upsert(table, row, source_url=source_url)
+
+
+def import_file(db, path, *, source_url: str | None = None, ocid_prefixes=()) -> SourceRun:
+    """Load one OCDS file into ``db`` (path or sqlite-utils Database) in one run; return the run."""
+    path = pathlib.Path(path)
+    with SourceRun(db, SOURCE, source_url or path, label="ocds: releases") as run:
+        load(run, read_releases(path), source_url=source_url or path.resolve().as_uri(),
+             ocid_prefixes=ocid_prefixes)
+    return run
+
+
+def import_url(db, url: str, *, ocid_prefixes=()) -> SourceRun:
+    """Download ``url`` (resumable, into ``data/raw/ocds/``) and load it."""
+    from scrapers.http import Client
+
+    dest = config.data_dir() / "raw" / "ocds" / url.rstrip("/").rsplit("/", 1)[-1]
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    Client(cache_path=None).download(url, dest)
+    return import_file(db, dest, source_url=url, ocid_prefixes=ocid_prefixes)
+
+
+def bangkok_url(year: int) -> str:
+    """Bangkok (BMA) publishes one release package per Buddhist-era year."""
+    if not 2500 <= year <= 2700:
+        raise OCDSError(f"--bangkok takes a Buddhist-era year such as 2569, not {year}")
+    return BANGKOK_URL.format(year=year)
+
+
+def run_live(db_path, **options) -> SourceRun:
+    """The current B.E. year of Bangkok's feed."""
+    today = _dt.date.today()
+    return import_url(db_path, bangkok_url(today.year + thai.BE_OFFSET))
+
+
+@click.command("ocds")
+@db_option
+@click.option("--file", "file_path", type=click.Path(exists=True, dir_okay=False),
+              help="Release package, record package, release or JSON Lines of compiled releases.")
+@click.option("--url", help="Download an OCDS file from this URL and load it.")
+@click.option("--bangkok", type=int, metavar="YEAR", help="Bangkok's yearly release package (B.E. year, e.g. 2569).")
+@click.option("--ocid-prefix", "ocid_prefixes", multiple=True,
+              help="An ocid prefix to strip from project ids (ours is stripped anyway).")
+def command(db_path, file_path, url, bangkok, ocid_prefixes):
+    """Load Open Contracting (OCDS) data: any publisher's file or URL, or Bangkok's feed."""
+    chosen = [x for x in (file_path, url, bangkok) if x]
+    if len(chosen) != 1:
+        raise click.UsageError("give exactly one of --file, --url, --bangkok")
+    if file_path:
+        run = import_file(db_path, file_path, ocid_prefixes=ocid_prefixes)
+    else:
+        run = import_url(db_path, url or bangkok_url(bangkok), ocid_prefixes=ocid_prefixes)
+    click.echo(f"ocds: {run.rows_in:,} releases read, {run.rows_changed:,} rows changed, "
+               f"{run.rows_quarantined:,} quarantined -> {db_path}")
