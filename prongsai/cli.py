@@ -107,5 +107,16 @@ def export():
     """Write public data out (OCDS, red flags)."""
 
 
+from scrapers import register as _register_scrapers  # noqa: E402 - one command per source
+
+_register_scrapers(scrape)
+
+
+from prongsai.ops.commands import COMMANDS as OPS_COMMANDS  # noqa: E402 - uses the options above
+
+for _command in OPS_COMMANDS:  # refresh, publish, backup, restore, backup-key, check
+    cli.add_command(_command)
+
+
 def main():
     cli(prog_name="prongsai")

@@ -1,0 +1,186 @@
+"""``prongsai backup`` / ``restore``: the complaints database and its evidence files, encrypted.
+
+A backup is a tar of ``complaints.db`` (SQLite's online backup: consistent while the portal
+writes), every file under ``evidence/`` and a ``manifest.json`` of their sha256 sums, encrypted
+with age (the standard ``age -d -i key.txt`` decrypts it too). It is encrypted to the public
+keys in ``PRONGSAI_BACKUP_RECIPIENTS``, so the server writes backups it cannot read; restoring
+needs a matching secret key (``PRONGSAI_BACKUP_IDENTITY`` or ``--identity-file``), kept off it.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import json
+import os
+import pathlib
+import shutil
+import sys
+import tarfile
+import tempfile
+
+import pyrage
+
+from prongsai.errors import UserError
+from prongsai.ops.files import integrity_errors, online_copy, replace_durably, sha256_file
+
+RECIPIENTS_ENV = "PRONGSAI_BACKUP_RECIPIENTS"
+IDENTITY_ENV = "PRONGSAI_BACKUP_IDENTITY"
+FORMAT = "prongsai-complaints-backup/1"
+DB_NAME = "complaints.db"
+EVIDENCE = "evidence"
+
+
+def evidence_dir(complaints_db) -> pathlib.Path:
+    """Evidence files live in ``evidence/`` beside ``complaints.db``."""
+    return pathlib.Path(complaints_db).parent / EVIDENCE
+
+
+def evidence_files(folder: pathlib.Path) -> list[str]:
+    """Every stored evidence file, as a path relative to ``folder`` (``/``-separated), sorted."""
+    if not folder.is_dir():
+        return []
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def new_key() -> tuple[str, str]:
+    """A fresh age key pair: (secret identity, public recipient)."""
+    identity = pyrage.x25519.Identity.generate()
+    return str(identity), str(identity.to_public())
+
+
+def recipients_from(text: str | None) -> list:
+    keys = (text or "").replace(",", " ").split()
+    if not keys:
+        raise UserError(f"no backup key: set {RECIPIENTS_ENV} to one or more age public keys "
+                        "(`prongsai backup-key` makes a pair)")
+    try:
+        return [pyrage.x25519.Recipient.from_str(k) for k in keys]
+    except pyrage.RecipientError as exc:
+        raise UserError(f"{RECIPIENTS_ENV} holds an invalid age public key ({exc})") from None
+
+
+def identity_from(text: str | None):
+    lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip() and not ln.startswith("#")]
+    if not lines:
+        raise UserError(f"no secret key: set {IDENTITY_ENV} or pass --identity-file")
+    try:
+        return pyrage.x25519.Identity.from_str(lines[0])
+    except pyrage.IdentityError as exc:
+        raise UserError(f"invalid age secret key ({exc})") from None
+
+
+def backup(complaints_db, output, recipients: list, *, armored: bool = False) -> dict:
+    """Write an encrypted backup to ``output`` (a path, or ``-`` for stdout); return its manifest."""
+    db = pathlib.Path(complaints_db)
+    if not db.exists():
+        raise UserError(f"complaints database not found: {db}")
+    # Scratch space on the same private volume as the database, mode 0700, always removed.
+    with tempfile.TemporaryDirectory(dir=db.parent, prefix=".backup-") as work:
+        work = pathlib.Path(work)
+        snapshot = work / DB_NAME
+        online_copy(db, snapshot)
+        errors = integrity_errors(snapshot)
+        if errors:
+            raise UserError(f"{db} failed its integrity check, not backed up: {'; '.join(errors[:3])}")
+        folder = evidence_dir(db)
+        files = evidence_files(folder)
+        manifest = {
+            "format": FORMAT,
+            "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            DB_NAME: {"sha256": sha256_file(snapshot), "size": snapshot.stat().st_size},
+            EVIDENCE: {name: sha256_file(folder / name) for name in files},
+        }
+        archive = work / "backup.tar"
+        with tarfile.open(archive, "w") as tar:
+            _add_bytes(tar, "manifest.json", json.dumps(manifest, indent=1).encode())
+            tar.add(snapshot, DB_NAME)
+            for name in files:
+                tar.add(folder / name, f"{EVIDENCE}/{name}")
+        if str(output) == "-":
+            with open(archive, "rb") as src:
+                pyrage.encrypt_io(src, sys.stdout.buffer, recipients, armored)
+            sys.stdout.buffer.flush()
+        else:
+            output = pathlib.Path(output)
+            output.parent.mkdir(parents=True, exist_ok=True)
+            tmp = output.with_name(f".{output.name}.tmp")
+            try:
+                pyrage.encrypt_file(str(archive), str(tmp), recipients, armored)
+                replace_durably(tmp, output)
+            finally:
+                tmp.unlink(missing_ok=True)
+    return manifest
+
+
+def restore(backup_file, complaints_db, identity, *, force: bool = False) -> dict:
+    """Decrypt, verify every hash, then put ``complaints.db`` and ``evidence/`` in place."""
+    target = pathlib.Path(complaints_db)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists() and not force:
+        raise UserError(f"{target} exists; stop the server and pass --force to replace it "
+                        "(the current files are kept aside, never deleted)")
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".restore-") as work:
+        work = pathlib.Path(work)
+        archive = work / "backup.tar"
+        try:
+            pyrage.decrypt_file(str(backup_file), str(archive), [identity])
+        except pyrage.DecryptError as exc:
+            raise UserError(f"cannot decrypt {backup_file}: wrong key or damaged file ({exc})") from None
+        except OSError as exc:
+            raise UserError(f"cannot read {backup_file}: {exc}") from None
+        unpacked = work / "unpacked"
+        manifest = _unpack(archive, unpacked)
+        errors = integrity_errors(unpacked / DB_NAME)
+        if errors:
+            raise UserError(f"the database in {backup_file} failed its integrity check: {errors[0]}")
+        if target.exists():
+            _keep_aside(target)
+        evidence_src, evidence_dst = unpacked / EVIDENCE, evidence_dir(target)
+        if evidence_dst.exists():
+            _keep_aside(evidence_dst)
+        evidence_src.mkdir(exist_ok=True)
+        os.replace(evidence_src, evidence_dst)
+        replace_durably(unpacked / DB_NAME, target)
+    return manifest
+
+
+def _unpack(archive: pathlib.Path, dest: pathlib.Path) -> dict:
+    """Extract only the names a backup may hold, then check them against the manifest."""
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            name = member.name
+            allowed = name in ("manifest.json", DB_NAME) or (
+                name.startswith(f"{EVIDENCE}/") and ".." not in name.split("/") and member.isfile())
+            if not allowed:
+                raise UserError(f"unexpected entry in backup: {name!r}")
+        tar.extractall(dest, filter="data")
+    try:
+        manifest = json.loads((dest / "manifest.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise UserError(f"backup has no readable manifest ({exc})") from None
+    if manifest.get("format") != FORMAT:
+        raise UserError(f"not a Prongsai complaints backup (format {manifest.get('format')!r})")
+    if sha256_file(dest / DB_NAME) != manifest[DB_NAME]["sha256"]:
+        raise UserError("complaints.db in the backup does not match its manifest")
+    found = evidence_files(dest / EVIDENCE)
+    if found != sorted(manifest[EVIDENCE]):
+        raise UserError("evidence files in the backup do not match its manifest")
+    for name in found:
+        if sha256_file(dest / EVIDENCE / name) != manifest[EVIDENCE][name]:
+            raise UserError(f"evidence file {name} in the backup does not match its manifest")
+    return manifest
+
+
+def _keep_aside(path: pathlib.Path) -> None:
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    for suffix in ("", "-wal", "-shm"):
+        p = path.with_name(path.name + suffix)
+        if p.exists():
+            shutil.move(p, p.with_name(f"{path.name}.before-restore-{stamp}{suffix}"))
+
+
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mtime = int(_dt.datetime.now().timestamp())
+    tar.addfile(info, io.BytesIO(data))
