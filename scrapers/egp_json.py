@@ -1,0 +1,351 @@
+"""e-GP process5 JSON: the project listing, every bidder (``getProcureResult``), signed contracts.
+
+Traps (thai-data.md §5): the listing's ``totalPages`` is 0, so page until ``data.data`` is empty;
+ids may carry a ``-XXXX`` suffix; amounts are numbers or strings with thousands separators;
+``resultFlag`` P/N is pass/fail and the winner is the bidder with ``priceAgree``, which is not
+always the lowest bid. process5 sits behind Cloudflare: live use is slow (one request per 3 s,
+enforced by the shared client), single-threaded, and meets 403/429 walls.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import itertools
+import json
+
+import click
+
+from prongsai.cli import db_option
+from prongsai.errors import UserError
+from prongsai.thai import (agency_id, fiscal_year, normalize_name, parse_amount, parse_be_date,
+                           short_hash, supplier_id)
+from scrapers import egp
+from scrapers.records import Records, load, summary
+from scrapers.store import LayoutError, ScrapeError, SourceRun
+
+SOURCE = "egp-json"
+REFRESH = False  # behind an anti-bot wall: run by hand, slowly
+BASE = "https://process5.gprocurement.go.th/egp-atpj27-service/pb/a-egp-allt-project/announcement"
+RESULT_URL = BASE + "/getProcureResult"
+CONTRACT_URL = BASE + "/getContractAvailable"
+LISTING_FIELDS = ("projectId", "projectName", "deptName", "deptSubName", "methodId", "announceType",
+                  "announceDate", "projectMoney", "priceBuild", "projectStatus")
+BIDDER_FIELDS = ("receiveNameTh", "receiveTin", "priceProposal", "resultFlag")
+CONTRACT_FIELDS = ("corporateName", "contractPrice", "contractDate")
+RESULT_STATUS = {"P": "valid", "N": "disqualified"}
+BLOCKED_HINT = ("process5 sits behind Cloudflare's anti-bot wall; wait and retry later, "
+                "or save the responses from a browser and load them with --file")
+
+
+# --- parsing (pure) --------------------------------------------------------------------------
+
+def _data(content: bytes, url: str) -> dict:
+    """The ``data`` of the ``{response: {responseCode: "0"}, data: {...}}`` envelope."""
+    text = egp.decode(content, "utf-8", source=SOURCE, location=url)
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        raise LayoutError(SOURCE, url, "a JSON document", repr(text.strip()[:60])) from None
+    if not isinstance(doc, dict):
+        raise LayoutError(SOURCE, url, "a JSON object {response, data}", type(doc).__name__)
+    response = doc.get("response")
+    if doc.get("validateCfTurnTile") is False or (
+            isinstance(response, dict) and response.get("validateCfTurnTile") is False):
+        raise ScrapeError(f"{SOURCE}: {url}: blocked (validateCfTurnTile: false). {BLOCKED_HINT}")
+    if not isinstance(response, dict) or "responseCode" not in response:
+        raise LayoutError(SOURCE, url, "response.responseCode", f"top-level keys {sorted(doc)}")
+    if str(response["responseCode"]) != "0":
+        raise ScrapeError(f"{SOURCE}: {url}: e-GP answered responseCode {response['responseCode']!r}"
+                          f" ({response.get('responseMessage') or 'no message'})")
+    data = doc.get("data")
+    if not isinstance(data, dict):
+        raise LayoutError(SOURCE, url, "data{...} object", f"data = {type(data).__name__}")
+    return data
+
+
+def _list(container: dict, key: str, url: str, where: str) -> list:
+    value = container.get(key)
+    if not isinstance(value, list):
+        raise LayoutError(SOURCE, url, f"{where}{key}[] list", f"keys {sorted(container)}")
+    return value
+
+
+def _require(row, fields, url: str, where: str) -> None:
+    if not isinstance(row, dict):
+        raise LayoutError(SOURCE, url, f"{where} object", type(row).__name__)
+    missing = [f for f in fields if f not in row]
+    if missing:
+        raise LayoutError(SOURCE, url, f"{where}.{missing[0]}", f"keys {sorted(row)}")
+
+
+def _datetime(value) -> str | None:
+    """process5 ISO date-time -> ISO in the common era, offset kept (B.E. years corrected)."""
+    if value in (None, ""):
+        return None
+    stamp = _dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if stamp.year > 2400:
+        stamp = stamp.replace(year=stamp.year - 543)
+    return stamp.isoformat()
+
+
+def _present(row: dict) -> dict:
+    """Drop unknown (None) values so they never erase what another record said."""
+    return {k: v for k, v in row.items() if v is not None}
+
+
+def parse_listing(content: bytes, *, url: str, budget_year: int | None = None) -> Records:
+    """One listing page -> projects, their agencies and the announcement each row shows."""
+    records = Records()
+    for n, row in enumerate(_list(_data(content, url), "data", url, "data."), start=1):
+        _require(row, LISTING_FIELDS, url, f"data.data[{n - 1}]")
+        records.rows_in += 1
+        location = f"{url} row {n}"
+        try:
+            pid = egp.project_id(row["projectId"])
+            published_at = _datetime(row["announceDate"])
+            project = {
+                "project_id": pid,
+                "title": row["projectName"],
+                "buyer_id": agency_id(None, row["deptName"]),
+                "procuring_entity_id": agency_id(None, row["deptSubName"]),
+                "sub_agency": row["deptSubName"],
+                "method_id_raw": None if row["methodId"] is None else str(row["methodId"]),
+                "fiscal_year": budget_year,
+                "announce_date": published_at and published_at[:10],
+                "tender_start": parse_be_date(row.get("offerStartDate")),
+                "tender_end": parse_be_date(row.get("offerEndDate") or row.get("offerDate")),
+                "budget": parse_amount(row["projectMoney"]),
+                "reference_price": parse_amount(row["priceBuild"]),
+                "currency": "THB",
+                "status": row["projectStatus"],
+                "province": row.get("rdbProvinceMoiName"),
+            }
+        except ValueError as exc:
+            records.quarantine(location, row, str(exc))
+            continue
+        if row["projectStatus"] in ("R", "ยกเลิกโครงการ") or row["announceType"] == "D1":
+            project["tender_status"] = "cancelled"
+        records.upsert("projects", _present(project))
+        records.stub("agencies", {"id": project["buyer_id"], "name_th": row["deptName"]})
+        records.stub("agencies", _present({"id": project["procuring_entity_id"], "name_th": row["deptSubName"],
+                                           "province": row.get("rdbProvinceMoiName")}))
+        if row["announceType"] and published_at:
+            kind = str(row["announceType"])
+            label = row.get("flowName") or egp.TYPES.get(kind, "")
+            records.upsert("announcements", {
+                "id": f"{pid}/{kind}/{published_at}", "project_id": pid, "type": kind,
+                "title": f"{label} {row['projectName']}".strip(), "published_at": published_at,
+                "url": egp.PROJECT_PAGE.format(pid), "agency_id": project["procuring_entity_id"],
+            })
+    return records
+
+
+def parse_result(content: bytes, *, url: str, project_id: str) -> Records:
+    """``getProcureResult`` -> every bid (valid / disqualified), tenderers, suppliers, awards.
+
+    The winner is the bidder with ``priceAgree`` (the agreed price), never "the lowest bid".
+    One ``procureResultList`` entry per lot; ids are ``<project>/<lot>/<supplier>``, the same
+    ids egp-html gives the awards it reads from winner announcements.
+    """
+    pid = egp.project_id(project_id)
+    data = _data(content, url)
+    award_date = parse_be_date(data.get("announceDate"))
+    records = Records()
+    tenderers = set()
+    for lot, entry in enumerate(_list(data, "procureResultList", url, "data."), start=1):
+        where = f"data.procureResultList[{lot - 1}]"
+        if not isinstance(entry, dict):
+            raise LayoutError(SOURCE, url, f"{where} object", type(entry).__name__)
+        for n, bidder in enumerate(_list(entry, "procureResultDataResponse", url, where + "."), start=1):
+            _require(bidder, BIDDER_FIELDS, url, f"{where}.procureResultDataResponse[{n - 1}]")
+            records.rows_in += 1
+            location = f"{url} lot {lot} bidder {n}"
+            flag = str(bidder["resultFlag"] or "").strip().upper()
+            try:
+                if flag not in RESULT_STATUS:
+                    raise ValueError(f"unknown resultFlag {bidder['resultFlag']!r} (expected P or N)")
+                amount = parse_amount(bidder["priceProposal"])
+                agreed = parse_amount(bidder.get("priceAgree"))
+                if agreed and flag == "N":
+                    raise ValueError("a disqualified (N) bidder carries the agreed price")
+            except ValueError as exc:
+                records.quarantine(location, bidder, str(exc))
+                continue
+            name = bidder["receiveNameTh"]
+            sid, tax_id, status = supplier_id(bidder["receiveTin"], name)
+            tenderers.add(sid)
+            records.stub("suppliers", _supplier(sid, tax_id, bidder["receiveTin"], status, name))
+            bid = f"{pid}/{lot}/{sid}"
+            records.upsert("bids", _present({
+                "id": bid, "project_id": pid, "bid_id": f"{lot}/{sid}", "amount": amount,
+                "currency": "THB", "status": RESULT_STATUS[flag], "is_winner": int(bool(agreed))}))
+            records.link("bid_tenderers", {"bid_id": bid, "supplier_id": sid, "name": name})
+            for partner in bidder.get("jointVentureAndConsortiumsResponseList") or []:
+                partner_name = (partner or {}).get("receiveNameTh")
+                if partner_name:
+                    psid, ptax, pstatus = supplier_id(partner.get("receiveTin"), partner_name)
+                    records.stub("suppliers", _supplier(psid, ptax, partner.get("receiveTin"), pstatus, partner_name))
+                    records.link("bid_tenderers", {"bid_id": bid, "supplier_id": psid, "name": partner_name})
+            if agreed:
+                records.upsert("awards", _present({
+                    "id": bid, "project_id": pid, "award_id": f"{lot}/{sid}", "status": "active",
+                    "amount": agreed, "currency": "THB", "date": award_date}))
+                records.link("award_suppliers", {"award_id": bid, "supplier_id": sid})
+    records.upsert("projects", {"project_id": pid, "number_of_tenderers": len(tenderers)})
+    return records
+
+
+def _supplier(sid, tax_id, raw, status, name) -> dict:
+    return _present({"id": sid, "tax_id": tax_id, "tax_id_raw": None if raw is None else str(raw),
+                     "tax_id_status": status, "name_th": name, "name_normalized": normalize_name(name)})
+
+
+def parse_contracts(content: bytes, *, url: str, project_id: str, parties: dict | None = None) -> Records:
+    """``getContractAvailable`` -> contracts. ``parties`` maps a normalised bidder name to its
+    (supplier id, award id), so a contract links to the company that won (the response names
+    the counterparty but gives no tax id)."""
+    pid = egp.project_id(project_id)
+    parties = parties or {}
+    records = Records()
+    rows = _list(_data(content, url), "contractAvailableResponse", url, "data.")
+    for n, row in enumerate(rows, start=1):
+        _require(row, CONTRACT_FIELDS, url, f"data.contractAvailableResponse[{n - 1}]")
+        records.rows_in += 1
+        try:
+            signed = parse_be_date(row["contractDate"])
+            amount = parse_amount(row["contractPrice"])
+        except ValueError as exc:
+            records.quarantine(f"{url} contract {n}", row, str(exc))
+            continue
+        name = row["corporateName"]
+        sid, award = parties.get(normalize_name(name), (None, None))
+        records.upsert("contracts", _present({
+            "id": f"{pid}/egp:{short_hash(normalize_name(name), signed, length=10)}", "project_id": pid,
+            "award_id": award, "supplier_id": sid, "supplier_name": name, "contract_amount": amount,
+            "currency": "THB", "signed_date": signed}))
+    records.stub("projects", {"project_id": pid})
+    return records
+
+
+# --- fetching and loading --------------------------------------------------------------------
+
+def _parties(db, project_id: str) -> dict:
+    """Bidders of a project as stored: normalised name -> (supplier id, award id or None)."""
+    rows = db.execute(
+        "SELECT s.name_normalized, s.id, a.id FROM bids b "
+        "JOIN bid_tenderers t ON t.bid_id = b.id JOIN suppliers s ON s.id = t.supplier_id "
+        "LEFT JOIN award_suppliers x ON x.supplier_id = s.id "
+        "LEFT JOIN awards a ON a.id = x.award_id AND a.project_id = b.project_id "
+        "WHERE b.project_id = ? ORDER BY a.id IS NULL", (project_id,)).fetchall()
+    parties = {}
+    for name, sid, award in rows:
+        parties.setdefault(name, (sid, award))
+    return parties
+
+
+def _fetch(client, url, parse, params):
+    from scrapers.http import FetchError
+
+    try:
+        return egp.fetch(client, url, parse, params=params)
+    except FetchError as exc:
+        if any(f"HTTP {code}" in str(exc) for code in (403, 429)):
+            raise FetchError(f"{exc}. {BLOCKED_HINT}") from None
+        raise
+
+
+def crawl_listing(run, client, *, budget_year: int, method_id=None, keyword=None, max_pages=None) -> None:
+    """Page through the listing (1-based) until a page comes back empty."""
+    for page in itertools.count(1):
+        if max_pages and page > max_pages:
+            break
+        params = {"budgetYear": budget_year, "announcementTodayFlag": "false", "page": page}
+        if keyword:
+            params["keywordSearch"] = keyword
+        if method_id:
+            params["methodId"] = method_id
+        url, _, records = _fetch(client, BASE, lambda c, u: parse_listing(c, url=u, budget_year=budget_year),
+                                 params)
+        if not records.rows_in:
+            break
+        load(run, records, source_url=url)
+
+
+def fetch_project(run, client, project_id: str) -> None:
+    """Bidders and awards, then the contract (linked to the bidders just loaded)."""
+    pid = egp.project_id(project_id)
+    url, _, records = _fetch(client, RESULT_URL, lambda c, u: parse_result(c, url=u, project_id=pid),
+                             {"projectId": pid})
+    load(run, records, source_url=url)
+    run.flush()
+    parties = _parties(run.db, pid)
+    url, _, records = _fetch(client, CONTRACT_URL,
+                             lambda c, u: parse_contracts(c, url=u, project_id=pid, parties=parties),
+                             {"projectId": pid})
+    load(run, records, source_url=url)
+
+
+def run_live(db_path, *, year=None, method_id=None, keyword=None, max_pages=None, projects=(),
+             client=None) -> SourceRun:
+    from scrapers.http import Client
+
+    client = client or Client()
+    if not projects and year is None:
+        year = fiscal_year(_dt.date.today())
+    target = f"{BASE} " + (f"projects {','.join(projects)}" if projects else f"budgetYear={year}")
+    with SourceRun(db_path, SOURCE, target=target) as run:
+        if year is not None:
+            crawl_listing(run, client, budget_year=year, method_id=method_id, keyword=keyword,
+                          max_pages=max_pages)
+        for pid in projects:
+            fetch_project(run, client, pid)
+    return run
+
+
+def run_file(db_path, path, *, kind: str, project_id=None, year=None, url=None) -> SourceRun:
+    with open(path, "rb") as f:
+        content = f.read()
+    location = url or str(path)
+    if kind != "listing" and not project_id:
+        raise UserError(f"--kind {kind} needs --project (the response does not name its project)")
+    with SourceRun(db_path, SOURCE, target=path) as run:
+        if kind == "listing":
+            records = parse_listing(content, url=location, budget_year=year)
+        elif kind == "result":
+            records = parse_result(content, url=location, project_id=project_id)
+        else:
+            records = parse_contracts(content, url=location, project_id=project_id,
+                                      parties=_parties(run.db, egp.project_id(project_id)))
+        load(run, records, source_url=location)
+    return run
+
+
+@click.command(SOURCE)
+@db_option
+@click.option("--year", type=int, default=None, help="Budget year (B.E.) of the listing to page through "
+              "(default: the current fiscal year when no --project is given).")
+@click.option("--method", "method_id", default=None, help="Only this methodId (e.g. 16 e-bidding, 19 เฉพาะเจาะจง).")
+@click.option("--keyword", default=None, help="keywordSearch of the listing (e.g. a project id).")
+@click.option("--max-pages", type=click.IntRange(1), default=None, help="Stop after this many listing pages.")
+@click.option("--project", "projects", multiple=True, metavar="ID",
+              help="Fetch this project's bidders (getProcureResult) and contract; repeatable.")
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False), help="Read a saved response.")
+@click.option("--kind", type=click.Choice(["listing", "result", "contract"]), default="listing",
+              show_default=True, help="With --file: which call the saved response came from.")
+@click.option("--url", default=None, help="With --file: the URL it was saved from (provenance).")
+def command(db_path, year, method_id, keyword, max_pages, projects, path, kind, url):
+    """e-GP process5 JSON: listing, every bidder with tax id and price, awards, contracts.
+
+    \b
+    WARNING: process5 sits behind Cloudflare's anti-bot wall. Live use is deliberately
+    slow (at most one request every 3 seconds, single-threaded) and often answers
+    403 or 429; prefer saved responses (--file) for bulk work.
+    """
+    if path:
+        if len(projects) > 1:
+            raise UserError("--file reads one response: give at most one --project")
+        run = run_file(db_path, path, kind=kind, project_id=projects[0] if projects else None,
+                       year=year, url=url)
+    else:
+        run = run_live(db_path, year=year, method_id=method_id, keyword=keyword, max_pages=max_pages,
+                       projects=projects)
+    click.echo(summary(run))
