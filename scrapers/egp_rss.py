@@ -72,7 +72,7 @@ def parse(data: bytes, *, url: str, dept_id: str | None = None, announce_type: s
                 raise LayoutError(SOURCE, location, f"<item><{field}>", f"children {[c.tag for c in item]}")
             values[field] = (node.text or "").strip()
         raw = ET.tostring(item, encoding="unicode")
-        m = _DESCRIPTION.match(to_arabic_digits(values["description"]))
+        m = _DESCRIPTION.match(values["description"])  # \d matches Thai digits too
         if not m:
             records.quarantine(location, raw, "description is not '<projectId>, <title>'")
             continue
@@ -81,7 +81,7 @@ def parse(data: bytes, *, url: str, dept_id: str | None = None, announce_type: s
         except (TypeError, ValueError):
             records.quarantine(location, raw, f"pubDate is not an RFC 822 date: {values['pubDate']!r}")
             continue
-        pid, title = m.groups()
+        pid, title = egp.project_id(m.group(1)), m.group(2)
         records.upsert("announcements", {
             "id": f"{pid}/{announce_type}/{published_at}", "project_id": pid, "type": announce_type,
             "title": values["title"] or title, "published_at": published_at,

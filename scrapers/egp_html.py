@@ -1,0 +1,210 @@
+"""Legacy e-GP announcement pages (``ShowHTMLFile``): TIS-620 winner announcements (W0/W2).
+
+Traps (thai-data.md §6): hundreds of blank JSP lines and a ``<script>`` before ``<html>``;
+TIS-620 bytes (whatever the HTTP header claims); amounts, tax ids and dates in Thai numerals
+(``๑๕๖,๐๐๐.๐๐``, ``ประกาศ ณ วันที่ ๓๐ กันยายน พ.ศ. ๒๕๖๙``); a missing document is HTTP 200
+with ``E4514:ค้นหาไฟล์เอกสารไม่พบ``: that is "missing", never a record. The page is prose, so
+fields are found by their label text (``ผู้ได้รับการคัดเลือก ได้แก่``, ``เป็นเงินทั้งสิ้น``, ...),
+never by position: the first date on the page is the invitation's, not the announcement's.
+"""
+from __future__ import annotations
+
+import html.parser
+import re
+
+import click
+
+from prongsai.cli import db_option
+from prongsai.errors import UserError
+from prongsai.thai import agency_id, normalize_name, parse_amount, parse_be_date, supplier_id, to_arabic_digits
+from scrapers import egp
+from scrapers.records import Records, load, summary
+from scrapers.store import LayoutError, SourceRun
+
+SOURCE = "egp-html"
+REFRESH = False  # one page per announcement: fetched for chosen projects
+MISSING_MARK = "E4514"
+WINNER_TITLES = ("ประกาศรายชื่อผู้ชนะการเสนอราคา", "ประกาศผู้ชนะการเสนอราคา")
+WINNER_TYPES = ("W0", "W2")
+_META_CHARSET = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9._-]+)""", re.I)
+
+# Labels of the announcement prose. In these patterns \d matches Thai digits too (๐-๙ are
+# Unicode decimals); captured numbers go through prongsai.thai, which reads them as digits.
+_SUBJECT = re.compile(r"ประกาศ\s*(?P<agency>[^\n]+?)\s+เรื่อง\s*ประกาศ(?:รายชื่อ)?ผู้ชนะการเสนอราคา\s*"
+                      r"(?P<title>[^\n]+?)\s*โดยวิธี\s*(?P<method>[^\n]+)")
+_WINNER = re.compile(r"ผู้ได้รับการคัดเลือก\s*ได้แก่\s*(?P<who>.+?)\s*โดยเสนอราคา\s*เป็นเงินทั้งสิ้น\s*"
+                     r"(?P<amount>[\d,.]+)\s*บาท", re.S)
+_TAX_ID = re.compile(r"เลขประจำตัวผู้เสียภาษี(?:อากร)?\s*:?\s*(?P<tin>[\dxX][\dxX\s-]{11,20}[\dxX])")
+_DATE = re.compile(r"ประกาศ\s*ณ\s*วันที่\s*(?P<date>[^\n]+)")
+#: a trailing "(ขายส่ง,ขายปลีก,ให้บริการ)" says what the company does; it is not part of its name.
+_BUSINESS = re.compile(r"\s*\(\s*(?:ขายส่ง|ขายปลีก|ให้บริการ|ผู้ผลิต)(?:\s*,\s*(?:ขายส่ง|ขายปลีก|ให้บริการ|ผู้ผลิต))*\s*\)\s*$")
+
+
+class _Text(html.parser.HTMLParser):
+    """Visible text, one line per block, plus the <title>."""
+
+    BLOCKS = {"p", "div", "br", "tr", "td", "th", "li", "table", "h1", "h2", "h3", "center", "title"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.title = ""
+        self._skip = 0
+        self._in_title = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style"):
+            self._skip += 1
+        self._in_title = self._in_title or tag == "title"
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style"):
+            self._skip = max(0, self._skip - 1)
+        if tag == "title":
+            self._in_title = False
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if self._skip:
+            return
+        if self._in_title:
+            self.title += data
+        else:
+            self.parts.append(data)
+
+    def text(self) -> str:
+        lines = (re.sub(r"[ \t\r\f\v\xa0]+", " ", line).strip() for line in "".join(self.parts).split("\n"))
+        return "\n".join(line for line in lines if line)
+
+
+def _charset(content: bytes) -> str:
+    m = _META_CHARSET.search(content[:4096])
+    return m.group(1).decode("ascii") if m else "tis-620"
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def parse(content: bytes, *, url: str, project_id: str | None = None, announce_type: str | None = None) -> Records:
+    """A winner announcement page -> the announcement, winners (suppliers, awards), stubs."""
+    text_parser = _Text()
+    text_parser.feed(egp.decode(content, _charset(content), source=SOURCE, location=url))
+    text_parser.close()
+    text = text_parser.text()  # titles stay as published; \d also matches Thai digits
+    title = _one_line(text_parser.title)
+    if MISSING_MARK in text or MISSING_MARK in title:
+        return Records(missing=f"{url}: {_one_line(text)[:80]}")
+    pid = egp.project_id(project_id or egp.query_param(url, "projectId") or "")
+    kind = announce_type or egp.query_param(url, "templateType") or "W0"
+    if kind not in WINNER_TYPES or title not in WINNER_TITLES:
+        raise LayoutError(SOURCE, url, f"a winner announcement ({WINNER_TITLES[0]}, type W0/W2)",
+                          f"title {title!r}, type {kind}")
+
+    subject = _SUBJECT.search(text)
+    if not subject:
+        raise LayoutError(SOURCE, url, "ประกาศ<agency> เรื่อง ประกาศผู้ชนะการเสนอราคา <project> โดยวิธี<method>",
+                          repr(text[:100]))
+    dated = _DATE.search(text)
+    if not dated:
+        raise LayoutError(SOURCE, url, "ประกาศ ณ วันที่ <date>", repr(text[-100:]))
+    winners = list(_WINNER.finditer(text))
+    if not winners:
+        raise LayoutError(SOURCE, url, "ผู้ได้รับการคัดเลือก ได้แก่ <company> โดยเสนอราคา เป็นเงินทั้งสิ้น <amount> บาท",
+                          repr(text[:200]))
+
+    records = Records()
+    records.rows_in = len(winners) + 1  # the announcement itself and each winner
+    try:
+        published = parse_be_date(dated["date"])
+    except ValueError as exc:
+        records.quarantine(url, dated.group(0), str(exc))
+        return records
+    agency_name, project_title, method = (_one_line(subject[k]) for k in ("agency", "title", "method"))
+    entity = agency_id(None, agency_name)
+    records.stub("agencies", {"id": entity, "name_th": agency_name})
+    records.stub("projects", {"project_id": pid, "title": project_title, "method": method,
+                              "procuring_entity_id": entity})
+    records.upsert("announcements", {
+        "id": f"{pid}/{kind}/{published}", "project_id": pid, "type": kind,
+        "title": f"ประกาศผู้ชนะการเสนอราคา {project_title}", "published_at": published, "url": url,
+        "agency_id": entity})
+    for lot, winner in enumerate(winners, start=1):
+        who = winner["who"]
+        tin = _TAX_ID.search(who)
+        name = _BUSINESS.sub("", _one_line(_TAX_ID.sub(" ", who)))
+        try:
+            amount = parse_amount(winner["amount"])
+        except ValueError as exc:
+            records.quarantine(f"{url} winner {lot}", winner.group(0), str(exc))
+            continue
+        raw_tin = to_arabic_digits(re.sub(r"[\s-]", "", tin["tin"])) if tin else None
+        sid, tax_id, status = supplier_id(raw_tin, name)
+        records.stub("suppliers", {"id": sid, "tax_id": tax_id, "tax_id_raw": raw_tin, "tax_id_status": status,
+                                   "name_th": name, "name_normalized": normalize_name(name)})
+        award = f"{pid}/{lot}/{sid}"
+        records.upsert("awards", {"id": award, "project_id": pid, "award_id": f"{lot}/{sid}",
+                                  "status": "active", "amount": amount, "currency": "THB", "date": published})
+        records.link("award_suppliers", {"award_id": award, "supplier_id": sid})
+    return records
+
+
+def announcement_url(project_id: str, announce_type: str = "W0") -> str:
+    """The legacy ShowHTMLFile link the RSS feed gives for a project's announcement."""
+    return ("http://process3.gprocurement.go.th/egp2procmainWeb/jsp/procsearch.sch?servlet=gojsp"
+            f"&proc_id=ShowHTMLFile&processFlows=Procure&projectId={egp.project_id(project_id)}"
+            f"&templateType={announce_type}&temp_Announ=A&temp_itemNo=0&seqNo=1")
+
+
+def _load(run, records: Records, url: str) -> None:
+    if records.missing:
+        click.echo(f"{SOURCE}: missing (E4514, no such document): {records.missing}", err=True)
+    load(run, records, source_url=url)
+
+
+def run_live(db_path, *, urls=(), projects=(), announce_type="W0", client=None) -> SourceRun:
+    from scrapers.http import Client
+
+    client = client or Client()
+    urls = [*urls, *(announcement_url(p, announce_type) for p in projects)]
+    with SourceRun(db_path, SOURCE, target=" ".join(urls)) as run:
+        for url in urls:
+            final_url, _, records = egp.fetch(client, url, lambda c, u: parse(c, url=u))
+            _load(run, records, final_url)
+    return run
+
+
+def run_file(db_path, path, *, url=None, project_id=None, announce_type=None) -> SourceRun:
+    with open(path, "rb") as f:
+        content = f.read()
+    location = url or str(path)
+    if not (project_id or egp.query_param(url, "projectId")):
+        raise UserError("say which project the page belongs to: --project ID or --url <its ShowHTMLFile link>")
+    with SourceRun(db_path, SOURCE, target=path) as run:
+        _load(run, parse(content, url=location, project_id=project_id, announce_type=announce_type), location)
+    return run
+
+
+@click.command(SOURCE)
+@db_option
+@click.option("--url", "urls", multiple=True, help="A ShowHTMLFile announcement link (as the RSS gives); repeatable.")
+@click.option("--project", "projects", multiple=True, metavar="ID", help="Fetch this project's winner announcement.")
+@click.option("--type", "announce_type", type=click.Choice(WINNER_TYPES), default=None,
+              help="W0 winner announcement (default) or W2 amended.")
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False),
+              help="Read a saved page (give --project, or --url it came from).")
+def command(db_path, urls, projects, announce_type, path):
+    """Legacy e-GP winner announcements (TIS-620 HTML) into announcements, awards and suppliers."""
+    if path:
+        if len(urls) > 1 or len(projects) > 1:
+            raise UserError("--file reads one page: give at most one --url or --project")
+        run = run_file(db_path, path, url=urls[0] if urls else None,
+                       project_id=projects[0] if projects else None, announce_type=announce_type)
+    else:
+        if not urls and not projects:
+            raise UserError("say which announcement: --url LINK or --project ID (or --file PATH)")
+        run = run_live(db_path, urls=urls, projects=projects, announce_type=announce_type or "W0")
+    click.echo(summary(run))
