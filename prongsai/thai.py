@@ -189,3 +189,32 @@ def agency_id(department_code: str | None, name: str | None) -> str:
     if department_code and str(department_code).strip():
         return str(department_code).strip()
     return "name:" + normalize_name(name)
+
+
+# --- procurement methods -------------------------------------------------------------------
+
+#: (text found in a Thai method name, method group under the 2560 Act, OCDS procurementMethod);
+#: the first match wins, so the consultant variants naming their group come first.
+METHOD_RULES = (
+    ("ประกาศเชิญชวน", "ประกาศเชิญชวนทั่วไป", "open"),
+    ("คัดเลือก", "คัดเลือก", "selective"),
+    ("เฉพาะเจาะจง", "เฉพาะเจาะจง", "limited"),
+    ("e-bidding", "ประกาศเชิญชวนทั่วไป", "open"),
+    ("e-market", "ประกาศเชิญชวนทั่วไป", "open"),
+    ("ตลาดอิเล็กทรอนิกส์", "ประกาศเชิญชวนทั่วไป", "open"),
+    ("ประกวดราคา", "ประกาศเชิญชวนทั่วไป", "open"),
+    ("สอบราคา", "ประกาศเชิญชวนทั่วไป", "open"),
+    ("ตกลงราคา", None, "limited"),      # legacy (before the 2560 Act)
+    ("วิธีพิเศษ", None, "limited"),     # legacy
+    ("กรณีพิเศษ", None, "limited"),
+)
+
+
+def method_group(method: str | None) -> tuple[str | None, str | None]:
+    """(method group, OCDS method) of a Thai method name as published; (None, None) if unknown."""
+    if not method:
+        return None, None
+    for text, group, ocds in METHOD_RULES:
+        if text in method:
+            return group, ocds
+    return None, None

@@ -1,0 +1,418 @@
+"""``datagoth``: the Comptroller General's e-GP contract CSVs on data.go.th (CKAN).
+
+One CSV row is one contract of one project (a project with several contracts has several rows).
+What the files really look like (``shared/research/thai-data.md`` §3) and how each trap is met:
+
+- UTF-8 with a BOM: decoded as ``utf-8-sig``, and a stray ``\\ufeff`` is stripped from the header.
+- Two generations. FY<=2567: 31 headers on 31 cells. FY2568: 26 headers (no district and
+  subdistrict) or 31 headers (with the three ``(Eng)`` columns) sitting on 28 data cells. Zipping
+  such a header onto its rows shifts every column after จังหวัด, so the layout is chosen from the
+  row shape (the most common cell count of the first rows), never by zipping blindly; a row of
+  another length is quarantined.
+- วิธีจัดซื้อฯ and กลุ่มวิธีจัดซื้อฯ are swapped between generations: the one holding the generic
+  listing ``วิธีการจัดหา ประกาศเชิญชวนทั่วไป ...`` is the group column, the other is the method;
+  the group and OCDS method are derived from the method (``prongsai.thai.method_group``).
+- Dates ``15-ก.ย.-64`` and ``17 ม.ค. 68`` and ``-``; Thai digits anywhere.
+- Tax ids: Excel-damaged ``3.0556E+11`` (status damaged) and masked ``313060050xxxx`` never become a
+  valid-looking id (``prongsai.thai.supplier_id``).
+- Projects are keyed by รหัสโครงการ; contracts by project + เลขที่สัญญา; one award per project
+  (amount ราคาตกลงซื้อ/จ้าง, a project total) with every contract's supplier linked to it.
+  ราคาตกลงซื้อ/จ้าง = 0 with no winner means no winner yet: no award, no contract, never a 0 price.
+- Agencies carry no code in these files: ``name:`` + the normalised name.
+
+``parse`` is pure (text lines -> records); ``load`` writes through ``scrapers.store.SourceRun``;
+``fetch`` goes through ``scrapers.http.Client``: CKAN ``package_show`` (package names differ by
+year) -> CSV resources -> streamed, resumable downloads under ``data/raw/datagoth/``.
+"""
+from __future__ import annotations
+
+import collections
+import datetime as _dt
+import functools
+import hashlib
+import io
+import itertools
+import json
+import pathlib
+import re
+from typing import Iterable, Iterator, NamedTuple
+
+import click
+
+from prongsai import config
+from prongsai.errors import UserError
+from prongsai.thai import (agency_id, fiscal_year, method_group, normalize_name, parse_amount,
+                           parse_be_date, supplier_id, to_arabic_digits)
+from scrapers.http import Client, FetchError
+from scrapers.store import LayoutError, ScrapeError, SourceRun
+
+SOURCE = "datagoth"
+CURRENCY = "THB"
+CKAN = "https://data.go.th/api/3/action/"
+REFRESH = True
+SHAPE_SAMPLE = 300  # rows read to decide the file's layout
+
+#: Generation A (FY<=2567), 31 columns, as published.
+COLUMNS_A = (
+    "ลำดับ", "รหัสโครงการ", "ชื่อโครงการ", "ชื่อประเภทโครงการ", "ชื่อหน่วยงาน", "ชื่อหน่วยงานย่อย",
+    "วิธีจัดซื้อฯ", "กลุ่มวิธีจัดซื้อฯ", "วันที่ประกาศ", "งบประมาณ(บาท)", "ราคากลาง(บาท)",
+    "ราคาตกลงซื้อ/จ้าง", "ปีงบประมาณ", "วันที่เกิดรายการ", "จังหวัด", "จังหวัด (Eng)", "เขต/อำเภอ",
+    "เขต/อำเภอ (Eng)", "แขวง/ตำบล", "แขวง/ตำบล (Eng)", "สถานะโครงการ", "พิกัดของโครงการ",
+    "ละติจูดโครงการ", "ลองจิจูดโครงการ", "เลขนิติบุคคล", "ชื่อผู้ชนะ", "เลขที่สัญญา",
+    "วันที่ลงนามสัญญา", "วันที่สิ้นสุดสัญญา", "งบสัญญา(บาท)", "สถานะสัญญา",
+)
+ENG = ("จังหวัด (Eng)", "เขต/อำเภอ (Eng)", "แขวง/ตำบล (Eng)")
+#: Generation B (FY2568) data cells: 28, i.e. generation A without the (Eng) columns.
+CELLS_B = tuple(c for c in COLUMNS_A if c not in ENG)
+#: Generation B headers: 31 (A's, with Eng) or 26 (no district/subdistrict either).
+HEADERS_B = (COLUMNS_A, tuple(c for c in CELLS_B if c not in ("เขต/อำเภอ", "แขวง/ตำบล")))
+#: Columns a file must have; the rest (ลำดับ, _id, (Eng), district, lat/lon) are optional.
+OPTIONAL = ("ลำดับ", "เขต/อำเภอ", "แขวง/ตำบล", "ละติจูดโครงการ", "ลองจิจูดโครงการ")
+REQUIRED = tuple(c for c in CELLS_B if c not in OPTIONAL)
+GENERIC_GROUP = "วิธีการจัดหา"  # the FY<=2567 group column's constant 'วิธีการจัดหา ประกาศเชิญชวนทั่วไป ...'
+CATEGORY = {"ซื้อ": "goods", "จ้างก่อสร้าง": "works"}  # every other project type is a service
+PACKAGE_SPELLINGS = ("cgd-contract-{}", "cdg-contract-{}", "egp-contact-{}", "egp-contract-{}")
+
+
+class Row(NamedTuple):
+    location: str
+    cells: list
+    record: dict | None   # canonical column -> cell text; None when the row is malformed
+    problem: str | None
+
+
+# --- parse (pure) ------------------------------------------------------------------------
+
+def _clean_header(cell: str) -> str:
+    return re.sub(r"\s+", " ", cell.replace("\ufeff", "")).strip()
+
+
+def _layout(header: list[str], shapes: collections.Counter, location: str) -> tuple[int, list]:
+    """(cells per row, [(canonical name, cell index)]) for a file, from its header and row shape."""
+    names = [_clean_header(h) for h in header]
+    width = shapes.most_common(1)[0][0] if shapes else len(names)
+    missing = [c for c in REQUIRED if c not in names]
+    if missing:
+        unknown = [n for n in names if n not in COLUMNS_A and not n.startswith("_")]
+        raise LayoutError(SOURCE, location, f"column {missing[0]}",
+                          f"unrecognised columns {unknown}" if unknown else f"only {names}")
+    if width == len(names):  # one cell per header: map by name
+        return width, [(c, names.index(c)) for c in CELLS_B if c in names]
+    if tuple(names) in HEADERS_B and width == len(CELLS_B):  # FY2568: 26/31 headers on 28 cells
+        return width, list(zip(CELLS_B, range(len(CELLS_B))))
+    raise LayoutError(SOURCE, location, f"rows of {len(names)} cells like the header",
+                      f"rows of {width} cells")
+
+
+def parse(lines: Iterable[str], location: str) -> Iterator[Row]:
+    """Decoded CSV lines -> one :class:`Row` per data row (pure: no I/O beyond the iterable).
+
+    Locations are ``<location>:<record number>`` counting the header as 1.
+    """
+    import csv
+
+    reader = csv.reader(lines)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise LayoutError(SOURCE, location, "a header row", "an empty file") from None
+    head = list(itertools.islice(reader, SHAPE_SAMPLE))
+    shapes = collections.Counter(len(r) for r in head if any(c.strip() for c in r))
+    width, mapping = _layout(header, shapes, location)
+    for number, cells in enumerate(itertools.chain(head, reader), start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        where = f"{location}:{number}"
+        if len(cells) != width:
+            yield Row(where, cells, None, f"{len(cells)} cells where the file has {width}")
+            continue
+        yield Row(where, cells, {name: cells[i] for name, i in mapping}, None)
+
+
+@functools.lru_cache(maxsize=8192)
+def _date(text: str) -> str | None:
+    return parse_be_date(text)
+
+
+@functools.lru_cache(maxsize=65536)
+def _supplier(raw: str, name: str):
+    sid, tax_id, status = supplier_id(raw, name)
+    return sid, tax_id, status, normalize_name(name)
+
+
+@functools.lru_cache(maxsize=16384)
+def _agency(name: str) -> str:
+    return agency_id(None, name)
+
+
+def _method(first: str, second: str) -> str | None:
+    """The specific method of a row whichever of the two swapped columns holds it."""
+    first, second = first.strip(), second.strip()
+    if first.startswith(GENERIC_GROUP) or (method_group(second)[0] and not method_group(first)[1]):
+        first, second = second, first
+    return None if first.startswith(GENERIC_GROUP) or first in ("", "-") else first
+
+
+def _wkt(location: str, lat: str, lon: str) -> str | None:
+    location = location.strip()
+    if location.upper().startswith(("POINT", "POLYGON", "LINESTRING", "MULTI")):
+        return location
+    try:
+        lat_f, lon_f = float(to_arabic_digits(lat)), float(to_arabic_digits(lon))
+    except ValueError:
+        return None
+    return f"POINT({lon_f} {lat_f})"
+
+
+def _text(value: str) -> str | None:
+    value = re.sub(r"\s+", " ", value).strip()
+    return None if value in ("", "-") else value
+
+
+def to_rows(r: dict) -> dict[str, list[dict]]:
+    """One parsed record -> rows per table. Raises ``ValueError`` naming a malformed value."""
+    pid = to_arabic_digits(r["รหัสโครงการ"]).strip()
+    if not re.fullmatch(r"\d{6,}", pid):
+        raise ValueError(f"รหัสโครงการ is not a project id: {r['รหัสโครงการ']!r}")
+    fy_text = to_arabic_digits(r["ปีงบประมาณ"]).strip()
+    announce = _field(_date, r, "วันที่ประกาศ")
+    transaction = _field(_date, r, "วันที่เกิดรายการ")
+    signed = _field(_date, r, "วันที่ลงนามสัญญา")
+    end = _field(_date, r, "วันที่สิ้นสุดสัญญา")
+    if re.fullmatch(r"25\d\d", fy_text):
+        fy = int(fy_text)
+    elif fy_text in ("", "-") and (announce or transaction):
+        fy = fiscal_year(announce or transaction)
+    else:
+        raise ValueError(f"ปีงบประมาณ is not a B.E. year: {r['ปีงบประมาณ']!r}")
+    budget = _field(parse_amount, r, "งบประมาณ(บาท)")
+    reference = _field(parse_amount, r, "ราคากลาง(บาท)")
+    agreed = _field(parse_amount, r, "ราคาตกลงซื้อ/จ้าง")
+    contract_value = _field(parse_amount, r, "งบสัญญา(บาท)")
+
+    agency_name = _text(r["ชื่อหน่วยงาน"])
+    province = _text(r["จังหวัด"])
+    method = _method(r["วิธีจัดซื้อฯ"], r["กลุ่มวิธีจัดซื้อฯ"])
+    group, ocds = method_group(method)
+    ptype = _text(r["ชื่อประเภทโครงการ"])
+    buyer = _agency(agency_name) if agency_name else None
+    rows: dict[str, list[dict]] = {"agencies": [], "suppliers": [], "awards": [], "contracts": []}
+    if buyer:
+        rows["agencies"].append({"id": buyer, "name_th": agency_name, "province": province})
+    rows["projects"] = [{
+        "project_id": pid, "title": _text(r["ชื่อโครงการ"]), "project_type": ptype,
+        "main_procurement_category": CATEGORY.get(ptype, "services") if ptype else None,
+        "buyer_id": buyer, "procuring_entity_id": buyer, "sub_agency": _text(r["ชื่อหน่วยงานย่อย"]),
+        "method": method, "method_group": group, "ocds_method": ocds, "fiscal_year": fy,
+        "announce_date": announce, "budget": budget, "reference_price": reference,
+        "currency": CURRENCY, "status": _text(r["สถานะโครงการ"]), "province": province,
+        "district": _text(r.get("เขต/อำเภอ", "")), "subdistrict": _text(r.get("แขวง/ตำบล", "")),
+        "location_wkt": _wkt(r["พิกัดของโครงการ"], r.get("ละติจูดโครงการ", ""),
+                             r.get("ลองจิจูดโครงการ", "")),
+    }]
+    winner_name = _text(r["ชื่อผู้ชนะ"])
+    contract_no = _text(r["เลขที่สัญญา"])
+    raw_tax = r["เลขนิติบุคคล"].strip()
+    if not agreed and not winner_name and not contract_no:
+        return rows  # ราคาตกลงซื้อ/จ้าง = 0 and nobody named: no winner yet
+    sid = None
+    if winner_name or raw_tax not in ("", "-"):
+        sid, tax_id, status, normalized = _supplier(raw_tax, winner_name or "")
+        rows["suppliers"].append({"id": sid, "tax_id": tax_id, "tax_id_raw": raw_tax or None,
+                                  "tax_id_status": status, "name_th": winner_name,
+                                  "name_normalized": normalized, "country": "TH"})
+    award = f"{pid}/1"
+    rows["awards"].append({"id": award, "project_id": pid, "award_id": "1", "status": "active",
+                           "amount": agreed or None, "currency": CURRENCY, "date": transaction or signed})
+    rows["award_suppliers"] = [{"award_id": award, "supplier_id": sid}] if sid else []
+    rows["contracts"].append({
+        "id": f"{pid}/{contract_no or 'x:' + (sid or '')}", "project_id": pid, "award_id": award,
+        "contract_no": contract_no, "supplier_id": sid, "supplier_name": winner_name,
+        "award_amount": agreed or None, "contract_amount": contract_value, "currency": CURRENCY,
+        "signed_date": signed, "end_date": end, "status": _text(r["สถานะสัญญา"])})
+    return rows
+
+
+def _field(parse_value, record: dict, column: str):
+    try:
+        return parse_value(record[column])
+    except ValueError as exc:
+        raise ValueError(f"{column}: {exc}") from None
+
+
+# --- load --------------------------------------------------------------------------------
+
+LINK_TABLES = ("award_suppliers",)
+
+
+def load_lines(run: SourceRun, lines: Iterable[str], location: str, source_url: str) -> None:
+    """Parse ``lines`` and upsert every record through ``run`` (malformed rows to quarantine)."""
+    for row in parse(lines, location):
+        run.read()
+        if row.record is None:
+            run.quarantine(row.location, json.dumps(row.cells, ensure_ascii=False), row.problem)
+            continue
+        try:
+            tables = to_rows(row.record)
+        except ValueError as exc:
+            run.quarantine(row.location, json.dumps(row.cells, ensure_ascii=False), str(exc))
+            continue
+        for table, items in tables.items():
+            for item in items:
+                if table in LINK_TABLES:
+                    run.link(table, item)
+                else:
+                    run.upsert(table, item, source_url=source_url)
+
+
+def _lines(path: pathlib.Path, location: str) -> Iterator[str]:
+    with open(path, "rb") as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        try:
+            yield from text
+        except UnicodeDecodeError as exc:
+            raise ScrapeError(f"{SOURCE}: {location} is not UTF-8 ({exc.reason} at byte {exc.start} of a "
+                              "block); data.go.th CSVs are UTF-8, is this the right file?") from None
+
+
+def load_file(db_path, path, *, source_url: str | None = None, sha256: str | None = None) -> SourceRun:
+    """Load one saved CSV in one run; ``source_url`` is where it came from (else the file)."""
+    path = pathlib.Path(path)
+    url = source_url or path.resolve().as_uri()
+    fetched = _dt.datetime.fromtimestamp(path.stat().st_mtime, _dt.timezone.utc).isoformat(timespec="seconds")
+    with SourceRun(db_path, SOURCE, target=url, fetched_at=fetched, label=f"{SOURCE} {path.name}") as run:
+        run.target_sha256 = sha256 or _file_sha256(path)
+        load_lines(run, _lines(path, str(path)), str(path), url)
+    return run
+
+
+def _file_sha256(path: pathlib.Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --- fetch -------------------------------------------------------------------------------
+
+def package_names(year: int) -> list[str]:
+    """CKAN package names to try for a fiscal year: the spelling changed over the years."""
+    if year <= 2563:
+        first = "cgd-contract-{}"
+    elif year <= 2567:
+        first = "cdg-contract-{}"
+    else:
+        first = "egp-contact-{}"
+    return [first.format(year)] + [s.format(year) for s in PACKAGE_SPELLINGS if s != first]
+
+
+def resources(client: Client, year: int) -> list[dict]:
+    """The CSV resources of a fiscal year's package: ``[{id, name, url}]``."""
+    tried = []
+    for name in package_names(year):
+        url = f"{CKAN}package_show?id={name}"
+        try:
+            data = client.get_json(url)
+        except FetchError as exc:
+            if "HTTP 404" in str(exc):
+                tried.append(name)
+                continue
+            raise
+        result = data.get("result") if isinstance(data, dict) else None
+        if not isinstance(result, dict) or not isinstance(result.get("resources"), list):
+            found = sorted(data) if isinstance(data, dict) else type(data).__name__
+            raise LayoutError(SOURCE, url, "result.resources", f"keys {found}")
+        csvs = [r for r in result["resources"]
+                if str(r.get("format", "")).upper() == "CSV" or str(r.get("url", "")).lower().endswith(".csv")]
+        if not csvs:
+            raise LayoutError(SOURCE, url, "a CSV resource",
+                              f"formats {sorted({str(r.get('format')) for r in result['resources']})}")
+        return [{"id": r.get("id"), "name": r.get("name") or r.get("id"), "url": r["url"]} for r in csvs]
+    raise ScrapeError(f"{SOURCE}: no data.go.th package for fiscal year {year} (tried {', '.join(tried)})")
+
+
+def run_live(db_path, *, year: int | None = None, client: Client | None = None,
+             raw_dir=None) -> list[SourceRun]:
+    """Fetch and load every CSV of a fiscal year (default: the current one); one run per file.
+
+    A file whose sha256 equals the last successful run's for the same URL is not loaded again.
+    Every file is tried; failures are reported together at the end.
+    """
+    year = year or fiscal_year(_dt.date.today())
+    raw_dir = pathlib.Path(raw_dir or config.data_dir() / "raw" / SOURCE / str(year))
+    own = client is None
+    client = client or Client()
+    runs, failures = [], []
+    try:
+        for res in resources(client, year):
+            dest = raw_dir / f"{res['id']}.csv"
+            try:
+                dl = client.download(res["url"], dest)
+                if _unchanged(db_path, res["url"], dl.sha256):
+                    click.echo(f"{SOURCE}: {res['name']} unchanged since the last run, skipped", err=True)
+                    continue
+                runs.append(load_file(db_path, dl.path, source_url=res["url"], sha256=dl.sha256))
+            except UserError as exc:
+                failures.append(f"{res['name']}: {exc.message}")
+    finally:
+        if own:
+            client.close()
+    if failures:
+        raise ScrapeError(f"{SOURCE}: {len(failures)} file(s) failed: " + " | ".join(failures))
+    return runs
+
+
+def _unchanged(db_path, url: str, sha256: str) -> bool:
+    from prongsai.schema import open_db
+
+    if not pathlib.Path(db_path).exists():
+        return False
+    db = open_db(db_path)
+    try:
+        row = db.execute("SELECT target_sha256 FROM source_runs WHERE source = ? AND target = ? AND "
+                         "status = 'ok' ORDER BY id DESC LIMIT 1", [SOURCE, url]).fetchone()
+    finally:
+        db.close()
+    return bool(row) and row[0] == sha256
+
+
+# --- command -----------------------------------------------------------------------------
+
+def _summary(run: SourceRun) -> str:
+    return (f"{SOURCE}: {run.target}: {run.rows_in:,} rows read, {run.rows_changed:,} rows changed, "
+            f"{run.rows_quarantined:,} quarantined")
+
+
+@click.command(SOURCE)
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
+              help="Public database (default: data/procurement.db, or $PRONGSAI_DATA_DIR).")
+@click.option("--year", type=click.IntRange(2558, 2600), default=None,
+              help="Fiscal year (B.E.) to fetch live, e.g. 2568 (default: the current one).")
+@click.option("--file", "files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Load a saved CSV instead (repeatable); no network.")
+@click.option("--url", default=None, help="Fetch and load one CSV resource URL.")
+def command(db_path, year, files, url):
+    """e-GP contracts from data.go.th (the Comptroller General's CSVs).
+
+    Live use (no --file): asks data.go.th's CKAN API (package_show) for the fiscal year's
+    contract package, then downloads each CSV resource (hundreds of MB each) into
+    data/raw/datagoth/<year>/: one request per second, retries with backoff, resumable,
+    sha256 recorded; an unchanged file is not loaded again. Each file is one run in
+    source_runs. --file loads saved copies without touching the network.
+    """
+    db_path = db_path or str(config.default_db())
+    if files and (year or url):
+        raise UserError("use either --file or --year/--url, not both")
+    if files:
+        for path in files:
+            click.echo(_summary(load_file(db_path, path)))
+        return
+    if url:
+        with Client() as client:
+            name = hashlib.sha256(url.encode()).hexdigest()[:16]
+            dl = client.download(url, config.data_dir() / "raw" / SOURCE / f"{name}.csv")
+        click.echo(_summary(load_file(db_path, dl.path, source_url=url, sha256=dl.sha256)))
+        return
+    for run in run_live(db_path, year=year):
+        click.echo(_summary(run))
