@@ -36,10 +36,12 @@ def evidence_dir(complaints_db) -> pathlib.Path:
 
 
 def evidence_files(folder: pathlib.Path) -> list[str]:
-    """Every stored evidence file, as a path relative to ``folder`` (``/``-separated), sorted."""
+    """Every stored evidence file, as a path relative to ``folder`` (``/``-separated), sorted.
+    Dot-files are uploads still being written (``.tmp-…``, renamed once synced): not yet evidence."""
     if not folder.is_dir():
         return []
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    return sorted(rel.as_posix() for rel in (p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
+                  if not any(part.startswith(".") for part in rel.parts))
 
 
 def new_key() -> tuple[str, str]:
@@ -124,10 +126,8 @@ def restore(backup_file, complaints_db, identity, *, force: bool = False) -> dic
         archive = work / "backup.tar"
         try:
             pyrage.decrypt_file(str(backup_file), str(archive), [identity])
-        except pyrage.DecryptError as exc:
+        except (pyrage.DecryptError, OSError) as exc:  # a flipped byte surfaces as an I/O error
             raise UserError(f"cannot decrypt {backup_file}: wrong key or damaged file ({exc})") from None
-        except OSError as exc:
-            raise UserError(f"cannot read {backup_file}: {exc}") from None
         unpacked = work / "unpacked"
         manifest = _unpack(archive, unpacked)
         errors = integrity_errors(unpacked / DB_NAME)

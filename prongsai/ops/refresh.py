@@ -19,6 +19,7 @@ from collections.abc import Callable
 import click
 import yaml
 
+from prongsai import datasette_inspect
 from prongsai.config import ROOT
 from prongsai.errors import UserError
 from prongsai.ops.files import connect_ro, online_copy
@@ -107,11 +108,12 @@ def refresh(db_path, sources: list[Source], run_source: RunSource, *, flag_setti
         _refuse_demo(live)
         _remove(staging)
         try:
-            if live.exists():
+            had_data = live.exists()
+            if had_data:
                 online_copy(live, staging)
             outcomes = [_run_one(s, staging, run_source, echo) for s in sources if s.enabled]
-            if not staging.exists():
-                raise UserError("no source produced any data and there is no previous database: nothing to publish")
+            if not had_data and not any(o.ok for o in outcomes):
+                raise UserError("no source succeeded and there is no previous database: nothing to publish")
             echo("refresh: build", err=True)
             run_build(staging, flag_settings=flag_settings)
             published = publish(staging, live)
@@ -193,6 +195,7 @@ def _refuse_demo(live: pathlib.Path) -> None:
 def _remove(path: pathlib.Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         path.with_name(path.name + suffix).unlink(missing_ok=True)
+    datasette_inspect.path_for(path).unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

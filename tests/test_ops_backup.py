@@ -1,0 +1,168 @@
+"""backup/restore: an encrypted copy of complaints.db and its evidence that restores identical."""
+import sqlite3
+import threading
+
+import pytest
+
+from prongsai.cli import cli
+from prongsai.errors import UserError
+from prongsai.ops import backup as backups
+
+CANARY = "ผู้ร้องเรียนลับ-canary-7f3a"
+
+
+def make_complaints(folder, n=3):
+    """complaints.db as the complaints area keeps it: WAL, an evidence table, files beside it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    db = folder / "complaints.db"
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("CREATE TABLE complaints (id INTEGER PRIMARY KEY, body TEXT)")
+    conn.execute("CREATE TABLE evidence (id INTEGER PRIMARY KEY, complaint_id INTEGER REFERENCES complaints(id), "
+                 "stored_name TEXT UNIQUE)")
+    (folder / "evidence").mkdir(exist_ok=True)
+    for i in range(1, n + 1):
+        add(conn, folder, i)
+    return db, conn
+
+
+def add(conn, folder, i):
+    name = f"{i:032x}.jpg"
+    (folder / "evidence" / name).write_bytes(f"JPEG {i} {CANARY}".encode() * 50)
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("INSERT INTO complaints (id, body) VALUES (?, ?)", [i, f"{CANARY} {i}"])
+    conn.execute("INSERT INTO evidence (complaint_id, stored_name) VALUES (?, ?)", [i, name])
+    conn.execute("COMMIT")
+
+
+def dump(db):
+    conn = sqlite3.connect(db)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def keys():
+    secret, public = backups.new_key()
+    return backups.identity_from(secret), backups.recipients_from(public)
+
+
+def test_backup_restores_an_identical_database_and_files(tmp_path, keys):
+    identity, recipients = keys
+    db, conn = make_complaints(tmp_path / "live")
+    (tmp_path / "live" / "evidence" / ".tmp-upload-in-flight").write_bytes(b"partial")
+    out = tmp_path / "backups" / "b.tar.age"
+    manifest = backups.backup(db, out, recipients)
+    assert len(manifest["evidence"]) == 3
+    raw = out.read_bytes()
+    assert raw.startswith(b"age-encryption.org/v1")
+    assert CANARY.encode() not in raw and b"CREATE TABLE" not in raw
+    assert not [p for p in (tmp_path / "live").iterdir() if p.name.startswith(".backup-")]
+
+    target = tmp_path / "restored" / "complaints.db"
+    backups.restore(out, target, identity)
+    assert dump(target) == dump(db)
+    for name in manifest["evidence"]:
+        assert (target.parent / "evidence" / name).read_bytes() == (db.parent / "evidence" / name).read_bytes()
+    assert sorted(p.name for p in (target.parent / "evidence").iterdir()) == sorted(manifest["evidence"])
+    assert sqlite3.connect(target).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+
+
+def test_backup_while_the_portal_writes_is_consistent(tmp_path, keys):
+    identity, recipients = keys
+    db, conn = make_complaints(tmp_path / "live", n=1)
+    conn.close()
+    stop, written = threading.Event(), []
+
+    def writer():
+        own = sqlite3.connect(db, isolation_level=None)
+        i = 2
+        while not stop.is_set():
+            add(own, db.parent, i)
+            written.append(i)
+            i += 1
+        own.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for k in range(3):
+            backups.backup(db, tmp_path / f"b{k}.age", recipients)
+    finally:
+        stop.set()
+        thread.join()
+    assert len(written) > 3
+    for k in range(3):
+        target = tmp_path / f"r{k}" / "complaints.db"
+        manifest = backups.restore(tmp_path / f"b{k}.age", target, identity)
+        restored = sqlite3.connect(target)
+        names = {r[0] for r in restored.execute("SELECT stored_name FROM evidence")}
+        assert names <= set(manifest["evidence"])  # every row in the snapshot has its file
+        assert restored.execute("SELECT count(*) FROM complaints").fetchone()[0] == len(names)
+
+
+def test_wrong_key_tampering_and_overwrite_are_refused(tmp_path, keys):
+    identity, recipients = keys
+    db, conn = make_complaints(tmp_path / "live")
+    out = tmp_path / "b.age"
+    backups.backup(db, out, recipients)
+    other, _ = backups.new_key()
+    with pytest.raises(UserError, match="cannot decrypt"):
+        backups.restore(out, tmp_path / "x" / "complaints.db", backups.identity_from(other))
+    tampered = tmp_path / "tampered.age"
+    data = bytearray(out.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    tampered.write_bytes(bytes(data))
+    with pytest.raises(UserError, match="cannot decrypt"):
+        backups.restore(tampered, tmp_path / "y" / "complaints.db", identity)
+    assert not (tmp_path / "y" / "complaints.db").exists()
+    with pytest.raises(UserError, match="--force"):
+        backups.restore(out, db, identity)
+
+    add(conn, db.parent, 99)  # newer than the backup: kept aside on a forced restore, never deleted
+    conn.close()
+    backups.restore(out, db, identity, force=True)
+    aside = [p for p in db.parent.iterdir() if ".before-restore-" in p.name]
+    assert any(p.name.startswith("complaints.db.before-restore-") and not p.name.endswith(("-wal", "-shm"))
+               for p in aside)
+    assert any(p.name.startswith("evidence.before-restore-") for p in aside)
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM complaints").fetchone()[0] == 3
+
+
+def test_keys_come_from_the_environment_with_clear_errors():
+    with pytest.raises(UserError, match="PRONGSAI_BACKUP_RECIPIENTS"):
+        backups.recipients_from("")
+    with pytest.raises(UserError, match="invalid age public key"):
+        backups.recipients_from("age1notakey")
+    with pytest.raises(UserError, match="PRONGSAI_BACKUP_IDENTITY"):
+        backups.identity_from(None)
+
+
+def test_cli_backup_key_backup_restore(runner, tmp_path, monkeypatch):
+    result = runner.invoke(cli, ["backup-key"])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    secret = lines[-1]
+    public = lines[1].removeprefix("# ")
+    assert secret.startswith("AGE-SECRET-KEY-") and public.startswith("age1")
+    db, conn = make_complaints(tmp_path / "live")
+    conn.close()
+    out = tmp_path / "b.age"
+
+    result = runner.invoke(cli, ["backup", "--complaints-db", str(db), "-o", str(out)])
+    assert result.exit_code == 1 and "PRONGSAI_BACKUP_RECIPIENTS" in result.output
+
+    monkeypatch.setenv("PRONGSAI_BACKUP_RECIPIENTS", public)
+    result = runner.invoke(cli, ["backup", "--complaints-db", str(db), "-o", str(out), "--armor"])
+    assert result.exit_code == 0, result.output
+    assert out.read_text().startswith("-----BEGIN AGE ENCRYPTED FILE-----")
+
+    key_file = tmp_path / "key.txt"
+    key_file.write_text("\n".join(lines) + "\n")  # what `prongsai backup-key > key.txt` writes
+    target = tmp_path / "restored" / "complaints.db"
+    result = runner.invoke(cli, ["restore", str(out), "--complaints-db", str(target), "--identity-file", str(key_file)])
+    assert result.exit_code == 0, result.output
+    assert dump(target) == dump(db)
