@@ -25,11 +25,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
 
-    from portal import db, i18n
-    from portal.views import errors, main
+    from portal import db, format, i18n
+    from portal.views import agencies, errors, feeds, flags, main, pages, projects, search, suppliers
 
     db.init_app(app)
     i18n.init_app(app)
+    format.init_app(app)
     errors.init_app(app)
-    app.register_blueprint(main.bp)
+    for blueprint in (main, search, projects, agencies, suppliers, flags, pages, feeds):
+        app.register_blueprint(blueprint.bp)
     return app

@@ -1,6 +1,8 @@
 """Thai first, English on request: ``?lang=`` (remembered in a cookie), Accept-Language, else Thai."""
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import current_app, request
 from flask_babel import Babel
 
@@ -33,4 +35,15 @@ def init_app(app) -> None:
     def language():
         from flask_babel import get_locale
 
-        return {"lang": str(get_locale())}
+        return {"lang": str(get_locale()), "url_with": url_with}
+
+
+def url_with(**changes) -> str:
+    """The current page's URL with some query parameters changed (e.g. the language switch)."""
+    args = request.args.to_dict()
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = value
+    return request.path + ("?" + urlencode(args) if args else "")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask import render_template
 
+from portal.params import BadParameter
+
 
 def init_app(app) -> None:
     @app.errorhandler(404)
@@ -11,7 +13,8 @@ def init_app(app) -> None:
 
     @app.errorhandler(400)
     def bad_request(error):
-        return render_template("errors/400.html"), 400
+        message = error.description if isinstance(error, BadParameter) else None
+        return render_template("errors/400.html", message=message), 400
 
     @app.errorhandler(500)
     def server_error(error):

@@ -1,0 +1,120 @@
+"""Search: Thai (or English) substring over projects, agencies and suppliers, with filters.
+
+Projects are scanned newest first and the scan stops once a page is full, so common words
+answer at once whatever the size of the table. Rare words would scan everything: the scan
+gets a short time budget, after which the trigram full-text index (when the build made one)
+answers instead; without it the page asks for a filter rather than hanging.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from portal.db import TooSlow, get_db, query_within
+from portal.flagtext import definitions
+from portal.params import MAX_PAGE, choice_arg, page_arg
+from portal.provinces import TILES
+from portal.views.main import fiscal_years
+
+bp = Blueprint("search", __name__)
+
+PAGE_SIZE = 20
+MAX_QUERY = 100
+SCAN_SECONDS = 0.25
+FTS_SECONDS = 2.0
+#: the trigram index over project titles (prongsai/search_index.py), when built
+FTS_TABLE = "projects_fts"
+
+
+def like_pattern(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+@bp.route("/search")
+def search():
+    db = get_db()
+    q = " ".join(request.args.get("q", "").split())[:MAX_QUERY]
+    methods = [r[0] for r in db.execute("SELECT DISTINCT method FROM agg_spend_method ORDER BY method")]
+    provinces = sorted(set(TILES) | {r[0] for r in db.execute("SELECT DISTINCT province FROM agg_spend_province")})
+    defs = definitions()
+    years = fiscal_years()
+    filters = {
+        "fiscal_year": choice_arg("fiscal_year", [str(y) for y in years]),
+        "method": choice_arg("method", methods),
+        "province": choice_arg("province", provinces),
+        "flag": choice_arg("flag", defs),
+    }
+    page = page_arg()
+    searched = bool(q) or any(filters.values())
+    projects, agencies, suppliers, too_broad = [], [], [], False
+    if searched:
+        try:
+            projects = _projects(q, filters, page)
+        except TooSlow:
+            too_broad = True
+        if q and page == 1:
+            try:
+                agencies, suppliers = _agencies(q), _suppliers(q)
+            except TooSlow:
+                too_broad = True
+    has_next = len(projects) > PAGE_SIZE and page < MAX_PAGE
+    args = {k: v for k, v in dict(filters, q=q).items() if v}
+    return render_template(
+        "search.html", q=q, filters=filters, page=page, projects=projects[:PAGE_SIZE], has_next=has_next,
+        agencies=agencies, suppliers=suppliers, too_broad=too_broad, searched=searched, args=args,
+        methods=methods, provinces=provinces, years=years, flag_defs=defs, page_size=PAGE_SIZE)
+
+
+def _projects(q: str, filters: dict, page: int) -> list:
+    where, params = [], []
+    for column, key in (("p.fiscal_year", "fiscal_year"), ("p.method", "method"), ("p.province", "province")):
+        if filters[key]:
+            where.append(f"{column} = ?")
+            params.append(int(filters[key]) if key == "fiscal_year" else filters[key])
+    if filters["flag"]:
+        where.append("p.project_id IN (SELECT project_id FROM red_flags WHERE code = ?)")
+        params.append(filters["flag"])
+    limit = [PAGE_SIZE + 1, (page - 1) * PAGE_SIZE]
+    if not q:
+        return query_within(_sql(where), params + limit, FTS_SECONDS)
+    text = ["(p.title LIKE ? ESCAPE '\\' OR p.project_id = ?)"]
+    try:
+        return query_within(_sql(where + text), params + [like_pattern(q), q] + limit, SCAN_SECONDS)
+    except TooSlow:
+        if len(q) < 3 or not _has_fts():
+            raise
+    # trigram FTS: each whitespace-separated term as a quoted phrase (terms under 3 letters cannot match)
+    terms = " ".join('"' + t.replace('"', '""') + '"' for t in q.split() if len(t) >= 3)
+    fts = [f"p.rowid IN (SELECT rowid FROM [{FTS_TABLE}] WHERE [{FTS_TABLE}] MATCH ?)"]
+    return query_within(_sql(where + fts), params + [terms] + limit, FTS_SECONDS)
+
+
+def _sql(where: list[str]) -> str:
+    return f"""SELECT p.project_id, p.title, p.announce_date, p.budget, p.method, p.province, p.fiscal_year,
+                      b.name_th AS buyer_name, p.buyer_id, r.score, r.codes
+               FROM projects p
+               LEFT JOIN agencies b ON b.id = p.buyer_id
+               LEFT JOIN risk_scores r ON r.project_id = p.project_id
+               {"WHERE " + " AND ".join(where) if where else ""}
+               ORDER BY p.announce_date DESC, p.project_id DESC LIMIT ? OFFSET ?"""
+
+
+def _has_fts() -> bool:
+    return get_db().execute("SELECT 1 FROM sqlite_master WHERE name = ?", [FTS_TABLE]).fetchone() is not None
+
+
+def _agencies(q: str) -> list:
+    pattern = like_pattern(q)
+    return query_within(
+        """SELECT a.id, a.name_th, a.name_en, a.province, a.ministry, s.projects, s.amount
+           FROM agencies a LEFT JOIN agg_agency s ON s.agency_id = a.id
+           WHERE a.name_th LIKE ?1 ESCAPE '\\' OR a.name_en LIKE ?1 ESCAPE '\\' OR a.id = ?2
+           ORDER BY s.amount DESC LIMIT 10""", [pattern, q], SCAN_SECONDS * 2)
+
+
+def _suppliers(q: str) -> list:
+    pattern = like_pattern(q)
+    return query_within(
+        """SELECT s.id, s.name_th, s.tax_id_status, a.wins, a.amount
+           FROM suppliers s LEFT JOIN agg_supplier a ON a.supplier_id = s.id
+           WHERE s.name_th LIKE ?1 ESCAPE '\\' OR s.name_en LIKE ?1 ESCAPE '\\' OR s.id = ?2 OR s.tax_id = ?2
+           ORDER BY a.amount DESC LIMIT 10""", [pattern, q], SCAN_SECONDS * 2)
