@@ -1,0 +1,183 @@
+"""budget: the real FY2565 budget-bill CSVs (KaoGeek) and อบจ. budgets (WeVis), plus injected faults."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import responses
+
+from conftest import FIXTURES, SHARED
+from prongsai.schema import open_db
+from scrapers import budget
+from scrapers.http import Client, FetchError
+from scrapers.store import LayoutError, TooManyBadRows
+
+KAOGEEK = SHARED / "data" / "thai" / "budget-fy2565-kaogeek"
+WEVIS = SHARED / "data" / "thai" / "local-budget-pao-wevis-act"
+VOLUME_17 = KAOGEEK / "2022-3-17.csv"
+EXAMPLE = KAOGEEK / "output_example_v2.csv"
+THAI_DIGITS = FIXTURES / "budget" / "bill_thai_digits.csv"
+PAO_2565 = WEVIS / "nation-wide-2565.json"
+
+
+def items(path, **kw):
+    return budget.parse(path.read_bytes(), location=path.name, **kw)
+
+
+def test_real_volume_with_pandas_index_column():
+    records = items(VOLUME_17)
+    rows = records.rows("budget_items")
+    assert records.rows_in == len(rows) == 243 and not records.bad
+    first = rows[0]
+    assert first == {
+        "id": "bill:2022.3.17.0", "fiscal_year": 2565, "level": "national", "ministry": "หน่วยงานอื่นของรัฐ",
+        "budgetary_unit": "สำนักงานคณะกรรมการการแข่งขันทางการค้า",
+        "agency_id": "name:สำนักงานคณะกรรมการการแข่งขันทางการค้า", "plan": "แผนงานบุคลากรภาครัฐ",
+        "output": None, "project": None, "category": "งบเงินอุดหนุน",
+        "description": "เงินอุดหนุนทั่วไป > ค่าใช้จ่ายบุคลากร", "amount": 78_459_000, "currency": "THB",
+        "source_doc": "2022.3.17", "source_page": 11}
+
+
+def test_reference_example_with_bom_and_upper_case_booleans():
+    rows = items(EXAMPLE).rows("budget_items")
+    assert [r["id"] for r in rows][:2] == ["bill:2022.3.5-1", "bill:2022.3.5-2"]
+    assert rows[0]["ministry"] == "กระทรวงคมนาคม"  # not '\ufeffITEM_ID' trouble
+    assert rows[0]["amount"] == 21_905_000 and rows[0]["source_page"] == 67
+
+
+def test_multi_year_obligations_keep_their_own_year():
+    rows = items(EXAMPLE).rows("budget_items")
+    study = [r for r in rows if r["description"] and r["description"].startswith("ค่าจ้างศึกษาการกำกับ")]
+    assert [(r["fiscal_year"], r["amount"]) for r in study] == [
+        (2563, 3_030_000), (2564, 12_120_000), (2565, 5_050_000)]
+
+
+def test_thai_digits_in_amount_year_and_page():
+    row = items(THAI_DIGITS).rows("budget_items")[0]
+    assert (row["amount"], row["fiscal_year"], row["source_page"]) == (1_208_400, 2565, 67)
+
+
+def test_ocr_flagged_row_is_kept_as_published_and_bad_amount_quarantined():
+    records = items(THAI_DIGITS)
+    assert "งบรายจ่ายอื่น เอิน" in {r["category"] for r in records.rows("budget_items")}
+    (location, raw, reason), = records.bad
+    assert location == "bill_thai_digits.csv:7" and "ไม่ระบุ" in raw and "not an amount" in reason
+
+
+def test_renamed_column_is_a_layout_error_naming_it():
+    data = EXAMPLE.read_bytes().replace(b",AMOUNT,", b",AMOUNT_BAHT,")
+    with pytest.raises(LayoutError) as err:
+        budget.parse(data, location="2022-3-5.csv")
+    assert str(err.value).startswith("budget: layout changed in 2022-3-5.csv: expected column AMOUNT, found header")
+    assert "AMOUNT_BAHT" in str(err.value)
+
+
+def test_windows_874_csv_is_refused_not_misread():
+    data = EXAMPLE.read_bytes().decode("utf-8-sig").encode("cp874")
+    with pytest.raises(LayoutError, match="UTF-8 CSV text"):
+        budget.parse(data, location="x.csv")
+
+
+def test_local_budget_per_area_and_plan_sums_to_the_published_total():
+    records = items(PAO_2565)
+    rows = records.rows("budget_items")
+    assert len(rows) == 12 and {r["fiscal_year"] for r in rows} == {2565}  # year from the file name
+    assert sum(r["amount"] for r in rows) == 57_312_949_370  # the type breakdown is not added twice
+    other = next(r for r in rows if r["plan"] == "งบกลาง")
+    assert other["description"] == "ด้านการดำเนินงานอื่น ๆ" and other["level"] == "local"  # trailing space gone
+
+
+def test_local_budget_with_inconsistent_plans_is_quarantined():
+    doc = json.loads(PAO_2565.read_text(encoding="utf-8"))
+    doc["groupedByArea"][0]["plans"][0]["total"] += 1_000_000
+    records = budget.parse(json.dumps(doc).encode(), location="nation-wide-2565.json")
+    assert len(records.bad) == 2 and "sum to" in records.bad[0][2]
+    assert len(records.rows("budget_items")) == 10
+
+
+def test_local_budget_with_changed_envelope_is_a_layout_error():
+    doc = json.loads(PAO_2565.read_text(encoding="utf-8"))
+    doc["byArea"] = doc.pop("groupedByArea")
+    with pytest.raises(LayoutError, match="expected groupedByArea, found keys"):
+        budget.parse(json.dumps(doc).encode(), location="nation-wide-2565.json")
+
+
+def test_load_real_files_idempotent_and_amendment_recorded(tmp_path):
+    db_path = tmp_path / "p.db"
+    first = budget.run_file(db_path, VOLUME_17)
+    assert first.rows_in == 243 and first.rows_changed > 243  # items + agency stubs
+    assert budget.run_file(db_path, VOLUME_17).rows_changed == 0
+    amended = tmp_path / "2022-3-17.csv"
+    amended.write_bytes(VOLUME_17.read_bytes().replace(b'"78,459,000"', b'"78,460,000"', 1))
+    assert budget.run_file(db_path, amended).rows_changed == 1
+    db = open_db(db_path)
+    assert db.execute("SELECT row_id, field, old_value, new_value FROM changes").fetchall() == [
+        ("bill:2022.3.17.0", "amount", "78459000.0", "78460000.0")]
+    assert db.execute("SELECT count(*), sum(amount) FROM budget_items WHERE fiscal_year = 2565").fetchone()[0] == 189
+
+
+def test_more_than_5_percent_bad_rows_fails_and_keeps_what_was_there(tmp_path):
+    db_path = tmp_path / "p.db"
+    budget.run_file(db_path, PAO_2565)
+    lines = VOLUME_17.read_text(encoding="utf-8").splitlines(keepends=True)
+    broken = tmp_path / "2022-3-17.csv"
+    broken.write_text("".join([lines[0]] + [line.replace(",2022,", ",twenty,") if i % 10 == 0 else line
+                                            for i, line in enumerate(lines[1:])]), encoding="utf-8")
+    with pytest.raises(TooManyBadRows, match="2022-3-17.csv"):
+        budget.run_file(db_path, broken)
+    db = open_db(db_path)
+    assert db.execute("SELECT count(*) FROM budget_items").fetchone()[0] == 12
+    assert db.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
+    assert db.execute("SELECT status FROM source_runs ORDER BY id DESC").fetchone()[0] == "failed"
+
+
+def test_a_few_bad_rows_are_quarantined_and_the_run_goes_on(tmp_path):
+    broken = tmp_path / "2022-3-17.csv"
+    broken.write_bytes(VOLUME_17.read_bytes().replace(b'"78,459,000"', b'"n/a"', 1))
+    run = budget.run_file(tmp_path / "p.db", broken)
+    assert (run.rows_in, run.rows_quarantined) == (243, 1)
+    db = open_db(tmp_path / "p.db")
+    assert db.execute("SELECT count(*) FROM budget_items").fetchone()[0] == 242
+    assert db.execute("SELECT location, reason FROM quarantine").fetchone() == (
+        f"{broken}:2", "not an amount: 'n/a'")
+
+
+URL = "https://budget.example.th/2022-3-17.csv"
+
+
+@pytest.fixture
+def client():
+    c = Client(cache_path=None, backoff=0, sleep=lambda s: None, robots=False)
+    yield c
+    c.close()
+
+
+def test_live_download_is_checksummed_and_loaded(tmp_path, client):
+    with responses.RequestsMock() as mocked:
+        mocked.get(URL, body=VOLUME_17.read_bytes())
+        run = budget.run_live(tmp_path / "p.db", urls=[URL], client=client)
+    import hashlib
+
+    assert run.rows_in == 243
+    db = open_db(tmp_path / "p.db")
+    assert db.execute("SELECT target_sha256 FROM source_runs").fetchone()[0] == hashlib.sha256(
+        VOLUME_17.read_bytes()).hexdigest()
+    assert db.execute("SELECT DISTINCT source_url FROM budget_items").fetchall() == [(URL,)]
+
+
+def test_live_server_errors_are_retried_then_a_clear_error(tmp_path, client):
+    with responses.RequestsMock() as mocked:
+        failing = mocked.get(URL, status=502)
+        with pytest.raises(FetchError, match="2022-3-17.csv"):
+            budget.run_live(tmp_path / "p.db", urls=[URL], client=client)
+        assert failing.call_count == 5
+    db = open_db(tmp_path / "p.db")
+    assert db.execute("SELECT count(*) FROM budget_items").fetchone()[0] == 0
+
+
+def test_cli_loads_a_local_budget_file(tmp_path):
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(budget.command, ["--db", str(tmp_path / "p.db"), "--file", str(PAO_2565)])
+    assert result.exit_code == 0, result.output
+    assert "budget: 12 read, 12 changed" in result.output
