@@ -21,6 +21,10 @@ from types import ModuleType
 SOURCES: dict[str, str] = {
     "datagoth": "scrapers.datagoth",
     "ocds": "scrapers.ocds",
+    "egp-rss": "scrapers.egp_rss",
+    "egp-json": "scrapers.egp_json",
+    "egp-html": "scrapers.egp_html",
+    "budget": "scrapers.budget",
 }
 
 
