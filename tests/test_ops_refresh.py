@@ -113,11 +113,15 @@ def test_plan_follows_module_flags_and_sources_yml(tmp_path):
     path = tmp_path / "sources.yml"
     path.write_text("sources:\n  slow:\n    enabled: true\n    options:\n"
                     "      year: '{fiscal_year}'\n      since: 'FY{previous_fiscal_year}'\n"
-                    "  daily:\n    enabled: false\n")
-    sources = plan({"daily": True, "slow": False, "other": True}, path, today=dt.date(2026, 11, 27))
+                    "  daily:\n    enabled: false\n"
+                    "  twice:\n    options:\n      - {year: '{fiscal_year}'}\n      - {year: 2500}\n")
+    registry = {"daily": True, "slow": False, "other": True, "twice": True}
+    sources = plan(registry, path, today=dt.date(2026, 11, 27))
     assert sources == [Source("daily", {}, False),
                        Source("slow", {"year": 2570, "since": "FY2569"}, True),
-                       Source("other", {}, True)]
+                       Source("other", {}, True),
+                       Source("twice", {"year": 2570}, True), Source("twice", {"year": 2500}, True)]
+    assert plan(registry, path, today=dt.date(2026, 9, 30))[1].options["year"] == 2569
     path.write_text("sources:\n  nope: {}\n")
     with pytest.raises(UserError, match="no such source: nope"):
         plan({"daily": True}, path)

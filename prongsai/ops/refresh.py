@@ -51,7 +51,8 @@ RunSource = Callable[[str, dict, pathlib.Path], object]
 def plan(registry: dict[str, bool], path=SOURCES_FILE, *, today: _dt.date | None = None) -> list[Source]:
     """The sources to consider, in registry order: ``registry`` maps each source to whether a
     routine refresh runs it (its module's ``REFRESH``); ``sources.yml`` may override that and
-    give options, where ``{fiscal_year}`` / ``{previous_fiscal_year}`` are the Thai fiscal years."""
+    give options (a list of mappings runs the source once per mapping), where ``{fiscal_year}`` /
+    ``{previous_fiscal_year}`` are the Thai fiscal years."""
     settings = _read(pathlib.Path(path))
     unknown = set(settings) - set(registry)
     if unknown:
@@ -62,8 +63,10 @@ def plan(registry: dict[str, bool], path=SOURCES_FILE, *, today: _dt.date | None
     sources = []
     for name, default in registry.items():
         entry = settings.get(name, {})
-        options = {key: _expand(value, values, path, name) for key, value in entry.get("options", {}).items()}
-        sources.append(Source(name, options, entry.get("enabled", default)))
+        runs = entry.get("options", {})
+        for options in runs if isinstance(runs, list) else [runs]:  # a list: one run per mapping
+            options = {key: _expand(value, values, path, name) for key, value in options.items()}
+            sources.append(Source(name, options, entry.get("enabled", default)))
     return sources
 
 
@@ -80,8 +83,9 @@ def _read(path: pathlib.Path) -> dict:
             raise UserError(f"{path}: source {name!r} takes only `enabled` and `options`")
         if not isinstance(entry.get("enabled", True), bool):
             raise UserError(f"{path}: source {name!r}: `enabled` must be true or false")
-        if not isinstance(entry.get("options", {}), dict):
-            raise UserError(f"{path}: source {name!r}: `options` must be a mapping")
+        runs = entry.get("options", {})
+        if not all(isinstance(o, dict) for o in (runs if isinstance(runs, list) else [runs])):
+            raise UserError(f"{path}: source {name!r}: `options` must be a mapping, or a list of them")
     return settings
 
 
