@@ -1,0 +1,35 @@
+"""Per-project risk score, 0-100, from the process-scope flags a project raised.
+
+score = 100 * (1 - prod(1 - w_f)) over the distinct flags f of the project, with the weight
+w_f of the flag's severity (high 0.45, medium 0.25, low 0.10; ``definitions.SEVERITY_WEIGHTS``).
+Each extra flag raises the score but never past 100: one high flag scores 45, a high and a medium
+59, three high 83. Organisation flags (buyer, tenderer) are shown on their pages, not scored here.
+Projects that raised no flag have no ``risk_scores`` row: their score is 0.
+"""
+from __future__ import annotations
+
+from prongsai.flags.definitions import FLAGS, SEVERITY_WEIGHTS
+
+
+def score(severities) -> float:
+    """The same formula in Python, for the portal and tests."""
+    keep = 1.0
+    for severity in severities:
+        keep *= 1.0 - SEVERITY_WEIGHTS[severity]
+    return round(100.0 * (1.0 - keep), 1)
+
+
+def insert(conn, computed_at: str) -> None:
+    """Fill ``risk_scores`` from the staged process flags ``fp`` (inside the caller's transaction)."""
+    weights = [(code, SEVERITY_WEIGHTS[f.severity]) for code, f in FLAGS.items() if "process" in f.scopes]
+    conn.execute("DROP TABLE IF EXISTS temp._weights")
+    conn.execute("CREATE TEMP TABLE _weights (code TEXT PRIMARY KEY, weight REAL)")
+    conn.executemany("INSERT INTO _weights VALUES (?, ?)", weights)
+    conn.execute("""
+        INSERT INTO risk_scores (project_id, score, flag_count, codes, computed_at)
+        SELECT project_id, round(100.0 * (1.0 - exp(sum(ln(1.0 - weight)))), 1), count(*),
+               group_concat(code, ','), ?
+        FROM (SELECT f.project_id, f.code, w.weight FROM fp f JOIN _weights w ON w.code = f.code
+              ORDER BY f.project_id, f.code)
+        GROUP BY project_id
+    """, [computed_at])
