@@ -118,5 +118,10 @@ for _command in OPS_COMMANDS:  # refresh, publish, backup, restore, backup-key, 
     cli.add_command(_command)
 
 
+from prongsai.ocds_export import command as _ocds_export  # noqa: E402
+
+export.add_command(_ocds_export, "ocds")
+
+
 def main():
     cli(prog_name="prongsai")

@@ -21,6 +21,7 @@ OCDS tools see the same ids in our export.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import gzip
 import json
 import pathlib
@@ -32,7 +33,6 @@ import click
 import ijson
 
 from prongsai import config, thai
-from prongsai.cli import db_option
 from prongsai.ocds_export import (
     AGENCY_SCHEME, OCDS_SOURCE, PROJECT_PATHS, TAX_ID_SCHEMES, dig, project_id_for,
 )
@@ -392,6 +392,8 @@ def _row_ids(project_id: str, objects: list[dict]) -> list[tuple[str, str | None
     seen, out = set(), []
     for i, obj in enumerate(objects):
         source_id = _text(obj.get("id"))
+        if source_id and source_id[0] == "#" and source_id[1:].isdigit():
+            source_id = None  # the placeholder our export writes for an object without id
         row_id = f"{project_id}/{source_id}" if source_id and source_id not in seen else f"{project_id}/#{i}"
         if source_id:
             seen.add(source_id)
@@ -575,22 +577,35 @@ def run_live(db_path, **options) -> SourceRun:
     return import_url(db_path, bangkok_url(today.year + thai.BE_OFFSET))
 
 
-@click.command("ocds")
-@db_option
-@click.option("--file", "file_path", type=click.Path(exists=True, dir_okay=False),
-              help="Release package, record package, release or JSON Lines of compiled releases.")
-@click.option("--url", help="Download an OCDS file from this URL and load it.")
-@click.option("--bangkok", type=int, metavar="YEAR", help="Bangkok's yearly release package (B.E. year, e.g. 2569).")
-@click.option("--ocid-prefix", "ocid_prefixes", multiple=True,
-              help="An ocid prefix to strip from project ids (ours is stripped anyway).")
-def command(db_path, file_path, url, bangkok, ocid_prefixes):
-    """Load Open Contracting (OCDS) data: any publisher's file or URL, or Bangkok's feed."""
-    chosen = [x for x in (file_path, url, bangkok) if x]
-    if len(chosen) != 1:
-        raise click.UsageError("give exactly one of --file, --url, --bangkok")
-    if file_path:
-        run = import_file(db_path, file_path, ocid_prefixes=ocid_prefixes)
-    else:
-        run = import_url(db_path, url or bangkok_url(bangkok), ocid_prefixes=ocid_prefixes)
-    click.echo(f"ocds: {run.rows_in:,} releases read, {run.rows_changed:,} rows changed, "
-               f"{run.rows_quarantined:,} quarantined -> {db_path}")
+def __getattr__(name):
+    """``command`` is built on first use: ``prongsai.cli`` imports this module to register it."""
+    if name == "command":
+        return _command()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
+def _command() -> click.Command:
+    from prongsai.cli import db_option
+
+    @click.command("ocds")
+    @db_option
+    @click.option("--file", "file_path", type=click.Path(exists=True, dir_okay=False),
+                  help="Release package, record package, release or JSON Lines of compiled releases.")
+    @click.option("--url", help="Download an OCDS file from this URL and load it.")
+    @click.option("--bangkok", type=int, metavar="YEAR", help="Bangkok's yearly release package (B.E. year, e.g. 2569).")
+    @click.option("--ocid-prefix", "ocid_prefixes", multiple=True,
+                  help="An ocid prefix to strip from project ids (ours is stripped anyway).")
+    def command(db_path, file_path, url, bangkok, ocid_prefixes):
+        """Load Open Contracting (OCDS) data: any publisher's file or URL, or Bangkok's feed."""
+        chosen = [x for x in (file_path, url, bangkok) if x]
+        if len(chosen) != 1:
+            raise click.UsageError("give exactly one of --file, --url, --bangkok")
+        if file_path:
+            run = import_file(db_path, file_path, ocid_prefixes=ocid_prefixes)
+        else:
+            run = import_url(db_path, url or bangkok_url(bangkok), ocid_prefixes=ocid_prefixes)
+        click.echo(f"ocds: {run.rows_in:,} releases read, {run.rows_changed:,} rows changed, "
+                   f"{run.rows_quarantined:,} quarantined -> {db_path}")
+
+    return command

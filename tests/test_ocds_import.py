@@ -1,0 +1,260 @@
+"""OCDS in: real publishers' samples, Cardinal's fixtures and bad input, loaded through ``SourceRun``."""
+from __future__ import annotations
+
+import collections
+import json
+import sqlite3
+
+import pytest
+
+from conftest import FIXTURES, SHARED
+from prongsai.cli import cli
+from scrapers import ocds
+from scrapers.store import TooManyBadRows
+
+OCDS_DATA = SHARED / "data" / "ocds"
+CARDINAL = SHARED / "data" / "cardinal-fixtures"
+SCHEMA_DIR = OCDS_DATA / "schema-1.1.5"
+
+#: file -> (projects, bids, contracts), counted by reading the files (see their README).
+REAL_SAMPLES = {
+    "prozorro-ua/records-10.json": (10, 2, 11),
+    "prozorro-ua/compiled-releases-10.jsonl": (10, 2, 11),
+    "ocdskit-realdata/compiled-release-1.json": (1, 0, 1),
+    "ocdskit-realdata/compiled-release-2.json": (1, 0, 1),
+    "ocdskit-realdata/cdmx-compiled-releases-2.jsonl": (2, 0, 2),
+    "ocdskit-realdata/record-package-1-2.json": (2, 0, 3),
+    "ocdskit-realdata/mx-federal-compiled-releases-2.jsonl": (2, 0, 3),
+    "ocdskit-realdata/release-package_1.1-2.json": (1, 0, 1),
+}
+
+
+@pytest.fixture(autouse=True)
+def _schema(monkeypatch):
+    monkeypatch.setenv("PRONGSAI_OCDS_SCHEMA_DIR", str(SCHEMA_DIR))
+
+
+def _count(db, table):
+    return db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def _load(tmp_path, path, name="p.db"):
+    db_path = tmp_path / name
+    run = ocds.import_file(db_path, path)
+    conn = sqlite3.connect(db_path)
+    conn.row_factory = sqlite3.Row
+    return run, conn
+
+
+@pytest.mark.parametrize("name", sorted(REAL_SAMPLES))
+def test_every_real_sample_imports(tmp_path, name):
+    run, db = _load(tmp_path, OCDS_DATA / name)
+    assert (_count(db, "projects"), _count(db, "bids"), _count(db, "contracts")) == REAL_SAMPLES[name]
+    assert run.rows_quarantined == 0
+    assert db.execute("SELECT status FROM source_runs").fetchone()[0] == "ok"
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert {r[0] for r in db.execute("SELECT DISTINCT source FROM projects")} == {"ocds"}
+
+
+def test_prozorro_open_tender_keeps_bids_awards_and_parties(tmp_path):
+    _, db = _load(tmp_path, OCDS_DATA / "prozorro-ua/records-10.json")
+    release = next(json.loads(line) for line in open(OCDS_DATA / "prozorro-ua/compiled-releases-10.jsonl")
+                   if json.loads(line)["tender"]["procurementMethod"] == "open")
+    project = db.execute("SELECT * FROM projects WHERE project_id = ?", [release["ocid"]]).fetchone()
+    assert project["ocds_method"] == "open"
+    assert project["tender_status"] == release["tender"]["status"]
+    assert project["budget"] == release["tender"]["value"]["amount"]
+    assert project["currency"] == release["tender"]["value"]["currency"]
+    assert project["buyer_id"] == release["buyer"]["id"]
+    assert project["tender_end"] == release["tender"]["tenderPeriod"]["endDate"]
+    bids = db.execute("SELECT * FROM bids WHERE project_id = ? ORDER BY rowid", [release["ocid"]]).fetchall()
+    assert [(b["bid_id"], b["amount"], b["status"], b["date"]) for b in bids] == [
+        (d["id"], d["value"]["amount"], d["status"], d["date"]) for d in release["bids"]["details"]]
+    tenderers = db.execute("SELECT t.supplier_id FROM bid_tenderers t JOIN bids b ON b.id = t.bid_id "
+                           "WHERE b.project_id = ? ORDER BY b.rowid", [release["ocid"]]).fetchall()
+    assert [t[0] for t in tenderers] == [d["tenderers"][0]["id"] for d in release["bids"]["details"]]
+    supplier = db.execute("SELECT * FROM suppliers WHERE id = ?", [tenderers[0][0]]).fetchone()
+    assert supplier["name_en"] or supplier["name_th"]
+    assert supplier["tax_id_status"] == "missing"  # a Ukrainian EDRPOU is not a Thai tax id
+
+
+def test_ids_come_from_identifiers_when_references_have_none(tmp_path):
+    _, db = _load(tmp_path, OCDS_DATA / "ocdskit-realdata/cdmx-compiled-releases-2.jsonl")
+    release = json.loads(open(OCDS_DATA / "ocdskit-realdata/cdmx-compiled-releases-2.jsonl").readline())
+    supplier = release["awards"][0]["suppliers"][0]
+    assert "id" not in supplier
+    row = db.execute("SELECT s.supplier_id FROM award_suppliers s JOIN awards a ON a.id = s.award_id "
+                     "WHERE a.project_id = ?", [release["ocid"]]).fetchone()
+    assert row[0] == supplier["identifier"]["id"]
+    project = db.execute("SELECT * FROM projects WHERE project_id = ?", [release["ocid"]]).fetchone()
+    assert project["buyer_id"] == release["buyer"]["identifier"]["id"]
+    assert project["number_of_tenderers"] == release["tender"]["numberOfTenderers"]
+
+
+def test_contract_whose_award_is_not_published_keeps_its_link(tmp_path):
+    _, db = _load(tmp_path, OCDS_DATA / "ocdskit-realdata/release-package_1.1-2.json")
+    contract = db.execute("SELECT * FROM contracts").fetchone()
+    award = db.execute("SELECT * FROM awards WHERE id = ?", [contract["award_id"]]).fetchone()
+    assert award["status"] is None and award["amount"] is None
+    assert contract["supplier_id"].startswith("x:") and contract["supplier_name"]  # named, no id
+
+
+def test_release_package_is_merged_per_ocid(tmp_path):
+    run, db = _load(tmp_path, FIXTURES / "ocds" / "release-package-two-stages.json")
+    assert run.rows_in == 2
+    p = db.execute("SELECT * FROM projects WHERE project_id = 'ocds-bkk001-2569-0001'").fetchone()
+    # the tender release gives the title, the later award release the final status
+    assert p["title"].startswith("จ้างก่อสร้าง") and p["tender_status"] == "complete"
+    assert p["method"] == "ประกวดราคาอิเล็กทรอนิกส์ (e-bidding)" and p["ocds_method"] == "open"
+    assert p["number_of_tenderers"] == 2 and p["fiscal_year"] == 2569
+    assert [tuple(r) for r in db.execute("SELECT bid_id, status FROM bids ORDER BY rowid")] == [
+        ("b1", "valid"), ("b2", "disqualified")]
+    supplier = db.execute("SELECT * FROM suppliers WHERE id = 'TH-RD-0105536000003'").fetchone()
+    assert (supplier["tax_id"], supplier["tax_id_status"]) == ("0105536000003", "ok")
+    agency = db.execute("SELECT * FROM agencies WHERE id = 'TH-EGP-5000600'").fetchone()
+    assert (agency["department_code"], agency["province"]) == ("5000600", "กรุงเทพมหานคร")
+    contract = db.execute("SELECT * FROM contracts").fetchone()
+    assert contract["supplier_id"] == "TH-RD-0105536000003" and contract["award_amount"] == 4590000
+
+
+def test_a_rerun_changes_nothing(tmp_path):
+    ocds.import_file(tmp_path / "p.db", OCDS_DATA / "prozorro-ua/records-10.json")
+    again = ocds.import_file(tmp_path / "p.db", OCDS_DATA / "prozorro-ua/compiled-releases-10.jsonl")
+    assert again.rows_in == 10 and again.rows_changed == 0
+
+
+def test_our_own_ocid_prefix_is_stripped():
+    rows = ocds.release_rows({"ocid": "ocds-prongsai-67119524444", "tender": {"id": "x"}})
+    assert rows["projects"][0]["project_id"] == "67119524444"
+    rows = ocds.release_rows({"ocid": "ocds-abc-1"}, ocid_prefixes=["ocds-abc"])
+    assert rows["projects"][0]["project_id"] == "1"
+
+
+# --- Cardinal's conformance fixtures: every field Cardinal reads survives the import ----------
+
+CARDINAL_FILES = sorted(CARDINAL.glob("*/*.jsonl"))
+
+
+def _expected(release):
+    tender = release.get("tender", {})
+    period = tender.get("tenderPeriod", {})
+    valid = lambda v: v if v and v[0].isdigit() else None  # noqa: E731 - 'invalid' dates are dropped
+    bids = [(b.get("status"), (b.get("value") or {}).get("amount"), (b.get("value") or {}).get("currency"),
+             b.get("date"), sorted(t["id"] for t in b.get("tenderers", [])))
+            for b in release.get("bids", {}).get("details", [])]
+    awards = [(a.get("status"), sorted(s["id"] for s in a.get("suppliers", [])),
+               sorted({i["classification"]["id"] for i in a.get("items", [])}))
+              for a in release.get("awards", [])]
+    return {
+        "tender_status": tender.get("status"), "ocds_method": tender.get("procurementMethod"),
+        "method": tender.get("procurementMethodDetails"), "tender_start": valid(period.get("startDate")),
+        "tender_end": valid(period.get("endDate")), "number_of_tenderers": tender.get("numberOfTenderers"),
+        "buyer_id": release.get("buyer", {}).get("id"),
+        "procuring_entity_id": tender.get("procuringEntity", {}).get("id"),
+        "bids": bids, "awards": awards,
+    }
+
+
+def _stored(db, ocid):
+    p = db.execute("SELECT * FROM projects WHERE project_id = ?", [ocid]).fetchone()
+    bids = []
+    for b in db.execute("SELECT * FROM bids WHERE project_id = ? ORDER BY rowid", [ocid]):
+        ids = sorted(r[0] for r in db.execute("SELECT supplier_id FROM bid_tenderers WHERE bid_id = ?", [b["id"]]))
+        bids.append((b["status"], b["amount"], b["currency"], b["date"], ids))
+    awards = []
+    for a in db.execute("SELECT * FROM awards WHERE project_id = ? ORDER BY rowid", [ocid]):
+        ids = sorted(r[0] for r in db.execute("SELECT supplier_id FROM award_suppliers WHERE award_id = ?", [a["id"]]))
+        classes = sorted(r[0] for r in db.execute(
+            "SELECT classification_id FROM award_items WHERE award_id = ?", [a["id"]]))
+        awards.append((a["status"], ids, classes))
+    return {**{k: p[k] for k in ("tender_status", "ocds_method", "method", "tender_start", "tender_end",
+                                 "number_of_tenderers", "buyer_id", "procuring_entity_id")},
+            "bids": bids, "awards": awards}
+
+
+@pytest.mark.parametrize("path", CARDINAL_FILES, ids=[f"{p.parent.name}/{p.name}" for p in CARDINAL_FILES])
+def test_cardinal_fixture_imports_without_loss(tmp_path, path):
+    run, db = _load(tmp_path, path)
+    releases = [json.loads(line) for line in open(path) if line.strip()]
+    assert run.rows_quarantined == 0 and _count(db, "projects") == len(releases)
+    for release in releases:
+        assert _stored(db, release["ocid"]) == _expected(release), release["ocid"]
+
+
+def test_cardinal_fixtures_cover_the_odd_cases():
+    """The conformance test above must see the tricky inputs it claims to handle."""
+    seen = collections.Counter()
+    for path in CARDINAL_FILES:
+        for line in filter(str.strip, open(path)):
+            release = json.loads(line)
+            for bid in release.get("bids", {}).get("details", []):
+                seen["bid without tenderers"] += "tenderers" not in bid
+                seen["bid without amount"] += "amount" not in bid.get("value", {"amount": 0})
+            seen["invalid date"] += "invalid" in line
+            seen["award item without scheme"] += '"classification":{"id"' in line
+    assert all(seen[k] for k in ("bid without tenderers", "bid without amount", "invalid date",
+                                 "award item without scheme")), seen
+
+
+# --- bad input ---------------------------------------------------------------------------------
+
+
+def _jsonl(path, releases, bad_lines=()):
+    lines = [json.dumps(r) for r in releases]
+    for index, text in bad_lines:
+        lines.insert(index, text)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_bad_lines_are_quarantined_and_the_rest_loads(tmp_path):
+    releases = [{"ocid": f"ocds-x-{i}", "tender": {"id": str(i), "value": {"amount": i, "currency": "USD"}}}
+                for i in range(40)]
+    path = _jsonl(tmp_path / "in.jsonl", releases, [(3, '{"ocid": "broken",'), (7, '{"tender": {"id": "1"}}')])
+    run, db = _load(tmp_path, path)
+    assert (_count(db, "projects"), run.rows_quarantined) == (40, 2)
+    reasons = sorted(r[0] for r in db.execute("SELECT reason FROM quarantine"))
+    assert reasons[0].startswith("invalid JSON") and reasons[1] == "release without ocid"
+    assert {r[0] for r in db.execute("SELECT location FROM quarantine")} == {"in.jsonl:4", "in.jsonl:8"}
+
+
+def test_an_unreadable_amount_quarantines_its_release(tmp_path):
+    with pytest.raises(ocds.BadRelease, match="tender.value: not an amount"):
+        ocds.release_rows({"ocid": "x", "tender": {"value": {"amount": "a lot"}}})
+
+
+def test_mostly_bad_input_loads_nothing(tmp_path):
+    path = _jsonl(tmp_path / "in.jsonl", [{"ocid": "ok"}], [(0, "{]"), (0, '{"no": "ocid"}')])
+    with pytest.raises(TooManyBadRows):
+        _load(tmp_path, path)
+    db = sqlite3.connect(tmp_path / "p.db")
+    assert _count(db, "projects") == 0
+    assert db.execute("SELECT status FROM source_runs").fetchone()[0] == "failed"
+
+
+def test_invalid_json_document_fails_with_its_name(tmp_path):
+    path = tmp_path / "package.json"
+    path.write_text('{"releases": [{"ocid": "a"}, {"ocid": ')
+    with pytest.raises(ocds.OCDSError, match="package.json: invalid JSON"):
+        _load(tmp_path, path)
+    db = sqlite3.connect(tmp_path / "p.db")
+    assert _count(db, "projects") == 0
+
+
+def test_a_json_document_that_is_not_ocds_is_refused(tmp_path):
+    with pytest.raises(ocds.OCDSError, match="not OCDS"):
+        _load(tmp_path, SCHEMA_DIR / "release-package-schema.json")
+
+
+def test_cli_scrape_ocds(runner, tmp_path):
+    db = tmp_path / "cli.db"
+    result = runner.invoke(cli, ["scrape", "ocds", "--db", str(db), "--file",
+                                 str(OCDS_DATA / "prozorro-ua/compiled-releases-10.jsonl")])
+    assert result.exit_code == 0, result.output
+    assert "10 releases read" in result.output
+    result = runner.invoke(cli, ["scrape", "ocds", "--db", str(db), "--bangkok", "2026"])
+    assert result.exit_code != 0 and "Buddhist-era year" in result.output
+
+
+def test_bangkok_feed_url_is_named_by_be_year():
+    assert ocds.bangkok_url(2569).endswith("/yearly/ocds_releases_2569.json")
