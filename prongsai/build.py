@@ -15,6 +15,7 @@ from prongsai.schema import open_db, set_meta
 
 #: (label, "module:function") in the order they run; flags first, aggregates read them.
 STEPS = [
+    ("flags", "prongsai.flags.build:build"),
     ("aggregates", "prongsai.aggregates:build"),
 ]
 

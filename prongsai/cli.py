@@ -123,5 +123,11 @@ from prongsai.ocds_export import command as _ocds_export  # noqa: E402
 export.add_command(_ocds_export, "ocds")
 
 
+from prongsai.flags.cli import export_flags as _export_flags, flags as _flags  # noqa: E402
+
+export.add_command(_export_flags, "flags")
+cli.add_command(_flags)
+
+
 def main():
     cli(prog_name="prongsai")
