@@ -20,10 +20,9 @@ import urllib.parse
 
 import click
 
-from prongsai.cli import db_option
 from prongsai.errors import UserError
 from prongsai.thai import BE_OFFSET, agency_id, is_blank, parse_amount, to_arabic_digits
-from scrapers.records import Records, load, summary
+from scrapers.records import Records, db_option, load, summary
 from scrapers.store import LayoutError, ScrapeError, SourceRun
 
 SOURCE = "budget"

@@ -14,11 +14,10 @@ import re
 
 import click
 
-from prongsai.cli import db_option
 from prongsai.errors import UserError
 from prongsai.thai import agency_id, normalize_name, parse_amount, parse_be_date, supplier_id, to_arabic_digits
 from scrapers import egp
-from scrapers.records import Records, load, summary
+from scrapers.records import Records, db_option, load, summary
 from scrapers.store import LayoutError, SourceRun
 
 SOURCE = "egp-html"
@@ -145,9 +144,9 @@ def parse(content: bytes, *, url: str, project_id: str | None = None, announce_t
         sid, tax_id, status = supplier_id(raw_tin, name)
         records.stub("suppliers", {"id": sid, "tax_id": tax_id, "tax_id_raw": raw_tin, "tax_id_status": status,
                                    "name_th": name, "name_normalized": normalize_name(name)})
-        award = f"{pid}/{lot}/{sid}"
-        records.upsert("awards", {"id": award, "project_id": pid, "award_id": f"{lot}/{sid}",
-                                  "status": "active", "amount": amount, "currency": "THB", "date": published})
+        award = f"{pid}/{lot}"  # the id datagoth and egp-json give the same award: fill, never duplicate
+        records.stub("awards", {"id": award, "project_id": pid, "award_id": str(lot),
+                                "status": "active", "amount": amount, "currency": "THB", "date": published})
         records.link("award_suppliers", {"award_id": award, "supplier_id": sid})
     return records
 

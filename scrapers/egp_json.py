@@ -14,12 +14,11 @@ import json
 
 import click
 
-from prongsai.cli import db_option
 from prongsai.errors import UserError
 from prongsai.thai import (agency_id, fiscal_year, normalize_name, parse_amount, parse_be_date,
                            short_hash, supplier_id)
 from scrapers import egp
-from scrapers.records import Records, load, summary
+from scrapers.records import Records, db_option, load, summary
 from scrapers.store import LayoutError, ScrapeError, SourceRun
 
 SOURCE = "egp-json"
@@ -143,8 +142,9 @@ def parse_result(content: bytes, *, url: str, project_id: str) -> Records:
     """``getProcureResult`` -> every bid (valid / disqualified), tenderers, suppliers, awards.
 
     The winner is the bidder with ``priceAgree`` (the agreed price), never "the lowest bid".
-    One ``procureResultList`` entry per lot; ids are ``<project>/<lot>/<supplier>``, the same
-    ids egp-html gives the awards it reads from winner announcements.
+    One ``procureResultList`` entry per lot. Bids are ``<project>/<lot>/<supplier>``; the award
+    of a lot is ``<project>/<lot>``, the id datagoth and egp-html give the same award, and it
+    only fills what those sources left empty (one award, never one per source).
     """
     pid = egp.project_id(project_id)
     data = _data(content, url)
@@ -186,10 +186,11 @@ def parse_result(content: bytes, *, url: str, project_id: str) -> Records:
                     records.stub("suppliers", _supplier(psid, ptax, partner.get("receiveTin"), pstatus, partner_name))
                     records.link("bid_tenderers", {"bid_id": bid, "supplier_id": psid, "name": partner_name})
             if agreed:
-                records.upsert("awards", _present({
-                    "id": bid, "project_id": pid, "award_id": f"{lot}/{sid}", "status": "active",
+                award = f"{pid}/{lot}"
+                records.stub("awards", _present({
+                    "id": award, "project_id": pid, "award_id": str(lot), "status": "active",
                     "amount": agreed, "currency": "THB", "date": award_date}))
-                records.link("award_suppliers", {"award_id": bid, "supplier_id": sid})
+                records.link("award_suppliers", {"award_id": award, "supplier_id": sid})
     records.upsert("projects", {"project_id": pid, "number_of_tenderers": len(tenderers)})
     return records
 
@@ -199,12 +200,17 @@ def _supplier(sid, tax_id, raw, status, name) -> dict:
                      "tax_id_status": status, "name_th": name, "name_normalized": normalize_name(name)})
 
 
-def parse_contracts(content: bytes, *, url: str, project_id: str, parties: dict | None = None) -> Records:
-    """``getContractAvailable`` -> contracts. ``parties`` maps a normalised bidder name to its
-    (supplier id, award id), so a contract links to the company that won (the response names
-    the counterparty but gives no tax id)."""
+def parse_contracts(content: bytes, *, url: str, project_id: str, parties: dict | None = None,
+                    others: dict | None = None) -> Records:
+    """``getContractAvailable`` -> contracts.
+
+    The response names the counterparty but gives no tax id: ``parties`` maps a normalised
+    bidder name to its (supplier id, award id) so the contract links to the company that won.
+    ``others`` maps a supplier id or normalised name to a contract another source (data.go.th)
+    already stored for this project: that row is filled, not duplicated.
+    """
     pid = egp.project_id(project_id)
-    parties = parties or {}
+    parties, others = parties or {}, others or {}
     records = Records()
     rows = _list(_data(content, url), "contractAvailableResponse", url, "data.")
     for n, row in enumerate(rows, start=1):
@@ -217,29 +223,40 @@ def parse_contracts(content: bytes, *, url: str, project_id: str, parties: dict 
             records.quarantine(f"{url} contract {n}", row, str(exc))
             continue
         name = row["corporateName"]
-        sid, award = parties.get(normalize_name(name), (None, None))
-        records.upsert("contracts", _present({
-            "id": f"{pid}/egp:{short_hash(normalize_name(name), signed, length=10)}", "project_id": pid,
+        normalized = normalize_name(name)
+        sid, award = parties.get(normalized, (None, None))
+        existing = others.get(sid) or others.get(normalized)
+        contract = _present({
+            "id": existing or f"{pid}/egp:{short_hash(normalized, signed, length=10)}", "project_id": pid,
             "award_id": award, "supplier_id": sid, "supplier_name": name, "contract_amount": amount,
-            "currency": "THB", "signed_date": signed}))
+            "currency": "THB", "signed_date": signed})
+        (records.stub if existing else records.upsert)("contracts", contract)
     records.stub("projects", {"project_id": pid})
     return records
 
 
 # --- fetching and loading --------------------------------------------------------------------
 
-def _parties(db, project_id: str) -> dict:
-    """Bidders of a project as stored: normalised name -> (supplier id, award id or None)."""
-    rows = db.execute(
-        "SELECT s.name_normalized, s.id, a.id FROM bids b "
-        "JOIN bid_tenderers t ON t.bid_id = b.id JOIN suppliers s ON s.id = t.supplier_id "
-        "LEFT JOIN award_suppliers x ON x.supplier_id = s.id "
-        "LEFT JOIN awards a ON a.id = x.award_id AND a.project_id = b.project_id "
-        "WHERE b.project_id = ? ORDER BY a.id IS NULL", (project_id,)).fetchall()
+def _known(db, project_id: str) -> dict:
+    """What is stored about a project's parties, for :func:`parse_contracts`."""
     parties = {}
-    for name, sid, award in rows:
-        parties.setdefault(name, (sid, award))
-    return parties
+    for bid_name, name, sid, award in db.execute(
+            "SELECT t.name, s.name_normalized, s.id, a.id FROM bids b "
+            "JOIN bid_tenderers t ON t.bid_id = b.id JOIN suppliers s ON s.id = t.supplier_id "
+            "LEFT JOIN award_suppliers x ON x.supplier_id = s.id "
+            "LEFT JOIN awards a ON a.id = x.award_id AND a.project_id = b.project_id "
+            "WHERE b.project_id = ? ORDER BY a.id IS NULL", (project_id,)):
+        for key in (normalize_name(bid_name), name):  # the name e-GP gave, and the stored one
+            parties.setdefault(key, (sid, award))
+    others = {}
+    for cid, sid, name in db.execute(
+            "SELECT id, supplier_id, supplier_name FROM contracts WHERE project_id = ? AND id NOT LIKE ?",
+            (project_id, f"{project_id}/egp:%")):
+        others.setdefault(sid, cid)
+        others.setdefault(normalize_name(name), cid)
+    others.pop(None, None)
+    others.pop("", None)
+    return {"parties": parties, "others": others}
 
 
 def _fetch(client, url, parse, params):
@@ -277,9 +294,9 @@ def fetch_project(run, client, project_id: str) -> None:
                              {"projectId": pid})
     load(run, records, source_url=url)
     run.flush()
-    parties = _parties(run.db, pid)
+    known = _known(run.db, pid)
     url, _, records = _fetch(client, CONTRACT_URL,
-                             lambda c, u: parse_contracts(c, url=u, project_id=pid, parties=parties),
+                             lambda c, u: parse_contracts(c, url=u, project_id=pid, **known),
                              {"projectId": pid})
     load(run, records, source_url=url)
 
@@ -314,7 +331,7 @@ def run_file(db_path, path, *, kind: str, project_id=None, year=None, url=None) 
             records = parse_result(content, url=location, project_id=project_id)
         else:
             records = parse_contracts(content, url=location, project_id=project_id,
-                                      parties=_parties(run.db, egp.project_id(project_id)))
+                                      **_known(run.db, egp.project_id(project_id)))
         load(run, records, source_url=location)
     return run
 

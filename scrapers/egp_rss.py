@@ -16,11 +16,10 @@ import click
 import defusedxml.ElementTree as ET
 from defusedxml import DefusedXmlException
 
-from prongsai.cli import db_option
 from prongsai.errors import UserError
 from prongsai.thai import to_arabic_digits
 from scrapers import egp
-from scrapers.records import Records, load, summary
+from scrapers.records import Records, db_option, load, summary
 from scrapers.store import LayoutError, ScrapeError, SourceRun
 
 SOURCE = "egp-rss"

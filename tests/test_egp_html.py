@@ -35,10 +35,11 @@ def test_winner_with_thai_numeral_amount_tax_id_and_date():
     records = parse(ROAD)
     (award,) = records.rows("awards")
     assert award["amount"] == 7_659_000  # ๗,๖๕๙,๐๐๐.๐๐
-    assert award["id"] == f"{PID}/1/0385550001231"  # tax id published as ๐๓๘๕๕๕๐๐๐๑๒๓๑
+    assert award["id"] == f"{PID}/1"  # the id datagoth and egp-json give the same award
+    assert ("award_suppliers", {"award_id": f"{PID}/1", "supplier_id": "0385550001231"}) in records.links
     (announcement,) = records.rows("announcements")
     assert announcement["type"] == "W0" and announcement["published_at"] == "2025-12-30"
-    (supplier,) = records.rows("suppliers")
+    (supplier,) = records.rows("suppliers")  # tax id published as ๐๓๘๕๕๕๐๐๐๑๒๓๑
     assert supplier["name_th"] == "ห้างหุ้นส่วนจำกัด เซ็นจูรี่บึงกาฬ" and supplier["tax_id_status"] == "ok"
 
 

@@ -111,7 +111,7 @@ def test_the_lowest_bid_is_not_the_winner():
     assert lowest["status"] == "disqualified" and not lowest["is_winner"]
     assert [w["id"] for w in winners] == [f"{PID}/1/0385550001231"]
     (award,) = records.rows("awards")
-    assert award["amount"] == 7_659_000 and award["date"] == "2025-12-30"
+    assert award["id"] == f"{PID}/1" and award["amount"] == 7_659_000 and award["date"] == "2025-12-30"
     assert ("award_suppliers", {"award_id": award["id"], "supplier_id": "0385550001231"}) in records.links
 
 
@@ -153,7 +153,7 @@ def test_result_then_contract_load_links_the_winner_and_reruns_change_nothing(tm
     assert first.rows_changed == 1
     db = open_db(db_path)
     contract = db.execute("SELECT supplier_id, award_id, contract_amount, signed_date FROM contracts").fetchone()
-    assert contract == ("0385550001231", f"{PID}/1/0385550001231", 7_659_000, "2026-01-15")
+    assert contract == ("0385550001231", f"{PID}/1", 7_659_000, "2026-01-15")
     assert db.execute("SELECT budget, number_of_tenderers FROM projects WHERE project_id = ?", [PID]).fetchone() == (
         7_700_000, 6)
     assert db.execute("SELECT count(*) FROM bid_tenderers").fetchone()[0] == 8
@@ -161,6 +161,29 @@ def test_result_then_contract_load_links_the_winner_and_reruns_change_nothing(tm
     for path, kind in ((PAGE1, "listing"), (RESULT, "result"), (CONTRACT, "contract")):
         again = egp_json.run_file(db_path, path, kind=kind, project_id=PID, year=2569)
         assert again.rows_changed == 0, kind
+
+
+def test_award_and_contract_from_data_go_th_are_filled_not_duplicated(tmp_path):
+    from scrapers.store import SourceRun
+
+    db_path = tmp_path / "p.db"
+    with SourceRun(db_path, "datagoth", target="contracts.csv") as run:
+        run.upsert("projects", {"project_id": PID, "title": "จ้างก่อสร้างถนน"})
+        run.upsert("suppliers", {"id": "0385550001231", "name_th": "หจก. เซ็นจูรี่บึงกาฬ",
+                                 "name_normalized": "หจก. เซ็นจูรี่บึงกาฬ"})
+        run.upsert("awards", {"id": f"{PID}/1", "project_id": PID, "award_id": "1", "amount": 7_659_000})
+        run.link("award_suppliers", {"award_id": f"{PID}/1", "supplier_id": "0385550001231"})
+        run.upsert("contracts", {"id": f"{PID}/สนอ. 10/2569", "project_id": PID, "contract_no": "สนอ. 10/2569",
+                                 "supplier_id": "0385550001231", "supplier_name": "หจก. เซ็นจูรี่บึงกาฬ"})
+    egp_json.run_file(db_path, RESULT, kind="result", project_id=PID)
+    egp_json.run_file(db_path, CONTRACT, kind="contract", project_id=PID)
+    db = open_db(db_path)
+    assert db.execute("SELECT id, amount, date FROM awards").fetchall() == [(f"{PID}/1", 7_659_000, "2025-12-30")]
+    assert db.execute("SELECT id, contract_amount, signed_date, supplier_name FROM contracts").fetchall() == [
+        (f"{PID}/สนอ. 10/2569", 7_659_000, "2026-01-15", "หจก. เซ็นจูรี่บึงกาฬ")]
+    assert db.execute("SELECT name_th FROM suppliers WHERE id = '0385550001231'").fetchone()[0] == "หจก. เซ็นจูรี่บึงกาฬ"
+    db.close()
+    assert egp_json.run_file(db_path, CONTRACT, kind="contract", project_id=PID).rows_changed == 0
 
 
 def test_changed_upstream_price_is_recorded_in_changes(tmp_path):
