@@ -168,7 +168,8 @@ class _Gen:
         # cartel rings bid together (co-bidding pairs, cover bids)
         self.rings = [r.sample(range(count), 3) for _ in range(max(3, count // 400))]
         self.cover_bidders = r.sample(range(count), max(3, count // 300))
-        self.generalists = r.sample(range(count), max(2, count // 500))
+        # generalists (R048) win often enough to be scored: picked among the busiest suppliers
+        self.generalists = r.sample(range(min(count, max(10, count // 50))), max(2, count // 500))
         self.masked = [i for i, s in enumerate(self.suppliers) if s[3] != "ok"]
 
     def supplier(self) -> int:
@@ -329,7 +330,8 @@ def _project(g: _Gen, batch, prov) -> int:
     if plant in ("over_direct_limit",):
         method = METHODS[0]
     elif plant in ("clustered", "identical_bids", "late_bid", "all_but_winner_disqualified",
-                   "lowest_disqualified", "short_period", "heavy_discount") and method[3] == "limited":
+                   "lowest_disqualified", "short_period", "heavy_discount", "at_reference") \
+            and method[3] == "limited":
         method = METHODS[1]
     agency = r.choices(g.agencies, weights=g.agency_weights)[0]
     _emit_project(g, batch, prov, method=method, agency=agency, plant=plant)
@@ -422,6 +424,7 @@ def _emit_project(g: _Gen, batch, prov, *, method, agency, plant, fixed_date=Non
     award_amount = round(reference * ratio, 2)
     if fixed_amount is not None:
         award_amount = fixed_amount
+    strict = int(agency[0]) % 23 == 0  # a few agencies disqualify most bidders (R038)
     bid_rows = []  # (supplier, amount, status, date)
     bid_day = lambda: tender_start + _dt.timedelta(days=r.randint(0, max(0, period)))  # noqa: E731
     bid_rows.append([winner, award_amount, "valid", bid_day()])
@@ -431,8 +434,8 @@ def _emit_project(g: _Gen, batch, prov, *, method, agency, plant, fixed_date=Non
         elif plant == "heavy_discount":
             amount = award_amount * r.uniform(1.6, 2.2)
         else:
-            amount = award_amount * r.uniform(1.01, 1.25)
-        status = "disqualified" if r.random() < 0.08 else "valid"
+            amount = award_amount * r.uniform(1.08, 1.16)
+        status = "disqualified" if r.random() < (0.6 if strict else 0.12) else "valid"
         bid_rows.append([s, round(amount, 2), status, bid_day()])
     if plant == "identical_bids" and len(bid_rows) >= 3:
         bid_rows[2][1] = bid_rows[1][1]
@@ -458,7 +461,9 @@ def _emit_project(g: _Gen, batch, prov, *, method, agency, plant, fixed_date=Non
         name, group, method_id, ocds_method, fy, announce.isoformat(), tender_start.isoformat(),
         tender_end.isoformat(), "complete", len(bid_rows), budget, reference, CURRENCY,
         "จัดทำสัญญา/บริหารสัญญา", place, None, None, None) + p_prov)
-    classes = r.sample(segments, 1) if r.random() < 0.8 else segments[:2]
+    # suppliers keep to their trade (one classification segment per project type)
+    specialty = segments[winner % len(segments)]
+    classes = [specialty] if r.random() < 0.8 else [specialty, specialty]
     if winner in g.generalists:
         classes = [r.choice([seg for t in PROJECT_TYPES for seg in t[3]])]
     for k, seg in enumerate(classes, 1):
@@ -469,7 +474,7 @@ def _emit_project(g: _Gen, batch, prov, *, method, agency, plant, fixed_date=Non
         batch["award_items"].append((f"{pid}/1", "UNSPSC", cid))
     for k, (s, amount, status, day) in enumerate(bid_rows, 1):
         bid_row_id = f"{pid}/{k}"
-        batch["bids"].append((bid_row_id, pid, str(k), f"{day.isoformat()}T10:{k:02d}:00+07:00", amount,
+        batch["bids"].append((bid_row_id, pid, str(k), day.isoformat(), amount,
                               CURRENCY, status, 1 if k == 1 else 0) + p_prov)
         batch["bid_tenderers"].append((bid_row_id, g.suppliers[s][0], g.suppliers[s][4]))
     batch["awards"].append((f"{pid}/1", pid, "1", "active", award_amount, CURRENCY,
