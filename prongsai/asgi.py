@@ -1,7 +1,6 @@
 """One ASGI app, one port: ``/data/`` goes to Datasette, everything else to the Flask portal."""
 from __future__ import annotations
 
-import json
 import pathlib
 
 import yaml
@@ -9,6 +8,8 @@ from a2wsgi import WSGIMiddleware
 from datasette.app import Datasette
 from datasette.database import Database
 
+from prongsai import datasette_inspect
+from prongsai.asgi_guards import guard
 from prongsai.config import ROOT
 
 DATA_PREFIX = "/data/"
@@ -26,6 +27,7 @@ SETTINGS = {
     "max_csv_mb": 0,
     "default_page_size": 50,
     "facet_time_limit_ms": 500,
+    "suggest_facets": False,  # suggestions scan every column of a 1M-row table; metadata.yml names the facets
     "num_sql_threads": 3,
 }
 
@@ -37,9 +39,7 @@ def load_metadata() -> dict:
 def create_datasette(db_path, *, inspect_file=None) -> Datasette:
     """Datasette over the public database only, read-only and immutable, always named ``procurement``."""
     db_path = pathlib.Path(db_path)
-    inspect_data = None
-    if inspect_file and pathlib.Path(inspect_file).exists():
-        inspect_data = json.loads(pathlib.Path(inspect_file).read_text())
+    inspect_data = datasette_inspect.load(db_path, inspect_file)  # written by `prongsai build`
     ds = Datasette(
         metadata=load_metadata(),
         plugins_dir=str(PLUGINS_DIR) if PLUGINS_DIR.exists() else None,
@@ -80,7 +80,7 @@ def create_asgi_app(db_path, complaints_db_path=None, *, flask_app=None):
 
     app.datasette = datasette
     app.flask_app = flask_app
-    return app
+    return guard(app, flask_app)  # body size limit before buffering; headers under /data/
 
 
 async def _lifespan(datasette, receive, send):

@@ -17,6 +17,9 @@ from prongsai.schema import open_db, set_meta
 STEPS = [
     ("flags", "prongsai.flags.build:build"),
     ("aggregates", "prongsai.aggregates:build"),
+    ("investigations", "prongsai.investigations:build"),
+    ("search index", "prongsai.search_index:build"),
+    ("datasette inspect", "prongsai.datasette_inspect:build"),  # keep last: counts every table
 ]
 
 

@@ -1,0 +1,276 @@
+"""Derived tables, views and covering indexes behind the journalists' canned queries.
+
+A plain GROUP BY over a million projects takes seconds on our hardware, so ``prongsai build``
+writes small pre-aggregated tables and covering indexes once, and every canned query in
+``metadata.yml`` reads those. The big investigations are also offered as SQL views, because
+Datasette streams a view as CSV in full (``?_stream=1``) while query results stop at
+``max_returned_rows``. Runs after the flags step: it reads ``red_flags`` and ``risk_scores``.
+Amounts in the aggregates are THB only (other currencies cannot be summed with baht).
+"""
+from __future__ import annotations
+
+#: Tables with provenance columns, whose sources and freshness Datasette shows.
+PROVENANCE_TABLES = ("agencies", "suppliers", "projects", "items", "bids", "awards", "contracts",
+                     "announcements", "budget_items")
+
+#: A pair of suppliers must meet in at least this many tenders to be listed in co_bidding_pairs.
+MIN_SHARED_TENDERS = 2
+
+_PROJECT_AWARDS = """
+CREATE TABLE project_awards (
+    project_id TEXT NOT NULL,
+    title TEXT,
+    buyer_id TEXT,
+    agency_name TEXT,
+    ministry TEXT,
+    province TEXT,
+    fiscal_year INTEGER,
+    method TEXT,
+    method_group TEXT,
+    ocds_method TEXT,
+    announce_date TEXT,
+    award_date TEXT,
+    number_of_tenderers INTEGER,
+    budget REAL,
+    reference_price REAL,
+    supplier_id TEXT,
+    supplier_name TEXT,
+    award_amount REAL,
+    contract_amount REAL,
+    award_to_reference_pct REAL,
+    currency TEXT,
+    flag_codes TEXT,
+    risk_score REAL
+)"""
+
+# Winners per project: from awards (an award shared by joint suppliers is split equally), or,
+# for sources that publish contracts only, from contracts.
+_WINNERS = """
+CREATE TEMP TABLE winners AS
+SELECT aw.project_id, s.supplier_id, sum(aw.amount / n.k) AS award_amount, max(aw.date) AS award_date
+FROM awards aw
+JOIN award_suppliers s ON s.award_id = aw.id
+JOIN (SELECT award_id, count(*) AS k FROM award_suppliers GROUP BY award_id) n ON n.award_id = aw.id
+WHERE coalesce(aw.status, 'active') NOT IN ('cancelled', 'unsuccessful', 'pending')
+GROUP BY aw.project_id, s.supplier_id
+UNION ALL
+SELECT c.project_id, c.supplier_id, sum(c.award_amount), max(c.signed_date)
+FROM contracts c
+WHERE c.supplier_id IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM awards aw WHERE aw.project_id = c.project_id)
+GROUP BY c.project_id, c.supplier_id
+"""
+
+_FILL_PROJECT_AWARDS = """
+INSERT INTO project_awards
+SELECT p.project_id, p.title, p.buyer_id, a.name_th, a.ministry, p.province, p.fiscal_year,
+       p.method, p.method_group, p.ocds_method, p.announce_date, w.award_date,
+       p.number_of_tenderers, p.budget, p.reference_price, w.supplier_id, s.name_th,
+       w.award_amount, c.contract_amount,
+       CASE WHEN p.reference_price > 0 AND w.award_amount IS NOT NULL
+            THEN round(100.0 * w.award_amount / p.reference_price, 3) END,
+       p.currency, f.codes, r.score
+FROM projects p
+LEFT JOIN agencies a ON a.id = p.buyer_id
+LEFT JOIN temp.winners w ON w.project_id = p.project_id
+LEFT JOIN suppliers s ON s.id = w.supplier_id
+LEFT JOIN temp.contract_sums c ON c.project_id = p.project_id AND c.supplier_id = w.supplier_id
+LEFT JOIN temp.project_flags f ON f.project_id = p.project_id
+LEFT JOIN risk_scores r ON r.project_id = p.project_id
+ORDER BY p.project_id
+"""
+
+_PROJECT_FLAGS = """
+CREATE TEMP TABLE project_flags AS
+SELECT project_id, group_concat(code, ',') AS codes
+FROM (SELECT project_id, code FROM red_flags ORDER BY project_id, code)
+GROUP BY project_id
+"""
+
+#: Covering indexes: the "biggest first" canned queries walk idx_project_awards_amount from the
+#: top and filter inside the index, so they read a few thousand index entries, not the table.
+_PROJECT_AWARDS_INDEXES = [
+    "CREATE INDEX idx_project_awards_project_id ON project_awards(project_id)",
+    "CREATE INDEX idx_project_awards_amount ON project_awards(award_amount, award_to_reference_pct, "
+    "number_of_tenderers, ocds_method, fiscal_year, province, buyer_id)",
+    "CREATE INDEX idx_project_awards_buyer ON project_awards(buyer_id, fiscal_year, method, award_amount)",
+    "CREATE INDEX idx_project_awards_supplier ON project_awards(supplier_id, announce_date)",
+    "CREATE INDEX idx_project_awards_year_amount ON project_awards(fiscal_year, contract_amount)",
+    "CREATE INDEX idx_project_awards_group_date ON project_awards(method_group, announce_date, award_amount)",
+    "CREATE INDEX idx_project_awards_province ON project_awards(province, fiscal_year)",
+    "CREATE INDEX idx_project_awards_flagged ON project_awards(award_date, province, buyer_id) "
+    "WHERE flag_codes IS NOT NULL",
+]
+
+_AGENCY_SPENDING = """
+CREATE TABLE agency_spending AS
+SELECT buyer_id AS agency_id, max(agency_name) AS agency_name, max(ministry) AS ministry,
+       fiscal_year, method,
+       count(DISTINCT project_id) AS projects,
+       total(award_amount) AS award_amount,
+       total(contract_amount) AS contract_amount,
+       count(DISTINCT CASE WHEN flag_codes IS NOT NULL THEN project_id END) AS flagged_projects,
+       total(CASE WHEN flag_codes IS NOT NULL THEN award_amount END) AS flagged_amount
+FROM project_awards
+WHERE coalesce(currency, 'THB') = 'THB' AND buyer_id IS NOT NULL
+GROUP BY buyer_id, fiscal_year, method
+"""
+
+_AGENCY_SUPPLIER_TOTALS = """
+CREATE TABLE agency_supplier_totals AS
+SELECT t.*, round(100.0 * t.award_amount / nullif(y.total, 0), 2) AS share_pct
+FROM (
+    SELECT buyer_id AS agency_id, supplier_id, fiscal_year,
+           count(DISTINCT project_id) AS projects, total(award_amount) AS award_amount
+    FROM project_awards
+    WHERE supplier_id IS NOT NULL AND buyer_id IS NOT NULL AND coalesce(currency, 'THB') = 'THB'
+    GROUP BY buyer_id, supplier_id, fiscal_year
+) t
+JOIN (SELECT agency_id, fiscal_year, total(award_amount) AS total FROM agency_spending
+      GROUP BY agency_id, fiscal_year) y
+  ON y.agency_id = t.agency_id AND y.fiscal_year IS t.fiscal_year
+"""
+
+_SUPPLIER_TOTALS = """
+CREATE TABLE supplier_totals AS
+SELECT w.supplier_id, s.name_th AS supplier_name, s.tax_id_status,
+       w.projects, w.agencies, w.provinces, w.award_amount, w.first_award, w.last_award,
+       coalesce(b.tenders, 0) AS tenders
+FROM (
+    SELECT supplier_id, count(DISTINCT project_id) AS projects, count(DISTINCT buyer_id) AS agencies,
+           count(DISTINCT province) AS provinces, total(award_amount) AS award_amount,
+           min(award_date) AS first_award, max(award_date) AS last_award
+    FROM project_awards
+    WHERE supplier_id IS NOT NULL AND coalesce(currency, 'THB') = 'THB'
+    GROUP BY supplier_id
+) w
+LEFT JOIN suppliers s ON s.id = w.supplier_id
+LEFT JOIN (SELECT supplier_id, count(*) AS tenders FROM bid_tenderers GROUP BY supplier_id) b
+  ON b.supplier_id = w.supplier_id
+"""
+
+_TENDERS = """
+CREATE TEMP TABLE tenders AS
+SELECT b.project_id, t.supplier_id, max(coalesce(b.is_winner, 0)) AS won
+FROM bids b JOIN bid_tenderers t ON t.bid_id = b.id
+GROUP BY b.project_id, t.supplier_id
+"""
+
+_CO_BIDDING_PAIRS = f"""
+CREATE TABLE co_bidding_pairs AS
+SELECT x.supplier_id AS supplier_a, y.supplier_id AS supplier_b,
+       count(*) AS shared_tenders, sum(x.won) AS a_won, sum(y.won) AS b_won,
+       min(x.project_id) AS first_project_id, max(x.project_id) AS last_project_id
+FROM temp.tenders x JOIN temp.tenders y ON y.project_id = x.project_id AND y.supplier_id > x.supplier_id
+GROUP BY x.supplier_id, y.supplier_id
+HAVING count(*) >= {MIN_SHARED_TENDERS}
+"""
+
+_FLAG_SUMMARY = """
+CREATE TABLE flag_summary AS
+SELECT p.province, p.fiscal_year, f.code, count(*) AS projects, total(p.budget) AS budget
+FROM red_flags f JOIN projects p ON p.project_id = f.project_id
+GROUP BY p.province, p.fiscal_year, f.code
+"""
+
+_SOURCE_FRESHNESS = """
+CREATE TABLE source_freshness (
+    table_name TEXT NOT NULL,
+    source TEXT,
+    rows INTEGER,
+    last_seen TEXT,
+    last_run_finished_at TEXT,
+    last_run_status TEXT,
+    PRIMARY KEY (table_name, source)
+)"""
+
+#: Views for whole-table CSV export of the big investigations (Datasette streams views in full).
+VIEWS = {
+    "single_bidder_projects": """
+        SELECT * FROM project_awards
+        WHERE number_of_tenderers = 1 AND ocds_method IN ('open', 'selective')""",
+    "awards_near_reference_price": """
+        SELECT * FROM project_awards WHERE award_to_reference_pct BETWEEN 99 AND 100""",
+    "awards_above_reference_price": """
+        SELECT * FROM project_awards WHERE award_to_reference_pct > 100""",
+    "year_end_direct_purchases": """
+        SELECT * FROM project_awards
+        WHERE method_group = 'เฉพาะเจาะจง' AND substr(announce_date, 6, 2) = '09'""",
+    "flagged_projects": """
+        SELECT f.project_id, f.code, d.title_th AS flag_title_th, d.title_en AS flag_title_en,
+               d.severity, f.value, f.evidence, p.title, p.buyer_id, p.province, p.fiscal_year,
+               p.method, p.budget, p.reference_price
+        FROM red_flags f
+        JOIN projects p ON p.project_id = f.project_id
+        LEFT JOIN flag_definitions d ON d.code = f.code""",
+}
+
+TABLES = ("project_awards", "agency_spending", "agency_supplier_totals", "supplier_totals",
+          "co_bidding_pairs", "flag_summary", "source_freshness")
+
+
+def build(db) -> None:
+    """Replace every investigation table, view and index in one transaction."""
+    conn = db.conn
+    conn.execute("BEGIN")
+    try:
+        for view in VIEWS:
+            conn.execute(f"DROP VIEW IF EXISTS [{view}]")
+        for table in TABLES:
+            conn.execute(f"DROP TABLE IF EXISTS [{table}]")
+        conn.execute(_WINNERS)
+        conn.execute("CREATE INDEX temp.idx_winners ON winners(project_id)")
+        conn.execute("""CREATE TEMP TABLE contract_sums AS
+                        SELECT project_id, supplier_id, sum(contract_amount) AS contract_amount
+                        FROM contracts WHERE supplier_id IS NOT NULL GROUP BY project_id, supplier_id""")
+        conn.execute("CREATE INDEX temp.idx_contract_sums ON contract_sums(project_id, supplier_id)")
+        conn.execute(_PROJECT_FLAGS)
+        conn.execute("CREATE INDEX temp.idx_project_flags ON project_flags(project_id)")
+        conn.execute(_PROJECT_AWARDS)
+        conn.execute(_FILL_PROJECT_AWARDS)
+        for statement in _PROJECT_AWARDS_INDEXES:
+            conn.execute(statement)
+        conn.execute("DROP TABLE temp.winners")
+        conn.execute("DROP TABLE temp.contract_sums")
+        conn.execute("DROP TABLE temp.project_flags")
+        conn.execute(_AGENCY_SPENDING)
+        conn.execute("CREATE INDEX idx_agency_spending_agency ON agency_spending(agency_id, fiscal_year)")
+        conn.execute("CREATE INDEX idx_agency_spending_ministry ON agency_spending(ministry, fiscal_year)")
+        conn.execute(_AGENCY_SUPPLIER_TOTALS)
+        conn.execute("CREATE INDEX idx_agency_supplier_totals_agency ON agency_supplier_totals(agency_id, "
+                     "fiscal_year, award_amount)")
+        conn.execute("CREATE INDEX idx_agency_supplier_totals_supplier ON agency_supplier_totals(supplier_id)")
+        conn.execute(_SUPPLIER_TOTALS)
+        conn.execute("CREATE INDEX idx_supplier_totals_supplier ON supplier_totals(supplier_id)")
+        conn.execute("CREATE INDEX idx_supplier_totals_agencies ON supplier_totals(agencies, award_amount)")
+        conn.execute(_TENDERS)
+        conn.execute("CREATE INDEX temp.idx_tenders ON tenders(project_id, supplier_id, won)")
+        conn.execute(_CO_BIDDING_PAIRS)
+        conn.execute("DROP TABLE temp.tenders")
+        conn.execute("CREATE INDEX idx_co_bidding_pairs_a ON co_bidding_pairs(supplier_a, shared_tenders)")
+        conn.execute("CREATE INDEX idx_co_bidding_pairs_b ON co_bidding_pairs(supplier_b, shared_tenders)")
+        conn.execute("CREATE INDEX idx_co_bidding_pairs_count ON co_bidding_pairs(shared_tenders)")
+        conn.execute(_FLAG_SUMMARY)
+        conn.execute("CREATE INDEX idx_flag_summary_province ON flag_summary(province, fiscal_year, code)")
+        _source_freshness(conn)
+        for view, sql in VIEWS.items():
+            conn.execute(f"CREATE VIEW [{view}] AS {sql.strip()}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _source_freshness(conn) -> None:
+    """Which sources fed each public table, and when each source last ran (from source_runs)."""
+    conn.execute(_SOURCE_FRESHNESS)
+    for table in PROVENANCE_TABLES:
+        conn.execute(
+            f"""INSERT INTO source_freshness
+                SELECT ?, t.source, t.n, t.last_seen, r.finished_at, r.status
+                FROM (SELECT source, count(*) AS n, max(last_seen) AS last_seen FROM [{table}]
+                      GROUP BY source) t
+                LEFT JOIN (SELECT source, max(finished_at) AS finished_at, status FROM source_runs
+                           GROUP BY source) r ON r.source = t.source""",
+            [table],
+        )
