@@ -34,4 +34,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     for blueprint in (main, search, projects, agencies, suppliers, flags, pages, feeds):
         app.register_blueprint(blueprint.bp)
+    from portal import complaints, security  # headers, CSRF, limits; complaints and moderation
+
+    security.init_app(app)
+    complaints.init_app(app)
     return app

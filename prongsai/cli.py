@@ -118,6 +118,12 @@ for _command in OPS_COMMANDS:  # refresh, publish, backup, restore, backup-key, 
     cli.add_command(_command)
 
 
+from portal.complaints.cli import retention as _retention, users as _users  # noqa: E402
+
+cli.add_command(_users)
+cli.add_command(_retention)
+
+
 from prongsai.ocds_export import command as _ocds_export  # noqa: E402
 
 export.add_command(_ocds_export, "ocds")

@@ -1,0 +1,167 @@
+"""Moderator and volunteer accounts: argon2id passwords, per-account throttling, revocable sessions.
+
+The session cookie carries only a random token; ``sessions`` holds its hash, so logging out,
+``prongsai users revoke`` or disabling an account ends the session on the next request.
+Throttle: after ``LOGIN_MAX_FAILURES`` failures within ``LOGIN_WINDOW`` an account refuses even
+the right password until the window has passed (per account, not global — SecureDrop's rule).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher, profiles
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import abort, current_app, g, redirect, request, session, url_for
+
+from portal.complaints.db import get_cdb, now, transaction
+
+ROLES = ("volunteer", "moderator", "admin")
+MIN_PASSWORD, MAX_PASSWORD = 15, 128
+LOGIN_MAX_FAILURES = 5
+LOGIN_WINDOW = dt.timedelta(minutes=15)
+SESSION_IDLE = dt.timedelta(minutes=30)
+SESSION_ABSOLUTE = dt.timedelta(hours=12)
+
+_hasher = PasswordHasher()
+_test_hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+_DUMMY = _hasher.hash("not-a-password-but-the-same-cost")
+
+
+def hasher() -> PasswordHasher:
+    try:
+        return _test_hasher if current_app.config.get("TESTING") else _hasher
+    except RuntimeError:  # outside an app context (CLI without app)
+        return _hasher
+
+
+def check_password_policy(password: str) -> str | None:
+    if len(password) < MIN_PASSWORD:
+        return f"password too short: at least {MIN_PASSWORD} characters"
+    if len(password) > MAX_PASSWORD:
+        return f"password too long: at most {MAX_PASSWORD} characters"
+    return None
+
+
+def create_user(conn, username: str, password: str, role: str) -> int:
+    with transaction(conn):
+        cur = conn.execute("INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
+                           [username, hasher().hash(password), role, now()])
+        conn.execute("INSERT INTO audit (at, user_id, action, detail) VALUES (?, ?, 'user_added', ?)",
+                     [now(), cur.lastrowid, f"role={role}"])
+    return cur.lastrowid
+
+
+def _ago(delta) -> str:
+    return (dt.datetime.now(dt.timezone.utc) - delta).replace(microsecond=0).isoformat()
+
+
+def authenticate(conn, username: str, password: str):
+    """(user, None) on success, else (None, reason) with reason 'bad' or 'throttled'."""
+    user = conn.execute("SELECT * FROM users WHERE username = ? AND disabled_at IS NULL",
+                        [username[:100]]).fetchone()
+    if user is None or len(password) > MAX_PASSWORD:
+        try:  # same cost as a real check, so timing does not tell which usernames exist
+            _hasher.verify(_DUMMY, password[:MAX_PASSWORD] + "x")
+        except VerificationError:
+            pass
+        return None, "bad"
+    failures = conn.execute("SELECT count(*) FROM login_failures WHERE user_id = ? AND at > ?",
+                            [user["id"], _ago(LOGIN_WINDOW)]).fetchone()[0]
+    if failures >= LOGIN_MAX_FAILURES:
+        with transaction(conn):
+            conn.execute("INSERT INTO audit (at, user_id, action) VALUES (?, ?, 'login_throttled')",
+                         [now(), user["id"]])
+        return None, "throttled"
+    try:
+        hasher().verify(user["password_hash"], password)
+    except (VerificationError, InvalidHashError):
+        with transaction(conn):
+            conn.execute("INSERT INTO login_failures (user_id, at) VALUES (?, ?)", [user["id"], now()])
+            conn.execute("INSERT INTO audit (at, user_id, action) VALUES (?, ?, 'login_failed')",
+                         [now(), user["id"]])
+        return None, "bad"
+    with transaction(conn):
+        if hasher().check_needs_rehash(user["password_hash"]):
+            conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", [hasher().hash(password), user["id"]])
+        conn.execute("DELETE FROM login_failures WHERE user_id = ?", [user["id"]])
+    return user, None
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(conn, user) -> None:
+    token = secrets.token_urlsafe(32)
+    with transaction(conn):
+        conn.execute("INSERT INTO sessions (token_hash, user_id, created_at, last_seen) VALUES (?, ?, ?, ?)",
+                     [_token_hash(token), user["id"], now(), now()])
+        conn.execute("INSERT INTO audit (at, user_id, action) VALUES (?, ?, 'login')", [now(), user["id"]])
+    session.clear()  # a fresh session on login (no fixation)
+    session["sid"] = token
+
+
+def end_session(conn) -> None:
+    token = session.pop("sid", None)
+    if token:
+        with transaction(conn):
+            conn.execute("UPDATE sessions SET revoked_at = ? WHERE token_hash = ?", [now(), _token_hash(token)])
+    session.clear()
+
+
+def revoke_all(conn, user_id) -> int:
+    with transaction(conn):
+        n = conn.execute("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+                         [now(), user_id]).rowcount
+        conn.execute("INSERT INTO audit (at, user_id, action, detail) VALUES (?, ?, 'sessions_revoked', ?)",
+                     [now(), user_id, f"count={n}"])
+    return n
+
+
+def load_user():
+    """Before each request: the signed-in account, if its session is still live."""
+    g.user = None
+    token = session.get("sid")
+    if not token:
+        return
+    conn = get_cdb()
+    row = conn.execute(
+        "SELECT u.*, s.created_at AS session_created, s.last_seen FROM sessions s JOIN users u ON u.id = s.user_id "
+        "WHERE s.token_hash = ? AND s.revoked_at IS NULL AND u.disabled_at IS NULL",
+        [_token_hash(token)]).fetchone()
+    if row is None or row["last_seen"] < _ago(SESSION_IDLE) or row["session_created"] < _ago(SESSION_ABSOLUTE):
+        session.pop("sid", None)
+        return
+    if row["last_seen"] < _ago(dt.timedelta(minutes=1)):
+        with transaction(conn):
+            conn.execute("UPDATE sessions SET last_seen = ? WHERE token_hash = ?", [now(), _token_hash(token)])
+    g.user = row
+
+
+def require(*roles):
+    """View decorator: signed in with one of ``roles`` (admin passes every moderator check)."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            if g.get("user") is None:
+                return redirect(url_for("moderate.login", next=request.path))
+            allowed = set(roles) | ({"admin"} if "moderator" in roles else set())
+            if g.user["role"] not in allowed:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only a relative path on this site: ``/x``, never ``//host``, ``/\\host`` or a scheme."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")) or "\\" in target \
+            or any(ord(c) < 32 for c in target):
+        return default
+    return target

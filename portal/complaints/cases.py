@@ -1,0 +1,387 @@
+"""Complaint life cycle: intake, the server-enforced state machine, two-person approvals, audit.
+
+Every function takes the complaints connection and writes inside ``BEGIN IMMEDIATE``; callers
+never see a half-written case. The audit table records who, when, from → to and why — never the
+complaint text, contact details or anything about the sender's connection.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import sqlite3
+
+from flask_babel import lazy_gettext as _l
+
+from portal.complaints import crypto
+from portal.complaints.db import now, transaction
+from portal.complaints.evidence import store
+
+TRANSITIONS = {
+    "received": {"triage", "rejected", "duplicate"},
+    "triage": {"needs_info", "verified", "rejected", "duplicate"},
+    "needs_info": {"triage", "rejected", "duplicate"},
+    "verified": {"forwarded", "closed"},
+    "rejected": {"closed"},
+    "duplicate": {"closed"},
+    "forwarded": {"closed"},
+    "closed": set(),
+}
+TWO_PERSON = {"verified", "forwarded"}
+
+STATE_LABELS = {
+    "received": _l("Received"), "triage": _l("Being checked"), "needs_info": _l("Needs more information"),
+    "verified": _l("Verified"), "rejected": _l("Not taken further"), "forwarded": _l("Forwarded to an agency"),
+    "closed": _l("Closed"), "duplicate": _l("Joined with another report"),
+}
+
+#: Where a verified case can go; ``concern`` on the form suggests one.
+RECIPIENTS = {
+    "nacc": {"name": _l("National Anti-Corruption Commission (NACC, ป.ป.ช.)"),
+             "for": _l("senior officials and politicians"), "channel": "https://www.nacc.go.th / 1205"},
+    "pacc": {"name": _l("Public Sector Anti-Corruption Commission (PACC, ป.ป.ท.)"),
+             "for": _l("other state officials"), "channel": "https://www.pacc.go.th / 1206"},
+    "sao": {"name": _l("State Audit Office (สตง.)"),
+            "for": _l("misuse of state money"), "channel": "https://www.audit.go.th / 1281"},
+    "damrongdhama": {"name": _l("Damrongdhama Center (ศูนย์ดำรงธรรม)"),
+                     "for": _l("local grievances"), "channel": "1567"},
+}
+CONCERNS = {
+    "senior": (_l("A senior official or a politician"), "nacc"),
+    "official": (_l("Other state officials"), "pacc"),
+    "money": (_l("Misuse of state money (overpricing, poor or missing work)"), "sao"),
+    "local": (_l("A local problem (the work in my area)"), "damrongdhama"),
+    "unsure": (_l("I am not sure"), "sao"),
+}
+OUTCOMES = {
+    "action_taken": _l("The agency took action"),
+    "investigating": _l("The agency is investigating"),
+    "no_action": _l("The agency took no action"),
+    "no_answer": _l("No answer from the agency"),
+    "withdrawn": _l("Withdrawn"),
+    "other": _l("Other"),
+}
+
+
+class Refused(ValueError):
+    """An action the rules do not allow; the message says which rule."""
+
+
+class Replayed(Refused):
+    pass
+
+
+def _case_no() -> str:
+    return "C" + "".join(secrets.choice(crypto.ALPHABET) for _ in range(8))
+
+
+def audit(conn, action, *, user_id=None, complaint_id=None, from_state=None, to_state=None,
+          reason=None, detail=None):
+    conn.execute(
+        "INSERT INTO audit (at, user_id, complaint_id, action, from_state, to_state, reason, detail) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [now(), user_id, complaint_id, action, from_state, to_state, reason, detail])
+
+
+def create_complaint(conn, folder, *, nonce, project, body, concern, contact, files) -> str:
+    """Store a complaint durably and return its tracking code (only after COMMIT).
+
+    Files are written and fsynced first; if the rows cannot be committed they are removed.
+    """
+    stored = []
+    try:
+        for cleaned in files:
+            stored.append((cleaned, *store(folder, cleaned)))
+        code = crypto.new_tracking_code()
+        stamp = now()
+        with transaction(conn):
+            try:
+                cur = conn.execute(
+                    "INSERT INTO complaints (case_no, tracking_hash, form_nonce, project_id, project_title, "
+                    "buyer_id, procuring_entity_id, supplier_ids, province, flags_snapshot, concern, anonymous, "
+                    "contact_encrypted, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    [_case_no(), crypto.code_hash(crypto.normalise_code(code)), nonce, project["project_id"],
+                     project.get("title"), project.get("buyer_id"), project.get("procuring_entity_id"),
+                     json.dumps(project.get("supplier_ids", [])), project.get("province"),
+                     json.dumps(project.get("flag_codes", [])), concern, int(not contact),
+                     crypto.encrypt(contact), stamp, stamp])
+            except sqlite3.IntegrityError as exc:
+                if "form_nonce" in str(exc):
+                    raise Replayed(_l("This form was already sent and the report was received. Its "
+                                      "tracking code was shown then; it cannot be shown again.")) from None
+                raise
+            complaint_id = cur.lastrowid
+            conn.execute("INSERT INTO complaint_versions (complaint_id, version, body, created_at) "
+                         "VALUES (?, 1, ?, ?)", [complaint_id, body, stamp])
+            for cleaned, stored_name, sha in stored:
+                _insert_evidence(conn, complaint_id, cleaned, stored_name, sha, stamp)
+            audit(conn, "received", complaint_id=complaint_id, to_state="received",
+                  detail=f"files={len(stored)}")
+    except BaseException:
+        for _cleaned, stored_name, _sha in stored:
+            (folder / stored_name).unlink(missing_ok=True)
+        raise
+    return code
+
+
+def _insert_evidence(conn, complaint_id, cleaned, stored_name, sha, stamp, *, user_id=None, redacted_from=None):
+    conn.execute(
+        "INSERT INTO evidence (complaint_id, stored_name, original_name, kind, mime, size, sha256, status, "
+        "redacted_from, created_by, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        [complaint_id, stored_name, cleaned.original_name, cleaned.kind, cleaned.mime, len(cleaned.data),
+         sha, cleaned.status, redacted_from, user_id, stamp])
+
+
+def add_evidence(conn, folder, complaint_id, files, *, user_id=None, redacted_from=None):
+    stored = []
+    try:
+        for cleaned in files:
+            stored.append((cleaned, *store(folder, cleaned)))
+        with transaction(conn):
+            for cleaned, stored_name, sha in stored:
+                _insert_evidence(conn, complaint_id, cleaned, stored_name, sha, now(),
+                                 user_id=user_id, redacted_from=redacted_from)
+            audit(conn, "redacted_file" if redacted_from else "evidence_added", user_id=user_id,
+                  complaint_id=complaint_id, detail=f"files={len(stored)}")
+    except BaseException:
+        for _cleaned, stored_name, _sha in stored:
+            (folder / stored_name).unlink(missing_ok=True)
+        raise
+
+
+def find_by_code(conn, text: str):
+    """The complaint for a tracking code, or None; malformed and unknown codes cost the same."""
+    normalised = crypto.normalise_code(text or "")
+    digest = crypto.code_hash(normalised or "x" * crypto.CODE_CHARS)
+    row = conn.execute("SELECT * FROM complaints WHERE tracking_hash = ?", [digest]).fetchone()
+    return row if normalised else None
+
+
+def latest_body(conn, complaint_id) -> str:
+    row = conn.execute("SELECT body FROM complaint_versions WHERE complaint_id = ? "
+                       "ORDER BY version DESC LIMIT 1", [complaint_id]).fetchone()
+    return row["body"] if row else ""
+
+
+def conflicts_of(conn, user_id) -> dict[str, set]:
+    out = {"agency": set(), "supplier": set(), "province": set()}
+    for row in conn.execute("SELECT kind, value FROM conflicts WHERE user_id = ?", [user_id]):
+        out[row["kind"]].add(row["value"])
+    return out
+
+
+def touches_conflict(complaint, conflicts) -> bool:
+    agencies = {complaint["buyer_id"], complaint["procuring_entity_id"]} - {None}
+    suppliers = set(json.loads(complaint["supplier_ids"] or "[]"))
+    return bool(agencies & conflicts["agency"] or suppliers & conflicts["supplier"]
+                or (complaint["province"] and complaint["province"] in conflicts["province"]))
+
+
+def visible_cases(conn, user_id, where="1", params=()):
+    conflicts = conflicts_of(conn, user_id)
+    rows = conn.execute(f"SELECT * FROM complaints WHERE purged_at IS NULL AND {where} ORDER BY id", params)
+    return [row for row in rows if not touches_conflict(row, conflicts)]
+
+
+def case_for(conn, user_id, case_no):
+    """The case if this moderator may see it (None also when it touches their conflicts)."""
+    row = conn.execute("SELECT * FROM complaints WHERE case_no = ? AND purged_at IS NULL", [case_no]).fetchone()
+    if row is None or touches_conflict(row, conflicts_of(conn, user_id)):
+        return None
+    return row
+
+
+def _check(complaint, to_state):
+    if to_state not in TRANSITIONS.get(complaint["state"], ()):
+        raise Refused(_l("A case in state “%(a)s” cannot move to “%(b)s”.",
+                         a=STATE_LABELS[complaint["state"]], b=STATE_LABELS.get(to_state, to_state)))
+
+
+def _apply(conn, complaint, to_state, user_id, reason, *, duplicate_of=None, outcome=None, approved_by=None):
+    stamp = now()
+    conn.execute(
+        "UPDATE complaints SET state = ?, updated_at = ?, duplicate_of = coalesce(?, duplicate_of), "
+        "outcome = coalesce(?, outcome), verified_at = CASE WHEN ? = 'verified' THEN ? ELSE verified_at END, "
+        "closed_at = CASE WHEN ? IN ('closed', 'rejected', 'duplicate') THEN ? ELSE closed_at END "
+        "WHERE id = ? AND state = ?",
+        [to_state, stamp, duplicate_of, outcome, to_state, stamp, to_state, stamp, complaint["id"],
+         complaint["state"]])
+    audit(conn, "transition", user_id=user_id, complaint_id=complaint["id"], from_state=complaint["state"],
+          to_state=to_state, reason=reason,
+          detail=f"approved_by={approved_by}" if approved_by else None)
+
+
+def _fresh(conn, complaint_id):
+    return conn.execute("SELECT * FROM complaints WHERE id = ?", [complaint_id]).fetchone()
+
+
+def transition(conn, user_id, complaint_id, to_state, reason, *, duplicate_of_case=None, outcome=None):
+    """A one-moderator transition. Verify and forward must go through :func:`propose`."""
+    if not (reason or "").strip():
+        raise Refused(_l("Give a reason: it is kept in the audit log."))
+    with transaction(conn):
+        complaint = _fresh(conn, complaint_id)
+        _check(complaint, to_state)
+        if to_state in TWO_PERSON:
+            raise Refused(_l("Verifying and forwarding need a second moderator: propose it instead."))
+        duplicate_of = None
+        if to_state == "duplicate":
+            target = conn.execute("SELECT id FROM complaints WHERE case_no = ?",
+                                  [(duplicate_of_case or "").strip()]).fetchone()
+            if target is None or target["id"] == complaint_id:
+                raise Refused(_l("Name the case this one duplicates (its case number)."))
+            duplicate_of = target["id"]
+        if to_state == "closed" and outcome not in OUTCOMES:
+            raise Refused(_l("Choose how the case ended."))
+        _apply(conn, complaint, to_state, user_id, reason, duplicate_of=duplicate_of, outcome=outcome)
+
+
+def propose(conn, user_id, complaint_id, to_state, reason, *, agency=None, channel=None):
+    if not (reason or "").strip():
+        raise Refused(_l("Give a reason: it is kept in the audit log."))
+    payload = {}
+    if to_state == "forwarded":
+        if agency not in RECIPIENTS or not (channel or "").strip():
+            raise Refused(_l("Choose the agency and the channel used to forward."))
+        payload = {"agency": agency, "channel": channel.strip()[:200]}
+    with transaction(conn):
+        complaint = _fresh(conn, complaint_id)
+        _check(complaint, to_state)
+        if to_state not in TWO_PERSON:
+            raise Refused(_l("Only verifying and forwarding are proposed."))
+        pending = conn.execute("SELECT 1 FROM proposals WHERE complaint_id = ? AND status = 'pending'",
+                               [complaint_id]).fetchone()
+        if pending:
+            raise Refused(_l("This case already has a proposal waiting for approval."))
+        conn.execute("INSERT INTO proposals (complaint_id, to_state, reason, payload, proposed_by, proposed_at) "
+                     "VALUES (?, ?, ?, ?, ?, ?)",
+                     [complaint_id, to_state, reason, json.dumps(payload), user_id, now()])
+        audit(conn, "proposed", user_id=user_id, complaint_id=complaint_id, from_state=complaint["state"],
+              to_state=to_state, reason=reason)
+
+
+def approve(conn, user_id, proposal_id):
+    """The second moderator's approval: only now does the verify/forward take effect."""
+    with transaction(conn):
+        proposal = conn.execute("SELECT * FROM proposals WHERE id = ? AND status = 'pending'",
+                                [proposal_id]).fetchone()
+        if proposal is None:
+            raise Refused(_l("This proposal is no longer waiting."))
+        if proposal["proposed_by"] == user_id:
+            raise Refused(_l("A different moderator must approve what you proposed."))
+        complaint = _fresh(conn, proposal["complaint_id"])
+        _check(complaint, proposal["to_state"])
+        stamp = now()
+        conn.execute("UPDATE proposals SET status = 'approved', decided_by = ?, decided_at = ? WHERE id = ?",
+                     [user_id, stamp, proposal_id])
+        _apply(conn, complaint, proposal["to_state"], proposal["proposed_by"], proposal["reason"],
+               approved_by=user_id)
+        if proposal["to_state"] == "forwarded":
+            payload = json.loads(proposal["payload"])
+            conn.execute("INSERT INTO forwardings (complaint_id, agency, channel, forwarded_at, proposed_by, "
+                         "approved_by) VALUES (?, ?, ?, ?, ?, ?)",
+                         [complaint["id"], payload["agency"], payload["channel"], stamp,
+                          proposal["proposed_by"], user_id])
+
+
+def withdraw(conn, user_id, proposal_id):
+    with transaction(conn):
+        proposal = conn.execute("SELECT * FROM proposals WHERE id = ? AND status = 'pending'",
+                                [proposal_id]).fetchone()
+        if proposal is None:
+            raise Refused(_l("This proposal is no longer waiting."))
+        conn.execute("UPDATE proposals SET status = 'withdrawn', decided_by = ?, decided_at = ? WHERE id = ?",
+                     [user_id, now(), proposal_id])
+        audit(conn, "withdrawn", user_id=user_id, complaint_id=proposal["complaint_id"],
+              to_state=proposal["to_state"])
+
+
+def record_forwarding(conn, user_id, forwarding_id, *, reference=None, answer=None, reminder=False):
+    with transaction(conn):
+        row = conn.execute("SELECT * FROM forwardings WHERE id = ?", [forwarding_id]).fetchone()
+        if row is None:
+            raise Refused(_l("No such forwarding."))
+        stamp = now()
+        if reference:
+            conn.execute("UPDATE forwardings SET agency_reference = ? WHERE id = ?", [reference[:200], row["id"]])
+        if answer:
+            conn.execute("UPDATE forwardings SET answer = ?, answered_at = ? WHERE id = ?",
+                         [answer[:2000], stamp, row["id"]])
+        if reminder:
+            conn.execute("UPDATE forwardings SET last_reminder_at = ? WHERE id = ?", [stamp, row["id"]])
+        action = "agency_answer" if answer else "reminder_sent" if reminder else "agency_reference"
+        audit(conn, action, user_id=user_id, complaint_id=row["complaint_id"])
+
+
+def follow_ups_due(conn, days: int, user_id):
+    """Forwarded cases with no answer from the agency for ``days`` since forwarding or the last reminder."""
+    cutoff = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)).replace(microsecond=0).isoformat()
+    rows = conn.execute(
+        "SELECT c.*, f.id AS forwarding_id, f.agency, f.forwarded_at, f.last_reminder_at FROM forwardings f "
+        "JOIN complaints c ON c.id = f.complaint_id WHERE c.state = 'forwarded' AND f.answered_at IS NULL "
+        "AND coalesce(f.last_reminder_at, f.forwarded_at) <= ? AND c.purged_at IS NULL", [cutoff]).fetchall()
+    conflicts = conflicts_of(conn, user_id)
+    return [row for row in rows if not touches_conflict(row, conflicts)]
+
+
+def add_message(conn, complaint_id, sender, body, *, user_id=None):
+    with transaction(conn):
+        conn.execute("INSERT INTO messages (complaint_id, sender, user_id, body, created_at) VALUES (?,?,?,?,?)",
+                     [complaint_id, sender, user_id, body, now()])
+        conn.execute("UPDATE complaints SET updated_at = ? WHERE id = ?", [now(), complaint_id])
+        audit(conn, f"message_from_{sender}", user_id=user_id, complaint_id=complaint_id)
+
+
+def redact(conn, user_id, complaint_id, body, reason):
+    """A redaction is a new version; the original (version 1) stays as it was."""
+    if not (reason or "").strip():
+        raise Refused(_l("Give a reason: it is kept in the audit log."))
+    with transaction(conn):
+        version = conn.execute("SELECT max(version) FROM complaint_versions WHERE complaint_id = ?",
+                               [complaint_id]).fetchone()[0]
+        conn.execute("INSERT INTO complaint_versions (complaint_id, version, body, reason, created_by, created_at) "
+                     "VALUES (?, ?, ?, ?, ?, ?)", [complaint_id, version + 1, body, reason, user_id, now()])
+        audit(conn, "redacted_text", user_id=user_id, complaint_id=complaint_id, reason=reason,
+              detail=f"version={version + 1}")
+
+
+def timeline(conn, complaint_id):
+    """What the complainant sees: state changes and forwarding events, no moderator names or reasons."""
+    events = [{"at": r["at"], "state": r["to_state"]} for r in conn.execute(
+        "SELECT at, to_state FROM audit WHERE complaint_id = ? AND action IN ('received', 'transition') "
+        "ORDER BY id", [complaint_id])]
+    forwardings = conn.execute("SELECT * FROM forwardings WHERE complaint_id = ? ORDER BY id",
+                               [complaint_id]).fetchall()
+    return events, forwardings
+
+
+def approved_flag_count(conn, project_id) -> int:
+    return conn.execute("SELECT count(*) FROM flags WHERE project_id = ? AND status = 'approved'",
+                        [project_id]).fetchone()[0]
+
+
+def public_report_count(conn, project_id, *, minimum: int, min_age_days: int) -> int | None:
+    """Verified or forwarded reports, only when at least ``minimum`` are ``min_age_days`` old."""
+    cutoff = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=min_age_days)).replace(microsecond=0).isoformat()
+    n = conn.execute("SELECT count(*) FROM complaints WHERE project_id = ? AND verified_at IS NOT NULL "
+                     "AND state IN ('verified', 'forwarded', 'closed') AND created_at <= ?",
+                     [project_id, cutoff]).fetchone()[0]
+    return n if n >= minimum else None
+
+
+def outcomes_by_month(conn):
+    """Network-wide numbers per month received: received, verified, forwarded per agency, closed per outcome."""
+    months: dict[str, dict] = {}
+    for row in conn.execute(
+            "SELECT substr(c.created_at, 1, 7) AS month, c.verified_at, c.state, c.outcome, f.agency "
+            "FROM complaints c LEFT JOIN forwardings f ON f.complaint_id = c.id"):
+        m = months.setdefault(row["month"], {"received": 0, "verified": 0, "forwarded": {}, "closed": {}})
+        m["received"] += 1
+        if row["verified_at"]:
+            m["verified"] += 1
+        if row["agency"]:
+            m["forwarded"][row["agency"]] = m["forwarded"].get(row["agency"], 0) + 1
+        if row["state"] == "closed":
+            key = row["outcome"] or "other"
+            m["closed"][key] = m["closed"].get(key, 0) + 1
+    return dict(sorted(months.items(), reverse=True))

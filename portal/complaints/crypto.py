@@ -1,0 +1,85 @@
+"""Tracking codes and encrypted contact details.
+
+Tracking code: 120 bits from ``secrets`` in Crockford base32, six groups of four (I, L, O read as 1, 1, 0),
+so a person can copy it or write it down. With ≥ 112 bits a plain SHA-256 is the stored form
+(ASVS 6.5.2); the code itself is never stored, logged or put in a URL.
+
+Contact details: Fernet (AES-128-CBC + HMAC-SHA256, from ``cryptography``) with the key in
+``PRONGSAI_COMPLAINTS_KEY`` (``prongsai users genkey`` prints a new one). Outside TESTING the
+complaint forms refuse to run without it; tests get a per-process key.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from cryptography.fernet import Fernet, InvalidToken
+from flask import current_app
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
+CODE_CHARS = 24                                 # 24 × 5 = 120 bits
+MAX_CODE_INPUT = 64                             # longer input is refused before hashing
+_CONFUSABLE = str.maketrans({"I": "1", "L": "1", "O": "0"})
+_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+_TEST_KEY = Fernet.generate_key()
+
+
+class MissingKey(RuntimeError):
+    pass
+
+
+def new_tracking_code() -> str:
+    raw = "".join(secrets.choice(ALPHABET) for _ in range(CODE_CHARS))
+    return "-".join(raw[i:i + 4] for i in range(0, CODE_CHARS, 4))
+
+
+def normalise_code(text: str) -> str | None:
+    """Upper case, Thai digits, spaces and dashes forgiven; None if it cannot be a code."""
+    if not text or len(text) > MAX_CODE_INPUT:
+        return None
+    cleaned = "".join(text.translate(_THAI_DIGITS).upper().split()).replace("-", "").translate(_CONFUSABLE)
+    if len(cleaned) != CODE_CHARS or any(c not in ALPHABET for c in cleaned):
+        return None
+    return cleaned
+
+
+def code_hash(code: str) -> str:
+    """Hash of a normalised code; also computed for malformed input so both paths cost the same."""
+    return hashlib.sha256(b"prongsai-tracking:" + code.encode()).hexdigest()
+
+
+def fernet() -> Fernet:
+    key = current_app.config.get("COMPLAINTS_KEY")
+    if not key:
+        if current_app.config.get("TESTING"):
+            key = _TEST_KEY
+        else:
+            raise MissingKey("PRONGSAI_COMPLAINTS_KEY is not set")
+    try:
+        return Fernet(key)
+    except (ValueError, TypeError) as exc:
+        raise MissingKey("PRONGSAI_COMPLAINTS_KEY is not a valid Fernet key") from exc
+
+
+def key_problem(app) -> str | None:
+    """Why complaints cannot start on this app (None when they can)."""
+    with app.app_context():
+        try:
+            fernet()
+        except MissingKey as exc:
+            return (f"complaints are disabled: {exc}. Generate one with `prongsai users genkey`, keep it "
+                    "outside the data folder, and set PRONGSAI_COMPLAINTS_KEY before `prongsai serve`.")
+    return None
+
+
+def encrypt(text: str | None) -> bytes | None:
+    return fernet().encrypt(text.encode()) if text else None
+
+
+def decrypt(token: bytes | None) -> str | None:
+    if not token:
+        return None
+    try:
+        return fernet().decrypt(token).decode()
+    except InvalidToken:
+        return None

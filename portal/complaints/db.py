@@ -1,0 +1,302 @@
+"""complaints.db: the private store for complaints, evidence, moderators and their work.
+
+Never opened by Datasette. Durability settings follow sqlite.org: WAL with ``synchronous=FULL``
+(a commit survives power loss), ``BEGIN IMMEDIATE`` for every write (no lock upgrade half-way),
+``secure_delete`` so retention deletes overwrite. Evidence files live in ``evidence/`` beside the
+database under server-generated names (``evidence.stored_name``), outside any served folder.
+
+For other tools (``prongsai check``, ``prongsai backup``)::
+
+    from portal.complaints.db import open_complaints_db, evidence_dir
+    conn = open_complaints_db(path)          # creates/migrates the schema; sqlite3.Row rows
+    folder = evidence_dir(path)              # every evidence row has folder / stored_name
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import pathlib
+import sqlite3
+
+from flask import current_app, g
+
+SCHEMA_VERSION = 1
+
+STATES = ("received", "triage", "needs_info", "verified", "rejected", "forwarded", "closed", "duplicate")
+
+DDL = f"""
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+
+CREATE TABLE IF NOT EXISTS complaints (
+    id INTEGER PRIMARY KEY,
+    case_no TEXT NOT NULL UNIQUE,          -- non-secret handle for staff; never the tracking code
+    tracking_hash TEXT NOT NULL UNIQUE,    -- sha256 of the normalised tracking code
+    form_nonce TEXT NOT NULL UNIQUE,       -- one-time form nonce: a replayed form is refused
+    project_id TEXT NOT NULL,
+    project_title TEXT,
+    buyer_id TEXT,                         -- snapshot for conflicts of interest
+    procuring_entity_id TEXT,
+    supplier_ids TEXT NOT NULL DEFAULT '[]',
+    province TEXT,
+    flags_snapshot TEXT NOT NULL DEFAULT '[]',
+    concern TEXT NOT NULL,                 -- who is involved: drives the suggested recipient
+    anonymous INTEGER NOT NULL,
+    contact_encrypted BLOB,                -- Fernet token; NULL when anonymous or erased
+    state TEXT NOT NULL DEFAULT 'received' CHECK (state IN ({", ".join(f"'{s}'" for s in STATES)})),
+    duplicate_of INTEGER REFERENCES complaints(id),
+    outcome TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    verified_at TEXT,
+    closed_at TEXT,
+    purged_at TEXT
+);
+CREATE INDEX IF NOT EXISTS idx_complaints_project ON complaints(project_id);
+CREATE INDEX IF NOT EXISTS idx_complaints_state ON complaints(state);
+CREATE INDEX IF NOT EXISTS idx_complaints_duplicate_of ON complaints(duplicate_of);
+
+-- Version 1 is the complainant's original; redactions are later versions. Never updated.
+CREATE TABLE IF NOT EXISTS complaint_versions (
+    id INTEGER PRIMARY KEY,
+    complaint_id INTEGER NOT NULL REFERENCES complaints(id),
+    version INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    reason TEXT,
+    created_by INTEGER REFERENCES users(id),
+    created_at TEXT NOT NULL,
+    UNIQUE (complaint_id, version)
+);
+CREATE INDEX IF NOT EXISTS idx_versions_created_by ON complaint_versions(created_by);
+CREATE TRIGGER IF NOT EXISTS complaint_versions_immutable BEFORE UPDATE ON complaint_versions
+BEGIN SELECT RAISE(ABORT, 'complaint versions are immutable'); END;
+
+CREATE TABLE IF NOT EXISTS evidence (
+    id INTEGER PRIMARY KEY,
+    complaint_id INTEGER NOT NULL REFERENCES complaints(id),
+    stored_name TEXT NOT NULL UNIQUE,      -- server-generated file name inside evidence/
+    original_name TEXT,                    -- as sent, shown escaped only
+    kind TEXT NOT NULL CHECK (kind IN ('image', 'pdf', 'video')),
+    mime TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('clean', 'quarantine')),
+    redacted_from INTEGER REFERENCES evidence(id),
+    created_by INTEGER REFERENCES users(id),
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idx_evidence_complaint ON evidence(complaint_id);
+CREATE INDEX IF NOT EXISTS idx_evidence_redacted_from ON evidence(redacted_from);
+CREATE INDEX IF NOT EXISTS idx_evidence_created_by ON evidence(created_by);
+CREATE TRIGGER IF NOT EXISTS evidence_immutable BEFORE UPDATE OF stored_name, sha256, size ON evidence
+BEGIN SELECT RAISE(ABORT, 'evidence files are immutable'); END;
+
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY,
+    complaint_id INTEGER NOT NULL REFERENCES complaints(id),
+    sender TEXT NOT NULL CHECK (sender IN ('complainant', 'moderator')),
+    user_id INTEGER REFERENCES users(id),
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idx_messages_complaint ON messages(complaint_id);
+CREATE INDEX IF NOT EXISTS idx_messages_user ON messages(user_id);
+
+-- Who did what, when and why; never complaint text, contact details or addresses.
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    user_id INTEGER REFERENCES users(id),
+    complaint_id INTEGER REFERENCES complaints(id),
+    action TEXT NOT NULL,
+    from_state TEXT,
+    to_state TEXT,
+    reason TEXT,
+    detail TEXT
+);
+CREATE INDEX IF NOT EXISTS idx_audit_user ON audit(user_id);
+CREATE INDEX IF NOT EXISTS idx_audit_complaint ON audit(complaint_id);
+
+-- Two-person rule: a verify/forward proposed by one moderator, approved by another.
+CREATE TABLE IF NOT EXISTS proposals (
+    id INTEGER PRIMARY KEY,
+    complaint_id INTEGER NOT NULL REFERENCES complaints(id),
+    to_state TEXT NOT NULL CHECK (to_state IN ('verified', 'forwarded')),
+    reason TEXT NOT NULL,
+    payload TEXT NOT NULL DEFAULT '{{}}',  -- forward: agency, channel
+    proposed_by INTEGER NOT NULL REFERENCES users(id),
+    proposed_at TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'withdrawn')),
+    decided_by INTEGER REFERENCES users(id),
+    decided_at TEXT
+);
+CREATE INDEX IF NOT EXISTS idx_proposals_complaint ON proposals(complaint_id);
+CREATE INDEX IF NOT EXISTS idx_proposals_proposed_by ON proposals(proposed_by);
+CREATE INDEX IF NOT EXISTS idx_proposals_decided_by ON proposals(decided_by);
+
+CREATE TABLE IF NOT EXISTS forwardings (
+    id INTEGER PRIMARY KEY,
+    complaint_id INTEGER NOT NULL REFERENCES complaints(id),
+    agency TEXT NOT NULL CHECK (agency IN ('nacc', 'pacc', 'sao', 'damrongdhama')),
+    channel TEXT NOT NULL,
+    forwarded_at TEXT NOT NULL,
+    agency_reference TEXT,
+    proposed_by INTEGER REFERENCES users(id),
+    approved_by INTEGER REFERENCES users(id),
+    last_reminder_at TEXT,
+    answered_at TEXT,
+    answer TEXT
+);
+CREATE INDEX IF NOT EXISTS idx_forwardings_complaint ON forwardings(complaint_id);
+CREATE INDEX IF NOT EXISTS idx_forwardings_proposed_by ON forwardings(proposed_by);
+CREATE INDEX IF NOT EXISTS idx_forwardings_approved_by ON forwardings(approved_by);
+
+CREATE TABLE IF NOT EXISTS users (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('volunteer', 'moderator', 'admin')),
+    created_at TEXT NOT NULL,
+    disabled_at TEXT
+);
+
+-- Server-side sessions: the cookie holds a random token, the table its hash.
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    created_at TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE INDEX IF NOT EXISTS idx_sessions_user ON sessions(user_id);
+
+CREATE TABLE IF NOT EXISTS login_failures (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idx_login_failures_user ON login_failures(user_id, at);
+
+CREATE TABLE IF NOT EXISTS conflicts (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    kind TEXT NOT NULL CHECK (kind IN ('agency', 'supplier', 'province')),
+    value TEXT NOT NULL,
+    declared_at TEXT NOT NULL,
+    UNIQUE (user_id, kind, value)
+);
+
+CREATE TABLE IF NOT EXISTS flags (
+    id INTEGER PRIMARY KEY,
+    project_id TEXT NOT NULL,
+    category TEXT NOT NULL,
+    note TEXT NOT NULL,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    created_at TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected')),
+    decided_by INTEGER REFERENCES users(id),
+    decided_at TEXT
+);
+CREATE INDEX IF NOT EXISTS idx_flags_project ON flags(project_id, status);
+CREATE INDEX IF NOT EXISTS idx_flags_user ON flags(user_id);
+CREATE INDEX IF NOT EXISTS idx_flags_decided_by ON flags(decided_by);
+
+-- Right of reply: corrections asked by anyone named on a page.
+CREATE TABLE IF NOT EXISTS corrections (
+    id INTEGER PRIMARY KEY,
+    form_nonce TEXT NOT NULL UNIQUE,
+    page TEXT NOT NULL,
+    requester TEXT NOT NULL,
+    contact_encrypted BLOB,
+    body TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'received' CHECK (state IN ('received', 'accepted', 'rejected')),
+    public_summary TEXT,
+    created_at TEXT NOT NULL,
+    decided_by INTEGER REFERENCES users(id),
+    decided_at TEXT
+);
+CREATE INDEX IF NOT EXISTS idx_corrections_state ON corrections(state);
+CREATE INDEX IF NOT EXISTS idx_corrections_decided_by ON corrections(decided_by);
+"""
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def evidence_dir(db_path) -> pathlib.Path:
+    """The evidence folder beside the database (never inside a served folder)."""
+    return pathlib.Path(db_path).resolve().parent / "evidence"
+
+
+def open_complaints_db(path) -> sqlite3.Connection:
+    """Open (creating and migrating) complaints.db with the durability settings; autocommit mode."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    evidence_dir(path).mkdir(mode=0o700, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=15, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA secure_delete=ON")
+    if _version(conn) < SCHEMA_VERSION:
+        with transaction(conn):
+            if _version(conn) < SCHEMA_VERSION:
+                for statement in _statements(DDL):
+                    conn.execute(statement)
+                conn.execute("INSERT INTO schema_version VALUES (?)", [SCHEMA_VERSION])
+    return conn
+
+
+def _statements(script: str):
+    """Split DDL into statements (triggers contain semicolons) so it runs inside one transaction."""
+    current = ""
+    for line in script.splitlines(keepends=True):
+        if line.lstrip().startswith("--") and not current.strip():
+            continue
+        current += line
+        if sqlite3.complete_statement(current):
+            yield current
+            current = ""
+
+
+def _version(conn) -> int:
+    try:
+        row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+    except sqlite3.OperationalError:
+        return 0
+    return row[0] or 0
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection):
+    """``BEGIN IMMEDIATE`` … ``COMMIT``; rolled back on any exception."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def get_cdb() -> sqlite3.Connection:
+    """The complaints database for this request."""
+    if "cdb" not in g:
+        g.cdb = open_complaints_db(current_app.config["COMPLAINTS_DATABASE"])
+    return g.cdb
+
+
+def close_cdb(exc=None) -> None:
+    conn = g.pop("cdb", None)
+    if conn is not None:
+        conn.close()
+
+
+def fsync_dir(path: pathlib.Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

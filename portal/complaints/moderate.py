@@ -1,0 +1,381 @@
+"""Moderators and volunteers: sign-in, the queue, case handling, forwarding packages, flags,
+right-of-reply requests and conflicts of interest. Cases touching a moderator's declared
+conflicts answer 404 for them, everywhere."""
+from __future__ import annotations
+
+import base64
+import json
+
+from flask import (Blueprint, Response, abort, current_app, g, redirect, render_template, request,
+                   url_for)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from portal.complaints import auth, cases, crypto, forms
+from portal.complaints.db import evidence_dir, get_cdb, now, transaction
+from portal.complaints.projects import project_facts
+from portal.security import rate_limited
+
+bp = Blueprint("moderate", __name__, template_folder="templates")
+
+FLAG_CATEGORIES = {
+    "overpriced": _l("Price looks too high"),
+    "poor_quality": _l("Poor quality work"),
+    "not_built": _l("Work not done or not finished"),
+    "bid_rigging": _l("Signs of bid rigging"),
+    "conflict": _l("Conflict of interest"),
+    "other": _l("Other"),
+}
+
+
+@bp.before_app_request
+def load_user():
+    if request.endpoint and request.endpoint.startswith("moderate."):
+        auth.load_user()
+
+
+@bp.after_request
+def no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _refused(message, status=400):
+    return render_template("complaints/error.html", status=status, message=message), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@rate_limited("login")
+def login():
+    target = auth.safe_next(request.values.get("next"), url_for("moderate.queue"))
+    if request.method == "GET":
+        return render_template("complaints/login.html", next=target, error=None)
+    conn = get_cdb()
+    user, problem = auth.authenticate(conn, request.form.get("username", ""), request.form.get("password", ""))
+    if user is None:
+        error = (_("Too many failed attempts for this account. Wait 15 minutes and try again.")
+                 if problem == "throttled" else _("Wrong username or password."))
+        return render_template("complaints/login.html", next=target, error=error), 429 if problem == "throttled" \
+            else 401
+    auth.start_session(conn, user)
+    return redirect(target, code=303)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    auth.end_session(get_cdb())
+    return redirect(url_for("main.index"), code=303)
+
+
+@bp.route("/moderate")
+@auth.require("moderator")
+def queue():
+    conn = get_cdb()
+    uid = g.user["id"]
+    open_cases = cases.visible_cases(conn, uid, "state NOT IN ('closed')")
+    visible_ids = {c["id"] for c in open_cases}
+    proposals = [p for p in conn.execute(
+        "SELECT p.*, c.case_no, u.username FROM proposals p JOIN complaints c ON c.id = p.complaint_id "
+        "JOIN users u ON u.id = p.proposed_by WHERE p.status = 'pending' ORDER BY p.id") if p["complaint_id"]
+        in visible_ids]
+    due = cases.follow_ups_due(conn, current_app.config["FOLLOW_UP_DAYS"], uid)
+    flags = conn.execute("SELECT f.*, u.username FROM flags f JOIN users u ON u.id = f.user_id "
+                         "WHERE f.status = 'pending' ORDER BY f.id").fetchall()
+    corrections = conn.execute("SELECT * FROM corrections WHERE state = 'received' ORDER BY id").fetchall()
+    return render_template("complaints/queue.html", cases=open_cases, proposals=proposals, due=due, flags=flags,
+                           corrections=corrections, labels=cases.STATE_LABELS, categories=FLAG_CATEGORIES,
+                           recipients=cases.RECIPIENTS)
+
+
+def _case(case_no):
+    complaint = cases.case_for(get_cdb(), g.user["id"], case_no)
+    if complaint is None:
+        abort(404)
+    return complaint
+
+
+@bp.route("/moderate/cases/<case_no>")
+@auth.require("moderator")
+def case(case_no):
+    conn = get_cdb()
+    complaint = _case(case_no)
+    cid = complaint["id"]
+    contact = None
+    if complaint["contact_encrypted"]:
+        contact = crypto.decrypt(complaint["contact_encrypted"])
+        with transaction(conn):
+            cases.audit(conn, "contact_viewed", user_id=g.user["id"], complaint_id=cid)
+    return render_template(
+        "complaints/case.html", complaint=complaint, contact=contact,
+        versions=conn.execute("SELECT v.*, u.username FROM complaint_versions v LEFT JOIN users u "
+                              "ON u.id = v.created_by WHERE complaint_id = ? ORDER BY version", [cid]).fetchall(),
+        evidence=conn.execute("SELECT * FROM evidence WHERE complaint_id = ? ORDER BY id", [cid]).fetchall(),
+        messages=conn.execute("SELECT m.*, u.username FROM messages m LEFT JOIN users u ON u.id = m.user_id "
+                              "WHERE complaint_id = ? ORDER BY m.id", [cid]).fetchall(),
+        history=conn.execute("SELECT a.*, u.username FROM audit a LEFT JOIN users u ON u.id = a.user_id "
+                             "WHERE complaint_id = ? ORDER BY a.id", [cid]).fetchall(),
+        proposals=conn.execute("SELECT p.*, u.username FROM proposals p JOIN users u ON u.id = p.proposed_by "
+                               "WHERE complaint_id = ? ORDER BY p.id", [cid]).fetchall(),
+        forwardings=conn.execute("SELECT * FROM forwardings WHERE complaint_id = ? ORDER BY id", [cid]).fetchall(),
+        flags=json.loads(complaint["flags_snapshot"]), next_states=sorted(cases.TRANSITIONS[complaint["state"]]),
+        two_person=cases.TWO_PERSON, labels=cases.STATE_LABELS, recipients=cases.RECIPIENTS,
+        suggested=cases.CONCERNS[complaint["concern"]][1], concerns=cases.CONCERNS, outcomes=cases.OUTCOMES)
+
+
+def _act(case_no, action):
+    try:
+        action()
+    except cases.Refused as exc:
+        return _refused(str(exc.args[0]))
+    return redirect(url_for("moderate.case", case_no=case_no), code=303)
+
+
+@bp.route("/moderate/cases/<case_no>/transition", methods=["POST"])
+@auth.require("moderator")
+def transition(case_no):
+    complaint = _case(case_no)
+    f = request.form
+    return _act(case_no, lambda: cases.transition(
+        get_cdb(), g.user["id"], complaint["id"], f.get("to_state", ""), f.get("reason", "")[:1000],
+        duplicate_of_case=f.get("duplicate_of"), outcome=f.get("outcome")))
+
+
+@bp.route("/moderate/cases/<case_no>/propose", methods=["POST"])
+@auth.require("moderator")
+def propose(case_no):
+    complaint = _case(case_no)
+    f = request.form
+    return _act(case_no, lambda: cases.propose(
+        get_cdb(), g.user["id"], complaint["id"], f.get("to_state", ""), f.get("reason", "")[:1000],
+        agency=f.get("agency"), channel=f.get("channel")))
+
+
+def _proposal_case(proposal_id):
+    row = get_cdb().execute("SELECT c.case_no FROM proposals p JOIN complaints c ON c.id = p.complaint_id "
+                            "WHERE p.id = ?", [proposal_id]).fetchone()
+    if row is None:
+        abort(404)
+    return _case(row["case_no"])
+
+
+@bp.route("/moderate/proposals/<int:proposal_id>/approve", methods=["POST"])
+@auth.require("moderator")
+def approve(proposal_id):
+    complaint = _proposal_case(proposal_id)
+    return _act(complaint["case_no"], lambda: cases.approve(get_cdb(), g.user["id"], proposal_id))
+
+
+@bp.route("/moderate/proposals/<int:proposal_id>/withdraw", methods=["POST"])
+@auth.require("moderator")
+def withdraw(proposal_id):
+    complaint = _proposal_case(proposal_id)
+    return _act(complaint["case_no"], lambda: cases.withdraw(get_cdb(), g.user["id"], proposal_id))
+
+
+@bp.route("/moderate/cases/<case_no>/message", methods=["POST"])
+@auth.require("moderator")
+def message(case_no):
+    complaint = _case(case_no)
+    body, error = forms.clean_text(request.form.get("body"), required=True, max_len=10_000)
+    if error:
+        return _refused(str(error))
+    cases.add_message(get_cdb(), complaint["id"], "moderator", body, user_id=g.user["id"])
+    return redirect(url_for("moderate.case", case_no=case_no), code=303)
+
+
+@bp.route("/moderate/cases/<case_no>/redact", methods=["POST"])
+@auth.require("moderator")
+def redact(case_no):
+    complaint = _case(case_no)
+    body, error = forms.clean_text(request.form.get("body"), required=True, max_len=20_000)
+    if error:
+        return _refused(str(error))
+    return _act(case_no, lambda: cases.redact(get_cdb(), g.user["id"], complaint["id"], body,
+                                              request.form.get("reason", "")[:1000]))
+
+
+@bp.route("/moderate/cases/<case_no>/evidence/<int:evidence_id>/redact", methods=["POST"])
+@auth.require("moderator")
+def redact_file(case_no, evidence_id):
+    complaint = _case(case_no)
+    conn = get_cdb()
+    original = conn.execute("SELECT id FROM evidence WHERE id = ? AND complaint_id = ?",
+                            [evidence_id, complaint["id"]]).fetchone()
+    if original is None:
+        abort(404)
+    errors = {}
+    files = forms.read_files(request.files.getlist("evidence")[:1], errors)
+    if errors or not files:
+        return _refused(str(errors.get("evidence") or _("Attach the redacted file.")))
+    cases.add_evidence(conn, evidence_dir(current_app.config["COMPLAINTS_DATABASE"]), complaint["id"], files,
+                       user_id=g.user["id"], redacted_from=evidence_id)
+    return redirect(url_for("moderate.case", case_no=case_no), code=303)
+
+
+@bp.route("/moderate/forwardings/<int:forwarding_id>", methods=["POST"])
+@auth.require("moderator")
+def forwarding(forwarding_id):
+    conn = get_cdb()
+    row = conn.execute("SELECT c.case_no FROM forwardings f JOIN complaints c ON c.id = f.complaint_id "
+                       "WHERE f.id = ?", [forwarding_id]).fetchone()
+    if row is None:
+        abort(404)
+    _case(row["case_no"])
+    f = request.form
+    reference, e1 = forms.clean_text(f.get("reference"), required=False, max_len=200)
+    answer, e2 = forms.clean_text(f.get("answer"), required=False, max_len=2000)
+    if e1 or e2:
+        return _refused(str(e1 or e2))
+    return _act(row["case_no"], lambda: cases.record_forwarding(
+        conn, g.user["id"], forwarding_id, reference=reference, answer=answer, reminder=bool(f.get("reminder"))))
+
+
+def _package(complaint):
+    """Project facts, flags, the latest (redacted) text and the cleaned evidence; never the sender."""
+    conn = get_cdb()
+    facts = project_facts(complaint["project_id"]) or {"project_id": complaint["project_id"]}
+    superseded = {r[0] for r in conn.execute("SELECT redacted_from FROM evidence WHERE complaint_id = ? AND "
+                                             "redacted_from IS NOT NULL", [complaint["id"]])}
+    files = [r for r in conn.execute("SELECT * FROM evidence WHERE complaint_id = ? AND status = 'clean' "
+                                     "ORDER BY id", [complaint["id"]]) if r["id"] not in superseded]
+    forwarding = conn.execute("SELECT * FROM forwardings WHERE complaint_id = ? ORDER BY id DESC LIMIT 1",
+                              [complaint["id"]]).fetchone()
+    return facts, files, forwarding
+
+
+@bp.route("/moderate/cases/<case_no>/package")
+@auth.require("moderator")
+def package(case_no):
+    complaint = _case(case_no)
+    facts, files, forwarding = _package(complaint)
+    with transaction(get_cdb()):
+        cases.audit(get_cdb(), "package_viewed", user_id=g.user["id"], complaint_id=complaint["id"])
+    return render_template("complaints/package.html", complaint=complaint, facts=facts, files=files,
+                           forwarding=forwarding, body=cases.latest_body(get_cdb(), complaint["id"]),
+                           recipients=cases.RECIPIENTS, suggested=cases.CONCERNS[complaint["concern"]][1],
+                           labels=cases.STATE_LABELS)
+
+
+@bp.route("/moderate/cases/<case_no>/package.json")
+@auth.require("moderator")
+def package_json(case_no):
+    complaint = _case(case_no)
+    facts, files, forwarding = _package(complaint)
+    folder = evidence_dir(current_app.config["COMPLAINTS_DATABASE"])
+    doc = {
+        "case": complaint["case_no"], "state": complaint["state"], "received_at": complaint["created_at"],
+        "suggested_recipient": cases.CONCERNS[complaint["concern"]][1],
+        "forwarding": dict(forwarding) if forwarding else None,
+        "project": {k: v for k, v in facts.items() if k not in ("flags",)},
+        "red_flags": facts.get("flags", []),
+        "complaint_text": cases.latest_body(get_cdb(), complaint["id"]),
+        "evidence": [{"file_name": f"{complaint['case_no']}-{f['id']}.{f['stored_name'].rsplit('.', 1)[-1]}",
+                      "mime": f["mime"], "size": f["size"], "sha256": f["sha256"],
+                      "content_base64": base64.b64encode((folder / f["stored_name"]).read_bytes()).decode()}
+                     for f in files],
+        "generated_at": now(),
+    }
+    with transaction(get_cdb()):
+        cases.audit(get_cdb(), "package_downloaded", user_id=g.user["id"], complaint_id=complaint["id"])
+    return Response(json.dumps(doc, ensure_ascii=False, indent=1, default=str), mimetype="application/json",
+                    headers={"Content-Disposition": f"attachment; filename=\"prongsai-{case_no}.json\""})
+
+
+@bp.route("/moderate/evidence/<int:evidence_id>")
+@auth.require("moderator")
+def evidence_file(evidence_id):
+    conn = get_cdb()
+    row = conn.execute("SELECT e.*, c.case_no FROM evidence e JOIN complaints c ON c.id = e.complaint_id "
+                       "WHERE e.id = ?", [evidence_id]).fetchone()
+    if row is None:
+        abort(404)
+    _case(row["case_no"])
+    path = evidence_dir(current_app.config["COMPLAINTS_DATABASE"]) / row["stored_name"]
+    with transaction(conn):
+        cases.audit(conn, "evidence_downloaded", user_id=g.user["id"], complaint_id=row["complaint_id"],
+                    detail=f"evidence={evidence_id}")
+    name = f"{row['case_no']}-{row['id']}{'-QUARANTINE' if row['status'] == 'quarantine' else ''}." \
+           f"{row['stored_name'].rsplit('.', 1)[-1]}"
+    return Response(path.read_bytes(), mimetype="application/octet-stream", headers={
+        "Content-Disposition": f"attachment; filename=\"{name}\"",
+        "Content-Security-Policy": "sandbox; default-src 'none'",
+    })
+
+
+@bp.route("/moderate/flags/<int:flag_id>", methods=["POST"])
+@auth.require("moderator")
+def decide_flag(flag_id):
+    decision = request.form.get("decision")
+    if decision not in ("approved", "rejected"):
+        return _refused(_("Choose approve or reject."))
+    conn = get_cdb()
+    with transaction(conn):
+        n = conn.execute("UPDATE flags SET status = ?, decided_by = ?, decided_at = ? WHERE id = ? AND "
+                         "status = 'pending'", [decision, g.user["id"], now(), flag_id]).rowcount
+        if not n:
+            abort(404)
+        cases.audit(conn, f"flag_{decision}", user_id=g.user["id"], detail=f"flag={flag_id}")
+    return redirect(url_for("moderate.queue"), code=303)
+
+
+@bp.route("/moderate/corrections/<int:correction_id>", methods=["POST"])
+@auth.require("moderator")
+def decide_correction(correction_id):
+    decision = request.form.get("decision")
+    summary, error = forms.clean_text(request.form.get("public_summary"), required=decision == "accepted",
+                                      max_len=2000)
+    if decision not in ("accepted", "rejected") or error:
+        return _refused(str(error or _("Choose accept or reject.")))
+    conn = get_cdb()
+    with transaction(conn):
+        n = conn.execute("UPDATE corrections SET state = ?, public_summary = ?, decided_by = ?, decided_at = ? "
+                         "WHERE id = ? AND state = 'received'",
+                         [decision, summary or None, g.user["id"], now(), correction_id]).rowcount
+        if not n:
+            abort(404)
+        cases.audit(conn, f"correction_{decision}", user_id=g.user["id"], detail=f"correction={correction_id}")
+    return redirect(url_for("moderate.queue"), code=303)
+
+
+@bp.route("/moderate/conflicts", methods=["GET", "POST"])
+@auth.require("moderator")
+def conflicts():
+    conn = get_cdb()
+    if request.method == "POST":
+        kind = request.form.get("kind")
+        value, error = forms.clean_text(request.form.get("value"), required=True, max_len=200)
+        if kind not in ("agency", "supplier", "province") or error:
+            return _refused(str(error or _("Choose agency, supplier or province.")))
+        with transaction(conn):
+            conn.execute("INSERT OR IGNORE INTO conflicts (user_id, kind, value, declared_at) VALUES (?, ?, ?, ?)",
+                         [g.user["id"], kind, value, now()])
+            cases.audit(conn, "conflict_declared", user_id=g.user["id"], detail=kind)
+        return redirect(url_for("moderate.conflicts"), code=303)
+    rows = conn.execute("SELECT * FROM conflicts WHERE user_id = ? ORDER BY id", [g.user["id"]]).fetchall()
+    return render_template("complaints/conflicts.html", rows=rows)
+
+
+@bp.route("/projects/<path:project_id>/flag", methods=["GET", "POST"])
+@auth.require("volunteer", "moderator")
+def flag_project(project_id):
+    """Volunteers flag a project (category + note); it counts publicly once a moderator approves."""
+    facts = project_facts(project_id)
+    if facts is None:
+        abort(404)
+    if request.method == "GET":
+        return render_template("complaints/flag_form.html", project=facts, categories=FLAG_CATEGORIES, errors={},
+                               values={}, sent=request.args.get("sent") == "1")
+    category = request.form.get("category")
+    note, error = forms.clean_text(request.form.get("note"), required=True, max_len=2000, min_len=10)
+    errors = {"note": error} if error else {}
+    if category not in FLAG_CATEGORIES:
+        errors["category"] = _("Choose one of the options.")
+    if errors:
+        return render_template("complaints/flag_form.html", project=facts, categories=FLAG_CATEGORIES,
+                               errors=errors, values=request.form, sent=False), 400
+    conn = get_cdb()
+    with transaction(conn):
+        cur = conn.execute("INSERT INTO flags (project_id, category, note, user_id, created_at) VALUES (?,?,?,?,?)",
+                           [project_id, category, note, g.user["id"], now()])
+        cases.audit(conn, "flag_added", user_id=g.user["id"], detail=f"flag={cur.lastrowid}")
+    return redirect(url_for("moderate.flag_project", project_id=project_id, sent=1), code=303)

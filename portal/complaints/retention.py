@@ -1,0 +1,98 @@
+"""Retention schedule for complaints.db, enforced only by ``prongsai retention`` (audited).
+
+Thailand's PDPA asks us to keep personal data no longer than needed. The schedule, in days:
+
+=====================================  ======  ===========================================================
+record                                 days    what happens
+=====================================  ======  ===========================================================
+contact details of a case              90      erased 90 days after the case ends (closed/rejected/dup.)
+rejected or duplicate case content     365     text versions, messages, evidence files purged; a content-free
+                                               row stays so monthly outcome counts do not change
+closed case content (verified or not)  1825    purged 5 years after closing (agencies may reopen cases)
+right-of-reply contact details         90      erased 90 days after the decision
+rejected right-of-reply requests       365     deleted; accepted ones stay in the public log
+rejected volunteer flags               365     deleted
+ended sessions, login failures         30 / 1  deleted
+audit log                              1825    deleted after 5 years
+stray evidence files (no row)          1       deleted (left by a crash between file and commit)
+=====================================  ======  ===========================================================
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from portal.complaints.db import evidence_dir, now
+
+SCHEDULE = {
+    "contact_after_end": 90,
+    "rejected_content": 365,
+    "closed_content": 1825,
+    "correction_contact": 90,
+    "rejected_corrections": 365,
+    "rejected_flags": 365,
+    "sessions": 30,
+    "login_failures": 1,
+    "audit": 1825,
+    "stray_files": 1,
+}
+
+
+def _before(days: int, today: dt.datetime | None) -> str:
+    base = today or dt.datetime.now(dt.timezone.utc)
+    return (base - dt.timedelta(days=days)).replace(microsecond=0).isoformat()
+
+
+def run(conn, db_path, *, today: dt.datetime | None = None, dry_run: bool = False) -> dict:
+    """Apply the schedule; returns counts per rule. One transaction; files unlinked after COMMIT."""
+    s = {k: _before(v, today) for k, v in SCHEDULE.items()}
+    folder = evidence_dir(db_path)
+    counts, doomed_files = {}, []
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        counts["contact_erased"] = conn.execute(
+            "UPDATE complaints SET contact_encrypted = NULL WHERE contact_encrypted IS NOT NULL "
+            "AND closed_at IS NOT NULL AND closed_at <= ?", [s["contact_after_end"]]).rowcount
+        purge_ids = [r[0] for r in conn.execute(
+            "SELECT id FROM complaints WHERE purged_at IS NULL AND closed_at IS NOT NULL AND ("
+            "(state IN ('rejected', 'duplicate') AND closed_at <= ?) OR closed_at <= ?)",
+            [s["rejected_content"], s["closed_content"]])]
+        for cid in purge_ids:
+            doomed_files += [r[0] for r in conn.execute("SELECT stored_name FROM evidence WHERE complaint_id = ?",
+                                                        [cid])]
+            conn.execute("UPDATE evidence SET redacted_from = NULL WHERE complaint_id = ?", [cid])
+            for table in ("evidence", "messages", "complaint_versions", "proposals"):
+                conn.execute(f"DELETE FROM {table} WHERE complaint_id = ?", [cid])  # noqa: S608 fixed names
+            conn.execute("UPDATE complaints SET contact_encrypted = NULL, purged_at = ? WHERE id = ?", [now(), cid])
+        counts["cases_purged"] = len(purge_ids)
+        counts["correction_contact_erased"] = conn.execute(
+            "UPDATE corrections SET contact_encrypted = NULL WHERE contact_encrypted IS NOT NULL "
+            "AND decided_at <= ?", [s["correction_contact"]]).rowcount
+        counts["corrections_deleted"] = conn.execute(
+            "DELETE FROM corrections WHERE state = 'rejected' AND decided_at <= ?", [s["rejected_corrections"]]).rowcount
+        counts["flags_deleted"] = conn.execute(
+            "DELETE FROM flags WHERE status = 'rejected' AND decided_at <= ?", [s["rejected_flags"]]).rowcount
+        counts["sessions_deleted"] = conn.execute(
+            "DELETE FROM sessions WHERE last_seen <= ?", [s["sessions"]]).rowcount
+        counts["login_failures_deleted"] = conn.execute(
+            "DELETE FROM login_failures WHERE at <= ?", [s["login_failures"]]).rowcount
+        counts["audit_deleted"] = conn.execute("DELETE FROM audit WHERE at <= ?", [s["audit"]]).rowcount
+        known = {r[0] for r in conn.execute("SELECT stored_name FROM evidence")}
+        cutoff = time.time() - SCHEDULE["stray_files"] * 86400
+        strays = [p for p in folder.iterdir() if p.is_file() and p.name not in known and p.stat().st_mtime < cutoff]
+        counts["stray_files_deleted"] = len(strays)
+        counts["evidence_files_deleted"] = len(doomed_files)
+        conn.execute("INSERT INTO audit (at, action, detail) VALUES (?, 'retention', ?)",
+                     [now(), ", ".join(f"{k}={v}" for k, v in counts.items())])
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    if dry_run:
+        conn.execute("ROLLBACK")
+        return counts
+    conn.execute("COMMIT")
+    for name in doomed_files:
+        (folder / name).unlink(missing_ok=True)
+    for path in strays:
+        path.unlink(missing_ok=True)
+    return counts

@@ -1,0 +1,243 @@
+"""The citizen's path end to end with ``client``, and every bad input from the issue's list."""
+from __future__ import annotations
+
+import io
+import pathlib
+import re
+import sqlite3
+
+import pytest
+from PIL import Image
+
+from portal.complaints import crypto
+from portal.complaints.db import evidence_dir
+
+BODY = "เห็นรถขนดินเข้าออกตอนกลางคืน แต่ถนนยังไม่เสร็จ ผู้รับเหมาไม่อยู่หน้างานเลย (test)"
+
+
+@pytest.fixture
+def project_id(app):
+    with app.app_context():
+        from portal.db import get_db
+        row = get_db().execute("SELECT project_id FROM red_flags ORDER BY project_id LIMIT 1").fetchone() \
+            or get_db().execute("SELECT project_id FROM projects LIMIT 1").fetchone()
+        return row[0]
+
+
+def form_tokens(client, url):
+    page = client.get(url)
+    assert page.status_code == 200, page.status_code
+    html = page.get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    nonce = re.search(r'name="nonce" value="([^"]+)"', html)
+    return {"csrf_token": csrf, **({"nonce": nonce.group(1)} if nonce else {})}
+
+
+def report_url(pid):
+    return f"/projects/{pid}/report"
+
+
+def submit(client, pid, files=(), lang="en", **fields):
+    url = f"{report_url(pid)}?lang={lang}"
+    data = {**form_tokens(client, url), "body": BODY, "mode": "anonymous", "concern": "money"}
+    data.update(fields)
+    if files:
+        data["evidence"] = list(files)
+    return client.post(url, data=data, content_type="multipart/form-data")
+
+
+def tracking_code(html):
+    match = re.search(r'<output id="tracking-code"[^>]*>([^<]+)</output>', html)
+    return match.group(1) if match else None
+
+
+def photo_with_exif(fmt="JPEG", size=(40, 30)):
+    img = Image.new("RGB", size, (200, 30, 30))
+    exif = Image.Exif()
+    exif[0x010F] = "SecretCameraMaker"        # Make
+    exif[0x8825] = {2: (13.0, 45.0, 0.0)}  # GPS latitude
+    out = io.BytesIO()
+    if fmt == "JPEG":
+        img.save(out, "JPEG", exif=exif, comment=b"owner: somchai")
+    else:
+        img.save(out, fmt, exif=exif)
+    return out.getvalue()
+
+
+def raw_bytes(db_path):
+    """The database file and its WAL as bytes (what a stolen disk would show)."""
+    paths = [pathlib.Path(db_path + suffix) for suffix in ("", "-wal")]
+    return b"".join(p.read_bytes() for p in paths if p.exists())
+
+
+def counts(app):
+    conn = sqlite3.connect(app.config["COMPLAINTS_DATABASE"])
+    try:
+        return (conn.execute("SELECT count(*) FROM complaints").fetchone()[0],
+                conn.execute("SELECT count(*) FROM evidence").fetchone()[0],
+                sorted(p.name for p in evidence_dir(app.config["COMPLAINTS_DATABASE"]).iterdir()))
+    except sqlite3.OperationalError:
+        return (0, 0, [])
+    finally:
+        conn.close()
+
+
+def test_report_route_wins_over_project_page_for_ids_with_slashes_and_spaces(app):
+    adapter = app.url_map.bind("localhost")
+    assert adapter.match("/projects/a/b c/report") == ("complaints.report", {"project_id": "a/b c"})
+    assert adapter.match("/projects/a/b c/report", method="POST")[0] == "complaints.report"
+    project_page = adapter.match("/projects/a/b c")[0]
+    assert project_page != "complaints.report"
+
+
+def test_form_is_prefilled_with_project_and_flags_and_states_anonymity(client, project_id, app):
+    html = client.get(report_url(project_id) + "?lang=en").get_data(as_text=True)
+    assert project_id in html
+    with app.app_context():
+        from portal.db import get_db
+        title = get_db().execute("SELECT title FROM projects WHERE project_id = ?", [project_id]).fetchone()[0]
+        flag_titles = [r[0] for r in get_db().execute(
+            "SELECT d.title_en FROM red_flags f JOIN flag_definitions d USING (code) WHERE f.project_id = ?",
+            [project_id])]
+    from markupsafe import escape
+    assert str(escape(title)) in html
+    for flag_title in flag_titles:
+        assert str(escape(flag_title)) in html
+    assert "We cannot hide that your device connected" in html
+    assert "Tor Browser" in html
+    thai = client.get(report_url(project_id) + "?lang=th").get_data(as_text=True)
+    assert "แจ้ง" in thai
+
+
+def test_unknown_project_is_404(client):
+    assert client.get("/projects/no-such-project/report").status_code == 404
+
+
+def test_citizen_path_end_to_end(client, app, project_id):
+    r = submit(client, project_id, files=[(io.BytesIO(photo_with_exif()), "IMG_0001.jpg")])
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert r.headers["Cache-Control"] == "no-store"
+    code = tracking_code(r.get_data(as_text=True))
+    assert code and re.fullmatch(r"([0-9A-Z]{4}-){5}[0-9A-Z]{4}", code)
+    assert len(code.replace("-", "")) * 5 >= 112
+
+    conn = sqlite3.connect(app.config["COMPLAINTS_DATABASE"])
+    raw = raw_bytes(app.config["COMPLAINTS_DATABASE"])
+    assert code.encode() not in raw and code.replace("-", "").encode() not in raw
+    (tracking_hash, pid, state, anonymous) = conn.execute(
+        "SELECT tracking_hash, project_id, state, anonymous FROM complaints").fetchone()
+    assert tracking_hash == crypto.code_hash(code.replace("-", "")) and pid == project_id
+    assert (state, anonymous) == ("received", 1)
+    assert conn.execute("SELECT body FROM complaint_versions").fetchone()[0] == BODY.strip()
+    stored_name, original_name, status = conn.execute(
+        "SELECT stored_name, original_name, status FROM evidence").fetchone()
+    assert original_name == "IMG_0001.jpg" and status == "clean" and "IMG" not in stored_name
+    cleaned = (evidence_dir(app.config["COMPLAINTS_DATABASE"]) / stored_name).read_bytes()
+    assert b"SecretCameraMaker" not in cleaned and b"somchai" not in cleaned
+    with Image.open(io.BytesIO(cleaned)) as img:
+        assert not img.getexif() and "comment" not in img.info and "exif" not in img.info
+
+    # follow-up: the code in a form (lower case, spaces, Thai digits forgiven), never in a URL
+    sloppy = " ".join(code.lower().split("-")).replace("0", "๐")
+    r = client.post("/track", data={"csrf_token": form_tokens(client, "/track")["csrf_token"], "code": sloppy})
+    assert r.status_code == 303 and code not in r.headers["Location"]
+    page = client.get("/track?lang=en").get_data(as_text=True)
+    assert "Received" in page and r.headers.get("Cache-Control") == "no-store"
+    r = client.post("/track/message", data={"csrf_token": form_tokens(client, "/track")["csrf_token"],
+                                            "body": "ข้อมูลเพิ่มเติม: สัญญาลงวันที่ 3 มีนาคม"})
+    assert r.status_code == 303
+    assert "สัญญาลงวันที่ 3 มีนาคม" in client.get("/track").get_data(as_text=True)
+    assert conn.execute("SELECT sender FROM messages").fetchone()[0] == "complainant"
+    # the audit notes the message, never its text
+    assert "มีนาคม" not in " ".join(str(v) for row in conn.execute("SELECT * FROM audit") for v in row)
+
+    client.post("/track/leave", data={"csrf_token": form_tokens(client, "/track")["csrf_token"]})
+    assert "Received" not in client.get("/track?lang=en").get_data(as_text=True)
+
+
+def test_contact_details_are_encrypted_at_rest(client, app, project_id):
+    r = submit(client, project_id, mode="contact", contact="สมชาย 081-555-0199 canary-contact-77")
+    assert r.status_code == 200
+    db = app.config["COMPLAINTS_DATABASE"]
+    raw = raw_bytes(db)
+    assert b"canary-contact-77" not in raw and "สมชาย".encode() not in raw
+    conn = sqlite3.connect(db)
+    token, anonymous = conn.execute("SELECT contact_encrypted, anonymous FROM complaints").fetchone()
+    assert anonymous == 0
+    with app.app_context():
+        assert "canary-contact-77" in crypto.decrypt(token)
+
+
+def test_anonymous_mode_ignores_contact_field(client, app, project_id):
+    assert submit(client, project_id, mode="anonymous", contact="someone").status_code == 200
+    conn = sqlite3.connect(app.config["COMPLAINTS_DATABASE"])
+    assert conn.execute("SELECT contact_encrypted FROM complaints").fetchone()[0] is None
+
+
+def test_pdf_rewritten_from_pages_only(client, app, project_id):
+    from pypdf import PdfReader, PdfWriter
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    writer.add_metadata({"/Author": "Somchai Secret", "/Title": "internal memo"})
+    writer.add_attachment("hidden.txt", b"attached secret")
+    from pypdf.generic import DictionaryObject, NameObject, TextStringObject
+    writer._root_object[NameObject("/OpenAction")] = DictionaryObject(
+        {NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("app.alert('x');")})
+    buf = io.BytesIO()
+    writer.write(buf)
+    r = submit(client, project_id, files=[(io.BytesIO(buf.getvalue()), "memo.pdf")])
+    assert r.status_code == 200
+    name = sqlite3.connect(app.config["COMPLAINTS_DATABASE"]).execute("SELECT stored_name FROM evidence").fetchone()[0]
+    data = (evidence_dir(app.config["COMPLAINTS_DATABASE"]) / name).read_bytes()
+    assert b"Somchai" not in data and b"attached secret" not in data and b"app.alert" not in data
+    reader = PdfReader(io.BytesIO(data))
+    assert len(reader.pages) == 1 and not reader.attachments
+    assert "/Author" not in (reader.metadata or {})
+
+
+def test_video_is_held_in_quarantine(client, app, project_id):
+    mp4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 64
+    assert submit(client, project_id, files=[(io.BytesIO(mp4), "clip.mp4")]).status_code == 200
+    kind, status = sqlite3.connect(app.config["COMPLAINTS_DATABASE"]).execute(
+        "SELECT kind, status FROM evidence").fetchone()
+    assert (kind, status) == ("video", "quarantine")
+
+
+def _png(width, height):
+    img = Image.new("1", (width, height))
+    out = io.BytesIO()
+    img.save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
+POLYGLOT = photo_with_exif() + b"<html><script>alert('polyglot')</script></html>"
+
+
+@pytest.mark.parametrize("files, fields, status, message", [
+    ((), {"body": ""}, 400, "This field is required"),
+    ((), {"body": "สั้น"}, 400, "at least 20 characters"),
+    ((), {"body": "ก" * 20_001}, 400, "under 20000 characters"),
+    ((), {"body": "ข้อความที่มีอักขระ NUL \x00 อยู่ข้างใน ยาวพอ"}, 400, "control characters"),
+    ((), {"body": "ข้อความที่มี \ufffd ไบต์เสียจากการถอดรหัส ยาวพอแล้ว"}, 400, "not valid UTF-8"),
+    ((), {"mode": ""}, 400, "Choose whether to stay anonymous"),
+    ((), {"mode": "contact", "contact": ""}, 400, "This field is required"),
+    ((), {"concern": "president"}, 400, "Choose one of the options"),
+    (((b"MZ\x90\x00 windows exe", "evil.jpg"),), {}, 400, "is not a photo"),
+    (((b"<svg><script>alert(1)</script></svg>", "a.svg"),), {}, 400, "is not a photo"),
+    (((b"PK\x03\x04zipbomb", "a.zip"),), {}, 400, "is not a photo"),
+    (((b"\xff\xd8\xff\xe0 truncated jpeg", "a.jpg"),), {}, 400, "could not be read as an image"),
+    (((b"%PDF-1.4 garbage", "a.pdf"),), {}, 400, "could not be read as a PDF"),
+    (((b"", "empty.jpg"),), {}, 400, "is empty"),
+    ((("pixels", "bomb.png"),), {}, 400, "too many pixels"),
+    (tuple((b"x", f"{i}.jpg") for i in range(11)), {}, 400, "at most 10 files"),
+])
+def test_bad_input_is_refused_clearly_and_nothing_is_stored(client, app, project_id, files, fields, status,
+                                                            message):
+    before = counts(app)
+    files = [(_png(20_000, 20_000) if data == "pixels" else data, name) for data, name in files]
+    r = submit(client, project_id, files=[(io.BytesIO(d), n) for d, n in files], **fields)
+    assert r.status_code == status
+    assert message in r.get_data(as_text=True)
+    assert counts(app) == before
+    thai = submit(client, project_id, files=[(io.BytesIO(d), n) for d, n in files], lang="th", **fields)
+    assert thai.status_code == status and message not in thai.get_data(as_text=True)
