@@ -18,14 +18,20 @@ the release schema allows), all under ``tender``:
 """
 from __future__ import annotations
 
+import datetime as _dt
 import functools
+import hashlib
 import json
 import os
+import pathlib
 import sqlite3
+import sys
 
 import click
 
+from prongsai import config
 from prongsai.errors import UserError
+from prongsai.progress import progress
 
 #: ``projects.source`` of rows loaded from OCDS: their ocid IS their project_id.
 OCDS_SOURCE = "ocds"
@@ -185,8 +191,6 @@ _CHILD_SQL = {
 
 class _Exporter:
     def __init__(self, conn, prefix: str | None, published: str):
-        import functools
-
         self.conn = conn
         self.prefix = prefix
         self.published = published
@@ -205,8 +209,6 @@ class _Exporter:
             yield self.release(project, {name: c.take(pid) for name, c in children.items()})
 
     def release(self, p, rows) -> dict:
-        import hashlib
-
         pid = p["project_id"]
         thai_source = p["source"] != OCDS_SOURCE
         date = (lambda v: f"{v}T00:00:00{THAI_OFFSET}" if v and len(v) == 10 else v) if thai_source \
@@ -317,33 +319,21 @@ class _Exporter:
         return item
 
     def _org(self, parties, key: str, role: str) -> dict:
-        a = self.agency(key)
-        name = a and (a["name_th"] or a["name_en"])
-        party = parties.get(key)
-        if party is None:
-            party = parties[key] = {"id": key}
-            _put(party, ("name",), name)
-            if a is not None:
-                _put(party, ("identifier",), {"scheme": AGENCY_SCHEME, "id": a["department_code"]}
-                     if a["department_code"] else None)
-                _put(party, ("address", "region"), a["province"])
-                _put(party, ("details", "ministry"), a["ministry"])
-            party["roles"] = []
-        if role not in party["roles"]:
-            party["roles"].append(role)
-        return {k: v for k, v in (("id", key), ("name", name)) if v is not None}
+        return self._ref(parties, self.agency(key), key, role, _agency_fields)
 
     def _supplier_ref(self, parties, key: str, role: str, ref_name: str | None = None) -> dict:
-        s = self.supplier(key)
-        name = s and (s["name_th"] or s["name_en"])
+        return self._ref(parties, self.supplier(key), key, role, _supplier_fields, ref_name)
+
+    @staticmethod
+    def _ref(parties, row, key: str, role: str, fields, ref_name: str | None = None) -> dict:
+        """A reference to organisation ``key``; its party (with ``role``) joins ``parties``."""
+        name = row and (row["name_th"] or row["name_en"])
         party = parties.get(key)
         if party is None:
             party = parties[key] = {"id": key}
             _put(party, ("name",), name)
-            if s is not None:
-                _put(party, ("identifier",), {"scheme": TAX_ID_SCHEMES[0], "id": s["tax_id_raw"]}
-                     if s["tax_id_raw"] else None)
-                _put(party, ("address", "countryName"), s["country"])
+            for path, value in fields(row) if row is not None else ():
+                _put(party, path, value)
             party["roles"] = []
         if role not in party["roles"]:
             party["roles"].append(role)
@@ -351,9 +341,19 @@ class _Exporter:
         return {k: v for k, v in (("id", key), ("name", name)) if v is not None}
 
 
-def _now() -> str:
-    import datetime as _dt
+def _agency_fields(a):
+    code = a["department_code"]
+    return [(("identifier",), {"scheme": AGENCY_SCHEME, "id": code} if code else None),
+            (("address", "region"), a["province"]), (("details", "ministry"), a["ministry"])]
 
+
+def _supplier_fields(s):
+    raw = s["tax_id_raw"]
+    return [(("identifier",), {"scheme": TAX_ID_SCHEMES[0], "id": raw} if raw else None),
+            (("address", "countryName"), s["country"])]
+
+
+def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
@@ -364,7 +364,7 @@ def releases(conn, *, prefix: str | None = None):
 
 
 def write(conn, out, *, fmt: str = "jsonl", prefix: str | None = None, uri: str | None = None,
-          progress=lambda n=1: None) -> int:
+          update=lambda n=1: None) -> int:
     """Stream every project to the text file ``out`` as JSON Lines or one release package."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r} (expected one of {', '.join(FORMATS)})")
@@ -381,7 +381,7 @@ def write(conn, out, *, fmt: str = "jsonl", prefix: str | None = None, uri: str 
         if fmt == "jsonl":
             out.write("\n")
         count += 1
-        progress(1)
+        update(1)
     if fmt == "package":
         out.write("\n]}\n")
     return count
@@ -389,44 +389,45 @@ def write(conn, out, *, fmt: str = "jsonl", prefix: str | None = None, uri: str 
 
 def default_path(fmt: str = "jsonl"):
     """Where ``prongsai export ocds`` writes by default (what the portal and Datasette link to)."""
-    from prongsai import config
-
     return config.data_dir() / "exports" / ("ocds.jsonl" if fmt == "jsonl" else "ocds-package.json")
 
 
 def export_file(db_path, dest, *, fmt: str = "jsonl", prefix: str | None = None, uri: str | None = None) -> int:
     """Write the export to ``dest`` atomically (a link never sees half a file); ``-`` = stdout."""
-    import pathlib
-    import sys
-
-    from prongsai.progress import progress
-
     if not pathlib.Path(db_path).exists():
         raise UserError(f"database not found: {db_path}")
     conn = sqlite3.connect(f"file:{pathlib.Path(db_path).resolve()}?mode=ro", uri=True)
     try:
         with progress("ocds export: projects") as update:
             if str(dest) == "-":
-                return write(conn, sys.stdout, fmt=fmt, prefix=prefix, uri=uri, progress=update)
+                return write(conn, sys.stdout, fmt=fmt, prefix=prefix, uri=uri, update=update)
             dest = pathlib.Path(dest)
             dest.parent.mkdir(parents=True, exist_ok=True)
             tmp = dest.with_name(f".{dest.name}.tmp")
             with open(tmp, "w", encoding="utf-8") as f:
-                count = write(conn, f, fmt=fmt, prefix=prefix, uri=uri, progress=update)
+                count = write(conn, f, fmt=fmt, prefix=prefix, uri=uri, update=update)
             tmp.replace(dest)
             return count
     finally:
         conn.close()
 
 
-def __getattr__(name):
-    """``command`` is built on first use: ``prongsai.cli`` imports this module to register it."""
-    if name == "command":
-        return _command()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def lazy_command(build):
+    """A module ``__getattr__`` that builds the module's click ``command`` on first use.
+
+    ``prongsai.cli`` imports the modules whose commands it registers, and those commands need
+    its ``db_option``: building them lazily lets ``import scrapers.ocds`` come first.
+    """
+    build = functools.cache(build)
+
+    def __getattr__(name):
+        if name == "command":
+            return build()
+        raise AttributeError(f"module has no attribute {name!r}")
+
+    return __getattr__
 
 
-@functools.cache
 def _command() -> click.Command:
     from prongsai.cli import db_option
 
@@ -435,7 +436,8 @@ def _command() -> click.Command:
     @click.option("--format", "fmt", type=click.Choice(FORMATS), default="jsonl", show_default=True,
                   help="jsonl: one compiled release per line; package: one OCDS release package.")
     @click.option("--ocid-prefix", default=None,
-                  help=f"Prefix of the ocids of non-OCDS projects (default: $PRONGSAI_OCID_PREFIX or {DEFAULT_OCID_PREFIX}).")
+                  help="Prefix of the ocids of non-OCDS projects "
+                       f"(default: $PRONGSAI_OCID_PREFIX or {DEFAULT_OCID_PREFIX}).")
     @click.option("-o", "--output", default=None,
                   help="Output file, or - for stdout (default: data/exports/ocds.jsonl or ocds-package.json).")
     @click.option("--uri", default=None, help="The package's own URI (package format).")
@@ -447,3 +449,6 @@ def _command() -> click.Command:
             click.echo(f"ocds: {count:,} projects written to {dest}", err=True)
 
     return command
+
+
+__getattr__ = lazy_command(_command)

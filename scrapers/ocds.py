@@ -21,9 +21,9 @@ OCDS tools see the same ids in our export.
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import gzip
 import json
+import os
 import pathlib
 import sqlite3
 import tempfile
@@ -34,7 +34,7 @@ import ijson
 
 from prongsai import config, thai
 from prongsai.ocds_export import (
-    AGENCY_SCHEME, OCDS_SOURCE, PROJECT_PATHS, TAX_ID_SCHEMES, dig, project_id_for,
+    AGENCY_SCHEME, OCDS_SOURCE, PROJECT_PATHS, TAX_ID_SCHEMES, dig, lazy_command, project_id_for,
 )
 from scrapers.store import ScrapeError, SourceRun
 
@@ -64,8 +64,6 @@ class BadRelease(ValueError):
 
 def schema_dir() -> pathlib.Path:
     """Directory holding ``release-schema.json``: the configured copy, else a cached download."""
-    import os
-
     configured = os.environ.get("PRONGSAI_OCDS_SCHEMA_DIR")
     if configured:
         path = pathlib.Path(configured)
@@ -577,14 +575,6 @@ def run_live(db_path, **options) -> SourceRun:
     return import_url(db_path, bangkok_url(today.year + thai.BE_OFFSET))
 
 
-def __getattr__(name):
-    """``command`` is built on first use: ``prongsai.cli`` imports this module to register it."""
-    if name == "command":
-        return _command()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-@functools.cache
 def _command() -> click.Command:
     from prongsai.cli import db_option
 
@@ -593,7 +583,8 @@ def _command() -> click.Command:
     @click.option("--file", "file_path", type=click.Path(exists=True, dir_okay=False),
                   help="Release package, record package, release or JSON Lines of compiled releases.")
     @click.option("--url", help="Download an OCDS file from this URL and load it.")
-    @click.option("--bangkok", type=int, metavar="YEAR", help="Bangkok's yearly release package (B.E. year, e.g. 2569).")
+    @click.option("--bangkok", type=int, metavar="YEAR",
+                  help="Bangkok's yearly release package (B.E. year, e.g. 2569).")
     @click.option("--ocid-prefix", "ocid_prefixes", multiple=True,
                   help="An ocid prefix to strip from project ids (ours is stripped anyway).")
     def command(db_path, file_path, url, bangkok, ocid_prefixes):
@@ -609,3 +600,6 @@ def _command() -> click.Command:
                    f"{run.rows_quarantined:,} quarantined -> {db_path}")
 
     return command
+
+
+__getattr__ = lazy_command(_command)

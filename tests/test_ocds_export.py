@@ -41,7 +41,8 @@ def _rows(db_path) -> dict:
     conn.row_factory = sqlite3.Row
     out = {}
     for table in ocds.TABLES:
-        rows = [{k: r[k] for k in r.keys() if k not in PROVENANCE_COLUMNS} for r in conn.execute(f"SELECT * FROM {table}")]
+        rows = [{k: r[k] for k in r.keys() if k not in PROVENANCE_COLUMNS}
+                for r in conn.execute(f"SELECT * FROM {table}")]
         out[table] = sorted(rows, key=lambda r: json.dumps(r, sort_keys=True, ensure_ascii=False))
     return out
 
@@ -115,7 +116,8 @@ def test_package_format_is_a_valid_release_package(demo_db):
     count = ocds_export.write(conn, out, fmt="package", uri="https://example.invalid/ocds.json")
     package = json.loads(out.getvalue())
     assert len(package["releases"]) == count > 0
-    registry = Registry().with_resource(RELEASE_URL, Resource.from_contents(RELEASE_SCHEMA, default_specification=DRAFT4))
+    resource = Resource.from_contents(RELEASE_SCHEMA, default_specification=DRAFT4)
+    registry = Registry().with_resource(RELEASE_URL, resource)
     validator = jsonschema.Draft4Validator(PACKAGE_SCHEMA, registry=registry)
     package["releases"] = package["releases"][:50]  # the whole export is checked release by release above
     assert [e.message for e in validator.iter_errors(package)] == []
