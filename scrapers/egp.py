@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 import urllib.parse
 
+import click
+
 from prongsai.thai import to_arabic_digits
 from scrapers.store import LayoutError
 
@@ -26,7 +28,7 @@ TYPES = {
 #: Where a reader can look a project up (the process5 web app's search deep link).
 PROJECT_PAGE = "https://process5.gprocurement.go.th/egp-agpc01-web/announcement?keywordSearch={}"
 
-_PROJECT_ID = re.compile(r"^\s*(\d{11})(?:-\d+)?\s*$")
+_PROJECT_ID = re.compile(r"^\s*([0-9]{11})(?:-[0-9]+)?\s*$")
 _THAI_ENCODINGS = {"windows-874", "cp874", "tis-620", "tis620", "x-windows-874", "iso-8859-11"}
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
@@ -37,6 +39,20 @@ def project_id(raw) -> str:
     if not m:
         raise ValueError(f"not an e-GP project id: {raw!r}")
     return m.group(1)
+
+
+def project_ids(ctx, param, values):
+    """click callback: ``--project`` values as e-GP ids, or a clear usage error."""
+    try:
+        return tuple(project_id(v) for v in values)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def announcement_id(project: str, kind: str, published_at: str) -> str:
+    """``<project>/<type>/<date>``: the same announcement gets the same id from the RSS (a
+    date-time with offset), the listing (a date-time) and the HTML page (a date)."""
+    return f"{project}/{kind}/{published_at[:10]}"
 
 
 def query_param(url: str | None, name: str) -> str | None:

@@ -97,7 +97,11 @@ def parse(content: bytes, *, url: str, project_id: str | None = None, announce_t
     title = _one_line(text_parser.title)
     if MISSING_MARK in text or MISSING_MARK in title:
         return Records(missing=f"{url}: {_one_line(text)[:80]}")
-    pid = egp.project_id(project_id or egp.query_param(url, "projectId") or "")
+    try:
+        pid = egp.project_id(project_id or egp.query_param(url, "projectId"))
+    except ValueError:
+        raise UserError(f"{SOURCE}: {url}: which project is this page? (--project ID, or a URL with projectId=)"
+                        ) from None
     kind = announce_type or egp.query_param(url, "templateType") or "W0"
     if kind not in WINNER_TYPES or title not in WINNER_TITLES:
         raise LayoutError(SOURCE, url, f"a winner announcement ({WINNER_TITLES[0]}, type W0/W2)",
@@ -127,8 +131,8 @@ def parse(content: bytes, *, url: str, project_id: str | None = None, announce_t
     records.stub("agencies", {"id": entity, "name_th": agency_name})
     records.stub("projects", {"project_id": pid, "title": project_title, "method": method,
                               "procuring_entity_id": entity})
-    records.upsert("announcements", {
-        "id": f"{pid}/{kind}/{published}", "project_id": pid, "type": kind,
+    records.stub("announcements", {
+        "id": egp.announcement_id(pid, kind, published), "project_id": pid, "type": kind,
         "title": f"ประกาศผู้ชนะการเสนอราคา {project_title}", "published_at": published, "url": url,
         "agency_id": entity})
     for lot, winner in enumerate(winners, start=1):
@@ -190,7 +194,7 @@ def run_file(db_path, path, *, url=None, project_id=None, announce_type=None) ->
 @click.command(SOURCE)
 @db_option
 @click.option("--url", "urls", multiple=True, help="A ShowHTMLFile announcement link (as the RSS gives); repeatable.")
-@click.option("--project", "projects", multiple=True, metavar="ID", help="Fetch this project's winner announcement.")
+@click.option("--project", "projects", multiple=True, metavar="ID", callback=egp.project_ids, help="Fetch this project's winner announcement.")
 @click.option("--type", "announce_type", type=click.Choice(WINNER_TYPES), default=None,
               help="W0 winner announcement (default) or W2 amended.")
 @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False),

@@ -130,8 +130,8 @@ def parse_listing(content: bytes, *, url: str, budget_year: int | None = None) -
         if row["announceType"] and published_at:
             kind = str(row["announceType"])
             label = row.get("flowName") or egp.TYPES.get(kind, "")
-            records.upsert("announcements", {
-                "id": f"{pid}/{kind}/{published_at}", "project_id": pid, "type": kind,
+            records.stub("announcements", {
+                "id": egp.announcement_id(pid, kind, published_at), "project_id": pid, "type": kind,
                 "title": f"{label} {row['projectName']}".strip(), "published_at": published_at,
                 "url": egp.PROJECT_PAGE.format(pid), "agency_id": project["procuring_entity_id"],
             })
@@ -343,7 +343,7 @@ def run_file(db_path, path, *, kind: str, project_id=None, year=None, url=None) 
 @click.option("--method", "method_id", default=None, help="Only this methodId (e.g. 16 e-bidding, 19 เฉพาะเจาะจง).")
 @click.option("--keyword", default=None, help="keywordSearch of the listing (e.g. a project id).")
 @click.option("--max-pages", type=click.IntRange(1), default=None, help="Stop after this many listing pages.")
-@click.option("--project", "projects", multiple=True, metavar="ID",
+@click.option("--project", "projects", multiple=True, metavar="ID", callback=egp.project_ids,
               help="Fetch this project's bidders (getProcureResult) and contract; repeatable.")
 @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False), help="Read a saved response.")
 @click.option("--kind", type=click.Choice(["listing", "result", "contract"]), default="listing",

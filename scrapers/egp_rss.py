@@ -26,7 +26,7 @@ SOURCE = "egp-rss"
 REFRESH = False  # one feed per agency x type at 3 s each: run it for chosen agencies
 FEED_URL = "http://process3.gprocurement.go.th/EPROCRssFeedWeb/egpannouncerss.xml"
 ITEM_FIELDS = ("title", "link", "description", "pubDate")
-_DESCRIPTION = re.compile(r"^\s*(\d{11})(?:-\d+)?\s*,\s*(.+?)\s*$", re.S)
+_DESCRIPTION = re.compile(r"^\s*([0-9]{11})(?:-[0-9]+)?\s*,\s*(.+?)\s*$", re.S)
 
 
 def feed_params(dept_id: str, announce_type: str, method_id: str | None = None) -> dict:
@@ -71,7 +71,7 @@ def parse(data: bytes, *, url: str, dept_id: str | None = None, announce_type: s
                 raise LayoutError(SOURCE, location, f"<item><{field}>", f"children {[c.tag for c in item]}")
             values[field] = (node.text or "").strip()
         raw = ET.tostring(item, encoding="unicode")
-        m = _DESCRIPTION.match(values["description"])  # \d matches Thai digits too
+        m = _DESCRIPTION.match(to_arabic_digits(values["description"]))
         if not m:
             records.quarantine(location, raw, "description is not '<projectId>, <title>'")
             continue
@@ -80,9 +80,9 @@ def parse(data: bytes, *, url: str, dept_id: str | None = None, announce_type: s
         except (TypeError, ValueError):
             records.quarantine(location, raw, f"pubDate is not an RFC 822 date: {values['pubDate']!r}")
             continue
-        pid, title = egp.project_id(m.group(1)), m.group(2)
-        records.upsert("announcements", {
-            "id": f"{pid}/{announce_type}/{published_at}", "project_id": pid, "type": announce_type,
+        pid, title = m.group(1), values["description"][m.start(2):].strip()  # title as published
+        records.stub("announcements", {
+            "id": egp.announcement_id(pid, announce_type, published_at), "project_id": pid, "type": announce_type,
             "title": values["title"] or title, "published_at": published_at,
             "url": values["link"] or None, "agency_id": dept_id,
         })

@@ -16,7 +16,8 @@ import click
 from prongsai import config
 
 #: primary key of every table that receives stubs.
-STUB_KEYS = {"projects": "project_id", "agencies": "id", "suppliers": "id", "awards": "id", "contracts": "id"}
+STUB_KEYS = {"projects": "project_id", "agencies": "id", "suppliers": "id", "awards": "id", "contracts": "id",
+             "announcements": "id"}
 
 
 @dataclasses.dataclass

@@ -138,3 +138,28 @@ def test_live_page_decodes_bytes_whatever_the_header_says(tmp_path):
     db = open_db(tmp_path / "p.db")
     assert run.rows_in == 2
     assert db.execute("SELECT name_th FROM suppliers").fetchone()[0] == "ห้างหุ้นส่วนจำกัด เซ็นจูรี่บึงกาฬ"
+
+
+def test_the_same_announcement_from_listing_and_page_is_one_row(tmp_path):
+    from scrapers import egp_json
+
+    db_path = tmp_path / "p.db"
+    egp_json.run_file(db_path, EGP / "listing_2569_page1.json", kind="listing", year=2569)
+    egp_html.run_file(db_path, ROAD, project_id=PID)
+    db = open_db(db_path)
+    assert db.execute("SELECT id, source FROM announcements WHERE project_id = ?", [PID]).fetchall() == [
+        (f"{PID}/W0/2025-12-30", "egp-json")]
+
+
+def test_page_without_a_project_id_is_a_clear_error():
+    from prongsai.errors import UserError
+
+    with pytest.raises(UserError, match="which project"):
+        egp_html.parse(ROAD.read_bytes(), url="https://example.th/page.html")
+
+
+def test_cli_refuses_a_malformed_project_id(tmp_path):
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(egp_html.command, ["--db", str(tmp_path / "p.db"), "--project", "6811956"])
+    assert result.exit_code == 2 and "not an e-GP project id: '6811956'" in result.output

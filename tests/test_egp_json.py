@@ -264,3 +264,10 @@ def test_live_429_is_retried_then_explained(tmp_path, client):
 def test_help_warns_about_the_anti_bot_wall():
     result = CliRunner().invoke(egp_json.command, ["--help"])
     assert "anti-bot" in result.output and "403" in result.output and "3 seconds" in result.output
+
+
+def test_json_in_a_thai_legacy_encoding_is_an_encoding_error():
+    from scrapers.egp import EncodingError
+
+    with pytest.raises(EncodingError, match="expected utf-8 text"):
+        egp_json.parse_result(RESULT.read_text(encoding="utf-8").encode("cp874"), url="r", project_id=PID)
