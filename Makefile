@@ -27,7 +27,7 @@ $(STAMP): requirements.txt pyproject.toml
 
 # Refresh the message catalogs after changing translatable text.
 translations: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -o portal/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg --ignore-dirs='.* ._ complaints' -k _l -o portal/translations/messages.pot .
 	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching
 
 bench: $(STAMP)

@@ -27,7 +27,8 @@ def bar(x: list, y: list, *, name: str = "", horizontal: bool = False, color: st
                       yaxis={"autorange": "reversed", "automargin": True}, xaxis={"tickformat": "~s"})
     else:
         trace.update(x=x, y=y, hovertemplate=hover + "<extra></extra>")
-        layout = dict(_LAYOUT, yaxis={"tickformat": "~s"}, xaxis={"type": "category"})
+        layout = dict(_LAYOUT, yaxis={"tickformat": "~s"},
+                      xaxis={"type": "category", "tickangle": -45, "automargin": True})
     return {"data": [trace], "layout": layout}
 
 

@@ -59,3 +59,54 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+#: A project id as OCDS sources spell them: slashes and a space (the portal's path routes must cope).
+ODD_PROJECT_ID = "ocds-th0001/2568 X/1"
+
+
+@pytest.fixture(scope="session")
+def portal_db(demo_db, tmp_path_factory) -> pathlib.Path:
+    """The demo database plus a known red flag and an OCDS-style project with two contracts."""
+    import shutil
+
+    from prongsai import aggregates
+
+    path = tmp_path_factory.mktemp("portal") / "procurement.db"
+    shutil.copy(demo_db, path)
+    db = open_db(path)
+    db.execute("BEGIN")
+    db.execute("INSERT OR REPLACE INTO flag_definitions (code, scope, severity, title_th, title_en, explanation_th, "
+               "explanation_en, threshold) VALUES ('TST01', 'process', 'high', 'ผู้เสนอราคารายเดียว', 'Single bidder', "
+               "'มีผู้เสนอราคาเพียง {bidders} ราย', 'Only {bidders} bidder took part', 'bidders <= 1')")
+    flagged = [r[0] for r in db.execute("SELECT project_id FROM projects ORDER BY project_id LIMIT 5")]
+    for pid in flagged:
+        db.execute("INSERT OR REPLACE INTO red_flags VALUES (?, 'TST01', 1, '{\"bidders\": 1}', '2025-10-15')", [pid])
+    buyer = db.execute("SELECT buyer_id FROM projects LIMIT 1").fetchone()[0]
+    db.execute("INSERT INTO projects (project_id, title, buyer_id, procuring_entity_id, method, fiscal_year, "
+               "announce_date, budget, currency, province, source, source_url, fetched_at) VALUES "
+               "(?, 'จ้างซ่อมถนนสายทดสอบ', ?, ?, 'คัดเลือก', 2568, '2025-01-10', 1000000, 'THB', 'น่าน', 'ocds', "
+               "'https://example.org/ocds', '2025-10-01')", [ODD_PROJECT_ID, buyer, buyer])
+    for k, (amount, signed) in enumerate([(400000, "2025-02-01"), (300000, None)], 1):
+        db.execute("INSERT INTO contracts (id, project_id, contract_no, contract_amount, currency, signed_date) "
+                   "VALUES (?, ?, ?, ?, 'THB', ?)", [f"{ODD_PROJECT_ID}/{k}", ODD_PROJECT_ID, f"C-{k}", amount, signed])
+    db.execute("COMMIT")
+    aggregates.build(db)
+    db.close()
+    return path
+
+
+@pytest.fixture
+def portal_client(portal_db, tmp_path):
+    return create_app({"TESTING": True, "DATABASE": str(portal_db),
+                       "COMPLAINTS_DATABASE": str(tmp_path / "complaints.db"), "SECRET_KEY": "test"}).test_client()
+
+
+@pytest.fixture
+async def datasette(demo_db):
+    """Datasette over the built demo database, as ``prongsai serve`` configures it, started."""
+    from prongsai.asgi import create_datasette
+
+    ds = create_datasette(demo_db)
+    await ds.invoke_startup()
+    return ds

@@ -1,0 +1,253 @@
+"""Every portal page through the Flask test client: content, language, edges and friendly errors."""
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from conftest import ODD_PROJECT_ID
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+@pytest.fixture(scope="module")
+def ids(portal_db):
+    db = sqlite3.connect(portal_db)
+    one = lambda sql: db.execute(sql).fetchone()[0]  # noqa: E731
+    found = {
+        "competitive": one("SELECT project_id FROM bids GROUP BY project_id HAVING count(*) >= 3 "
+                           "AND sum(status = 'disqualified') >= 1 LIMIT 1"),
+        "flagged": one("SELECT project_id FROM red_flags WHERE code = 'TST01' LIMIT 1"),
+        "agency": one("SELECT agency_id FROM agg_agency ORDER BY amount DESC LIMIT 1"),
+        "supplier": one("SELECT supplier_id FROM agg_top_suppliers WHERE rank = 1"),
+        "province": one("SELECT province FROM agg_spend_province ORDER BY amount DESC LIMIT 1"),
+    }
+    db.close()
+    return found
+
+
+def no_inline_script(html: str) -> bool:
+    """Every <script> has a src: the content security policy forbids inline script."""
+    return all("src=" in tag for tag in re.findall(r"<script\b[^>]*>", html))
+
+
+def figures(html: str) -> list[dict]:
+    return [json.loads(raw.replace("&#39;", "'")) for raw in re.findall(r"data-figure='([^']*)'", html)]
+
+
+# --- home -------------------------------------------------------------------------------------
+
+def test_home_is_thai_by_default_with_charts_as_data_and_tables(portal_client):
+    r = portal_client.get("/")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200
+    assert '<html lang="th"' in html
+    assert "เงินจัดซื้อจัดจ้างภาครัฐไปที่ไหน" in html
+    assert no_inline_script(html)
+    figs = figures(html)
+    assert len(figs) == 4 and all(f["data"][0].get("x") or f["data"][0].get("values") for f in figs)
+    assert html.count('class="chart-table"') == 4  # every chart has its table
+    assert "/vendor/plotly.min.js" in html and "charts.js" in html
+    assert html.count('class="tile r') == 77  # the province tile map
+    assert "บาท" in html
+
+
+def test_home_totals_match_the_contracts(portal_client, portal_db):
+    db = sqlite3.connect(portal_db)
+    total = db.execute("SELECT total(contract_amount) FROM contracts WHERE currency = 'THB'").fetchone()[0]
+    db.close()
+    html = portal_client.get("/?lang=en").get_data(as_text=True)
+    months = figures(html)[0]
+    assert months["data"][0]["y"]  # the last 36 months
+    assert f"{total / 1e9:,.2f}".rstrip("0").rstrip(".") + " billion baht" in html
+
+
+def test_home_fiscal_year_filter_and_bad_value(portal_client):
+    assert portal_client.get("/?fiscal_year=2567").status_code == 200
+    r = portal_client.get("/?fiscal_year=abc")
+    assert r.status_code == 400
+    assert "fiscal_year" in r.get_data(as_text=True)
+    assert "ใช้ไม่ได้" in r.get_data(as_text=True)  # the message is in Thai
+    assert portal_client.get("/?fiscal_year=1999").status_code == 400
+
+
+def test_footer_shows_build_id_and_data_date(portal_client, portal_db):
+    db = sqlite3.connect(portal_db)
+    build_id = db.execute("SELECT value FROM meta WHERE key = 'build_id'").fetchone()[0]
+    db.close()
+    assert build_id in portal_client.get("/learn").get_data(as_text=True)
+
+
+# --- language ---------------------------------------------------------------------------------
+
+def test_language_from_query_is_remembered_in_a_cookie(portal_client):
+    r = portal_client.get("/?lang=en")
+    assert '<html lang="en"' in r.get_data(as_text=True)
+    assert "lang=en" in r.headers["Set-Cookie"]
+    assert '<html lang="en"' in portal_client.get("/about").get_data(as_text=True)
+    assert '<html lang="th"' in portal_client.get("/about?lang=th").get_data(as_text=True)
+
+
+def test_language_from_accept_language_then_thai(portal_client):
+    assert '<html lang="en"' in portal_client.get("/", headers={"Accept-Language": "en-US,en;q=0.9"}).get_data(as_text=True)
+    assert '<html lang="th"' in portal_client.get("/", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+
+
+def test_language_switch_keeps_the_query(portal_client):
+    html = portal_client.get("/search?q=ถนน&fiscal_year=2567").get_data(as_text=True)
+    switch = re.search(r'<a class="lang" href="([^"]+)"', html).group(1)
+    assert "lang=en" in switch and "fiscal_year=2567" in switch and "q=" in switch
+
+
+def test_dates_are_buddhist_era_in_thai_and_common_era_in_english(portal_client):
+    th = portal_client.get(f"/projects/{ODD_PROJECT_ID}?lang=th").get_data(as_text=True)
+    en = portal_client.get(f"/projects/{ODD_PROJECT_ID}?lang=en").get_data(as_text=True)
+    assert "10 ม.ค. 2568" in th  # announce_date 2025-01-10
+    assert "10 Jan 2025" in en
+
+
+# --- project ----------------------------------------------------------------------------------
+
+def test_project_page_shows_bidders_contracts_sources_and_report(portal_client, ids, portal_db):
+    pid = ids["competitive"]
+    r = portal_client.get(f"/projects/{pid}?lang=en")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200
+    db = sqlite3.connect(portal_db)
+    title, source_url = db.execute("SELECT title, source_url FROM projects WHERE project_id = ?", [pid]).fetchone()
+    bidders = db.execute("SELECT count(*) FROM bids WHERE project_id = ?", [pid]).fetchone()[0]
+    db.close()
+    assert title in html and source_url in html
+    assert "passed" in html and "failed" in html
+    assert html.count('<tr class="winner">') == 1
+    assert html.count("/suppliers/") >= bidders
+    assert f'href="/projects/{pid}/report"' in html
+    assert "แจ้งเบาะแส / Report this project" in html
+    assert f"/data/procurement/projects/{pid}" in html
+    assert 'property="og:title"' in html and "social-plugins.line.me/lineit/share?url=" in html
+    assert "facebook.com/sharer/sharer.php?u=" in html
+    assert "fetched" in html  # fetch date beside each source link
+    assert no_inline_script(html)
+
+
+def test_project_page_flags_in_plain_language_with_evidence(portal_client, ids):
+    html = portal_client.get(f"/projects/{ids['flagged']}").get_data(as_text=True)
+    assert "ผู้เสนอราคารายเดียว" in html  # Thai title from flag_definitions
+    assert "มีผู้เสนอราคาเพียง 1 ราย" in html  # explanation filled from the evidence
+    assert "/flags/TST01" in html
+    en = portal_client.get(f"/projects/{ids['flagged']}?lang=en").get_data(as_text=True)
+    assert "Only 1 bidder took part" in en
+
+
+def test_project_ids_with_slashes_and_spaces(portal_client):
+    r = portal_client.get("/projects/ocds-th0001/2568%20X/1")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200
+    assert "จ้างซ่อมถนนสายทดสอบ" in html
+    assert "/data/procurement/projects/ocds-th0001~2F2568+X~2F1" in html  # Datasette's tilde encoding
+    assert 'href="/projects/ocds-th0001/2568%20X/1/report"' in html
+    assert "700,000" in html  # both contracts
+
+
+def test_unknown_project_is_a_friendly_404_in_the_current_language(portal_client):
+    r = portal_client.get("/projects/00000000000")
+    assert r.status_code == 404
+    assert "ไม่พบหน้าที่คุณต้องการ" in r.get_data(as_text=True)
+    en = portal_client.get("/projects/00000000000?lang=en")
+    assert en.status_code == 404 and "We could not find that page." in en.get_data(as_text=True)
+
+
+# --- agency, supplier -------------------------------------------------------------------------
+
+def test_agency_page(portal_client, ids):
+    r = portal_client.get(f"/agencies/{ids['agency']}?lang=en")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200
+    assert "Its top suppliers" in html and "<meter" in html
+    assert len(figures(html)) == 2
+    assert f"/feeds/agencies/{ids['agency']}.atom" in html
+    assert portal_client.get("/agencies/nope").status_code == 404
+
+
+def test_agency_supplier_shares_add_up(portal_db, ids):
+    db = sqlite3.connect(portal_db)
+    shares = [r[0] for r in db.execute("SELECT share FROM agg_agency_supplier WHERE agency_id = ?", [ids["agency"]])]
+    db.close()
+    assert 0 < sum(shares) <= 1.000001 and shares == sorted(shares, reverse=True)
+
+
+def test_supplier_page(portal_client, ids):
+    r = portal_client.get(f"/suppliers/{ids['supplier']}?lang=en")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200
+    assert "Agencies it sells to" in html and "Who it bids against" in html
+    assert ids["supplier"] in html  # the 13-digit tax id
+    assert portal_client.get("/suppliers/0000000000000").status_code == 404
+
+
+# --- flags, budget, learn, about ----------------------------------------------------------------
+
+def test_flags_page_and_flag_detail(portal_client):
+    html = portal_client.get("/flags?lang=en").get_data(as_text=True)
+    assert "Single bidder" in html and "5 projects" in html
+    detail = portal_client.get("/flags/TST01?lang=en").get_data(as_text=True)
+    assert "bidders &lt;= 1" in detail and "Newest examples" in detail
+    assert portal_client.get("/flags/NOPE").status_code == 404
+
+
+def test_budget_page(portal_client):
+    r = portal_client.get("/budget?lang=en")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "Procurement contracts" in html
+    assert len(figures(html)) == 1
+    assert portal_client.get("/budget?fiscal_year=2566").status_code == 200
+    assert portal_client.get("/budget?fiscal_year=2500").status_code == 400
+
+
+@pytest.mark.parametrize("lang,text", [("th", "ราคากลาง"), ("en", "Public Procurement and Supplies Administration Act")])
+def test_learn_page_in_both_languages(portal_client, lang, text):
+    html = portal_client.get(f"/learn?lang={lang}").get_data(as_text=True)
+    assert text in html and "1206" in html and "1567" in html
+
+
+def test_about_page_shows_coverage(portal_client):
+    html = portal_client.get("/about?lang=en").get_data(as_text=True)
+    assert "Fiscal years loaded" in html and "FY2025" in html
+    assert "DEMO data" in html
+
+
+# --- feeds ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind,key", [("agencies", "agency"), ("suppliers", "supplier"), ("provinces", "province")])
+def test_atom_feeds(portal_client, ids, kind, key):
+    r = portal_client.get(f"/feeds/{kind}/{ids[key]}.atom")
+    assert r.status_code == 200 and r.mimetype == "application/atom+xml"
+    feed = ET.fromstring(r.data)
+    entries = feed.findall(f"{ATOM}entry")
+    assert 0 < len(entries) <= 20
+    assert entries[0].find(f"{ATOM}link").get("href").startswith("http://localhost/projects/")
+
+
+def test_feed_for_unknown_things_is_404(portal_client):
+    assert portal_client.get("/feeds/agencies/nope.atom").status_code == 404
+    assert portal_client.get("/feeds/planets/mars.atom").status_code == 404
+
+
+# --- assets and errors -------------------------------------------------------------------------
+
+def test_plotly_is_served_from_our_own_origin(portal_client):
+    r = portal_client.get("/vendor/plotly.min.js")
+    assert r.status_code == 200 and r.mimetype == "text/javascript" and len(r.data) > 1_000_000
+    r.close()
+
+
+@pytest.mark.parametrize("url", ["/nope", "/agencies/", "/flags/%00", "/search?page=-1", "/search?page=x",
+                                 "/search?fiscal_year=๒๕๖๗x", "/search?method=nope", "/search?province=Atlantis",
+                                 "/search?flag=XX", "/budget?fiscal_year=abc"])
+def test_bad_addresses_and_parameters_never_500(portal_client, url):
+    r = portal_client.get(url)
+    assert r.status_code in (400, 404)
+    assert "<main" in r.get_data(as_text=True)
