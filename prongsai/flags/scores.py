@@ -3,20 +3,23 @@
 score = 100 * (1 - prod(1 - w_f)) over the distinct flags f of the project, with the weight
 w_f of the flag's severity (high 0.45, medium 0.25, low 0.10; ``definitions.SEVERITY_WEIGHTS``).
 Each extra flag raises the score but never past 100: one high flag scores 45, a high and a medium
-59, three high 83. Organisation flags (buyer, tenderer) are shown on their pages, not scored here.
+58.8, three high 83.4. Organisation flags (buyer, tenderer) are shown on their pages, not scored here.
 Projects that raised no flag have no ``risk_scores`` row: their score is 0.
 """
 from __future__ import annotations
 
 from prongsai.flags.definitions import FLAGS, SEVERITY_WEIGHTS
 
+#: Added before rounding to 0.1 so that SQLite and Python round exact halves (58.75) alike.
+_NUDGE = 1e-9
+
 
 def score(severities) -> float:
     """The same formula in Python, for the portal and tests."""
-    keep = 1.0
-    for severity in severities:
-        keep *= 1.0 - SEVERITY_WEIGHTS[severity]
-    return round(100.0 * (1.0 - keep), 1)
+    import math
+
+    keep = sum(math.log(1.0 - SEVERITY_WEIGHTS[s]) for s in severities)
+    return round(100.0 * (1.0 - math.exp(keep)) + _NUDGE, 1)
 
 
 def insert(conn, computed_at: str) -> None:
@@ -27,9 +30,9 @@ def insert(conn, computed_at: str) -> None:
     conn.executemany("INSERT INTO _weights VALUES (?, ?)", weights)
     conn.execute("""
         INSERT INTO risk_scores (project_id, score, flag_count, codes, computed_at)
-        SELECT project_id, round(100.0 * (1.0 - exp(sum(ln(1.0 - weight)))), 1), count(*),
+        SELECT project_id, round(100.0 * (1.0 - exp(sum(ln(1.0 - weight)))) + ?, 1), count(*),
                group_concat(code, ','), ?
         FROM (SELECT f.project_id, f.code, w.weight FROM fp f JOIN _weights w ON w.code = f.code
               ORDER BY f.project_id, f.code)
         GROUP BY project_id
-    """, [computed_at])
+    """, [_NUDGE, computed_at])

@@ -1,0 +1,148 @@
+"""The flags build on the demo database, its settings, explanations, scores and exports."""
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from prongsai.cli import cli
+from prongsai.errors import UserError
+from prongsai.flags import scores
+from prongsai.flags.build import build
+from prongsai.flags.cardinal import quantile
+from prongsai.flags.definitions import CARDINAL_CODES, FLAGS, THAI_CODES
+from prongsai.flags.explain import explain
+from prongsai.flags.settings import load_cardinal, load_thai
+
+
+def test_every_flag_finds_rows_in_the_demo(demo_db):
+    db = sqlite3.connect(demo_db)
+    found = {code for (code,) in db.execute("SELECT code FROM red_flags UNION SELECT code FROM org_flags")}
+    assert found == set(FLAGS)
+    assert db.execute("SELECT count(*) FROM flag_definitions").fetchone()[0] == len(FLAGS) == 24
+    assert db.execute("SELECT count(*) FROM flag_definitions WHERE cardinal_code IS NOT NULL").fetchone()[0] == 11
+    # R024 and R058 share Cardinal's fences, computed over the whole database
+    fence = json.loads(db.execute("SELECT threshold FROM flag_definitions WHERE code = 'R024'").fetchone()[0])
+    assert fence["meta"]["lower_fence"] > 0
+
+
+def test_every_evidence_explains_in_both_languages(demo_db):
+    db = sqlite3.connect(demo_db)
+    rows = db.execute("SELECT code, evidence FROM red_flags UNION ALL SELECT code, evidence FROM org_flags")
+    seen = set()
+    for code, evidence in rows:
+        if code in seen:
+            continue
+        seen.add(code)
+        th, en = explain(code, evidence, "th"), explain(code, evidence, "en")
+        assert "{" not in th + en
+        assert th not in (FLAGS[code].title_th,) and en != FLAGS[code].title_en, code  # filled, not a fallback
+    assert seen == set(FLAGS)
+
+
+def test_explanation_example_from_the_issue():
+    evidence = {"award_amount": 4_990_000, "reference_price": 5_000_000, "pct_below": 0.2}
+    assert explain("TH01", evidence, "th") == "ราคาที่ตกลง 4,990,000 บาท ต่ำกว่าราคากลางเพียง 0.2 %"
+    assert explain("TH01", json.dumps(evidence), "en") == "awarded at 0.2 % below the reference price of 5,000,000 baht"
+    assert explain("TH01", {}, "en") == FLAGS["TH01"].title_en  # missing numbers: the title, never "{...}"
+
+
+def test_risk_scores_follow_the_documented_formula(demo_db):
+    db = sqlite3.connect(demo_db)
+    severity = {code: f.severity for code, f in FLAGS.items()}
+    rows = db.execute("SELECT project_id, score, codes FROM risk_scores").fetchall()
+    assert rows
+    for project_id, score, codes in rows[:500]:
+        assert score == pytest.approx(scores.score(severity[c] for c in codes.split(",")), abs=1e-9)
+        assert 0 < score <= 100
+    assert scores.score(["high"]) == 45.0 and scores.score(["high", "medium"]) == 58.8
+    unflagged = db.execute("SELECT count(*) FROM projects WHERE project_id NOT IN "
+                           "(SELECT project_id FROM red_flags)").fetchone()[0]
+    assert db.execute("SELECT count(*) FROM risk_scores").fetchone()[0] == 3000 - unflagged
+
+
+def test_quantile_is_statrs_type_8():
+    assert quantile([1, 99, 99, 99, 99], 0.25) == pytest.approx(66.3333333)
+    assert quantile([1, 99, 99, 99, 99], 0.75) == 99
+    assert quantile([5.0], 0.25) == 5.0
+    assert quantile([], 0.5) != quantile([], 0.5)  # NaN
+
+
+def test_default_settings_enable_all_eleven_and_all_thai_flags():
+    assert set(CARDINAL_CODES) <= set(load_cardinal())
+    assert set(load_thai()) == set(THAI_CODES)
+
+
+def test_unknown_setting_is_an_error_naming_it(tmp_path, tmp_db):
+    bad = tmp_path / "settings.ini"
+    bad.write_text("[R024]\nthreshhold = 0.1\n")
+    with pytest.raises(UserError, match="threshhold"):
+        build(tmp_db, settings_path=bad)
+    bad.write_text("[R099]\n")
+    with pytest.raises(UserError, match=r"\[R099\]"):
+        load_cardinal(bad)
+    bad.write_text("[TH01]\nmax_pct_below = lots\n")
+    with pytest.raises(UserError, match="max_pct_below"):
+        load_thai(bad)
+
+
+def test_thai_settings_from_the_environment(tmp_path, monkeypatch):
+    path = tmp_path / "thai.ini"
+    path.write_text("[TH03]\nmin_pct_below = 40\n")
+    monkeypatch.setenv("PRONGSAI_THAI_FLAG_SETTINGS", str(path))
+    assert load_thai() == {"TH03": {"min_pct_below": 40.0}}
+
+
+def test_a_failed_build_keeps_the_previous_flags(tmp_path, demo_db, monkeypatch):
+    import shutil
+
+    from prongsai.schema import open_db
+
+    path = tmp_path / "copy.db"
+    shutil.copy(demo_db, path)
+    db = open_db(path)
+    before = db.execute("SELECT count(*), total(value) FROM red_flags").fetchone()
+
+    def broken(conn, computed_at):
+        conn.execute("INSERT INTO risk_scores (project_id, score) VALUES ('nope', 1)")  # FK error mid-publish
+
+    monkeypatch.setattr(scores, "insert", broken)
+    with pytest.raises(sqlite3.IntegrityError):
+        build(db)
+    assert db.execute("SELECT count(*), total(value) FROM red_flags").fetchone() == before
+    assert db.execute("SELECT count(*) FROM flag_definitions").fetchone()[0] == len(FLAGS)
+
+
+def test_export_flags_cardinal_layout(runner, demo_db, tmp_path):
+    out = tmp_path / "flags.json"
+    result = runner.invoke(cli, ["export", "flags", "--db", str(demo_db), "--format", "cardinal", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert set(data) <= {"OCID", "Buyer", "ProcuringEntity", "Tenderer"} and "Meta" not in data
+    assert set(data) == {"OCID", "Buyer", "ProcuringEntity", "Tenderer"}
+    codes = {code for group in data.values() for flags in group.values() for code in flags}
+    assert codes == set(CARDINAL_CODES)
+    assert all(ocid.startswith("ocds-prongsai-") for ocid in data["OCID"])
+    assert {v for flags in data["Tenderer"].values() for c, v in flags.items() if c == "R035"} == {0.0}
+    stdout = runner.invoke(cli, ["export", "flags", "--db", str(demo_db)])
+    assert json.loads(stdout.stdout) == data
+    assert "not proof" in stdout.stderr
+
+
+def test_export_flags_needs_a_build(runner, tmp_db, tmp_path):
+    result = runner.invoke(cli, ["export", "flags", "--db", str(tmp_path / "procurement.db")])
+    assert result.exit_code != 0 and "prongsai build" in result.output
+
+
+def test_flags_explain_command(runner):
+    result = runner.invoke(cli, ["flags", "explain", "th01"])
+    assert result.exit_code == 0
+    assert "TH01 ราคาที่ตกลงใกล้ราคากลาง" in result.output and "Award just below the reference price" in result.output
+    assert "not proof" in result.output
+    result = runner.invoke(cli, ["flags", "explain", "R024", "--lang", "en"])
+    assert "OCP Cardinal indicator R024" in result.output and "ราคา" not in result.output
+    result = runner.invoke(cli, ["flags", "explain", "list"])
+    assert all(code in result.output for code in FLAGS)
+    result = runner.invoke(cli, ["flags", "explain", "R999"])
+    assert result.exit_code != 0 and "unknown flag" in result.output
