@@ -181,6 +181,8 @@ def test_cli_loads_a_local_budget_file(tmp_path):
     result = CliRunner().invoke(budget.command, ["--db", str(tmp_path / "p.db"), "--file", str(PAO_2565)])
     assert result.exit_code == 0, result.output
     assert "budget: 12 read, 12 changed" in result.output
+    again = CliRunner().invoke(budget.command, ["--db", str(tmp_path / "p.db"), "--file", str(PAO_2565)])
+    assert "budget: 12 read, 0 changed" in again.output
 
 
 def test_prongsai_scrape_budget_is_registered(tmp_path):
