@@ -2,10 +2,13 @@
 
 WSGI adapters hand Flask a body they may already have buffered, so ``MAX_CONTENT_LENGTH`` alone
 comes too late for a 2 GB upload: the size is checked here, by ``Content-Length`` up front and by
-the bytes actually streamed (chunked uploads have no length). Datasette's pages carry inline
+the bytes actually streamed. Chunked uploads (no length, which WSGI cannot read) are counted into
+a spool file up to the cap and handed on with a length. Datasette's pages carry inline
 scripts, so ``/data/`` gets the reduced header set (no script CSP); the portal sets its own.
 """
 from __future__ import annotations
+
+import tempfile
 
 DATA_HEADERS = [
     (b"content-security-policy", b"frame-ancestors 'none'"),
@@ -43,7 +46,40 @@ class Guarded:
         if declared is not None and declared > self.max_body:
             await _too_large(send)
             return
+        if declared is None and _header(scope, b"transfer-encoding"):
+            await self._spool_chunked(scope, receive, send)
+            return
         await self._stream_limited(scope, receive, send)
+
+    async def _spool_chunked(self, scope, receive, send):
+        """A chunked body has no length for WSGI: count it into a spool file (up to the cap),
+        then hand it on with a Content-Length; over the cap → 413 as soon as the cap is passed."""
+        with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as spool:
+            total, more = 0, True
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return
+                chunk = message.get("body", b"")
+                total += len(chunk)
+                if total > self.max_body:
+                    await _too_large(send)
+                    return
+                spool.write(chunk)
+                more = message.get("more_body", False)
+            spool.seek(0)
+            headers = [(n, v) for n, v in scope["headers"] if n != b"transfer-encoding"]
+            scope = {**scope, "headers": headers + [(b"content-length", str(total).encode())]}
+            sent_body = False
+
+            async def replay():
+                nonlocal sent_body
+                if sent_body:
+                    return await receive()
+                sent_body = True
+                return {"type": "http.request", "body": spool.read(), "more_body": False}
+
+            await self.app(scope, replay, send)
 
     async def _stream_limited(self, scope, receive, send):
         state = {"received": 0, "refused": False, "started": False}
@@ -72,14 +108,19 @@ class Guarded:
         await self.app(scope, limited_receive, guarded_send)
 
 
-def _content_length(scope) -> int | None:
+def _header(scope, wanted: bytes) -> bytes | None:
     for name, value in scope.get("headers", []):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
+        if name == wanted:
+            return value
     return None
+
+
+def _content_length(scope) -> int | None:
+    value = _header(scope, b"content-length")
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _with_headers(send, extra):

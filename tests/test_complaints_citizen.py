@@ -241,3 +241,148 @@ def test_bad_input_is_refused_clearly_and_nothing_is_stored(client, app, project
     assert counts(app) == before
     thai = submit(client, project_id, files=[(io.BytesIO(d), n) for d, n in files], lang="th", **fields)
     assert thai.status_code == status and message not in thai.get_data(as_text=True)
+
+
+def stored_files(app):
+    folder = evidence_dir(app.config["COMPLAINTS_DATABASE"])
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_polyglot_image_is_rebuilt_from_pixels(client, app, project_id):
+    assert submit(client, project_id, files=[(io.BytesIO(POLYGLOT), "photo.jpg")]).status_code == 200
+    (data,) = stored_files(app).values()
+    assert b"<script>" not in data and b"polyglot" not in data
+
+
+def test_lying_type_is_judged_by_its_bytes(client, app, project_id):
+    from pypdf import PdfWriter
+    writer = PdfWriter()
+    writer.add_blank_page(100, 100)
+    buf = io.BytesIO()
+    writer.write(buf)
+    assert submit(client, project_id, files=[(io.BytesIO(buf.getvalue()), "holiday.jpg")]).status_code == 200
+    kind, mime, stored = sqlite3.connect(app.config["COMPLAINTS_DATABASE"]).execute(
+        "SELECT kind, mime, stored_name FROM evidence").fetchone()
+    assert (kind, mime) == ("pdf", "application/pdf") and stored.endswith(".pdf")
+
+
+def test_file_names_never_become_paths_and_thai_names_do_not_collide(client, app, project_id):
+    names = ["../../etc/passwd", "..\\..\\win.ini", "ใบเสร็จ.jpg", "ใบเสร็จ.jpg", "a.jpg\x00.php", "\u202egpj.exe"]
+    files = [(io.BytesIO(photo_with_exif()), name) for name in names]
+    assert submit(client, project_id, files=files).status_code == 200
+    rows = sqlite3.connect(app.config["COMPLAINTS_DATABASE"]).execute(
+        "SELECT stored_name, original_name FROM evidence ORDER BY id").fetchall()
+    assert len({r[0] for r in rows}) == 6
+    for stored, original in rows:
+        assert re.fullmatch(r"[0-9a-f]{32}\.jpg", stored)
+        assert "/" not in original and "\\" not in original and "\x00" not in original and "\u202e" not in original
+    assert rows[2][1] == rows[3][1] == "ใบเสร็จ.jpg"
+    assert set(stored_files(app)) == {r[0] for r in rows}
+
+
+def test_missing_or_foreign_csrf_token_is_refused(client, app, project_id):
+    tokens = form_tokens(client, report_url(project_id))
+    data = {"nonce": tokens["nonce"], "body": BODY, "mode": "anonymous", "concern": "money"}
+    r = client.post(report_url(project_id) + "?lang=en", data=data)
+    assert r.status_code == 400 and "did not come from this site" in r.get_data(as_text=True)
+    other = app.test_client()
+    foreign = form_tokens(other, report_url(project_id))["csrf_token"]
+    r = client.post(report_url(project_id), data={**data, "csrf_token": foreign})
+    assert r.status_code == 400
+    assert counts(app)[0] == 0
+
+
+def test_replayed_form_is_stored_once(client, app, project_id):
+    url = report_url(project_id) + "?lang=en"
+    data = {**form_tokens(client, url), "body": BODY, "mode": "anonymous", "concern": "money"}
+    assert client.post(url, data=data).status_code == 200
+    r = client.post(url, data=data)
+    assert r.status_code == 409 and "already sent" in r.get_data(as_text=True)
+    assert tracking_code(r.get_data(as_text=True)) is None
+    assert counts(app)[0] == 1
+
+
+def test_forged_nonce_is_refused(client, app, project_id):
+    url = report_url(project_id) + "?lang=en"
+    data = {**form_tokens(client, url), "body": BODY, "mode": "anonymous", "concern": "money"}
+    data["nonce"] = "made-up"
+    assert client.post(url, data=data).status_code == 400
+    assert counts(app)[0] == 0
+
+
+def test_wrong_content_types_and_raw_invalid_utf8(client, app, project_id):
+    url = report_url(project_id) + "?lang=en"
+    tokens = form_tokens(client, url)
+    r = client.post(url, json={**tokens, "body": BODY, "mode": "anonymous"})
+    assert r.status_code == 400
+    body = b"csrf_token=" + tokens["csrf_token"].encode() + b"&nonce=" + tokens["nonce"].encode() + \
+        b"&mode=anonymous&body=" + b"\xff\xfe\xfa" * 20
+    r = client.post(url, data=body, content_type="application/x-www-form-urlencoded")
+    assert r.status_code == 400
+    assert counts(app)[0] == 0
+
+
+def test_extra_fields_cannot_set_state_or_anything_else(client, app, project_id):
+    r = submit(client, project_id, state="verified", anonymous="0", case_no="X", tracking_hash="y")
+    assert r.status_code == 200
+    state, case_no = sqlite3.connect(app.config["COMPLAINTS_DATABASE"]).execute(
+        "SELECT state, case_no FROM complaints").fetchone()
+    assert state == "received" and case_no != "X"
+
+
+def test_flood_from_one_client_gets_429_and_others_are_not_blocked(app, project_id):
+    app.config["RATE_LIMITS"] = {"report": {"client": [3, 3600]}}
+    client = app.test_client()
+    statuses = [submit(client, project_id, body=BODY + f" {i}").status_code for i in range(5)]
+    assert statuses == [200, 200, 200, 429, 429]
+    r = submit(client, project_id)
+    assert int(r.headers["Retry-After"]) > 0 and "nothing from this attempt was stored" in r.get_data(as_text=True)
+    assert counts(app)[0] == 3
+    other = app.test_client()
+    other_r = other.post(report_url(project_id), data={
+        **form_tokens(other, report_url(project_id)), "body": BODY, "mode": "anonymous", "concern": "money"},
+        environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    assert other_r.status_code == 200
+
+
+def test_wrong_tracking_code_answers_like_not_found(client, app, project_id):
+    tokens = form_tokens(client, "/track")
+    unknown = client.post("/track?lang=en", data={**tokens, "code": "ABCD-EFGH-JKMN-PQRS-TVWX-YZ01"})
+    malformed = client.post("/track?lang=en", data={**tokens, "code": "hello"})
+    assert unknown.status_code == malformed.status_code == 404
+    assert unknown.get_data() == malformed.get_data()
+    assert "No report matches this code" in unknown.get_data(as_text=True)
+    overlong = client.post("/track", data={**tokens, "code": "A" * 10_000})
+    assert overlong.status_code == 400
+    # the code is never accepted from the URL
+    code_in_url = client.get("/track?code=ABCD-EFGH-JKMN-PQRS-TVWX-YZ01&lang=en")
+    assert "Your report" not in code_in_url.get_data(as_text=True)
+
+
+def test_wrong_methods_answer_405(client):
+    assert client.get("/track/message").status_code == 405
+    assert client.put("/track").status_code == 405
+    assert client.delete("/projects/x/report").status_code == 405
+
+
+def test_script_in_every_field_is_escaped_for_the_complainant(client, app, project_id):
+    evil = "<script>alert('x')</script> {{7*7}} " + BODY
+    r = submit(client, project_id, body=evil, mode="contact", contact="<img src=x onerror=alert(1)>")
+    code = tracking_code(r.get_data(as_text=True))
+    client.post("/track", data={**form_tokens(client, "/track"), "code": code})
+    client.post("/track/message", data={**form_tokens(client, "/track"), "body": "<script>alert(2)</script>"})
+    page = client.get("/track").get_data(as_text=True)
+    assert "<script>alert(2)" not in page and "&lt;script&gt;alert(2)" in page
+
+
+def test_complaints_refuse_to_start_without_a_key_outside_testing(demo_db, tmp_path, caplog, monkeypatch):
+    from portal import create_app
+    monkeypatch.delenv("PRONGSAI_COMPLAINTS_KEY", raising=False)
+    app = create_app({"DATABASE": str(demo_db), "COMPLAINTS_DATABASE": str(tmp_path / "c.db"), "SECRET_KEY": "s"})
+    assert "PRONGSAI_COMPLAINTS_KEY is not set" in caplog.text
+    r = app.test_client().get("/projects/x/report?lang=en")
+    assert r.status_code == 503 and "encryption key" in r.get_data(as_text=True)
+    from cryptography.fernet import Fernet
+    keyed = create_app({"DATABASE": str(demo_db), "COMPLAINTS_DATABASE": str(tmp_path / "c.db"), "SECRET_KEY": "s",
+                        "COMPLAINTS_KEY": Fernet.generate_key().decode()})
+    assert keyed.test_client().get("/projects/x/report").status_code == 404
