@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import gzip
+import hashlib
 import json
 import os
 import pathlib
@@ -75,7 +76,8 @@ def schema_dir() -> pathlib.Path:
         from scrapers.http import Client
 
         path.mkdir(parents=True, exist_ok=True)
-        Client(cache_path=None).download(SCHEMA_URL, path / "release-schema.json")
+        with Client(cache_path=None) as client:
+            client.download(SCHEMA_URL, path / "release-schema.json")
     return path
 
 
@@ -116,8 +118,6 @@ def _is_json_lines(path: pathlib.Path) -> bool:
 def read_releases(path) -> Iterator[tuple[str, dict | str | None, str | None]]:
     """Yield ``(location, compiled release, None)`` or ``(location, raw, reason)`` for bad input."""
     path = pathlib.Path(path)
-    if not path.exists():
-        raise OCDSError(f"no such file: {path}")
     if _is_json_lines(path):
         yield from _read_lines(path)
     else:
@@ -543,13 +543,30 @@ def load(run: SourceRun, releases, *, source_url: str | None = None, ocid_prefix
                     run.upsert(table, row, source_url=source_url)
 
 
-def import_file(db, path, *, source_url: str | None = None, ocid_prefixes=()) -> SourceRun:
-    """Load one OCDS file into ``db`` (path or sqlite-utils Database) in one run; return the run."""
+def import_file(db, path, *, source_url: str | None = None, sha256: str | None = None,
+                ocid_prefixes=()) -> SourceRun:
+    """Load one OCDS file into ``db`` (path or sqlite-utils Database) in one run; return the run.
+
+    ``source_url`` is where the file came from (default: the file itself), ``sha256`` its
+    digest when the download already computed it.
+    """
     path = pathlib.Path(path)
-    with SourceRun(db, SOURCE, source_url or path, label="ocds: releases") as run:
-        load(run, read_releases(path), source_url=source_url or path.resolve().as_uri(),
-             ocid_prefixes=ocid_prefixes)
+    if not path.exists():
+        raise OCDSError(f"no such file: {path}")
+    url = source_url or path.resolve().as_uri()
+    fetched = _dt.datetime.fromtimestamp(path.stat().st_mtime, _dt.timezone.utc).isoformat(timespec="seconds")
+    with SourceRun(db, SOURCE, url, fetched_at=fetched, label=f"ocds {path.name}: releases") as run:
+        run.target_sha256 = sha256 or _file_sha256(path)
+        load(run, read_releases(path), source_url=url, ocid_prefixes=ocid_prefixes)
     return run
+
+
+def _file_sha256(path: pathlib.Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def import_url(db, url: str, *, ocid_prefixes=()) -> SourceRun:
@@ -558,8 +575,9 @@ def import_url(db, url: str, *, ocid_prefixes=()) -> SourceRun:
 
     dest = config.data_dir() / "raw" / "ocds" / url.rstrip("/").rsplit("/", 1)[-1]
     dest.parent.mkdir(parents=True, exist_ok=True)
-    Client(cache_path=None).download(url, dest)
-    return import_file(db, dest, source_url=url, ocid_prefixes=ocid_prefixes)
+    with Client(cache_path=None) as client:
+        download = client.download(url, dest)
+    return import_file(db, dest, source_url=url, sha256=download.sha256, ocid_prefixes=ocid_prefixes)
 
 
 def bangkok_url(year: int) -> str:

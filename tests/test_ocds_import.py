@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import collections
+import hashlib
 import json
 import sqlite3
 
 import pytest
+import responses
 
+import scrapers.http
 from conftest import FIXTURES, SHARED
 from prongsai.cli import cli
 from scrapers import ocds
@@ -258,3 +261,41 @@ def test_cli_scrape_ocds(runner, tmp_path):
 
 def test_bangkok_feed_url_is_named_by_be_year():
     assert ocds.bangkok_url(2569).endswith("/yearly/ocds_releases_2569.json")
+
+
+def test_record_without_compiled_release_is_merged_by_date():
+    found = list(ocds.read_releases(FIXTURES / "ocds" / "record-package-without-compiled.json"))
+    (_, merged, problem), (_, _, linked_only) = found
+    assert problem is None
+    # releases come newest first in the file; the merge orders them by date
+    assert merged["tender"]["title"] == "Road repair" and merged["tender"]["status"] == "complete"
+    assert merged["awards"][0]["suppliers"][0]["id"] == "S1"
+    assert "only linked" in linked_only
+
+
+def test_schema_is_downloaded_once_when_not_configured(tmp_path, monkeypatch):
+    monkeypatch.delenv("PRONGSAI_OCDS_SCHEMA_DIR")
+    monkeypatch.setattr(scrapers.http, "DEFAULT_INTERVAL", 0)
+    with responses.RequestsMock() as mocked:
+        mocked.get("https://standard.open-contracting.org/robots.txt", status=404)
+        mocked.get(ocds.SCHEMA_URL, body=(SCHEMA_DIR / "release-schema.json").read_bytes())
+        first = ocds.schema_dir()
+        assert ocds.schema_dir() == first
+        assert [c.request.url for c in mocked.calls].count(ocds.SCHEMA_URL) == 1
+    assert first.parent.parent == tmp_path / "data"  # under data/cache/, git-ignored
+    assert (first / "release-schema.json").read_bytes() == (SCHEMA_DIR / "release-schema.json").read_bytes()
+
+
+def test_import_url_downloads_then_loads_with_provenance(tmp_path, monkeypatch):
+    monkeypatch.setattr(scrapers.http, "DEFAULT_INTERVAL", 0)
+    url = "https://opencontract.example.th/data/compiled.jsonl"
+    body = (OCDS_DATA / "prozorro-ua/compiled-releases-10.jsonl").read_bytes()
+    with responses.RequestsMock() as mocked:
+        mocked.get("https://opencontract.example.th/robots.txt", status=404)
+        mocked.get(url, body=body)
+        run = ocds.import_url(tmp_path / "p.db", url)
+    assert run.rows_in == 10
+    db = sqlite3.connect(tmp_path / "p.db")
+    assert db.execute("SELECT DISTINCT source_url FROM projects").fetchall() == [(url,)]
+    assert db.execute("SELECT target, target_sha256 FROM source_runs").fetchone() == (
+        url, hashlib.sha256(body).hexdigest())
