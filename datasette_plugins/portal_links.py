@@ -106,7 +106,8 @@ def table_actions(datasette, actor, database, table, request):
     if database != DATABASE:
         return None
     links = [{"href": "/", "label": "กลับสู่พอร์ทัล / Back to the portal"}]
-    args = [(k, v) for k, v in request.args.items() if k not in ("_next", "_size")] if request else []
+    args = [(k, v) for k in request.args if k not in ("_next", "_size") for v in request.args.getlist(k)
+            ] if request else []
     links.append({"href": datasette.urls.table(database, table, format="csv") + "?"
                   + urlencode(args + [("_stream", "on"), ("_size", "max")]),
                   "label": "ดาวน์โหลด CSV ทั้งหมด / Download all rows as CSV"})
