@@ -3,8 +3,11 @@
 Traps (thai-data.md §9, the READMEs beside the real files): columns are found by name (the
 community extraction adds a leading unnamed index column and writes booleans ``True`` where the
 reference file writes ``TRUE``); ``AMOUNT`` is a quoted string with thousands separators;
-``FISCAL_YEAR`` is in the common era and multi-year obligations list one row per year, so each
-row keeps its own year (B.E.); ``REF_PAGE_NO`` is the printed page. OCR-garbled rows flagged in
+``FISCAL_YEAR`` is in the common era; ``REF_PAGE_NO`` is the printed page. A multi-year
+obligation (``OBLIGED?``) is listed with one row per year of its schedule (2552-2577 in the FY2565
+bill): only the row for the bill's own year (``REF_DOC`` = ``<CE year>.<ฉบับ>.<เล่ม>``) is money
+this bill appropriates; the other years belong to other bills and would inflate every per-year
+sum, so they are counted and left out (``budget_items`` has no column to tell them apart yet). OCR-garbled rows flagged in
 ``DEBUG_LOG`` still carry a real amount and are kept as published. The WeVis file sums the 76
 อบจ. nation-wide twice over (by area and plan, and by type): only the area/plan breakdown is
 stored, so that summing ``budget_items`` never counts a baht twice.
@@ -82,8 +85,12 @@ def parse_bill(text: str, *, location: str) -> Records:
             if amount is None:
                 raise ValueError("no AMOUNT")
             year = _year_be(row["FISCAL_YEAR"])
+            bill_year = _year_be(row["REF_DOC"].split(".")[0])
         except ValueError as exc:
             records.quarantine(where, raw, str(exc))
+            continue
+        if year != bill_year:
+            records.skipped += 1  # another year's instalment of a multi-year obligation
             continue
         page = to_arabic_digits(row["REF_PAGE_NO"])
         unit = row["BUDGETARY_UNIT"] or None
@@ -194,7 +201,7 @@ def run_live(db_path, *, urls=DEFAULT_URLS, fiscal_year=None, client=None) -> So
         for url in urls:
             name = pathlib.PurePosixPath(urllib.parse.urlsplit(url).path)
             dl = client.download(url, folder / "_".join(name.parts[-2:]))
-            load(run, parse(dl.path.read_bytes(), location=url, fiscal_year=fiscal_year), source_url=url)
+            _load(run, parse(dl.path.read_bytes(), location=url, fiscal_year=fiscal_year), url)
         if len(urls) == 1:
             run.target_sha256 = dl.sha256
     return run
@@ -206,8 +213,15 @@ def run_file(db_path, path, *, fiscal_year=None) -> SourceRun:
     content = pathlib.Path(path).read_bytes()
     with SourceRun(db_path, SOURCE, target=path) as run:
         run.target_sha256 = hashlib.sha256(content).hexdigest()
-        load(run, parse(content, location=str(path), fiscal_year=fiscal_year), source_url=str(path))
+        _load(run, parse(content, location=str(path), fiscal_year=fiscal_year), str(path))
     return run
+
+
+def _load(run, records: Records, location: str) -> None:
+    if records.skipped:
+        click.echo(f"{SOURCE}: {location}: {records.skipped:,} instalments of multi-year obligations "
+                   "for other fiscal years left out", err=True)
+    load(run, records, source_url=location)
 
 
 @click.command(SOURCE)

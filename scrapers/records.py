@@ -27,6 +27,8 @@ class Records:
     links: list[tuple[str, dict]] = dataclasses.field(default_factory=list)
     bad: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)  # location, raw, reason
     rows_in: int = 0
+    #: rows read and deliberately not loaded (the parser's docstring says which and why).
+    skipped: int = 0
     #: the source answered "no such document" (e.g. e-GP's E4514 page): nothing to record.
     missing: str | None = None
 

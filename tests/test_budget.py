@@ -27,7 +27,7 @@ def items(path, **kw):
 def test_real_volume_with_pandas_index_column():
     records = items(VOLUME_17)
     rows = records.rows("budget_items")
-    assert records.rows_in == len(rows) == 243 and not records.bad
+    assert records.rows_in == 243 and len(rows) == 189 and not records.bad
     first = rows[0]
     assert first == {
         "id": "bill:2022.3.17.0", "fiscal_year": 2565, "level": "national", "ministry": "หน่วยงานอื่นของรัฐ",
@@ -45,11 +45,19 @@ def test_reference_example_with_bom_and_upper_case_booleans():
     assert rows[0]["amount"] == 21_905_000 and rows[0]["source_page"] == 67
 
 
-def test_multi_year_obligations_keep_their_own_year():
-    rows = items(EXAMPLE).rows("budget_items")
+def test_only_the_bills_own_year_of_a_multi_year_obligation_is_loaded():
+    records = items(EXAMPLE)
+    rows = records.rows("budget_items")
     study = [r for r in rows if r["description"] and r["description"].startswith("ค่าจ้างศึกษาการกำกับ")]
-    assert [(r["fiscal_year"], r["amount"]) for r in study] == [
-        (2563, 3_030_000), (2564, 12_120_000), (2565, 5_050_000)]
+    assert [(r["fiscal_year"], r["amount"]) for r in study] == [(2565, 5_050_000)]  # not 2563 and 2564
+    assert (records.rows_in, records.skipped, len(rows)) == (10, 4, 6) and not records.bad
+
+
+def test_real_volume_sums_only_fy2565_money():
+    records = items(KAOGEEK / "2022-3-1.csv")
+    rows = records.rows("budget_items")
+    assert {r["fiscal_year"] for r in rows} == {2565}
+    assert (len(rows), records.skipped) == (1915, 2598 - 1915)
 
 
 def test_thai_digits_in_amount_year_and_page():
@@ -105,7 +113,7 @@ def test_local_budget_with_changed_envelope_is_a_layout_error():
 def test_load_real_files_idempotent_and_amendment_recorded(tmp_path):
     db_path = tmp_path / "p.db"
     first = budget.run_file(db_path, VOLUME_17)
-    assert first.rows_in == 243 and first.rows_changed > 243  # items + agency stubs
+    assert first.rows_in == 243 and first.rows_changed > 189  # items + agency stubs
     assert budget.run_file(db_path, VOLUME_17).rows_changed == 0
     amended = tmp_path / "2022-3-17.csv"
     amended.write_bytes(VOLUME_17.read_bytes().replace(b'"78,459,000"', b'"78,460,000"', 1))
@@ -113,7 +121,7 @@ def test_load_real_files_idempotent_and_amendment_recorded(tmp_path):
     db = open_db(db_path)
     assert db.execute("SELECT row_id, field, old_value, new_value FROM changes").fetchall() == [
         ("bill:2022.3.17.0", "amount", "78459000.0", "78460000.0")]
-    assert db.execute("SELECT count(*), sum(amount) FROM budget_items WHERE fiscal_year = 2565").fetchone()[0] == 189
+    assert db.execute("SELECT count(*) FROM budget_items WHERE fiscal_year != 2565").fetchone()[0] == 0
 
 
 def test_more_than_5_percent_bad_rows_fails_and_keeps_what_was_there(tmp_path):
@@ -137,7 +145,7 @@ def test_a_few_bad_rows_are_quarantined_and_the_run_goes_on(tmp_path):
     run = budget.run_file(tmp_path / "p.db", broken)
     assert (run.rows_in, run.rows_quarantined) == (243, 1)
     db = open_db(tmp_path / "p.db")
-    assert db.execute("SELECT count(*) FROM budget_items").fetchone()[0] == 242
+    assert db.execute("SELECT count(*) FROM budget_items").fetchone()[0] == 188
     assert db.execute("SELECT location, reason FROM quarantine").fetchone() == (
         f"{broken}:2", "not an amount: 'n/a'")
 
@@ -192,4 +200,4 @@ def test_prongsai_scrape_budget_is_registered(tmp_path):
 
     result = CliRunner().invoke(cli, ["scrape", "budget", "--db", str(tmp_path / "p.db"), "--file", str(EXAMPLE)])
     assert result.exit_code == 0, result.output
-    assert "budget: 10 read" in result.output
+    assert "budget: 10 read" in result.output and "4 instalments of multi-year obligations" in result.output
