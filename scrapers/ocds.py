@@ -115,8 +115,13 @@ def _is_json_lines(path: pathlib.Path) -> bool:
     return False
 
 
-def read_releases(path) -> Iterator[tuple[str, dict | str | None, str | None]]:
-    """Yield ``(location, compiled release, None)`` or ``(location, raw, reason)`` for bad input."""
+def read_releases(path) -> Iterator[tuple[str, dict | str | None, str | None, bool]]:
+    """Yield ``(location, release, None, partial)``, or ``(location, raw, reason, False)`` for bad input.
+
+    ``partial`` is true for what may be only part of a contracting process: releases of a
+    release package (another file may hold the same ocid's other stages) or a release that
+    is not tagged ``compiled``. Their missing fields must not erase what is stored.
+    """
     path = pathlib.Path(path)
     if _is_json_lines(path):
         yield from _read_lines(path)
@@ -133,12 +138,12 @@ def _read_lines(path):
             try:
                 obj = json.loads(line)
             except ValueError as e:
-                yield location, line.decode("utf-8", "replace"), f"invalid JSON: {e}"
+                yield location, line.decode("utf-8", "replace"), f"invalid JSON: {e}", False
                 continue
             if isinstance(obj, dict) and ("releases" in obj or "records" in obj):
                 yield from _from_package(obj, location)
             else:
-                yield location, obj, None
+                yield location, obj, None, _partial(obj)
 
 
 def _from_package(package: dict, location: str):
@@ -151,21 +156,27 @@ def _from_package(package: dict, location: str):
         yield from spool.compiled(location)
 
 
+def _partial(release) -> bool:
+    tag = release.get("tag") if isinstance(release, dict) else None
+    return isinstance(tag, list) and bool(tag) and "compiled" not in tag
+
+
 def _from_record(record, location):
+    """A record holds every release of its ocid: its compiled release is the whole process."""
     if not isinstance(record, dict):
-        return location, record, "record is not an object"
+        return location, record, "record is not an object", False
     compiled = record.get("compiledRelease")
     if isinstance(compiled, dict):
         compiled.setdefault("ocid", record.get("ocid"))
-        return location, compiled, None
+        return location, compiled, None, False
     releases = [r for r in record.get("releases") or [] if isinstance(r, dict)]
     full = [r for r in releases if "ocid" in r or "tender" in r or "awards" in r or "buyer" in r]
     if not full:
-        return location, record, "record has no compiledRelease and only linked (url) releases"
+        return location, record, "record has no compiledRelease and only linked (url) releases", False
     try:
-        return location, merge(full), None
+        return location, merge(full), None, False
     except Exception as e:  # ocdsmerge raises several types for broken releases
-        return location, record, f"releases cannot be merged: {e}"
+        return location, record, f"releases cannot be merged: {e}", False
 
 
 class _Spool:
@@ -190,7 +201,7 @@ class _Spool:
     def compiled(self, location):
         self.conn.execute("CREATE INDEX r_ocid ON r (ocid, seq)")
         for (body,) in self.conn.execute("SELECT body FROM r WHERE ocid IS NULL OR ocid = '' ORDER BY seq"):
-            yield location, body, "release without ocid"
+            yield location, body, "release without ocid", False
         group, current = [], None
         rows = self.conn.execute("SELECT ocid, body FROM r WHERE ocid IS NOT NULL AND ocid != '' "
                                  "ORDER BY ocid, seq")
@@ -206,12 +217,10 @@ class _Spool:
     @staticmethod
     def _compile(ocid, releases, location):
         where = f"{location} ocid {ocid}"
-        if len(releases) == 1:
-            return where, releases[0], None
         try:
-            return where, merge(releases), None
+            return where, releases[0] if len(releases) == 1 else merge(releases), None, True
         except Exception as e:  # ocdsmerge raises several types for broken releases
-            return where, json.dumps(releases, ensure_ascii=False), f"releases cannot be merged: {e}"
+            return where, json.dumps(releases, ensure_ascii=False), f"releases cannot be merged: {e}", False
 
 
 def _read_document(path):
@@ -245,7 +254,7 @@ def _read_document(path):
             raise OCDSError(f"{name}: not OCDS (expected a release package, record package, "
                             "release or JSON Lines)")
         if "ocid" in document and "releases" not in document and "records" not in document:
-            yield name, document, None
+            yield name, document, None, _partial(document)
         elif "releases" not in document and "records" not in document:
             raise OCDSError(f"{name}: not OCDS: the document has no releases, records or ocid")
         yield from spool.compiled(name)
@@ -524,8 +533,12 @@ def release_rows(release: dict, *, ocid_prefixes=()) -> dict[str, list[dict]]:
 
 
 def load(run: SourceRun, releases, *, source_url: str | None = None, ocid_prefixes=()) -> None:
-    """Map and upsert every release read by :func:`read_releases` into ``run``."""
-    for location, release, problem in releases:
+    """Map and upsert every release read by :func:`read_releases` into ``run``.
+
+    Organisations and partial releases give only the values they have, so they never erase
+    what another release or source stored; a compiled release states the whole process.
+    """
+    for location, release, problem, partial in releases:
         run.read()
         if problem is None:
             try:
@@ -539,8 +552,10 @@ def load(run: SourceRun, releases, *, source_url: str | None = None, ocid_prefix
             for row in rows[table]:
                 if table in LINK_TABLES:
                     run.link(table, row)
-                else:
-                    run.upsert(table, row, source_url=source_url)
+                    continue
+                if partial or table in ("agencies", "suppliers"):
+                    row = {k: v for k, v in row.items() if v is not None}
+                run.upsert(table, row, source_url=source_url)
 
 
 def import_file(db, path, *, source_url: str | None = None, sha256: str | None = None,

@@ -265,8 +265,8 @@ def test_bangkok_feed_url_is_named_by_be_year():
 
 def test_record_without_compiled_release_is_merged_by_date():
     found = list(ocds.read_releases(FIXTURES / "ocds" / "record-package-without-compiled.json"))
-    (_, merged, problem), (_, _, linked_only) = found
-    assert problem is None
+    (_, merged, problem, partial), (_, _, linked_only, _) = found
+    assert problem is None and not partial
     # releases come newest first in the file; the merge orders them by date
     assert merged["tender"]["title"] == "Road repair" and merged["tender"]["status"] == "complete"
     assert merged["awards"][0]["suppliers"][0]["id"] == "S1"
@@ -299,3 +299,28 @@ def test_import_url_downloads_then_loads_with_provenance(tmp_path, monkeypatch):
     assert db.execute("SELECT DISTINCT source_url FROM projects").fetchall() == [(url,)]
     assert db.execute("SELECT target, target_sha256 FROM source_runs").fetchone() == (
         url, hashlib.sha256(body).hexdigest())
+
+
+def test_stages_in_different_yearly_files_add_up(tmp_path):
+    """Bangkok publishes a release package per year; a process can span two of them."""
+    package = json.loads((FIXTURES / "ocds" / "release-package-two-stages.json").read_text())
+    tender, award, _ = package["releases"]
+    for year, release in (("2568", tender), ("2569", award)):
+        (tmp_path / f"ocds_releases_{year}.json").write_text(json.dumps({**package, "releases": [release]}))
+        ocds.import_file(tmp_path / "p.db", tmp_path / f"ocds_releases_{year}.json")
+    db = sqlite3.connect(tmp_path / "p.db")
+    row = db.execute("SELECT title, budget, tender_status, number_of_tenderers FROM projects").fetchone()
+    assert row == ("จ้างก่อสร้างรางระบายน้ำ ซอยสุขุมวิท 101", 4850000, "complete", 2)
+    assert _count(db, "bids") == 2 and _count(db, "contracts") == 1
+
+
+def test_a_compiled_release_states_the_whole_process(tmp_path):
+    path = tmp_path / "compiled.jsonl"
+    path.write_text(json.dumps({"ocid": "ocds-x-1", "tender": {"title": "Old title", "numberOfTenderers": 3}}))
+    ocds.import_file(tmp_path / "p.db", path)
+    path.write_text(json.dumps({"ocid": "ocds-x-1", "tender": {"numberOfTenderers": 4}}))
+    ocds.import_file(tmp_path / "p.db", path)
+    db = sqlite3.connect(tmp_path / "p.db")
+    assert db.execute("SELECT title, number_of_tenderers FROM projects").fetchone() == (None, 4)
+    change = db.execute("SELECT field, old_value, new_value FROM changes WHERE field = 'title'").fetchone()
+    assert change == ("title", "Old title", None)
