@@ -154,7 +154,7 @@ def init_app(app) -> None:
     @app.after_request
     def security_headers(response):
         headers = response.headers
-        headers["Content-Security-Policy"] = CSP
+        headers.setdefault("Content-Security-Policy", CSP)  # a view may set a stricter one
         headers["X-Frame-Options"] = "DENY"
         headers["X-Content-Type-Options"] = "nosniff"
         headers["Referrer-Policy"] = "same-origin"

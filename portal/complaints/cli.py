@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
 
 import click
 from cryptography.fernet import Fernet
 from flask import current_app
+from flask.cli import with_appcontext
 
 from portal.complaints import auth, retention as retention_rules
 from portal.complaints.db import now, open_complaints_db, transaction
@@ -35,6 +37,7 @@ def users():
 
 
 @users.command("add")
+@with_appcontext
 @complaints_db_option
 @click.argument("username")
 @click.option("--role", type=click.Choice(auth.ROLES), default="volunteer", show_default=True)
@@ -44,7 +47,7 @@ def add(complaints_db_path, username, role, password_stdin):
     if not username.strip() or len(username) > 100 or not username.isprintable():
         raise UserError("username must be 1-100 printable characters")
     if password_stdin:
-        password = click.get_text_stream("stdin").readline().rstrip("\n")
+        password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     problem = auth.check_password_policy(password)
@@ -59,6 +62,7 @@ def add(complaints_db_path, username, role, password_stdin):
 
 
 @users.command("list")
+@with_appcontext
 @complaints_db_option
 def list_users(complaints_db_path):
     """Accounts with their role and state."""
@@ -68,6 +72,7 @@ def list_users(complaints_db_path):
 
 
 @users.command("revoke")
+@with_appcontext
 @complaints_db_option
 @click.argument("username")
 def revoke(complaints_db_path, username):
@@ -78,6 +83,7 @@ def revoke(complaints_db_path, username):
 
 
 @users.command("disable")
+@with_appcontext
 @complaints_db_option
 @click.argument("username")
 def disable(complaints_db_path, username):
@@ -97,6 +103,7 @@ def genkey():
 
 
 @click.command()
+@with_appcontext
 @complaints_db_option
 @click.option("--dry-run", is_flag=True, help="Count what would be deleted; change nothing.")
 def retention(complaints_db_path, dry_run):
