@@ -21,6 +21,7 @@ OCDS tools see the same ids in our export.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import gzip
 import hashlib
 import json
@@ -32,11 +33,13 @@ from collections.abc import Iterator
 
 import click
 import ijson
+import ocdsmerge
 
 from prongsai import config, thai
 from prongsai.ocds_export import (
     AGENCY_SCHEME, OCDS_SOURCE, PROJECT_PATHS, TAX_ID_SCHEMES, dig, lazy_command, project_id_for,
 )
+from scrapers.http import Client
 from scrapers.store import ScrapeError, SourceRun
 
 SOURCE = OCDS_SOURCE
@@ -73,25 +76,20 @@ def schema_dir() -> pathlib.Path:
         return path
     path = config.data_dir() / "cache" / f"ocds-schema-{SCHEMA_VERSION}"
     if not (path / "release-schema.json").exists():
-        from scrapers.http import Client
-
         path.mkdir(parents=True, exist_ok=True)
         with Client(cache_path=None) as client:
             client.download(SCHEMA_URL, path / "release-schema.json")
     return path
 
 
-_merger = None
+@functools.cache
+def _merger() -> ocdsmerge.Merger:
+    return ocdsmerge.Merger(str(schema_dir() / "release-schema.json"))
 
 
 def merge(releases: list[dict]) -> dict:
     """Compile the releases of one contracting process (OCDS merge rules from the schema)."""
-    global _merger
-    if _merger is None:
-        import ocdsmerge
-
-        _merger = ocdsmerge.Merger(str(schema_dir() / "release-schema.json"))
-    return _merger.create_compiled_release(releases)
+    return _merger().create_compiled_release(releases)
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -103,11 +101,17 @@ def _open(path: pathlib.Path):
     return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
 
 
+#: A first line longer than this is a one-line JSON document (streamed), not JSON Lines.
+MAX_LINE = 16 << 20
+
+
 def _is_json_lines(path: pathlib.Path) -> bool:
     """JSON Lines when the first non-blank line is a whole JSON object on its own."""
     with _open(path) as f:
-        for line in f:
+        while line := f.readline(MAX_LINE):
             if line.strip():
+                if not line.endswith(b"\n") and len(line) >= MAX_LINE:
+                    return False
                 try:
                     return isinstance(json.loads(line), dict)
                 except ValueError:
@@ -586,8 +590,6 @@ def _file_sha256(path: pathlib.Path) -> str:
 
 def import_url(db, url: str, *, ocid_prefixes=()) -> SourceRun:
     """Download ``url`` (resumable, into ``data/raw/ocds/``) and load it."""
-    from scrapers.http import Client
-
     dest = config.data_dir() / "raw" / "ocds" / url.rstrip("/").rsplit("/", 1)[-1]
     dest.parent.mkdir(parents=True, exist_ok=True)
     with Client(cache_path=None) as client:

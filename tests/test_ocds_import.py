@@ -324,3 +324,13 @@ def test_a_compiled_release_states_the_whole_process(tmp_path):
     assert db.execute("SELECT title, number_of_tenderers FROM projects").fetchone() == (None, 4)
     change = db.execute("SELECT field, old_value, new_value FROM changes WHERE field = 'title'").fetchone()
     assert change == ("title", "Old title", None)
+
+
+def test_a_package_on_one_long_line_is_streamed(tmp_path, monkeypatch):
+    monkeypatch.setattr(ocds, "MAX_LINE", 4096)  # Bangkok's yearly files are one line of many MB
+    package = json.loads((OCDS_DATA / "prozorro-ua/records-10.json").read_text())
+    path = tmp_path / "one-line.json"
+    path.write_text(json.dumps(package))
+    assert path.stat().st_size > 4096 and not ocds._is_json_lines(path)
+    run, db = _load(tmp_path, path)
+    assert run.rows_in == 10 and _count(db, "contracts") == 11
