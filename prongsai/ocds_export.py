@@ -179,12 +179,12 @@ _CHILD_SQL = {
     "items": "SELECT * FROM items ORDER BY project_id, rowid",
     "bids": "SELECT * FROM bids ORDER BY project_id, rowid",
     "bid_tenderers": "SELECT b.project_id, t.bid_id, t.supplier_id, t.name FROM bids b "
-                     "JOIN bid_tenderers t ON t.bid_id = b.id ORDER BY b.project_id, b.rowid, t.rowid",
+                     "CROSS JOIN bid_tenderers t ON t.bid_id = b.id ORDER BY b.project_id, b.rowid, t.rowid",
     "awards": "SELECT * FROM awards ORDER BY project_id, rowid",
     "award_suppliers": "SELECT a.project_id, s.award_id, s.supplier_id FROM awards a "
-                       "JOIN award_suppliers s ON s.award_id = a.id ORDER BY a.project_id, a.rowid, s.rowid",
+                       "CROSS JOIN award_suppliers s ON s.award_id = a.id ORDER BY a.project_id, a.rowid, s.rowid",
     "award_items": "SELECT a.project_id, i.award_id, i.classification_scheme, i.classification_id "
-                   "FROM awards a JOIN award_items i ON i.award_id = a.id ORDER BY a.project_id, a.rowid, i.rowid",
+                   "FROM awards a CROSS JOIN award_items i ON i.award_id = a.id ORDER BY a.project_id, a.rowid, i.rowid",
     "contracts": "SELECT * FROM contracts ORDER BY project_id, rowid",
 }
 
