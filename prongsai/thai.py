@@ -160,10 +160,13 @@ def normalize_name(name: str | None) -> str:
     for marker in JV_MARKERS:
         text = text.replace(marker, " ")
     text = re.sub(r"\s+", " ", text).strip()
-    for form in LEGAL_FORMS:
-        doubled = re.compile(rf"^(?:{re.escape(form)}\s*){{2,}}")
-        text = doubled.sub(form + " ", text).strip()
+    for form, doubled in _DOUBLED_FORMS:
+        if text.startswith(form):
+            text = doubled.sub(form + " ", text).strip()
     return text + (" (กิจการร่วมค้า)" if jv else "")
+
+
+_DOUBLED_FORMS = [(form, re.compile(rf"^(?:{re.escape(form)}\s*){{2,}}")) for form in LEGAL_FORMS]
 
 
 def short_hash(*parts: str | None, length: int = 16) -> str:

@@ -165,14 +165,29 @@ def _wkt(location: str, lat: str, lon: str) -> str | None:
 
 
 def _text(value: str) -> str | None:
-    value = re.sub(r"\s+", " ", value).strip()
+    value = " ".join(value.split())
     return None if value in ("", "-") else value
+
+
+def _amount(text: str) -> float | None:
+    """Plain decimals (the CSVs' form) fast; anything else through ``parse_amount``."""
+    if text[:1].isdigit() and text.isascii():
+        try:
+            return float(text)
+        except ValueError:
+            pass
+    return parse_amount(text)
+
+
+_PROJECT_ID = re.compile(r"\d{6,}")
 
 
 def to_rows(r: dict) -> dict[str, list[dict]]:
     """One parsed record -> rows per table. Raises ``ValueError`` naming a malformed value."""
-    pid = to_arabic_digits(r["รหัสโครงการ"]).strip()
-    if not re.fullmatch(r"\d{6,}", pid):
+    pid = r["รหัสโครงการ"].strip()
+    if not (pid.isascii() and pid.isdigit() and len(pid) >= 6):
+        pid = to_arabic_digits(pid)
+    if not _PROJECT_ID.fullmatch(pid):
         raise ValueError(f"รหัสโครงการ is not a project id: {r['รหัสโครงการ']!r}")
     fy_text = to_arabic_digits(r["ปีงบประมาณ"]).strip()
     announce = _field(_date, r, "วันที่ประกาศ")
@@ -185,10 +200,10 @@ def to_rows(r: dict) -> dict[str, list[dict]]:
         fy = fiscal_year(announce or transaction)
     else:
         raise ValueError(f"ปีงบประมาณ is not a B.E. year: {r['ปีงบประมาณ']!r}")
-    budget = _field(parse_amount, r, "งบประมาณ(บาท)")
-    reference = _field(parse_amount, r, "ราคากลาง(บาท)")
-    agreed = _field(parse_amount, r, "ราคาตกลงซื้อ/จ้าง")
-    contract_value = _field(parse_amount, r, "งบสัญญา(บาท)")
+    budget = _field(_amount, r, "งบประมาณ(บาท)")
+    reference = _field(_amount, r, "ราคากลาง(บาท)")
+    agreed = _field(_amount, r, "ราคาตกลงซื้อ/จ้าง")
+    contract_value = _field(_amount, r, "งบสัญญา(บาท)")
 
     agency_name = _text(r["ชื่อหน่วยงาน"])
     province = _text(r["จังหวัด"])

@@ -23,7 +23,7 @@ What the run guarantees:
   ``rows_changed`` is untouched, so a re-run of the same input reports 0). Different values: the
   row is updated, ``first_seen`` kept, and one ``changes`` row per changed field records old and
   new value, when it was seen and by which run. ``source``, ``source_url``, ``fetched_at`` and
-  ``content_sha256`` (sha256 of the columns this source gave, as JSON) describe the stored version.
+  ``content_sha256`` (sha256 of the values this source gave) describe the stored version.
   Within one run the first record for a key wins; later duplicates are ignored.
 - ``link(table, row)`` inserts a row of a link table (no provenance) unless it exists.
 - ``quarantine(location, raw, reason)`` stores a malformed row; more than ``max_bad_share``
@@ -77,9 +77,9 @@ def now_iso() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds")
 
 
-def row_sha256(row: dict) -> str:
-    payload = json.dumps(sorted(row.items()), ensure_ascii=False, default=str, separators=(",", ":"))
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+def row_sha256(values) -> str:
+    """sha256 of a row's values (key included) in the order its source gives its columns."""
+    return hashlib.sha256("\x1f".join(map(str, values)).encode("utf-8")).hexdigest()
 
 
 def _same(old, new) -> bool:
@@ -94,7 +94,7 @@ class SourceRun:
     """One load of one source (see the module docstring)."""
 
     def __init__(self, db: str | pathlib.Path | sqlite_utils.Database, source: str, target=None, *,
-                 fetched_at: str | None = None, batch_size: int = 5000, label: str | None = None,
+                 fetched_at: str | None = None, batch_size: int = 20000, label: str | None = None,
                  length: int | None = None, max_bad_share: float = MAX_BAD_SHARE):
         self._own_db = not isinstance(db, sqlite_utils.Database)
         self.db = open_db(db) if self._own_db else db
@@ -114,6 +114,8 @@ class SourceRun:
         self._buffered = 0
         self._pk: dict[str, str] = {}
         self._columns: dict[str, set[str]] = {}
+        self._order: list[str] | None = None
+        self._fresh: dict[str, bool] = {}
         self._stack = contextlib.ExitStack()
         self._update = lambda n=1: None
 
@@ -202,11 +204,16 @@ class SourceRun:
              reason, self.seen_at))
 
     def upsert(self, table: str, row: dict, *, source_url: str | None = None) -> None:
-        key = row[self._primary_key(table)]
-        pending = self._upserts.setdefault(table, {})
+        pk = self._pk.get(table) or self._primary_key(table)
+        pending = self._upserts.get(table)
+        if pending is None:
+            pending = self._upserts[table] = {}
+        key = row[pk]
         if key not in pending:
             pending[key] = (row, source_url)
-            self._grow()
+            self._buffered += 1
+            if self._buffered >= self.batch_size:
+                self.flush()
 
     def link(self, table: str, row: dict) -> None:
         self._links.setdefault(table, []).append(row)
@@ -219,15 +226,38 @@ class SourceRun:
 
     # --- writing ---------------------------------------------------------------------------
     def flush(self) -> None:
-        for table, pending in self._upserts.items():
+        """Write what is buffered, parents before children: with the deferred foreign-key
+        counter at zero SQLite never has to search child tables for orphans."""
+        order = self._parents_first()
+        for table in order + [t for t in (*self._upserts, *self._links) if t not in order]:
+            pending = self._upserts.get(table)
             if pending:
                 self._flush_upserts(table, pending)
                 pending.clear()
-        for table, rows in self._links.items():
+            rows = self._links.get(table)
             if rows:
                 self._flush_links(table, rows)
                 rows.clear()
         self._buffered = 0
+
+    def _parents_first(self) -> list[str]:
+        if self._order is None:
+            conn = self.db.conn
+            tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            parents = {t: {r[2] for r in conn.execute(f"PRAGMA foreign_key_list([{t}])")} - {t} for t in tables}
+            order: list[str] = []
+
+            def visit(table, path=()):
+                if table in order or table in path:
+                    return
+                for parent in sorted(parents.get(table, ())):
+                    visit(parent, path + (table,))
+                order.append(table)
+
+            for table in sorted(tables):
+                visit(table)
+            self._order = order
+        return self._order
 
     def _primary_key(self, table: str) -> str:
         pk = self._pk.get(table)
@@ -245,43 +275,51 @@ class SourceRun:
         pk = self._pk[table]
         groups: dict[tuple, list] = {}
         for key, (row, url) in pending.items():
-            groups.setdefault(tuple(c for c in row if c != pk), []).append((key, row, url))
+            groups.setdefault(tuple(row), []).append((key, tuple(row.values()), url))
+        fresh = self._is_fresh(table)
         for cols, items in groups.items():
             unknown = set(cols) - self._columns[table]
             if unknown:
                 raise ValueError(f"{table} has no column(s) {sorted(unknown)}")
-            select = f"SELECT [{pk}], last_seen, " + ", ".join(f"[{c}]" for c in cols) if cols else \
-                f"SELECT [{pk}], last_seen"
-            existing: dict = {}
-            keys = [key for key, _, _ in items]
-            for i in range(0, len(keys), _IN_CHUNK):
-                chunk = keys[i:i + _IN_CHUNK]
-                sql = f"{select} FROM [{table}] WHERE [{pk}] IN ({','.join('?' * len(chunk))})"
-                for found in conn.execute(sql, chunk):
-                    existing[found[0]] = found[1:]
-            inserts, touches, updates, changes = [], [], [], []
-            for key, row, url in items:
-                values = tuple(row[c] for c in cols)
+            names = ", ".join(f"[{c}]" for c in (*cols, *PROVENANCE))
+            insert = (f"INSERT INTO [{table}] ({names}) VALUES ({','.join('?' * (len(cols) + 6))}) "
+                      f"ON CONFLICT([{pk}]) DO NOTHING")  # only rows written earlier in this run
+            stamp = (self.fetched_at,)
+            seen = (self.seen_at, self.seen_at)
+            if fresh:  # empty when this run began: nothing to compare with
+                before = conn.total_changes
+                conn.executemany(insert, [(*values, self.source, url, *stamp, row_sha256(values), *seen)
+                                          for _, values, url in items])
+                self.rows_changed += conn.total_changes - before
+                continue
+            existing = self._select(table, pk, ("last_seen", "content_sha256"), [i[0] for i in items])
+            inserts, touches, suspects = [], [], []
+            for key, values, url in items:
+                digest = row_sha256(values)
                 old = existing.get(key)
                 if old is None:
-                    inserts.append((key, *values, self.source, url, self.fetched_at, row_sha256(row),
-                                    self.seen_at, self.seen_at))
+                    inserts.append((*values, self.source, url, *stamp, digest, *seen))
                 elif old[0] == self.seen_at:
                     continue  # written earlier in this run: the first record wins
-                elif all(_same(a, b) for a, b in zip(old[1:], values)):
+                elif old[1] == digest:
                     touches.append((self.seen_at, key))
                 else:
-                    updates.append((*values, self.source, url, self.fetched_at, row_sha256(row),
-                                    self.seen_at, key))
-                    project = key if table == "projects" else row.get("project_id")
-                    for col, a, b in zip(cols, old[1:], values):
-                        if not _same(a, b):
-                            changes.append((table, str(key), project, col, _text(a), _text(b),
-                                            self.seen_at, self.id))
+                    suspects.append((key, values, url, digest))
+            updates, changes = [], []
+            stored = self._select(table, pk, cols, [s[0] for s in suspects]) if suspects else {}
+            project_col = cols.index("project_id") if "project_id" in cols else None
+            for key, values, url, digest in suspects:
+                diff = [(c, a, b) for c, a, b in zip(cols, stored[key], values) if not _same(a, b)]
+                if not diff:  # same values, given by another source or column set
+                    touches.append((self.seen_at, key))
+                    continue
+                updates.append((*values, self.source, url, *stamp, digest, self.seen_at, key))
+                project = key if table == "projects" else (
+                    values[project_col] if project_col is not None else None)
+                changes.extend((table, str(key), project, c, _text(a), _text(b), self.seen_at, self.id)
+                               for c, a, b in diff)
             if inserts:
-                names = ", ".join(f"[{c}]" for c in (pk, *cols, *PROVENANCE))
-                conn.executemany(f"INSERT INTO [{table}] ({names}) VALUES "
-                                 f"({','.join('?' * (len(cols) + 7))})", inserts)
+                conn.executemany(insert, inserts)
             if touches:
                 conn.executemany(f"UPDATE [{table}] SET last_seen = ? WHERE [{pk}] = ?", touches)
             if updates:
@@ -294,6 +332,21 @@ class SourceRun:
                     "seen_at, source_run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", changes)
             self.rows_changed += len(inserts) + len(updates)
 
+    def _is_fresh(self, table: str) -> bool:
+        if table not in self._fresh:
+            self._fresh[table] = self.db.conn.execute(f"SELECT 1 FROM [{table}] LIMIT 1").fetchone() is None
+        return self._fresh[table]
+
+    def _select(self, table: str, pk: str, cols, keys: list) -> dict:
+        """{key: (cols...)} for the stored rows among ``keys``, one query per 500 keys."""
+        sql = f"SELECT [{pk}], {', '.join(f'[{c}]' for c in cols)} FROM [{table}] WHERE [{pk}] IN "
+        found = {}
+        for i in range(0, len(keys), _IN_CHUNK):
+            chunk = keys[i:i + _IN_CHUNK]
+            for row in self.db.conn.execute(sql + f"({','.join('?' * len(chunk))})", chunk):
+                found[row[0]] = row[1:]
+        return found
+
     def _flush_links(self, table: str, rows: list[dict]) -> None:
         by_cols: dict[tuple, list] = {}
         for row in rows:
@@ -301,8 +354,8 @@ class SourceRun:
         for cols, values in by_cols.items():
             names = ", ".join(f"[{c}]" for c in cols)
             before = self.db.conn.total_changes
-            self.db.conn.executemany(f"INSERT OR IGNORE INTO [{table}] ({names}) VALUES "
-                                     f"({','.join('?' * len(cols))})", values)
+            self.db.conn.executemany(f"INSERT INTO [{table}] ({names}) VALUES "
+                                     f"({','.join('?' * len(cols))}) ON CONFLICT DO NOTHING", values)
             self.rows_changed += self.db.conn.total_changes - before
 
 

@@ -1,0 +1,191 @@
+"""Ingest benchmark: ``scrape datagoth --file`` against a bare csv.reader + executemany baseline.
+
+Generates a CSV in the real data.go.th layout (generation A: BOM, 31 official headers,
+``15-ก.ย.-64`` dates, Excel-damaged and masked ids, projects with several contracts), then in the
+same run measures
+
+1. baseline: the file streamed through ``csv.reader`` into one unindexed table with
+   ``executemany`` (one transaction, same journal mode as the real database);
+2. the full load, ``prongsai scrape datagoth --db NEW --file F.csv``, in a child process at each
+   size, which also reports its peak RSS.
+
+Targets: full-load rate >= 0.3 x baseline; peak RSS < 300 MB, and the larger file < +50 MB.
+
+    .venv/bin/python bench/ingest.py [--rows 500000] [--small 100000]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import pathlib
+import random
+import sqlite3
+import subprocess
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "output"
+sys.path.insert(0, str(ROOT))
+
+from prongsai.thai import MONTH_ABBR_TH, tax_id_check_digit  # noqa: E402
+from scrapers.datagoth import COLUMNS_A  # noqa: E402
+
+GENERIC = "วิธีการจัดหา ประกาศเชิญชวนทั่วไป คัดเลือก เฉพาะเจาะจง"
+METHODS = [("เฉพาะเจาะจง", 68), ("ประกวดราคาอิเล็กทรอนิกส์ (e-bidding)", 15),
+           ("ตลาดอิเล็กทรอนิกส์ (e-market)", 11), ("คัดเลือก", 6)]
+TYPES = ["ซื้อ", "จ้างก่อสร้าง", "จ้างทำของ/จ้างเหมาบริการ", "เช่า", "จ้างที่ปรึกษา"]
+PROVINCES = [("กรุงเทพมหานคร", "Bangkok"), ("เชียงใหม่", "Chiang Mai"), ("ขอนแก่น", "Khon Kaen"),
+             ("นครราชสีมา", "Nakhon Ratchasima"), ("สงขลา", "Songkhla"), ("ลำปาง", "Lampang"),
+             ("อุบลราชธานี", "Ubon Ratchathani"), ("ชลบุรี", "Chon Buri")]
+WORDS = ["รุ่งเรือง", "เจริญ", "ก่อสร้าง", "ศรีสยาม", "วิศวกรรม", "การค้า", "ทองคำ", "มั่นคง", "พัฒนา",
+         "ซัพพลาย", "เทคโนโลยี", "โยธา", "ชัยมงคล", "เกษตร", "ยนต์"]
+
+
+def _date(r: random.Random, year_be: int) -> str:
+    return f"{r.randint(1, 28)}-{MONTH_ABBR_TH[r.randint(1, 12)]}-{year_be % 100:02d}"
+
+
+def generate(path: pathlib.Path, rows: int, seed: int = 1) -> None:
+    """Write ``rows`` contract rows (several per project for ~15 % of projects)."""
+    r = random.Random(seed)
+    agencies = [f"{r.choice(['กรม', 'สำนักงาน', 'องค์การบริหารส่วนตำบล', 'เทศบาลตำบล'])}{r.choice(WORDS)}"
+                f"{r.choice(WORDS)} {i}" for i in range(3000)]
+    suppliers = []
+    for i in range(60_000):
+        name = f"{r.choice(['บริษัท ', 'ห้างหุ้นส่วนจำกัด ', 'ร้าน'])}{r.choice(WORDS)}{r.choice(WORDS)} {i}"
+        roll = r.random()
+        if roll < 0.30:
+            tax = f"{r.randint(1, 9)}.{r.randint(1000, 9999)}E+11"          # Excel-damaged
+        elif roll < 0.40:
+            tax = f"{r.randint(1, 8)}{r.randint(10**7, 10**8 - 1)}xxxx"      # natural person, masked
+        else:
+            first12 = f"0105{r.randint(10**7, 10**8 - 1)}"
+            tax = first12 + str(tax_id_check_digit(first12))
+        suppliers.append((tax, name))
+    written = 0
+    serial = 0
+    with open(path, "w", encoding="utf-8-sig", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(COLUMNS_A)
+        while written < rows:
+            serial += 1
+            fy = r.choice([2565, 2566, 2567])
+            pid = f"{fy % 100 - 1}{r.randint(1, 12):02d}{serial:07d}"
+            method = r.choices([m for m, _ in METHODS], weights=[w_ for _, w_ in METHODS])[0]
+            agency = r.choice(agencies)
+            prov, prov_en = r.choice(PROVINCES)
+            budget = round(r.lognormvariate(12, 1.3), -2) or 1000.0
+            reference = round(budget * r.uniform(0.93, 1.0), 2)
+            agreed = round(reference * r.uniform(0.8, 1.0), 2)
+            announce = "-" if method == "เฉพาะเจาะจง" else _date(r, fy - 1)
+            ptype = r.choice(TYPES)
+            title = f"{ptype}{r.choice(WORDS)}{r.choice(WORDS)} จำนวน {r.randint(1, 90)} รายการ โดยวิธี{method}"
+            contracts = 1 if r.random() < 0.85 else r.randint(2, 4)
+            if r.random() < 0.02:
+                agreed, contracts = 0.0, 1  # no winner yet
+            for k in range(contracts):
+                if written >= rows:
+                    break
+                written += 1
+                tax, name = r.choice(suppliers)
+                signed = _date(r, fy)
+                no_winner = agreed == 0.0
+                w.writerow([
+                    written, pid, title, ptype, agency, f"กองคลัง {agency}", method, GENERIC, announce,
+                    budget, reference, agreed, fy, signed, prov, prov_en, f"เมือง{prov}", f"Mueang {prov_en}",
+                    "ในเมือง", "Nai Mueang", "ระหว่างดำเนินการ", "", "", "",
+                    "" if no_winner else tax, "" if no_winner else name,
+                    "" if no_winner else f"สัญญา {serial}/{k + 1}", "-" if no_winner else signed,
+                    "-" if no_winner else _date(r, fy), "" if no_winner else round(agreed / contracts, 2),
+                    "" if no_winner else r.choice(["ระหว่างดำเนินการ", "สิ้นสุดสัญญา"]),
+                ])
+
+
+def csv_file(rows: int) -> pathlib.Path:
+    path = OUT / f"datagoth-{rows}.csv"
+    if not path.exists():
+        t = time.perf_counter()
+        tmp = path.with_suffix(".tmp")
+        generate(tmp, rows)
+        tmp.replace(path)
+        print(f"generated {path.name} ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f}s")
+    return path
+
+
+def baseline(path: pathlib.Path) -> float:
+    """Rows/s of csv.reader -> executemany into one unindexed table, one transaction."""
+    db = OUT / "baseline.db"
+    for leftover in OUT.glob("baseline.db*"):
+        leftover.unlink()
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(f"CREATE TABLE raw ({', '.join(f'c{i} TEXT' for i in range(len(COLUMNS_A)))})")
+    t = time.perf_counter()
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f)
+        next(reader)
+        conn.execute("BEGIN")
+        conn.executemany(f"INSERT INTO raw VALUES ({','.join('?' * len(COLUMNS_A))})", reader)
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - t
+    n = conn.execute("SELECT count(*) FROM raw").fetchone()[0]
+    conn.close()
+    return n / elapsed
+
+
+_CHILD = """
+import json, resource, sys, time
+from prongsai.cli import cli
+t = time.perf_counter()
+try:
+    cli.main(["scrape", "datagoth", "--db", sys.argv[1], "--file", sys.argv[2]], prog_name="prongsai",
+             standalone_mode=False)
+finally:
+    elapsed = time.perf_counter() - t
+print(json.dumps({"seconds": elapsed, "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def full_load(path: pathlib.Path, rows: int) -> dict:
+    """Run ``prongsai scrape datagoth --file`` in a child process: seconds and peak RSS."""
+    db = OUT / f"load-{rows}.db"
+    for leftover in OUT.glob(f"load-{rows}.db*"):
+        leftover.unlink()
+    done = subprocess.run([sys.executable, "-c", _CHILD, str(db), str(path)], cwd=ROOT,
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.exit(f"load of {path} failed:\n{done.stdout}\n{done.stderr}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    conn = sqlite3.connect(db)
+    result["runs"] = conn.execute("SELECT status, rows_in, rows_changed, rows_quarantined FROM source_runs").fetchall()
+    conn.close()
+    result["rate"] = rows / result["seconds"]
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=500_000)
+    parser.add_argument("--small", type=int, default=100_000)
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    big, small = csv_file(args.rows), csv_file(args.small)
+
+    base = baseline(big)
+    print(f"baseline  csv.reader -> executemany (1 unindexed table): {base:>9,.0f} rows/s")
+    small_run = full_load(small, args.small)
+    big_run = full_load(big, args.rows)
+    ratio = big_run["rate"] / base
+    print(f"full load scrape datagoth --file ({args.rows:,} rows):    {big_run['rate']:>9,.0f} rows/s "
+          f"({big_run['seconds']:.1f}s; run {big_run['runs']})")
+    print(f"ratio full/baseline: {ratio:.2f}  (target >= 0.30: {'OK' if ratio >= 0.3 else 'MISSED'})")
+    grow = big_run["max_rss_mb"] - small_run["max_rss_mb"]
+    print(f"peak RSS: {args.small:,} rows {small_run['max_rss_mb']:.0f} MB, {args.rows:,} rows "
+          f"{big_run['max_rss_mb']:.0f} MB (+{grow:.0f} MB)  (target < 300 MB and < +50 MB: "
+          f"{'OK' if big_run['max_rss_mb'] < 300 and grow < 50 else 'MISSED'})")
+
+
+if __name__ == "__main__":
+    main()
