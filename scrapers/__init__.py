@@ -4,8 +4,10 @@ Every source module in :data:`SOURCES` provides
 
 - ``command``: its click command, named after the source (``prongsai scrape <name> ...``);
   live use by default, ``--file PATH`` for a saved copy;
-- ``run_live(db_path, **options) -> SourceRun``: one live refresh with the source's defaults
-  (what ``prongsai refresh`` calls for every source whose ``REFRESH`` is true);
+- ``run_live(db_path, **options)``: one live refresh with the source's defaults, returning its
+  ``SourceRun`` (or a list of them when it loads several files, e.g. datagoth: one run per CSV);
+  it raises a ``UserError`` when the refresh failed. ``prongsai refresh`` calls it for every
+  source whose ``REFRESH`` is true;
 - ``REFRESH``: whether a routine refresh should run it (false for sources whose live use is
   fragile or slow, e.g. behind an anti-bot wall).
 
