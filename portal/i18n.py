@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import current_app, request
+import flask_babel
+from flask import current_app, g, request
 from flask_babel import Babel
 
 LANG_COOKIE = "lang"
@@ -20,8 +21,23 @@ def select_locale() -> str:
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def _translations():
+    """The request's catalog, looked up once (Flask-Babel finds it again on every call)."""
+    if "translations" not in g:
+        g.translations = flask_babel.get_translations()
+    return g.translations
+
+
+def gettext(string: str, **variables) -> str:
+    text = _translations().ugettext(string)
+    return text % variables if variables else text
+
+
 def init_app(app) -> None:
     Babel(app, locale_selector=select_locale)
+    # the same catalogs as Flask-Babel's callables, a page with hundreds of strings renders faster
+    app.jinja_env.install_gettext_callables(
+        lambda s: _translations().ugettext(s), lambda s, p, n: _translations().ungettext(s, p, n), newstyle=True)
 
     @app.after_request
     def remember_language(response):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
 
+from portal.cache import cached_page
 from portal.db import get_db
 from portal.flagtext import definitions
 
@@ -10,6 +11,7 @@ bp = Blueprint("flags", __name__)
 
 
 @bp.route("/flags")
+@cached_page
 def index():
     db = get_db()
     defs = definitions()
@@ -23,6 +25,7 @@ def index():
 
 
 @bp.route("/flags/<code>")
+@cached_page
 def show(code):
     defs = definitions()
     if code not in defs:

@@ -9,6 +9,7 @@ from flask import Blueprint, jsonify, render_template, send_file
 from flask_babel import gettext as _
 
 from portal import charts
+from portal.cache import cached_page
 from portal.db import get_db, get_meta
 from portal.flagtext import definitions
 from portal.format import baht_short, fiscal_year, month
@@ -26,6 +27,7 @@ def fiscal_years() -> list[int]:
 
 
 @bp.route("/")
+@cached_page
 def index():
     db = get_db()
     years = fiscal_years()

@@ -5,6 +5,7 @@ from flask import Blueprint, render_template
 from flask_babel import gettext as _
 
 from portal import charts
+from portal.cache import cached_page
 from portal.db import all_meta, get_db
 from portal.format import is_thai
 from portal.params import choice_arg
@@ -21,6 +22,7 @@ OFFICIAL_BUDGET_TOTALS = {
 
 
 @bp.route("/budget")
+@cached_page
 def budget():
     db = get_db()
     years = [r[0] for r in db.execute("SELECT DISTINCT fiscal_year FROM agg_budget ORDER BY fiscal_year")]
@@ -45,11 +47,13 @@ def budget():
 
 
 @bp.route("/learn")
+@cached_page
 def learn():
     return render_template("learn_th.html" if is_thai() else "learn_en.html")
 
 
 @bp.route("/about")
+@cached_page
 def about():
     db = get_db()
     sources = db.execute(

@@ -80,10 +80,11 @@ def _projects(q: str, filters: dict, page: int) -> list:
     try:
         return query_within(_sql(where + text), params + [like_pattern(q), q] + limit, SCAN_SECONDS)
     except TooSlow:
-        if len(q) < 3 or not _has_fts():
+        if not _has_fts():
             raise
-    # trigram FTS: each whitespace-separated term as a quoted phrase (terms under 3 letters cannot match)
-    terms = " ".join('"' + t.replace('"', '""') + '"' for t in q.split() if len(t) >= 3)
+    terms = _fts_terms(q)
+    if terms is None:
+        raise TooSlow()
     fts = [f"p.rowid IN (SELECT rowid FROM [{FTS_TABLE}] WHERE [{FTS_TABLE}] MATCH ?)"]
     return query_within(_sql(where + fts), params + [terms] + limit, FTS_SECONDS)
 
@@ -98,23 +99,41 @@ def _sql(where: list[str]) -> str:
                ORDER BY p.announce_date DESC, p.project_id DESC LIMIT ? OFFSET ?"""
 
 
-def _has_fts() -> bool:
-    return get_db().execute("SELECT 1 FROM sqlite_master WHERE name = ?", [FTS_TABLE]).fetchone() is not None
+def _has_fts(table: str = FTS_TABLE) -> bool:
+    return get_db().execute("SELECT 1 FROM sqlite_master WHERE name = ?", [table]).fetchone() is not None
+
+
+def _fts_terms(q: str) -> str | None:
+    """Each term of 3+ letters as a quoted FTS5 phrase (folded as the index is); None if none qualify."""
+    from prongsai.search_index import TRIGRAM, fold
+
+    terms = ['"' + t.replace('"', '""') + '"' for t in fold(q).split() if len(t) >= TRIGRAM]
+    return " ".join(terms) or None
+
+
+def _organisations(table: str, q: str, columns: str, joins: str, like: str) -> list:
+    """Agencies or suppliers whose names hold ``q``: through the trigram index when it exists,
+    biggest spenders first among the first matches; else a LIKE scan that stops at ten."""
+    terms = _fts_terms(q)
+    if terms and _has_fts(f"{table}_fts"):
+        return query_within(
+            f"""SELECT {columns} FROM [{table}] t {joins}
+                WHERE t.rowid IN (SELECT rowid FROM [{table}_fts] WHERE [{table}_fts] MATCH ?1 LIMIT 500)
+                   OR t.id = ?2
+                ORDER BY x.amount DESC LIMIT 10""", [terms, q], FTS_SECONDS)
+    return query_within(f"SELECT {columns} FROM [{table}] t {joins} WHERE {like} LIMIT 10",
+                        [like_pattern(q), q], SCAN_SECONDS * 2)
 
 
 def _agencies(q: str) -> list:
-    pattern = like_pattern(q)
-    return query_within(
-        """SELECT a.id, a.name_th, a.name_en, a.province, a.ministry, s.projects, s.amount
-           FROM agencies a LEFT JOIN agg_agency s ON s.agency_id = a.id
-           WHERE a.name_th LIKE ?1 ESCAPE '\\' OR a.name_en LIKE ?1 ESCAPE '\\' OR a.id = ?2
-           ORDER BY s.amount DESC LIMIT 10""", [pattern, q], SCAN_SECONDS * 2)
+    return _organisations(
+        "agencies", q, "t.id, t.name_th, t.name_en, t.province, t.ministry, x.projects, x.amount",
+        "LEFT JOIN agg_agency x ON x.agency_id = t.id",
+        "t.name_th LIKE ?1 ESCAPE '\\' OR t.name_en LIKE ?1 ESCAPE '\\' OR t.id = ?2")
 
 
 def _suppliers(q: str) -> list:
-    pattern = like_pattern(q)
-    return query_within(
-        """SELECT s.id, s.name_th, s.tax_id_status, a.wins, a.amount
-           FROM suppliers s LEFT JOIN agg_supplier a ON a.supplier_id = s.id
-           WHERE s.name_th LIKE ?1 ESCAPE '\\' OR s.name_en LIKE ?1 ESCAPE '\\' OR s.id = ?2 OR s.tax_id = ?2
-           ORDER BY a.amount DESC LIMIT 10""", [pattern, q], SCAN_SECONDS * 2)
+    return _organisations(
+        "suppliers", q, "t.id, t.name_th, t.tax_id_status, x.wins, x.amount",
+        "LEFT JOIN agg_supplier x ON x.supplier_id = t.id",
+        "t.name_th LIKE ?1 ESCAPE '\\' OR t.name_en LIKE ?1 ESCAPE '\\' OR t.id = ?2 OR t.tax_id = ?2")
