@@ -73,7 +73,8 @@ def filters_from_request(request, database, table, datasette):
     for i, term in enumerate(fold(query).split()):
         params[f"contains_{i}"] = f"%{_escape_like(term)}%"
         clauses.append("(" + " OR ".join(f"[{c}] LIKE :contains_{i} ESCAPE '\\'" for c in columns) + ")")
-    where = (f"rowid IN (SELECT source_rowid FROM [{text_table(table)}] WHERE "
+    # EXISTS, not IN: a page of results stops at its last row instead of scanning every title first.
+    where = (f"EXISTS (SELECT 1 FROM [{text_table(table)}] WHERE source_rowid = [{table}].rowid AND "
              + " AND ".join(clauses) + ")")
     return FilterArguments([where], params, [f'contains "{query}"'], {"search": query})
 
