@@ -57,7 +57,8 @@ def main() -> int:
         timed("check: quick_check", size, lambda: integrity_errors(published, quick=True))
     finally:
         for p in (plain, published):
-            p.unlink(missing_ok=True)
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                p.with_name(p.name + suffix).unlink(missing_ok=True)
     print(f"ratio online-backup copy / plain copy: {copy / base:.2f}")
     return 1 if errors else 0
 
