@@ -1,5 +1,6 @@
 """refresh: sources into a staging copy, then build, then publish; a failed source keeps yesterday's rows."""
 import datetime as dt
+import re
 import sqlite3
 import types
 
@@ -70,6 +71,9 @@ def test_failed_source_keeps_yesterday_and_shows_in_healthz(live, tmp_path):
     sources = response.get_json()["sources"]
     assert sources["good"]["status"] == "ok"
     assert sources["broken"]["status"] == "failed" and "403" in sources["broken"]["error"]
+    about = app.test_client().get("/about").get_data(as_text=True)
+    assert re.search(r"<td>broken</td><td>[^<]*</td><td>failed</td>", about)
+    assert re.search(r"<td>good</td><td>[^<]*</td><td>ok</td>", about)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".procurement.db.refresh")
                 and not p.name.endswith(".lock")]
 
