@@ -386,3 +386,10 @@ def test_complaints_refuse_to_start_without_a_key_outside_testing(demo_db, tmp_p
     keyed = create_app({"DATABASE": str(demo_db), "COMPLAINTS_DATABASE": str(tmp_path / "c.db"), "SECRET_KEY": "s",
                         "COMPLAINTS_KEY": Fernet.generate_key().decode()})
     assert keyed.test_client().get("/projects/x/report").status_code == 404
+
+
+def test_intake_closes_when_the_disk_is_nearly_full(client, app, project_id):
+    app.config["MIN_FREE_DISK_BYTES"] = 10**18
+    r = submit(client, project_id)
+    assert r.status_code == 503 and "disk space" in r.get_data(as_text=True)
+    assert counts(app)[0] == 0

@@ -302,6 +302,7 @@ def test_messages_between_moderator_and_complainant(app, conn, users):
                                          "evidence": (io.BytesIO(jpeg()), "site.jpg")})
     case_page = alice.get(f"/moderate/cases/{case['case_no']}").get_data(as_text=True)
     assert "มีครับ แนบให้แล้ว" in case_page
+    assert conn.execute("SELECT state FROM complaints").fetchone()[0] == "triage"  # back in the queue
     assert conn.execute("SELECT count(*) FROM evidence").fetchone()[0] == 1
 
 

@@ -17,6 +17,7 @@ def init_app(app) -> None:
     app.config.setdefault("FOLLOW_UP_DAYS", 30)
     app.config.setdefault("PUBLIC_MIN_REPORTS", 3)
     app.config.setdefault("PUBLIC_MIN_AGE_DAYS", 14)
+    app.config.setdefault("MIN_FREE_DISK_BYTES", 200 * 1024 * 1024)  # intake closes below this
     problem = crypto.key_problem(app)
     if problem:
         app.extensions["complaints_disabled"] = problem

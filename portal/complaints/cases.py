@@ -332,6 +332,14 @@ def add_message(conn, complaint_id, sender, body, *, user_id=None):
         audit(conn, f"message_from_{sender}", user_id=user_id, complaint_id=complaint_id)
 
 
+def complainant_replied(conn, complaint_id):
+    """An answer from the sender brings a ``needs_info`` case back to the moderators' queue."""
+    with transaction(conn):
+        complaint = _fresh(conn, complaint_id)
+        if complaint["state"] == "needs_info":
+            _apply(conn, complaint, "triage", None, "the sender answered")
+
+
 def redact(conn, user_id, complaint_id, body, reason):
     """A redaction is a new version; the original (version 1) stays as it was."""
     if not (reason or "").strip():

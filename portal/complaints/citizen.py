@@ -1,6 +1,7 @@
 """The citizen's side: the report form, the tracking page with messages, outcomes, right of reply."""
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import time
 
@@ -48,6 +49,10 @@ def report(project_id):
     conn = get_cdb()
     if request.method == "GET":
         return _form(project, {}, {}, forms.new_nonce())
+    folder = evidence_dir(current_app.config["COMPLAINTS_DATABASE"])
+    if shutil.disk_usage(folder).free < current_app.config["MIN_FREE_DISK_BYTES"]:
+        return _fail(503, _("The server is short of disk space, so it cannot accept reports safely right now. "
+                            "Please try again later; nothing was stored."))
     form = request.form
     errors = {}
     nonce = forms.check_nonce(form.get("nonce"))
@@ -71,8 +76,7 @@ def report(project_id):
     if errors:
         return _form(project, form, errors, form.get("nonce")), 400
     try:
-        code = cases.create_complaint(conn, evidence_dir(current_app.config["COMPLAINTS_DATABASE"]),
-                                      nonce=nonce, project=project, body=body, concern=concern,
+        code = cases.create_complaint(conn, folder, nonce=nonce, project=project, body=body, concern=concern,
                                       contact=contact, files=files)
     except cases.Replayed as exc:
         return _fail(409, str(exc.args[0]))
@@ -138,9 +142,7 @@ def track_message():
         cases.add_evidence(conn, evidence_dir(current_app.config["COMPLAINTS_DATABASE"]), complaint["id"], files)
     if body:
         cases.add_message(conn, complaint["id"], "complainant", body)
-    if complaint["state"] == "needs_info":
-        with transaction(conn):
-            conn.execute("UPDATE complaints SET updated_at = ? WHERE id = ?", [now(), complaint["id"]])
+    cases.complainant_replied(conn, complaint["id"])
     return redirect(url_for("complaints.track"), code=303)
 
 

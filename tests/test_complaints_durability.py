@@ -1,0 +1,205 @@
+"""Never lost, never leaked — against a real ``prongsai serve`` subprocess.
+
+The kill test runs concurrent submitters, kills the server with SIGKILL at random moments, and
+proves every tracking code a submitter received is present and complete afterwards. The canary
+test submits marker strings from a fake client address, then searches the server's log, the
+public database and every public page for them.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import random
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+from PIL import Image
+
+from portal.complaints.crypto import code_hash, normalise_code
+from portal.complaints.db import evidence_dir
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, demo_db, complaints_db, log_path, **env):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.args = [sys.executable, "-c", "from prongsai.cli import main; main()", "serve", "--db", str(demo_db),
+                     "--complaints-db", str(complaints_db), "--port", str(self.port)]
+        self.env = {**os.environ, "PRONGSAI_COMPLAINTS_KEY": Fernet.generate_key().decode(),
+                    "PRONGSAI_SECRET_KEY": "kill-test-secret",
+                    "PRONGSAI_RATE_LIMITS": json.dumps({"report": {"client": [10**6, 60], "global": [10**6, 60]}}),
+                    **env}
+        self.log_path = log_path
+        self.proc = None
+
+    def start(self):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.args[-1] = str(self.port)
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT, env=self.env)
+        log.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.kill()
+        raise RuntimeError("server did not start: " + open(self.log_path, errors="replace").read()[-2000:])
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        if self.proc:
+            self.proc.wait(timeout=10)
+
+
+def small_jpeg(seed: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (16, 16), (seed % 256, 80, 160)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def submit(client, base, pid, body, files=(), contact=None, headers=None):
+    url = f"{base}/projects/{pid}/report"
+    html = client.get(url, headers=headers).text
+    data = {"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', html).group(1),
+            "nonce": re.search(r'name="nonce" value="([^"]+)"', html).group(1),
+            "body": body, "concern": "money", "mode": "contact" if contact else "anonymous", "contact": contact or ""}
+    r = client.post(url, data=data, files=[("evidence", f) for f in files], headers=headers)
+    match = re.search(r'<output id="tracking-code"[^>]*>([^<]+)</output>', r.text)
+    return r, (match.group(1) if match else None)
+
+
+@pytest.fixture
+def project_id(demo_db):
+    return sqlite3.connect(demo_db).execute("SELECT project_id FROM projects ORDER BY project_id LIMIT 1").fetchone()[0]
+
+
+def test_every_acknowledged_report_survives_sigkill(demo_db, tmp_path, project_id):
+    complaints_db = tmp_path / "complaints.db"
+    server = Server(demo_db, complaints_db, tmp_path / "server.log")
+    acked, lock = [], threading.Lock()
+    rng = random.Random(8)
+
+    def submitter(stop, base):
+        with httpx.Client(timeout=10) as client:
+            while not stop.is_set():
+                marker = f"kill-test {uuid.uuid4()} ถนนไม่เสร็จ"
+                image = small_jpeg(rng.randrange(256))
+                try:
+                    r, code = submit(client, base, project_id, marker, files=[("p.jpg", image, "image/jpeg")])
+                except (httpx.HTTPError, AttributeError):
+                    continue  # killed mid-request: nothing was acknowledged
+                if r.status_code == 200 and code:
+                    with lock:
+                        acked.append((code, marker))
+
+    for _round in range(3):
+        server.start()
+        stop = threading.Event()
+        threads = [threading.Thread(target=submitter, args=(stop, server.base)) for _ in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(rng.uniform(0.8, 2.0))
+        server.kill()
+        stop.set()
+        for t in threads:
+            t.join(timeout=15)
+
+    assert len(acked) >= 6, f"the submitters should have been acknowledged many times, not {len(acked)}"
+    conn = sqlite3.connect(complaints_db)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    folder = evidence_dir(complaints_db)
+    for code, marker in acked:
+        row = conn.execute("SELECT id FROM complaints WHERE tracking_hash = ?",
+                           [code_hash(normalise_code(code))]).fetchone()
+        assert row, f"acknowledged report lost ({len(acked)} acknowledged)"
+        assert conn.execute("SELECT body FROM complaint_versions WHERE complaint_id = ? AND version = 1",
+                            [row[0]]).fetchone()[0] == marker
+        files = conn.execute("SELECT stored_name, sha256, size FROM evidence WHERE complaint_id = ?",
+                             [row[0]]).fetchall()
+        assert len(files) == 1
+        data = (folder / files[0][0]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == files[0][1] and len(data) == files[0][2]
+
+    # a fresh app on the same files (a restart) opens the last acknowledged report by its code
+    from portal import create_app
+    app = create_app({"TESTING": True, "DATABASE": str(demo_db), "COMPLAINTS_DATABASE": str(complaints_db)})
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/track").get_data(as_text=True)).group(1)
+    assert client.post("/track", data={"csrf_token": token, "code": acked[-1][0]}).status_code == 303
+    assert "Received" in client.get("/track?lang=en").get_data(as_text=True)
+
+
+CANARIES = {
+    "body": "CANARY-BODY-7f3a9c ข้อความลับ",
+    "contact": "CANARY-CONTACT-51be",
+    "file": "CANARY-FILE-c0de.jpg",
+    "message": "CANARY-MESSAGE-9e9e",
+    "agent": "CANARY-AGENT-4242",
+    "ip": "203.0.113.199",
+}
+
+
+def test_canaries_never_reach_logs_public_data_or_public_pages(demo_db, tmp_path, project_id):
+    complaints_db = tmp_path / "complaints.db"
+    log_path = tmp_path / "server.log"
+    server = Server(demo_db, complaints_db, log_path, PRONGSAI_BEHIND_FLY_PROXY="true").start()
+    headers = {"Fly-Client-IP": CANARIES["ip"], "X-Forwarded-For": CANARIES["ip"], "User-Agent": CANARIES["agent"]}
+    try:
+        with httpx.Client(timeout=10, headers=headers) as client:
+            r, code = submit(client, server.base, project_id, CANARIES["body"], contact=CANARIES["contact"],
+                             files=[(CANARIES["file"], small_jpeg(1), "image/jpeg")])
+            assert r.status_code == 200 and code
+            bad, _ = submit(client, server.base, project_id, "x", files=[(CANARIES["file"], b"MZ" + CANARIES[
+                "body"].encode(), "image/jpeg")])
+            assert bad.status_code == 400
+            html = client.get(server.base + "/track").text
+            token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+            assert client.post(server.base + "/track", data={"csrf_token": token, "code": code}).status_code == 303
+            assert client.post(server.base + "/track/message",
+                               data={"csrf_token": token, "body": CANARIES["message"]}).status_code == 303
+            client.post(server.base + "/track", data={"csrf_token": token, "code": code + "X" * 100})
+
+            public = ["/", "/outcomes", "/corrections", f"/projects/{project_id}", "/data/",
+                      "/data/procurement.json?sql=select+*+from+sqlite_master",
+                      f"/data/procurement/projects.csv?project_id={project_id}", "/healthz"]
+            with httpx.Client(timeout=10) as anonymous:
+                pages = {path: anonymous.get(server.base + path).text for path in public}
+    finally:
+        server.kill()
+
+    secrets = {**CANARIES, "code": code, "code_plain": code.replace("-", "")}
+    log = log_path.read_text(errors="replace")
+    assert "Uvicorn running" in log or "Application startup" in log  # the log is really captured
+    public_db = demo_db.read_bytes()
+    for name, secret in secrets.items():
+        assert secret not in log, f"{name} leaked into the server log"
+        assert secret.encode() not in public_db, f"{name} in the public database"
+        for path, text in pages.items():
+            assert secret not in text, f"{name} on public page {path}"
+    private = b"".join(p.read_bytes() for p in tmp_path.glob("complaints.db*"))
+    for name in ("ip", "agent", "code", "code_plain", "contact"):  # never stored in clear, even privately
+        assert secrets[name].encode() not in private, f"{name} stored in complaints.db"
+    assert CANARIES["body"].encode() in private  # the search would have found it
