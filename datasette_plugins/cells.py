@@ -40,15 +40,20 @@ def with_be_date(value: str) -> Markup:
     return Markup('{} <span class="be-date">({})</span>').format(value, be_date(value[:10]))
 
 
-def portal_link(kind: str, id_, label=None) -> Markup:
-    return Markup('<a href="/{}/{}">{}</a>').format(kind, quote(str(id_), safe=""), label or id_)
+#: portal path -> (Datasette table, label of the portal link)
+PORTAL = {"projects": ("projects", "โครงการ / project"), "suppliers": ("suppliers", "ผู้ค้า / supplier"),
+          "agencies": ("agencies", "หน่วยงาน / agency")}
 
 
-def project_links(datasette, project_id, label=None) -> Markup:
-    row = datasette.urls.row(DATABASE, "projects", _tilde(project_id))
-    return Markup('<a href="{}">{}</a> <small>(<a href="/projects/{}">โครงการ / project</a> · '
-                  '<a href="/projects/{}/report">แจ้งเบาะแส / report</a>)</small>').format(
-        row, label or project_id, quote(str(project_id), safe=""), quote(str(project_id), safe=""))
+def portal_links(datasette, kind: str, id_, label=None) -> Markup:
+    """The Datasette row link, then the portal's page (and, for a project, its report page)."""
+    table, portal_label = PORTAL[kind]
+    quoted = quote(str(id_), safe="")
+    links = [Markup('<a href="/{}/{}">{}</a>').format(kind, quoted, portal_label)]
+    if kind == "projects":
+        links.append(Markup('<a href="/projects/{}/report">แจ้งเบาะแส / report</a>').format(quoted))
+    return Markup('<a href="{}">{}</a> <small>({})</small>').format(
+        datasette.urls.row(DATABASE, table, _tilde(id_)), label or id_, Markup(" · ").join(links))
 
 
 def badges(codes: str, definitions: dict) -> Markup:
@@ -113,14 +118,14 @@ def render_cell(row, value, column, table, database, datasette):
         except ValueError:
             return None
     if column in PROJECT_IDS:
-        return project_links(datasette, value, label)
-    if column in SUPPLIER_IDS or (table in ("suppliers", "supplier_totals") and column == "id"):
-        return portal_link("suppliers", value, label)
+        return portal_links(datasette, "projects", value, label)
+    if column in SUPPLIER_IDS or (table == "suppliers" and column == "id"):
+        return portal_links(datasette, "suppliers", value, label)
     if column in AGENCY_IDS or (table == "agencies" and column == "id"):
-        return portal_link("agencies", value, label)
+        return portal_links(datasette, "agencies", value, label)
     if table == "org_flags" and column == "org_id":
         kind = "suppliers" if _row_value(row, "org_type") == "tenderer" else "agencies"
-        return portal_link(kind, value)
+        return portal_links(datasette, kind, value)
     if column in FLAG_CODES and (FLAG_CODES[column] is None or table in FLAG_CODES[column]
                                  or table is None):
 

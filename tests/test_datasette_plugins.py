@@ -31,9 +31,12 @@ async def test_ids_link_to_portal_pages(datasette):
     pid, sid = quote(row["project_id"], safe=""), quote(row["supplier_id"], safe="")
     assert f'href="/projects/{pid}"' in page and f'href="/projects/{pid}/report"' in page
     assert f'href="/suppliers/{sid}"' in page
-    assert 'href="/data/procurement/projects/' in page  # Datasette's own row link is kept
+    assert 'href="/data/procurement/projects/' in page  # Datasette's own row links are kept
+    assert 'href="/data/procurement/suppliers/' in page
     page = await html(datasette, "/procurement/projects", _size="1")
-    assert 'href="/agencies/' in page
+    assert 'href="/agencies/' in page and 'href="/data/procurement/agencies/' in page
+    page = await html(datasette, "/procurement/org_flags", org_type="tenderer", _size="1")
+    assert 'href="/suppliers/' in page
 
 
 async def test_flag_codes_are_badges_explained_by_flag_definitions(datasette):
