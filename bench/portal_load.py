@@ -88,9 +88,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(db: pathlib.Path, port: int) -> subprocess.Popen:
+def start_server(db: pathlib.Path, port: int, workers: int) -> subprocess.Popen:
     env = dict(os.environ, PRONGSAI_DATA_DIR=str(OUTPUT / "portal-load-data"))
-    proc = subprocess.Popen(PRONGSAI + ["serve", "--db", str(db), "--port", str(port)], env=env,
+    proc = subprocess.Popen(PRONGSAI + ["serve", "--db", str(db), "--port", str(port), "--workers", str(workers)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -183,6 +183,8 @@ def main() -> None:
     parser.add_argument("--db", type=pathlib.Path, help="an already built database")
     parser.add_argument("--projects", type=int, default=1_000_000, help="size of the generated database")
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="prongsai serve --workers (default: one per CPU)")
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--static-duration", type=float, default=10.0)
@@ -203,10 +205,11 @@ def main() -> None:
         return "static", "/static/prongsai.css"
 
     port = free_port()
-    server = start_server(db, port)
+    server = start_server(db, port, args.workers)
     try:
         print(f"database {db} ({db.stat().st_size / 1e9:.2f} GB); server pid {server.pid} on 127.0.0.1:{port}; "
-              f"{args.clients} keep-alive clients; {os.cpu_count()} CPUs", flush=True)
+              f"{args.workers} server processes; {args.clients} keep-alive clients; {os.cpu_count()} CPUs, "
+              f"load average {os.getloadavg()[0]:.1f}", flush=True)
         pages = run(port, pick_mix, args.clients, args.warmup, args.duration)
         report("pages", pages)
         static = run(port, pick_static, args.clients, args.warmup / 2, args.static_duration)

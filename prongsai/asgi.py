@@ -83,6 +83,13 @@ def create_asgi_app(db_path, complaints_db_path=None, *, flask_app=None):
     return guard(app, flask_app)  # body size limit before buffering; headers under /data/
 
 
+def app_from_environment():
+    """The combined app in each worker process of ``prongsai serve --workers N``."""
+    import os
+
+    return create_asgi_app(os.environ["PRONGSAI_SERVE_DB"], os.environ.get("PRONGSAI_SERVE_COMPLAINTS_DB"))
+
+
 async def _lifespan(datasette, receive, send):
     while True:
         message = await receive()

@@ -82,7 +82,10 @@ def build(db_path, flag_settings):
 @complaints_db_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=None, help="Port (default: $PORT, else 8000).")
-def serve(db_path, complaints_db_path, host, port):
+@click.option("--workers", type=click.IntRange(1, 32), default=None,
+              help="Server processes, one per core (default: $WEB_CONCURRENCY, else 1). "
+                   "Rate limits are counted per process.")
+def serve(db_path, complaints_db_path, host, port, workers):
     """Serve the portal and Datasette (at /data/) in one process on one port."""
     import uvicorn
 
@@ -91,10 +94,16 @@ def serve(db_path, complaints_db_path, host, port):
     if not os.path.exists(db_path):
         raise UserError(f"database not found: {db_path} (run `prongsai demo` and `prongsai build` first)")
     port = port or int(os.environ.get("PORT", 8000))
-    app = create_asgi_app(db_path, complaints_db_path)
+    workers = workers or int(os.environ.get("WEB_CONCURRENCY", 1))
     # No access log: complainants' addresses must never be written anywhere.
-    uvicorn.run(app, host=host, port=port, access_log=False, proxy_headers=False,
-                server_header=False, log_level="info")
+    options = dict(host=host, port=port, access_log=False, proxy_headers=False, server_header=False,
+                   log_level="info")
+    if workers > 1:  # each process builds its own app from these (Python runs one thread at a time)
+        os.environ["PRONGSAI_SERVE_DB"] = str(db_path)
+        os.environ["PRONGSAI_SERVE_COMPLAINTS_DB"] = str(complaints_db_path)
+        uvicorn.run("prongsai.asgi:app_from_environment", factory=True, workers=workers, **options)
+    else:
+        uvicorn.run(create_asgi_app(db_path, complaints_db_path), **options)
 
 
 @cli.group()

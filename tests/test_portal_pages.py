@@ -251,3 +251,25 @@ def test_bad_addresses_and_parameters_never_500(portal_client, url):
     r = portal_client.get(url)
     assert r.status_code in (400, 404)
     assert "<main" in r.get_data(as_text=True)
+
+
+# --- serving ----------------------------------------------------------------------------------
+
+def test_serve_workers_start_one_app_per_process(portal_db, monkeypatch):
+    import uvicorn
+    from click.testing import CliRunner
+
+    from prongsai import asgi
+    from prongsai.cli import cli
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    for name in ("PRONGSAI_SERVE_DB", "PRONGSAI_SERVE_COMPLAINTS_DB"):  # restored after the test
+        monkeypatch.setenv(name, "unset")
+    result = CliRunner().invoke(cli, ["serve", "--db", str(portal_db), "--port", "8123", "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    (app, kw), = calls
+    assert app == "prongsai.asgi:app_from_environment" and kw["factory"] and kw["workers"] == 2
+    assert kw["access_log"] is False and kw["port"] == 8123
+    assert callable(asgi.app_from_environment())  # what each worker process builds from the environment
