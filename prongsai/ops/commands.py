@@ -12,6 +12,7 @@ from prongsai.cli import complaints_db_option, db_option
 from prongsai.errors import UserError
 from prongsai.ops import backup as backups
 from prongsai.ops.check import check_complaints, check_public
+from prongsai.ops.fetch import fetch_public as fetch
 from prongsai.ops.publish import publish as publish_db
 from prongsai.ops.refresh import SOURCES_FILE, Source, plan, refresh as refresh_db
 
@@ -62,6 +63,25 @@ def publish(db_path, source, quick):
     demo = " (DEMO data)" if result["dataset"] == "demo" else ""
     click.echo(f"published build {result['build_id']}{demo} to {db_path}, sha256 {result['sha256']}")
     click.echo("the portal sees it now; restart `prongsai serve` so Datasette opens the new file", err=True)
+
+
+@click.command("fetch-public")
+@db_option
+@click.option("--url", required=True, envvar="PRONGSAI_PUBLIC_DB_URL", show_envvar=True,
+              help="URL of a published procurement.db (its .sha256 and inspect file beside it).")
+def fetch_public(db_path, url):
+    """Download a published public database (a mirror), check its sha256, swap it in atomically."""
+    from scrapers.http import Client
+
+    client = Client(cache_path=False, robots=False)  # our own published file, not a scraped site
+    try:
+        result = fetch(url, db_path, client)
+    finally:
+        client.close()
+    if result["downloaded"]:
+        click.echo(f"installed build {result['build_id']} from {url} as {db_path} (sha256 {result['sha256']})")
+    else:
+        click.echo(f"{db_path} is already the published file (sha256 {result['sha256']})")
 
 
 @click.command()
@@ -122,4 +142,4 @@ def check(db_path, complaints_db_path, public_only, quick):
         raise UserError(f"{len(failed)} check(s) failed")
 
 
-COMMANDS = (refresh, publish, backup, restore, backup_key, check)
+COMMANDS = (refresh, publish, fetch_public, backup, restore, backup_key, check)

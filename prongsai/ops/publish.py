@@ -53,36 +53,55 @@ def publish(source, target, *, quick: bool = False) -> dict:
     source, target = pathlib.Path(source), pathlib.Path(target)
     if not source.exists():
         raise UserError(f"database not found: {source}")
+    if target.exists() and source.resolve() == target.resolve():
+        _refuse_written(target)
+        meta = verify_built(target, quick=quick)
+        digest = sha256_file(target)
+        write_text_durably(sidecar(target), f"{digest}  {target.name}\n")
+        return {"build_id": meta["build_id"], "dataset": meta.get("dataset"), "sha256": digest}
+    tmp = staging_path(target)
+    try:
+        online_copy(source, tmp)  # one file, so Datasette can open it immutable
+        return swap_in(tmp, target, name=source, inspect_file=datasette_inspect.path_for(source), quick=quick)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def staging_path(target) -> pathlib.Path:
+    """Where a new public file is prepared: beside the target, so the final rename is atomic."""
+    target = pathlib.Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.publish-tmp")
+    tmp.unlink(missing_ok=True)
+    return tmp
+
+
+def swap_in(tmp: pathlib.Path, target: pathlib.Path, *, name, inspect_file=None, quick: bool = False,
+            sha256: str | None = None) -> dict:
+    """Check ``tmp`` (prepared by ``staging_path``), then rename it over ``target``, with its
+    inspect file and its ``.sha256``. ``sha256``: already known, so not computed again."""
+    _refuse_written(target)
+    meta = verify_built(tmp, quick=quick, name=name)
+    digest = sha256 or sha256_file(tmp)
+    if inspect_file and pathlib.Path(inspect_file).exists():
+        _publish_inspect_file(pathlib.Path(inspect_file), target)
+    replace_durably(tmp, target)
+    write_text_durably(sidecar(target), f"{digest}  {target.name}\n")
+    return {"build_id": meta["build_id"], "dataset": meta.get("dataset"), "sha256": digest}
+
+
+def _refuse_written(target: pathlib.Path) -> None:
     for journal in ("-journal", "-wal"):
         if target.with_name(target.name + journal).exists():
             # A hot journal beside the public file would be replayed into the new file.
             raise UserError(f"{target}{journal} exists: something writes the public database; "
                             "publish only ever replaces it")
-    if target.exists() and source.resolve() == target.resolve():
-        meta = verify_built(target, quick=quick)
-        digest = sha256_file(target)
-    else:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.publish-tmp")
-        tmp.unlink(missing_ok=True)
-        try:
-            online_copy(source, tmp)  # one file, so Datasette can open it immutable
-            meta = verify_built(tmp, quick=quick, name=source)
-            digest = sha256_file(tmp)
-            _publish_inspect_file(source, target)
-            replace_durably(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
-    write_text_durably(sidecar(target), f"{digest}  {target.name}\n")
-    return {"build_id": meta["build_id"], "dataset": meta.get("dataset"), "sha256": digest}
 
 
-def _publish_inspect_file(source: pathlib.Path, target: pathlib.Path) -> None:
+def _publish_inspect_file(inspect_source: pathlib.Path, target: pathlib.Path) -> None:
     """Datasette's counts travel with the database; they go first, and name the build they fit
     (a file that does not match its database is ignored), so any pairing a reader sees is safe."""
-    inspect_source = datasette_inspect.path_for(source)
-    if inspect_source.exists():
-        inspect_target = datasette_inspect.path_for(target)
-        tmp = inspect_target.with_name(f".{inspect_target.name}.tmp")
-        shutil.copyfile(inspect_source, tmp)
-        replace_durably(tmp, inspect_target)
+    inspect_target = datasette_inspect.path_for(target)
+    tmp = inspect_target.with_name(f".{inspect_target.name}.tmp")
+    shutil.copyfile(inspect_source, tmp)
+    replace_durably(tmp, inspect_target)
