@@ -23,7 +23,7 @@ from prongsai import datasette_inspect
 from prongsai.config import ROOT
 from prongsai.errors import UserError
 from prongsai.ops.files import connect_ro, online_copy
-from prongsai.ops.publish import publish
+from prongsai.ops.publish import swap_in
 from prongsai.thai import fiscal_year
 
 SOURCES_FILE = ROOT / "sources.yml"
@@ -119,8 +119,9 @@ def refresh(db_path, sources: list[Source], run_source: RunSource, *, flag_setti
             if not had_data and not any(o.ok for o in outcomes):
                 raise UserError("no source succeeded and there is no previous database: nothing to publish")
             echo("refresh: build", err=True)
-            run_build(staging, flag_settings=flag_settings)
-            published = publish(staging, live)
+            run_build(staging, flag_settings=flag_settings)  # leaves one rollback-journal file
+            # The staging file sits beside the public one: rename it in, no second copy.
+            published = swap_in(staging, live, name=staging, inspect_file=datasette_inspect.path_for(staging))
         finally:
             _remove(staging)
     return outcomes, published
