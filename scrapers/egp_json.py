@@ -68,12 +68,21 @@ def _list(container: dict, key: str, url: str, where: str) -> list:
     return value
 
 
-def _require(row, fields, url: str, where: str) -> None:
-    if not isinstance(row, dict):
-        raise LayoutError(SOURCE, url, f"{where} object", type(row).__name__)
+def _checked(rows: list, fields, url: str, where: str) -> list:
+    """``rows`` after a layout check: a field absent from every row means it was renamed or
+    dropped (the run fails); absent from some rows only, those rows are malformed (:func:`_absent`)."""
+    for n, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise LayoutError(SOURCE, url, f"{where}[{n}] object", type(row).__name__)
+    for field in fields:
+        if rows and all(field not in row for row in rows):
+            raise LayoutError(SOURCE, url, f"{where}[].{field}", f"keys {sorted(rows[0])}")
+    return rows
+
+
+def _absent(row: dict, fields) -> str | None:
     missing = [f for f in fields if f not in row]
-    if missing:
-        raise LayoutError(SOURCE, url, f"{where}.{missing[0]}", f"keys {sorted(row)}")
+    return f"no {', '.join(missing)}" if missing else None
 
 
 def _datetime(value) -> str | None:
@@ -94,10 +103,13 @@ def _present(row: dict) -> dict:
 def parse_listing(content: bytes, *, url: str, budget_year: int | None = None) -> Records:
     """One listing page -> projects, their agencies and the announcement each row shows."""
     records = Records()
-    for n, row in enumerate(_list(_data(content, url), "data", url, "data."), start=1):
-        _require(row, LISTING_FIELDS, url, f"data.data[{n - 1}]")
+    rows = _checked(_list(_data(content, url), "data", url, "data."), LISTING_FIELDS, url, "data.data")
+    for n, row in enumerate(rows, start=1):
         records.rows_in += 1
         location = f"{url} row {n}"
+        if reason := _absent(row, LISTING_FIELDS):
+            records.quarantine(location, row, reason)
+            continue
         try:
             pid = egp.project_id(row["projectId"])
             published_at = _datetime(row["announceDate"])
@@ -155,10 +167,14 @@ def parse_result(content: bytes, *, url: str, project_id: str) -> Records:
         where = f"data.procureResultList[{lot - 1}]"
         if not isinstance(entry, dict):
             raise LayoutError(SOURCE, url, f"{where} object", type(entry).__name__)
-        for n, bidder in enumerate(_list(entry, "procureResultDataResponse", url, where + "."), start=1):
-            _require(bidder, BIDDER_FIELDS, url, f"{where}.procureResultDataResponse[{n - 1}]")
+        bidders = _checked(_list(entry, "procureResultDataResponse", url, where + "."), BIDDER_FIELDS, url,
+                           f"{where}.procureResultDataResponse")
+        for n, bidder in enumerate(bidders, start=1):
             records.rows_in += 1
             location = f"{url} lot {lot} bidder {n}"
+            if reason := _absent(bidder, BIDDER_FIELDS):
+                records.quarantine(location, bidder, reason)
+                continue
             flag = str(bidder["resultFlag"] or "").strip().upper()
             try:
                 if flag not in RESULT_STATUS:
@@ -212,10 +228,13 @@ def parse_contracts(content: bytes, *, url: str, project_id: str, parties: dict 
     pid = egp.project_id(project_id)
     parties, others = parties or {}, others or {}
     records = Records()
-    rows = _list(_data(content, url), "contractAvailableResponse", url, "data.")
+    rows = _checked(_list(_data(content, url), "contractAvailableResponse", url, "data."), CONTRACT_FIELDS, url,
+                    "data.contractAvailableResponse")
     for n, row in enumerate(rows, start=1):
-        _require(row, CONTRACT_FIELDS, url, f"data.contractAvailableResponse[{n - 1}]")
         records.rows_in += 1
+        if reason := _absent(row, CONTRACT_FIELDS):
+            records.quarantine(f"{url} contract {n}", row, reason)
+            continue
         try:
             signed = parse_be_date(row["contractDate"])
             amount = parse_amount(row["contractPrice"])

@@ -60,12 +60,20 @@ def test_cancelled_project_is_marked():
 
 def test_listing_with_renamed_field_names_source_url_and_field():
     page = doc(PAGE1)
-    page["data"]["data"][1]["budgetMoney"] = page["data"]["data"][1].pop("projectMoney")
+    for row in page["data"]["data"]:
+        row["budgetMoney"] = row.pop("projectMoney")
     with pytest.raises(LayoutError) as err:
         egp_json.parse_listing(dumps(page), url="https://x/announcement?page=1")
     message = str(err.value)
     assert message.startswith("egp-json: layout changed in https://x/announcement?page=1")
-    assert "data.data[1].projectMoney" in message and "budgetMoney" in message
+    assert "data.data[].projectMoney" in message and "budgetMoney" in message
+
+
+def test_a_row_without_a_field_others_have_is_quarantined_not_fatal():
+    page = doc(PAGE1)
+    del page["data"]["data"][1]["projectMoney"]
+    records = egp_json.parse_listing(dumps(page), url="p1")
+    assert len(records.rows("projects")) == 2 and records.bad[0][2] == "no projectMoney"
 
 
 def test_changed_envelope_is_a_layout_error():
@@ -137,9 +145,9 @@ def test_unknown_result_flag_is_quarantined_not_guessed():
 
 def test_renamed_bidder_field_is_a_layout_error():
     result = doc(RESULT)
-    result["data"]["procureResultList"][0]["procureResultDataResponse"][0]["tin"] = \
-        result["data"]["procureResultList"][0]["procureResultDataResponse"][0].pop("receiveTin")
-    with pytest.raises(LayoutError, match=r"procureResultDataResponse\[0\]\.receiveTin"):
+    for bidder in result["data"]["procureResultList"][0]["procureResultDataResponse"]:
+        bidder["tin"] = bidder.pop("receiveTin")
+    with pytest.raises(LayoutError, match=r"procureResultDataResponse\[\]\.receiveTin, found keys \[.*'tin'"):
         egp_json.parse_result(dumps(result), url="r", project_id=PID)
 
 
