@@ -27,13 +27,10 @@ def _escape_like(term: str) -> str:
 
 
 def _searchable_table(datasette, path: str) -> str | None:
+    path = path.removeprefix(datasette.setting("base_url").rstrip("/"))  # whichever wrapper runs first
     for suffix in (".json", ".csv"):
-        if path.endswith(suffix):
-            path = path[: -len(suffix)]
-    for table in SEARCHES:
-        if path == datasette.urls.table(DATABASE, table):
-            return table
-    return None
+        path = path.removesuffix(suffix)
+    return next((table for table in SEARCHES if path == f"/{DATABASE}/{table}"), None)
 
 
 def rewrite_query_string(datasette, path: str, query_string: bytes) -> bytes:

@@ -135,3 +135,26 @@ async def test_inspect_file_is_used_only_for_its_own_database(demo_db, tmp_path)
     stale["procurement"]["hash"] = "0" * 16
     other.write_text(json.dumps(stale))
     assert datasette_inspect.load(demo_db, other) is None
+
+
+async def test_links_carry_the_data_prefix_once_and_resolve(demo_db, tmp_path):
+    import httpx
+
+    from prongsai.asgi import create_asgi_app
+
+    app = create_asgi_app(demo_db, tmp_path / "complaints.db")
+    await app.datasette.invoke_startup()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        seen = set()
+        for page in ["/data/", "/data/procurement", "/data/procurement/projects?province=น่าน",
+                     "/data/procurement/recently_flagged?province=", "/data/procurement?sql=select+1"]:
+            r = await client.get(page)
+            assert r.status_code == 200
+            links = {h.replace("&amp;", "&") for h in re.findall(r'(?:href|action)="([^"#]+)"', r.text)}
+            assert not [h for h in links if "/data/data/" in h], page
+            seen |= {h.removeprefix("http://testserver") for h in links
+                     if h.removeprefix("http://testserver").startswith("/data/")}
+        exports = sorted(h for h in seen if ".json" in h or ".csv" in h or "_sort" in h or "_hide_sql" in h)
+        assert len(exports) >= 8
+        for href in exports[:40]:
+            assert (await client.get(href)).status_code == 200, href
