@@ -38,12 +38,14 @@ def line(x: list, y: list, *, name: str = "", color: str = ACCENT) -> dict:
     return {"data": [trace], "layout": dict(_LAYOUT, yaxis={"tickformat": "~s"}, xaxis={"type": "category"})}
 
 
-def grouped(x: list, series: list[tuple[str, list, str]]) -> dict:
-    """Side-by-side bars, e.g. budget against procurement."""
-    traces = [{"type": "bar", "name": name, "x": x, "y": y, "marker": {"color": color},
-               "hovertemplate": name + ": %{y:,.0f}<extra></extra>"} for name, y, color in series]
-    layout = dict(_LAYOUT, barmode="group", showlegend=True, legend={"orientation": "h", "y": -0.3},
-                  yaxis={"tickformat": "~s"}, xaxis={"type": "category", "automargin": True}, height=380)
+def grouped(categories: list, series: list[tuple[str, list, str]]) -> dict:
+    """Side-by-side horizontal bars (long Thai names read best on the axis), e.g. budget against spending."""
+    traces = [{"type": "bar", "orientation": "h", "name": name, "y": categories, "x": values,
+               "marker": {"color": color}, "hovertemplate": name + ": %{x:,.0f}<extra></extra>"}
+              for name, values, color in series]
+    layout = dict(_LAYOUT, barmode="group", showlegend=True, legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"},
+                  xaxis={"tickformat": "~s"}, yaxis={"autorange": "reversed", "automargin": True},
+                  height=max(260, 44 * len(categories) + 80), margin=dict(_LAYOUT["margin"], t=40))
     return {"data": traces, "layout": layout}
 
 
