@@ -2,10 +2,12 @@
 
 Each server thread keeps its own read-only connection per database file (opening one and
 parsing the schema costs more than most page queries); SQLite gives every statement a
-consistent snapshot, and a rebuild replaces derived tables in one transaction.
+consistent snapshot, and a rebuild replaces derived tables in one transaction. A file swapped
+in by ``prongsai publish`` (a new inode at the same path) is noticed at the next request.
 """
 from __future__ import annotations
 
+import os
 import pathlib
 import sqlite3
 import threading
@@ -34,9 +36,12 @@ def get_db() -> sqlite3.Connection:
             g.db_owned = True
         else:
             cache = _local.__dict__.setdefault("connections", {})
+            inode = os.stat(path).st_ino
+            if path in cache and cache[path][0] != inode:
+                cache.pop(path)[1].close()
             if path not in cache:
-                cache[path] = _connect(path)
-            g.db = cache[path]
+                cache[path] = (inode, _connect(path))
+            g.db = cache[path][1]
     return g.db
 
 

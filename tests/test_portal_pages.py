@@ -273,3 +273,24 @@ def test_serve_workers_start_one_app_per_process(portal_db, monkeypatch):
     assert app == "prongsai.asgi:app_from_environment" and kw["factory"] and kw["workers"] == 2
     assert kw["access_log"] is False and kw["port"] == 8123
     assert callable(asgi.app_from_environment())  # what each worker process builds from the environment
+
+
+def test_a_database_swapped_in_place_is_read_at_the_next_request(portal_db, tmp_path):
+    """Outside tests each thread keeps its connection; ``prongsai publish`` swaps the file by rename."""
+    import os
+    import shutil
+
+    from portal import create_app
+
+    live = tmp_path / "procurement.db"
+    shutil.copy(portal_db, live)
+    client = create_app({"DATABASE": str(live), "COMPLAINTS_DATABASE": str(tmp_path / "c.db")}).test_client()
+    assert "TST01" in client.get("/flags?lang=en").get_data(as_text=True)
+    new = tmp_path / "new.db"
+    shutil.copy(portal_db, new)
+    conn = sqlite3.connect(new)
+    conn.execute("UPDATE meta SET value = 'swapped-build' WHERE key = 'build_id'")
+    conn.commit()
+    conn.close()
+    os.replace(new, live)
+    assert "swapped-build" in client.get("/learn").get_data(as_text=True)
