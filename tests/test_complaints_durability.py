@@ -1,4 +1,4 @@
-"""Never lost, never leaked — against a real ``prongsai serve`` subprocess.
+"""Never lost, never leaked, and usable in a real browser — against a real ``prongsai serve``.
 
 The kill test runs concurrent submitters, kills the server with SIGKILL at random moments, and
 proves every tracking code a submitter received is present and complete afterwards. The canary
@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import os
+import pathlib
 import random
 import re
 import signal
@@ -203,3 +204,52 @@ def test_canaries_never_reach_logs_public_data_or_public_pages(demo_db, tmp_path
     for name in ("ip", "agent", "code", "code_plain", "contact"):  # never stored in clear, even privately
         assert secrets[name].encode() not in private, f"{name} stored in complaints.db"
     assert CANARIES["body"].encode() in private  # the search would have found it
+
+
+CHROMIUM = pathlib.Path("/usr/bin/chromium")
+OUTPUT = pathlib.Path(__file__).resolve().parent.parent / "test-output"
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install chromium)")
+def test_report_and_follow_up_in_chromium(demo_db, tmp_path):
+    """The citizen's path once in a real browser, with no CSP violation (no inline script)."""
+    from playwright.sync_api import sync_playwright
+
+    pid = sqlite3.connect(demo_db).execute("SELECT project_id FROM red_flags ORDER BY project_id").fetchone()[0]
+    photo = tmp_path / "site.jpg"
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (120, 90, 30)).save(out, "JPEG")
+    photo.write_bytes(out.getvalue())
+    server = Server(demo_db, tmp_path / "complaints.db", tmp_path / "server.log").start()
+    OUTPUT.mkdir(exist_ok=True)
+    problems: list[str] = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_context(locale="th-TH").new_page()
+            page.on("pageerror", lambda exc: problems.append(str(exc)))
+            page.on("console", lambda msg: problems.append(msg.text) if "Content Security Policy" in msg.text
+                    else None)
+            page.goto(f"{server.base}/projects/{pid}/report")
+            assert "แจ้งเบาะแส" in page.content()
+            page.fill("#body", "เห็นรถขนดินเข้าออกตอนกลางคืน แต่ถนนยังไม่เสร็จตามสัญญา")
+            page.set_input_files("#evidence", str(photo))
+            page.screenshot(path=str(OUTPUT / "complaint-form.png"), full_page=True)
+            page.click(".report-form button[type=submit]")
+            code = page.text_content("#tracking-code").strip()
+            assert re.fullmatch(r"([0-9A-Z]{4}-){5}[0-9A-Z]{4}", code)
+            assert code not in page.url
+            page.screenshot(path=str(OUTPUT / "complaint-received.png"), full_page=True)
+
+            page.goto(f"{server.base}/track")
+            page.fill("#code", code.lower())
+            page.press("#code", "Enter")
+            page.wait_for_load_state()
+            assert "ได้รับเรื่อง" in page.content() and code not in page.url
+            page.screenshot(path=str(OUTPUT / "complaint-track.png"), full_page=True)
+            browser.close()
+    finally:
+        server.kill()
+    assert problems == []
+    assert os.path.getsize(OUTPUT / "complaint-received.png") > 0

@@ -32,6 +32,9 @@ def project_facts(project_id: str) -> dict | None:
 
 
 def project_flags(project_id: str) -> list[dict]:
+    """Raised flags with their title and one plain sentence in the reader's language (portal.flagtext)."""
+    from portal import flagtext
+
     try:
         rows = get_db().execute(
             "SELECT f.code, f.value, f.evidence, d.title_th, d.title_en, d.explanation_th, d.explanation_en, "
@@ -39,9 +42,13 @@ def project_flags(project_id: str) -> list[dict]:
             "WHERE f.project_id = ? ORDER BY f.code", [project_id]).fetchall()
     except sqlite3.OperationalError:  # flags not built yet
         return []
+    definitions = flagtext.definitions() if rows else {}
     flags = []
     for row in rows:
         flag = dict(row)
+        definition = definitions.get(row["code"])
+        flag["title"] = definition["title"] if definition else row["code"]
+        flag["sentence"] = flagtext.explain(row["code"], row["evidence"], definition)
         try:
             flag["evidence"] = json.loads(row["evidence"]) if row["evidence"] else {}
         except ValueError:
