@@ -13,6 +13,8 @@ from urllib.parse import quote
 from datasette import hookimpl
 from markupsafe import Markup, escape
 
+from prongsai.flags.definitions import DISCLAIMER
+from prongsai.flags.explain import explain
 from prongsai.thai import be_date
 
 DATABASE = "procurement"
@@ -56,13 +58,18 @@ def portal_links(datasette, kind: str, id_, label=None) -> Markup:
         datasette.urls.row(DATABASE, table, _tilde(id_)), label or id_, Markup(" · ").join(links))
 
 
-def badges(codes: str, definitions: dict) -> Markup:
+def badges(codes: str, definitions: dict, evidence=None) -> Markup:
+    """One badge per code; its title is the flag in plain words (filled from the row's evidence)."""
     out = []
     for code in [c.strip() for c in str(codes).split(",") if c.strip()]:
         d = definitions.get(code)
         title = f"{d['title_th']} / {d['title_en']}" if d else code
-        if d and d.get("explanation"):
-            title += f" — {d['explanation']}"
+        if d and evidence:
+            try:
+                title = f"{explain(code, evidence, 'th')} / {explain(code, evidence, 'en')}"
+            except (KeyError, ValueError, TypeError):  # a code or evidence the flags module does not know
+                pass
+        title = f"{code}: {title} ({DISCLAIMER['th']} / {DISCLAIMER['en']})"
         colour = SEVERITY_COLOURS.get((d or {}).get("severity"), SEVERITY_COLOURS["low"])
         out.append(Markup('<span class="flag-badge" title="{}" style="background:{};color:#fff;'
                           'border-radius:3px;padding:0 4px;margin-right:2px;white-space:nowrap">{}</span>')
@@ -82,14 +89,9 @@ async def flag_definitions(datasette) -> dict:
         defs = {}
         db = datasette.databases.get(DATABASE)
         if db is not None and "flag_definitions" in await db.table_names():
-            rows = await db.execute("SELECT code, severity, title_th, title_en, explanation_th, "
-                                    "explanation_en FROM flag_definitions")
+            rows = await db.execute("SELECT code, severity, title_th, title_en FROM flag_definitions")
             for r in rows.rows:
-                # Templates with {placeholders} are filled per flag; only plain text makes a tooltip.
-                explanation = " / ".join(e for e in (r["explanation_th"], r["explanation_en"])
-                                         if e and "{" not in e)
-                defs[r["code"]] = {"severity": r["severity"], "title_th": r["title_th"],
-                                   "title_en": r["title_en"], "explanation": explanation}
+                defs[r["code"]] = {"severity": r["severity"], "title_th": r["title_th"], "title_en": r["title_en"]}
         _definitions[datasette] = defs
     return _definitions[datasette]
 
@@ -130,7 +132,7 @@ def render_cell(row, value, column, table, database, datasette):
                                  or table is None):
 
         async def render():
-            return badges(value, await flag_definitions(datasette))
+            return badges(value, await flag_definitions(datasette), _row_value(row, "evidence"))
 
         return render
     return None

@@ -39,17 +39,26 @@ async def test_ids_link_to_portal_pages(datasette):
     assert 'href="/suppliers/' in page
 
 
-async def test_flag_codes_are_badges_explained_by_flag_definitions(datasette):
+async def test_flag_codes_are_badges_explained_in_plain_words(datasette):
+    from markupsafe import escape
+
+    from prongsai.flags.explain import explain
+
     db = datasette.get_database("procurement")
-    code, title_th, title_en = (await db.execute(
-        "SELECT d.code, d.title_th, d.title_en FROM flag_definitions d "
-        "WHERE d.code IN (SELECT code FROM red_flags) ORDER BY d.code LIMIT 1")).rows[0]
-    page = await html(datasette, "/procurement/red_flags", code=code, _size="3")
+    project_id, code, evidence = (await db.execute(
+        "SELECT project_id, code, evidence FROM red_flags WHERE code = 'TH01' LIMIT 1")).rows[0]
+    page = await html(datasette, "/procurement/red_flags", project_id=project_id, code=code)
     badge = re.search(rf'<span class="flag-badge" title="([^"]+)"[^>]*>{code}</span>', page)
-    assert badge and badge.group(1).startswith(f"{title_th} / {title_en}")
-    # comma-separated codes in the investigation tables become one badge each
+    sentence = f"{code}: {explain(code, evidence, 'th')} / {explain(code, evidence, 'en')}"
+    assert badge and badge.group(1).startswith(str(escape(sentence)))
+    assert "ไม่ใช่หลักฐาน" in badge.group(1) and "%" in badge.group(1)  # filled with the evidence's numbers
+    # comma-separated codes in the investigation tables become one badge each, titled by flag_definitions
     page = await html(datasette, "/procurement/recently_flagged", province="")
     assert page.count('class="flag-badge"') > 20
+    first = re.search(r'<span class="flag-badge" title="([^"]+)"[^>]*>(\w+)</span>', page)
+    title_th, title_en = (await db.execute(
+        "SELECT title_th, title_en FROM flag_definitions WHERE code = ?", [first.group(2)])).rows[0]
+    assert first.group(1).startswith(f"{first.group(2)}: {escape(title_th)} / {escape(title_en)}")
 
 
 async def test_menu_and_table_actions_lead_back_to_the_portal(datasette):
