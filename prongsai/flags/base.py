@@ -1,22 +1,29 @@
-"""Temporary tables every flag reads, built once per build with set-based SQL.
+"""Compact temporary tables every flag reads, each built in one pass over a source table.
 
 Cardinal reads one OCDS compiled release at a time; we read the same facts from our tables:
 ``ocid`` = ``projects.project_id``, ``tender.status`` = ``tender_status``,
 ``procurementMethod`` = ``ocds_method``, ``procurementMethodDetails`` = ``method``,
 ``tenderPeriod`` = ``tender_start``/``tender_end``, ``bids.details`` = ``bids`` + ``bid_tenderers``
 (bid order = ``bids.rowid``), ``awards`` = ``awards`` + ``award_suppliers`` + ``award_items``.
+Projects are keyed by ``pid`` = ``projects.rowid``: integers group and join faster than text, and
+the wide source rows (titles, provenance) are read once instead of once per flag.
 
-- ``_x``   projects left out of every indicator: cancelled tenders and ``[exclusions]``.
-- ``_b``   one row per submitted bid (status valid / disqualified / pending) of the other projects,
+- ``_p``   projects in scope (not a cancelled tender, ``procurementMethodDetails`` not in
+           ``[exclusions]``), with ``pc`` = 1 when their bids may be compared on price.
+- ``_b``   one row per submitted bid (status valid / disqualified / pending) of a project in scope,
            with its tenderer count ``nt``, single tenderer ``t1`` and sorted tenderer set ``tset``.
-- ``_bx``  ``_b`` exploded to one row per (bid, tenderer).
-- ``_aw``  per project: non-final awards, active awards and, when there is exactly one active
-           award with exactly one supplier, that ``winner``.
-- ``_act`` distinct (project, supplier) of active awards.
+- ``_bx``  (view) ``_b`` with one row per (bid, tenderer).
+- ``_bp``  per project with bids: counts (submitted, valid, disqualified, distinct tenderer sets).
+- ``_as``  one row per award of a project in scope, with its supplier count ``ns`` and ``sid``.
+- ``_aw``  per project with awards: whether any award is non-final, the active awards, how many
+           distinct suppliers they have ``act_n`` (0, 1, or 2 for "several"; the smallest is
+           ``act_sid``), their THB total and first date, and, when exactly one active award has
+           exactly one supplier, that ``winner``.
 """
 from __future__ import annotations
 
 SUBMITTED = "('valid', 'disqualified', 'pending')"
+TABLES = ("_p", "_b", "_bp", "_as", "_aw")
 
 
 def in_list(column: str, values, params: list) -> str:
@@ -26,60 +33,88 @@ def in_list(column: str, values, params: list) -> str:
     return f"{column} IN ({', '.join('?' * len(values))})" if values else "0"
 
 
-def create(conn, exclusions: list[str]) -> None:
+def price_comparison(include, exclude, params: list) -> str:
+    """Cardinal's ``matches_procurement_method_details``: an allow list wins over a deny list."""
+    if include:
+        return f"(p.method IS NOT NULL AND {in_list('p.method', include, params)})"
+    return f"(p.method IS NULL OR NOT {in_list('p.method', exclude, params)})"
+
+
+def create(conn, *, exclusions=(), include=(), exclude=()) -> None:
+    drop(conn)
     params: list = []
-    excluded = in_list("method", exclusions, params)
-    conn.execute("DROP TABLE IF EXISTS temp._x")
-    conn.execute("CREATE TEMP TABLE _x (project_id TEXT PRIMARY KEY) WITHOUT ROWID")
-    conn.execute(f"INSERT INTO _x SELECT project_id FROM projects WHERE tender_status = 'cancelled' "
-                 f"OR {excluded}", params)
-    conn.execute("DROP TABLE IF EXISTS temp._b")
+    pc = price_comparison(include, exclude, params)
+    excluded = in_list("p.method", exclusions, params)
+    conn.execute(f"""
+        CREATE TEMP TABLE _p AS
+        SELECT p.rowid AS pid, p.method, p.ocds_method, p.buyer_id, p.procuring_entity_id, p.fiscal_year,
+               p.announce_date, p.tender_start, p.tender_end, p.number_of_tenderers, p.budget,
+               p.reference_price, p.currency, {pc} AS pc
+        FROM projects p
+        WHERE p.tender_status IS NOT 'cancelled' AND (p.method IS NULL OR NOT {excluded})
+    """, params)
+    conn.execute("CREATE UNIQUE INDEX temp._p_pid ON _p(pid)")
+    # projects' primary-key index gives the rowid without reading the (wide) project rows
     conn.execute(f"""
         CREATE TEMP TABLE _b AS
-        SELECT b.rowid AS ord, b.id AS bid_id, b.project_id, b.status, b.amount, b.currency, b.date,
+        SELECT b.rowid AS ord, x.pid, b.id AS bid_id, b.status, b.amount, b.currency, b.date,
                count(t.supplier_id) AS nt, min(t.supplier_id) AS t1,
-               group_concat(t.supplier_id, char(31)) AS tset
-        FROM bids b LEFT JOIN bid_tenderers t ON t.bid_id = b.id
-        WHERE b.status IN {SUBMITTED} AND b.project_id NOT IN (SELECT project_id FROM _x)
+               group_concat(t.supplier_id, char(31)) AS tset, x.pc
+        FROM bids b JOIN projects p INDEXED BY sqlite_autoindex_projects_1 ON p.project_id = b.project_id
+        JOIN _p x ON x.pid = p.rowid
+        LEFT JOIN bid_tenderers t ON t.bid_id = b.id
+        WHERE b.status IN {SUBMITTED}
         GROUP BY b.rowid
     """)
-    conn.execute("CREATE INDEX temp._b_project ON _b(project_id)")
-    conn.execute("DROP TABLE IF EXISTS temp._bx")
+    conn.execute("CREATE INDEX temp._b_pid ON _b(pid, amount)")
     conn.execute("""
-        CREATE TEMP TABLE _bx AS
-        SELECT ord, bid_id, project_id, status, amount, currency, date, t1 AS supplier_id FROM _b WHERE nt = 1
+        CREATE TEMP VIEW _bx AS
+        SELECT ord, pid, bid_id, status, amount, currency, date, t1 AS supplier_id FROM _b WHERE nt <= 1
         UNION ALL
-        SELECT b.ord, b.bid_id, b.project_id, b.status, b.amount, b.currency, b.date, t.supplier_id
+        SELECT b.ord, b.pid, b.bid_id, b.status, b.amount, b.currency, b.date, t.supplier_id
         FROM _b b JOIN bid_tenderers t ON t.bid_id = b.bid_id WHERE b.nt > 1
     """)
-    conn.execute("CREATE INDEX temp._bx_project ON _bx(project_id, supplier_id)")
-    conn.execute("DROP TABLE IF EXISTS temp._aw")
+    conn.execute("""
+        CREATE TEMP TABLE _bp AS
+        SELECT pid, count(*) AS n, total(status = 'valid') AS nv, total(status = 'disqualified') AS nd,
+               count(DISTINCT tset) AS sets, count(DISTINCT t1) AS tenderers, max(nt) AS max_nt
+        FROM _b GROUP BY pid
+    """)
+    conn.execute("CREATE UNIQUE INDEX temp._bp_pid ON _bp(pid)")
+    conn.execute("""
+        CREATE TEMP TABLE _as AS
+        SELECT a.rowid AS aid, x.pid, a.id, a.status, a.amount, a.currency, a.date,
+               count(s.supplier_id) AS ns, min(s.supplier_id) AS sid, max(s.supplier_id) AS sid_max
+        FROM awards a JOIN projects p INDEXED BY sqlite_autoindex_projects_1 ON p.project_id = a.project_id
+        JOIN _p x ON x.pid = p.rowid
+        LEFT JOIN award_suppliers s ON s.award_id = a.id
+        GROUP BY a.rowid
+    """)
+    # An active award with k suppliers counts k in `act_rows`, so `active = 1 AND act_rows = 1`
+    # is exactly "one active award, with one supplier".
     conn.execute("""
         CREATE TEMP TABLE _aw AS
-        SELECT a.project_id,
-               total(a.status IS NOT NULL AND a.status NOT IN ('active', 'cancelled', 'unsuccessful')) AS nonfinal,
-               total(a.status = 'active') AS active,
-               max(CASE WHEN a.status = 'active' THEN s.n END) AS act_ns,
-               max(CASE WHEN a.status = 'active' THEN s.sid END) AS act_sid
-        FROM awards a
-        LEFT JOIN (SELECT award_id, count(*) AS n, min(supplier_id) AS sid FROM award_suppliers GROUP BY award_id) s
-               ON s.award_id = a.id
-        WHERE a.project_id NOT IN (SELECT project_id FROM _x)
-        GROUP BY a.project_id
+        SELECT pid, nonfinal, active, act_n, act_sid, thb_amount, first_date,
+               CASE WHEN nonfinal = 0 AND active = 1 AND act_rows = 1 THEN act_sid END AS winner
+        FROM (
+            SELECT pid, total(status IS NOT NULL AND status NOT IN ('active', 'cancelled', 'unsuccessful'))
+                       AS nonfinal,
+                   total(status = 'active') AS active,
+                   total(CASE WHEN status = 'active' THEN ns END) AS act_rows,
+                   CASE WHEN min(CASE WHEN status = 'active' THEN sid END) IS NULL THEN 0
+                        WHEN min(CASE WHEN status = 'active' THEN sid END)
+                             = max(CASE WHEN status = 'active' THEN sid_max END) THEN 1
+                        ELSE 2 END AS act_n,
+                   min(CASE WHEN status = 'active' THEN sid END) AS act_sid,
+                   sum(CASE WHEN status = 'active' AND currency = 'THB' THEN amount END) AS thb_amount,
+                   min(CASE WHEN status = 'active' THEN date END) AS first_date
+            FROM _as GROUP BY pid
+        )
     """)
-    # The only active award has one supplier, and every other award is cancelled/unsuccessful/unset.
-    conn.execute("ALTER TABLE _aw ADD COLUMN winner TEXT")
-    conn.execute("UPDATE _aw SET winner = act_sid WHERE nonfinal = 0 AND active = 1 AND act_ns = 1")
-    conn.execute("CREATE UNIQUE INDEX temp._aw_project ON _aw(project_id)")
-    conn.execute("DROP TABLE IF EXISTS temp._act")
-    conn.execute("""
-        CREATE TEMP TABLE _act AS
-        SELECT DISTINCT a.project_id, s.supplier_id FROM awards a JOIN award_suppliers s ON s.award_id = a.id
-        WHERE a.status = 'active' AND a.project_id NOT IN (SELECT project_id FROM _x)
-    """)
-    conn.execute("CREATE UNIQUE INDEX temp._act_key ON _act(project_id, supplier_id)")
+    conn.execute("CREATE UNIQUE INDEX temp._aw_pid ON _aw(pid)")
 
 
 def drop(conn) -> None:
-    for name in ("_x", "_b", "_bx", "_aw", "_act"):
+    conn.execute("DROP VIEW IF EXISTS temp._bx")
+    for name in TABLES:
         conn.execute(f"DROP TABLE IF EXISTS temp.{name}")

@@ -20,12 +20,16 @@ def build(db, settings_path=None, thai_settings_path=None) -> dict:
     thai_settings = load_thai(thai_settings_path)
     conn = db.conn
     computed_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    for name, columns in (("fp", "project_id TEXT, code TEXT, value REAL, evidence TEXT"),
+    for name, columns in (("fp", "pid INTEGER, code TEXT, value REAL, evidence TEXT"),
                           ("fo", "org_type TEXT, org_id TEXT, code TEXT, value REAL, evidence TEXT")):
         conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
         conn.execute(f"CREATE TEMP TABLE {name} ({columns})")
     try:
-        base.create(conn, pipe_set(cardinal_settings.get("exclusions", {}).get("procurement_method_details")))
+        top = cardinal_settings.get("", {})
+        exclusions = pipe_set(cardinal_settings.get("exclusions", {}).get("procurement_method_details"))
+        base.create(conn, exclusions=exclusions,
+                    include=pipe_set(top.get("price_comparison_procurement_methods")),
+                    exclude=pipe_set(top.get("no_price_comparison_procurement_methods")))
         meta = cardinal.compute(conn, cardinal_settings)
         thai.compute(conn, thai_settings)
         _publish(conn, computed_at, _thresholds(cardinal_settings, thai_settings, meta))
@@ -61,7 +65,8 @@ def _publish(conn, computed_at: str, thresholds: dict) -> None:
             [(f.code, f.cardinal_code, f.scope, f.severity, f.title_th, f.title_en, f.explanation_th,
               f.explanation_en, thresholds[f.code]) for f in FLAGS.values()])
         conn.execute("INSERT INTO red_flags (project_id, code, value, evidence, computed_at) "
-                     "SELECT project_id, code, value, evidence, ? FROM fp ORDER BY project_id, code", [computed_at])
+                     "SELECT p.project_id, f.code, f.value, f.evidence, ? FROM fp f JOIN projects p ON p.rowid = f.pid",
+                     [computed_at])
         conn.execute("INSERT INTO org_flags (org_type, org_id, code, value, evidence, computed_at) "
                      "SELECT org_type, org_id, code, value, evidence, ? FROM fo", [computed_at])
         scores.insert(conn, computed_at)

@@ -46,23 +46,11 @@ class Cardinal:
     def __init__(self, conn, settings: dict[str, dict]):
         self.conn = conn
         self.s = settings
-        top = settings.get("", {})
-        self.currency = top.get("currency") or self._first_currency()
-        include = pipe_set(top.get("price_comparison_procurement_methods"))
-        exclude = pipe_set(top.get("no_price_comparison_procurement_methods"))
-        # Cardinal's matches_procurement_method_details(): an allow list wins over a deny list.
-        params: list = []
-        if include:
-            cond = f"p.method IS NOT NULL AND {in_list('p.method', include, params)}"
-        else:
-            cond = f"(p.method IS NULL OR NOT {in_list('p.method', exclude, params)})"
-        conn.execute("DROP TABLE IF EXISTS temp._pc")
-        conn.execute("CREATE TEMP TABLE _pc (project_id TEXT PRIMARY KEY) WITHOUT ROWID")
-        conn.execute(f"INSERT INTO _pc SELECT DISTINCT b.project_id FROM _b b JOIN projects p "
-                     f"ON p.project_id = b.project_id WHERE {cond}", params)
+        self.currency = settings.get("", {}).get("currency") or self._first_currency()
         self.meta: dict[str, dict] = {}
 
     def _first_currency(self):
+        """Cardinal's main currency without a setting: the first one observed (here: in bid order)."""
         row = self.conn.execute("SELECT currency FROM _b WHERE currency IS NOT NULL AND amount IS NOT NULL "
                                 "ORDER BY ord LIMIT 1").fetchone()
         return row[0] if row else None
@@ -85,18 +73,18 @@ class Cardinal:
         # chrono's num_days(): whole days, truncated toward zero; invalid dates never match.
         self.conn.execute(f"""
             INSERT INTO fp
-            SELECT project_id, 'R003', 1.0,
+            SELECT pid, 'R003', 1.0,
                    json_object('days', days, 'threshold', threshold, 'tender_start', tender_start,
                                'tender_end', tender_end, 'procurement_method', ocds_method)
             FROM (
-                SELECT p.project_id, p.tender_start, p.tender_end, p.ocds_method,
+                SELECT p.pid, p.tender_start, p.tender_end, p.ocds_method,
                        (CAST(strftime('%s', p.tender_end) AS INTEGER)
                         - CAST(strftime('%s', p.tender_start) AS INTEGER)) / 86400 AS days,
                        COALESCE(m.days, ?) AS threshold
-                FROM projects p
+                FROM _p p
                 LEFT JOIN (SELECT column1 AS method, column2 AS days FROM (VALUES {values})) m
                        ON m.method = p.method
-                WHERE {method_ok} AND p.project_id NOT IN (SELECT project_id FROM _x)
+                WHERE {method_ok} AND p.tender_end IS NOT NULL
                   AND strftime('%s', p.tender_start) IS NOT NULL AND strftime('%s', p.tender_end) IS NOT NULL
             ) WHERE days < threshold
         """, params)
@@ -104,37 +92,37 @@ class Cardinal:
     def r018(self, cfg):
         params: list = []
         methods = pipe_set(cfg.get("procurement_methods", "open|selective"))
-        method_ok = f"ocds_method IS NOT NULL AND {in_list('ocds_method', methods, params)}" if methods else "1"
+        method_ok = f"p.ocds_method IS NOT NULL AND {in_list('p.ocds_method', methods, params)}" if methods else "1"
         self.conn.execute(f"""
             INSERT INTO fp
-            SELECT project_id, 'R018', 1.0,
-                   json_object('number_of_tenderers', number_of_tenderers, 'procurement_method', ocds_method)
-            FROM projects
-            WHERE number_of_tenderers = 1 AND typeof(number_of_tenderers) = 'integer' AND {method_ok}
-              AND project_id NOT IN (SELECT project_id FROM _x)
+            SELECT p.pid, 'R018', 1.0,
+                   json_object('number_of_tenderers', p.number_of_tenderers, 'procurement_method', p.ocds_method)
+            FROM _p p
+            WHERE p.number_of_tenderers = 1 AND typeof(p.number_of_tenderers) = 'integer' AND {method_ok}
         """, params)
 
     def _second_lowest_bid_ratios(self):
-        """Cardinal's SecondLowestBidRatio: (lowest non-winning - winning) / winning valid bid."""
+        """Cardinal's SecondLowestBidRatio: (lowest non-winning - winning) / winning valid bid.
+
+        Both minima per project come from one scan of ``_b`` in (pid, ord) order; for ties the
+        first bid wins, as in Cardinal (SQLite's ``min()`` keeps the first row of equal minima).
+        """
         self.conn.execute("DROP TABLE IF EXISTS temp._slr")
         self.conn.execute("""
             CREATE TEMP TABLE _slr AS
-            SELECT project_id, winner, loser, wa, la, (la - wa) / wa AS ratio FROM (
-                SELECT project_id, winner,
-                       max(CASE WHEN is_w THEN amount END) AS wa,
-                       max(CASE WHEN NOT is_w THEN amount END) AS la,
-                       max(CASE WHEN NOT is_w THEN t1 END) AS loser
-                FROM (
-                    SELECT b.project_id, w.winner, b.amount, b.t1, b.t1 = w.winner AS is_w,
-                           row_number() OVER (PARTITION BY b.project_id, b.t1 = w.winner
-                                              ORDER BY b.amount, b.ord) AS rn
-                    FROM _b b JOIN _aw w ON w.project_id = b.project_id
-                    WHERE w.winner IS NOT NULL AND b.status = 'valid' AND b.nt = 1
-                      AND typeof(b.amount) IN ('integer', 'real') AND b.currency = ?
-                      AND b.project_id IN (SELECT project_id FROM _pc)
-                ) WHERE rn = 1 GROUP BY project_id
-            ) WHERE wa IS NOT NULL AND la IS NOT NULL AND la >= wa AND wa != 0
-        """, [self.currency])
+            SELECT w.pid, w.winner, l.loser, w.wa, l.la, (l.la - w.wa) / w.wa AS ratio
+            FROM (SELECT b.pid, a.winner, min(b.amount) AS wa FROM _bp x JOIN _aw a ON a.pid = x.pid
+                  JOIN _b b ON b.pid = x.pid
+                  WHERE x.nv >= 2 AND a.winner IS NOT NULL AND b.t1 = a.winner AND b.status = 'valid' AND b.nt = 1 AND b.pc
+                    AND typeof(b.amount) IN ('integer', 'real') AND b.currency = ?
+                  GROUP BY b.pid) w
+            JOIN (SELECT b.pid, min(b.amount) AS la, b.t1 AS loser FROM _bp x JOIN _aw a ON a.pid = x.pid
+                  JOIN _b b ON b.pid = x.pid
+                  WHERE x.nv >= 2 AND a.winner IS NOT NULL AND b.t1 != a.winner AND b.status = 'valid' AND b.nt = 1 AND b.pc
+                    AND typeof(b.amount) IN ('integer', 'real') AND b.currency = ?
+                  GROUP BY b.pid) l ON l.pid = w.pid
+            WHERE l.la >= w.wa AND w.wa != 0
+        """, [self.currency, self.currency])
 
     def _ratio_evidence(self, fence_key: str) -> str:
         return (f"json_object('winner_id', winner, 'second_id', loser, 'winner_amount', wa, 'second_amount', la, "
@@ -153,10 +141,10 @@ class Cardinal:
         if not (q1 > 0 and fence > 0):
             return
         ev = self._ratio_evidence("lower")
-        self.conn.execute(f"INSERT INTO fp SELECT project_id, 'R024', ratio, {ev} FROM _slr WHERE ratio <= ?",
+        self.conn.execute(f"INSERT INTO fp SELECT pid, 'R024', ratio, {ev} FROM _slr WHERE ratio <= ?",
                           [fence, fence, self.currency, fence])
-        self._tenderers("R024", "SELECT project_id, winner AS tid FROM _slr WHERE ratio <= ? "
-                        "UNION SELECT project_id, loser FROM _slr WHERE ratio <= ?", [fence, fence], 0.0)
+        self._tenderers("R024", "SELECT pid, winner AS tid FROM _slr WHERE ratio <= ? "
+                        "UNION SELECT pid, loser FROM _slr WHERE ratio <= ?", [fence, fence], 0.0)
 
     def r058(self, cfg):
         threshold = cfg.get("threshold")
@@ -170,33 +158,31 @@ class Cardinal:
         if not fence > 0:
             return
         ev = self._ratio_evidence("upper")
-        self.conn.execute(f"INSERT INTO fp SELECT project_id, 'R058', ratio, {ev} FROM _slr WHERE ratio >= ?",
+        self.conn.execute(f"INSERT INTO fp SELECT pid, 'R058', ratio, {ev} FROM _slr WHERE ratio >= ?",
                           [fence, fence, self.currency, fence])
-        self._tenderers("R058", "SELECT project_id, winner AS tid FROM _slr WHERE ratio >= ?", [fence], 0.0)
+        self._tenderers("R058", "SELECT pid, winner AS tid FROM _slr WHERE ratio >= ?", [fence], 0.0)
 
     def r028(self, cfg):
         # Cardinal compares each bid with the last earlier bid at the same (amount, currency); every
-        # tenderer set in a price group holding two or more different sets ends up flagged.
+        # tenderer set in a price group holding two or more different sets ends up flagged, so a bid
+        # is flagged when another bid of the project has its price and a different tenderer set.
         self.conn.execute("DROP TABLE IF EXISTS temp._r028")
         self.conn.execute("""
             CREATE TEMP TABLE _r028 AS
-            SELECT b.project_id, b.amount, b.currency, b.bid_id, b.tset FROM _b b
-            JOIN (SELECT project_id, amount, currency FROM _b
-                  WHERE tset IS NOT NULL AND typeof(amount) IN ('integer', 'real') AND currency IS NOT NULL
-                    AND project_id IN (SELECT project_id FROM _pc)
-                  GROUP BY project_id, amount, currency HAVING count(DISTINCT tset) > 1) g
-              ON g.project_id = b.project_id AND g.amount = b.amount AND g.currency = b.currency
-            WHERE b.tset IS NOT NULL
+            SELECT a.pid, a.amount, a.currency, a.bid_id, a.tset FROM _bp x JOIN _b a ON a.pid = x.pid
+            WHERE x.sets >= 2 AND a.pc AND a.tset IS NOT NULL AND typeof(a.amount) IN ('integer', 'real') AND a.currency IS NOT NULL
+              AND EXISTS (SELECT 1 FROM _b b WHERE b.pid = a.pid AND b.amount = a.amount AND b.currency = a.currency
+                          AND b.tset != a.tset)
         """)
         self.conn.execute("""
             INSERT INTO fp
-            SELECT project_id, 'R028', 1.0,
+            SELECT pid, 'R028', 1.0,
                    json_object('amount', min(amount), 'currency', min(currency),
                                'bid_ids', json_group_array(bid_id),
                                'tenderers', json_group_array(DISTINCT replace(tset, char(31), '+')))
-            FROM _r028 GROUP BY project_id
+            FROM _r028 GROUP BY pid
         """)
-        self._tenderers("R028", "SELECT DISTINCT r.project_id, t.supplier_id AS tid FROM _r028 r "
+        self._tenderers("R028", "SELECT DISTINCT r.pid, t.supplier_id AS tid FROM _r028 r "
                         "JOIN bid_tenderers t ON t.bid_id = r.bid_id", [], 1.0)
 
     def r030(self, cfg):
@@ -204,59 +190,67 @@ class Cardinal:
         self.conn.execute("DROP TABLE IF EXISTS temp._r030")
         self.conn.execute("""
             CREATE TEMP TABLE _r030 AS
-            SELECT b.project_id, b.supplier_id, b.bid_id, b.date, p.tender_end
-            FROM _bx b JOIN projects p ON p.project_id = b.project_id
-            JOIN _act a ON a.project_id = b.project_id AND a.supplier_id = b.supplier_id
+            SELECT b.pid, b.supplier_id, b.bid_id, b.date, p.tender_end
+            FROM _bx b JOIN _p p ON p.pid = b.pid JOIN _aw a ON a.pid = b.pid
             WHERE b.status = 'valid' AND typeof(b.date) = 'text' AND typeof(p.tender_end) = 'text'
-              AND b.date > p.tender_end
+              AND b.date > p.tender_end AND a.act_n > 0
+              AND (b.supplier_id = a.act_sid
+                   OR a.act_n > 1 AND EXISTS (SELECT 1 FROM _as x JOIN award_suppliers s ON s.award_id = x.id
+                                              WHERE x.pid = b.pid AND x.status = 'active'
+                                                AND s.supplier_id = b.supplier_id))
         """)
         self.conn.execute("""
             INSERT INTO fp
-            SELECT project_id, 'R030', 1.0,
+            SELECT pid, 'R030', 1.0,
                    json_object('bid_date', max(date), 'tender_end', min(tender_end),
                                'bid_ids', json_group_array(DISTINCT bid_id),
                                'tenderers', json_group_array(DISTINCT supplier_id))
-            FROM _r030 GROUP BY project_id
+            FROM _r030 GROUP BY pid
         """)
-        self._tenderers("R030", "SELECT DISTINCT project_id, supplier_id AS tid FROM _r030", [], 1.0)
+        self._tenderers("R030", "SELECT DISTINCT pid, supplier_id AS tid FROM _r030", [], 1.0)
 
     def r035(self, cfg):
         threshold = max(cfg.get("threshold", 1), 1)
         self.conn.execute("DROP TABLE IF EXISTS temp._r035")
+        # Only projects with a disqualified bid can raise it (threshold >= 1).
         self.conn.execute("""
             CREATE TEMP TABLE _r035 AS
-            SELECT v.project_id, v.tid AS winner,
-                   (SELECT count(DISTINCT d.supplier_id) FROM _bx d
-                    WHERE d.project_id = v.project_id AND d.status = 'disqualified' AND d.supplier_id != v.tid) AS n
-            FROM (SELECT project_id, min(supplier_id) AS tid FROM _bx
-                  WHERE status = 'valid' AND supplier_id IS NOT NULL
-                  GROUP BY project_id HAVING count(DISTINCT supplier_id) = 1) v
-            JOIN _aw w ON w.project_id = v.project_id AND w.nonfinal = 0
-            JOIN (SELECT project_id, min(supplier_id) AS sid FROM _act
-                  GROUP BY project_id HAVING count(*) = 1) a
-              ON a.project_id = v.project_id AND a.sid = v.tid
+            SELECT pid, vid AS winner, n FROM (
+                SELECT b.pid, min(CASE WHEN b.status = 'valid' THEN b.supplier_id END) AS vid,
+                       count(DISTINCT CASE WHEN b.status = 'valid' THEN b.supplier_id END) AS valid_n,
+                       count(DISTINCT CASE WHEN b.status = 'disqualified' THEN b.supplier_id END) AS disq_n,
+                       count(DISTINCT CASE WHEN b.status = 'disqualified' THEN b.supplier_id END)
+                         - max(CASE WHEN b.status = 'disqualified' THEN b.supplier_id = v.valid_sid ELSE 0 END)
+                         AS n
+                FROM _bx b
+                JOIN (SELECT pid, min(CASE WHEN status = 'valid' THEN supplier_id END) AS valid_sid FROM _bx
+                      WHERE pid IN (SELECT pid FROM _bp WHERE nd > 0) GROUP BY pid) v
+                  ON v.pid = b.pid
+                WHERE b.supplier_id IS NOT NULL
+                GROUP BY b.pid
+            ) JOIN _aw a USING (pid)
+            WHERE valid_n = 1 AND a.nonfinal = 0 AND a.act_n = 1 AND a.act_sid = vid
         """)
         self.conn.execute("""
-            INSERT INTO fp SELECT project_id, 'R035', n, json_object('disqualified', n, 'winner_id', winner,
+            INSERT INTO fp SELECT pid, 'R035', n, json_object('disqualified', n, 'winner_id', winner,
                    'threshold', ?) FROM _r035 WHERE n >= ?
         """, [threshold, threshold])
-        self._tenderers("R035", "SELECT project_id, winner AS tid FROM _r035 WHERE n >= ?", [threshold], 0.0)
+        self._tenderers("R035", "SELECT pid, winner AS tid FROM _r035 WHERE n >= ?", [threshold], 0.0)
 
     def r036(self, cfg):
+        # Only projects with a disqualified bid can raise it.
         self.conn.execute("""
             INSERT INTO fp
-            SELECT project_id, 'R036', 1.0,
+            SELECT pid, 'R036', 1.0,
                    json_object('lowest_amount', amount, 'lowest_bid_id', bid_id,
                                'lowest_valid_amount', lowest_valid, 'currency', currency)
             FROM (
-                SELECT b.project_id, b.bid_id, b.status, b.amount, b.currency,
-                       row_number() OVER (PARTITION BY b.project_id ORDER BY b.amount, b.ord) AS rn,
-                       min(CASE WHEN b.status = 'valid' THEN b.amount END) OVER (PARTITION BY b.project_id)
-                           AS lowest_valid
-                FROM _b b
-                WHERE typeof(b.amount) IN ('integer', 'real') AND b.currency = ?
-                  AND b.project_id IN (SELECT project_id FROM _pc)
-                  AND b.project_id IN (SELECT project_id FROM _aw WHERE active > 0)
+                SELECT b.pid, b.bid_id, b.status, b.amount, b.currency,
+                       row_number() OVER (PARTITION BY b.pid ORDER BY b.amount, b.ord) AS rn,
+                       min(CASE WHEN b.status = 'valid' THEN b.amount END) OVER (PARTITION BY b.pid) AS lowest_valid
+                FROM _b b JOIN _aw a ON a.pid = b.pid
+                WHERE b.pc AND typeof(b.amount) IN ('integer', 'real') AND b.currency = ? AND a.active > 0
+                  AND b.pid IN (SELECT pid FROM _bp WHERE nd > 0)
             ) WHERE rn = 1 AND status = 'disqualified' AND lowest_valid IS NOT NULL
         """, [self.currency])
 
@@ -267,8 +261,8 @@ class Cardinal:
         self.conn.execute("""
             CREATE TEMP TABLE _r025 AS
             SELECT t1 AS tid, count(*) AS n, total(t1 = winner) AS wins FROM (
-                SELECT DISTINCT b.project_id, b.t1, w.winner FROM _b b JOIN _aw w ON w.project_id = b.project_id
-                WHERE w.winner IS NOT NULL AND b.status = 'valid' AND b.nt = 1
+                SELECT DISTINCT b.pid, b.t1, a.winner FROM _b b JOIN _aw a ON a.pid = b.pid
+                WHERE a.winner IS NOT NULL AND b.status = 'valid' AND b.nt = 1
             ) GROUP BY t1
         """)
         counts = sorted(_column(self.conn, "SELECT n FROM _r025"))
@@ -296,23 +290,24 @@ class Cardinal:
         minimum_bids = cfg.get("minimum_submitted_bids", 2)
         minimum_processes = cfg.get("minimum_contracting_processes", 2)
         self.conn.execute("DROP TABLE IF EXISTS temp._r038")
+        self.conn.execute("CREATE TEMP TABLE _r038 (org_type TEXT, org_id TEXT, d REAL, n INTEGER, processes INTEGER)")
+        self.conn.execute("DROP TABLE IF EXISTS temp._r038p")
         self.conn.execute("""
-            CREATE TEMP TABLE _r038 (org_type TEXT, org_id TEXT, d REAL, n INTEGER, processes INTEGER)
+            CREATE TEMP TABLE _r038p AS
+            SELECT p.buyer_id, p.procuring_entity_id, per.d, per.n
+            FROM (SELECT pid, nd AS d, n FROM _bp) per JOIN _p p ON p.pid = per.pid
         """)
         self.conn.execute("""
-            WITH per AS (SELECT project_id, total(status = 'disqualified') AS d, count(*) AS n
-                         FROM _b GROUP BY project_id)
             INSERT INTO _r038
-            SELECT 'buyer', p.buyer_id, total(per.d), sum(per.n), count(*) FROM per
-            JOIN projects p ON p.project_id = per.project_id WHERE p.buyer_id IS NOT NULL GROUP BY p.buyer_id
+            SELECT 'buyer', buyer_id, total(d), sum(n), count(*) FROM _r038p WHERE buyer_id IS NOT NULL
+            GROUP BY buyer_id
             UNION ALL
-            SELECT 'procuring_entity', p.procuring_entity_id, total(per.d), sum(per.n), count(*) FROM per
-            JOIN projects p ON p.project_id = per.project_id WHERE p.procuring_entity_id IS NOT NULL
-            GROUP BY p.procuring_entity_id
+            SELECT 'procuring_entity', procuring_entity_id, total(d), sum(n), count(*) FROM _r038p
+            WHERE procuring_entity_id IS NOT NULL GROUP BY procuring_entity_id
         """)
         self.conn.execute("""
             INSERT INTO _r038
-            SELECT 'tenderer', supplier_id, total(status = 'disqualified'), count(*), count(DISTINCT project_id)
+            SELECT 'tenderer', supplier_id, total(status = 'disqualified'), count(*), count(DISTINCT pid)
             FROM _bx WHERE supplier_id IS NOT NULL GROUP BY supplier_id
         """)
         # As coded in Cardinal, minimum_contracting_processes is compared with the submitted bids.
@@ -347,15 +342,11 @@ class Cardinal:
         self.conn.execute("DROP TABLE IF EXISTS temp._r048")
         self.conn.execute("""
             CREATE TEMP TABLE _r048 AS
-            SELECT a.sid AS tid, count(DISTINCT a.project_id) AS processes,
+            SELECT a.sid AS tid, count(DISTINCT a.pid) AS processes,
                    count(DISTINCT substr(i.classification_id, 1, ?)) AS variety,
                    json_group_array(DISTINCT substr(i.classification_id, 1, ?)) AS codes
-            FROM (SELECT a.id, a.project_id, min(s.supplier_id) AS sid FROM awards a
-                  JOIN award_suppliers s ON s.award_id = a.id
-                  WHERE a.status = 'active' AND a.project_id NOT IN (SELECT project_id FROM _x)
-                  GROUP BY a.id HAVING count(*) = 1) a
-            JOIN award_items i ON i.award_id = a.id
-            WHERE typeof(i.classification_id) = 'text'
+            FROM _as a JOIN award_items i ON i.award_id = a.id
+            WHERE a.status = 'active' AND a.ns = 1 AND typeof(i.classification_id) = 'text'
             GROUP BY a.sid
         """, [digits, digits])
         threshold = cfg.get("threshold")
@@ -383,7 +374,8 @@ class Cardinal:
         self.conn.execute(f"""
             INSERT INTO fo
             SELECT 'tenderer', tid, '{code}', {value},
-                   json_object('processes', count(*), 'project_ids', json_group_array(project_id))
+                   json_object('processes', count(*),
+                               'project_ids', json_group_array((SELECT project_id FROM projects WHERE rowid = pid)))
             FROM ({pairs_sql}) WHERE tid IS NOT NULL GROUP BY tid
         """, params)
 

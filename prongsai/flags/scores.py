@@ -30,9 +30,8 @@ def insert(conn, computed_at: str) -> None:
     conn.executemany("INSERT INTO _weights VALUES (?, ?)", weights)
     conn.execute("""
         INSERT INTO risk_scores (project_id, score, flag_count, codes, computed_at)
-        SELECT project_id, round(100.0 * (1.0 - exp(sum(ln(1.0 - weight)))) + ?, 1), count(*),
-               group_concat(code, ','), ?
-        FROM (SELECT f.project_id, f.code, w.weight FROM fp f JOIN _weights w ON w.code = f.code
-              ORDER BY f.project_id, f.code)
-        GROUP BY project_id
+        SELECT (SELECT project_id FROM projects WHERE rowid = pid),
+               round(100.0 * (1.0 - exp(sum(ln(1.0 - weight)))) + ?, 1), count(*), group_concat(code, ','), ?
+        FROM (SELECT f.pid, f.code, w.weight FROM fp f JOIN _weights w ON w.code = f.code ORDER BY f.pid, f.code)
+        GROUP BY pid
     """, [_NUDGE, computed_at])
