@@ -36,8 +36,8 @@ async def test_every_public_table_and_column_is_described_with_a_unit(datasette)
     problems = []
     for table in tables:
         meta = datasette.table_metadata("procurement", table)
-        if not bilingual(meta.get("description")):
-            problems.append(f"{table}: no Thai / English description")
+        if not bilingual(meta.get("title")) or not bilingual(meta.get("description")):
+            problems.append(f"{table}: no Thai / English title and description")
         described = meta.get("columns") or {}
         for column in await db.table_columns(table):
             text = described.get(column)
