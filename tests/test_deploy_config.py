@@ -67,13 +67,18 @@ def test_docker_command_serves_on_fly_port(monkeypatch, demo_db):
     tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]["prongsai"]  # the console script
     calls = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
-    monkeypatch.setenv("PORT", FLY["env"]["PORT"])
+    for key, value in {**docker_env(), **FLY["env"]}.items():
+        monkeypatch.setenv(key, value)
+    for key in ("PRONGSAI_SERVE_DB", "PRONGSAI_SERVE_COMPLAINTS_DB"):  # serve --workers sets them
+        monkeypatch.setenv(key, "")
     args = CMD[1:]
     args[args.index("--db") + 1] = str(demo_db)
     result = cli.main(args, standalone_mode=False)
     assert result is None and calls
     assert calls[0]["host"] == "0.0.0.0" and calls[0]["port"] == FLY["http_service"]["internal_port"]
     assert calls[0]["access_log"] is False
+    assert calls[0].get("workers", 1) == int(FLY["env"].get("WEB_CONCURRENCY", 1))
+    assert FLY["vm"][0]["size"].endswith(f"-{calls[0].get('workers', 1)}x")  # one process per vCPU
 
 
 def test_public_database_is_baked_outside_the_volume():
