@@ -166,3 +166,55 @@ def test_cli_backup_key_backup_restore(runner, tmp_path, monkeypatch):
     result = runner.invoke(cli, ["restore", str(out), "--complaints-db", str(target), "--identity-file", str(key_file)])
     assert result.exit_code == 0, result.output
     assert dump(target) == dump(db)
+
+
+def test_with_the_complaints_area_own_store(app, tmp_path, keys):
+    """The same round trip and reconciliation over complaints.db as the portal writes it."""
+    import io
+
+    from PIL import Image
+
+    from portal.complaints import cases
+    from portal.complaints.db import evidence_dir, open_complaints_db
+    from portal.complaints.evidence import clean
+    from prongsai.ops.check import check_complaints
+
+    identity, recipients = keys
+    db = tmp_path / "data" / "complaints.db"
+    conn = open_complaints_db(db)
+    picture = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 0, 0)).save(picture, "JPEG")
+    with app.app_context():
+        cases.create_complaint(conn, evidence_dir(db), nonce="n-1", project={"project_id": "P-1"},
+                               body=f"{CANARY} ถนนไม่ได้สร้าง", concern="money", contact="line: somchai",
+                               files=[clean(picture.getvalue(), "road.jpg")])
+    conn.close()
+    assert [f for f in check_complaints(db) if not f.ok] == []
+
+    out = tmp_path / "b.age"
+    manifest = backups.backup(db, out, recipients)
+    assert len(manifest["evidence"]) == 1 and CANARY.encode() not in out.read_bytes()
+    target = tmp_path / "restored" / "complaints.db"
+    backups.restore(out, target, identity)
+    assert dump(target) == dump(db)
+    assert [f for f in check_complaints(target) if not f.ok] == []
+
+    (evidence_dir(target) / "planted.jpg").write_bytes(b"\xff\xd8 not from any complaint")
+    [failed] = [f for f in check_complaints(target) if not f.ok]
+    assert "planted.jpg" in failed.detail
+
+
+def test_cli_backup_to_stdout(runner, tmp_path, monkeypatch, keys):
+    """`fly ssh console -C "prongsai backup -o - --armor" > file` style: only the backup on stdout."""
+    identity, _ = keys
+    monkeypatch.setenv("PRONGSAI_BACKUP_RECIPIENTS", str(identity.to_public()))
+    db, conn = make_complaints(tmp_path / "live")
+    conn.close()
+    result = runner.invoke(cli, ["backup", "--complaints-db", str(db), "-o", "-", "--armor"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("-----BEGIN AGE ENCRYPTED FILE-----")
+    assert result.stdout.rstrip().endswith("-----END AGE ENCRYPTED FILE-----")
+    out = tmp_path / "b.age"
+    out.write_bytes(result.stdout_bytes)
+    backups.restore(out, tmp_path / "r" / "complaints.db", identity)
+    assert dump(tmp_path / "r" / "complaints.db") == dump(db)

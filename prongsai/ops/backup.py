@@ -20,6 +20,7 @@ import tempfile
 
 import pyrage
 
+from portal.complaints.db import evidence_dir
 from prongsai.errors import UserError
 from prongsai.ops.files import integrity_errors, online_copy, replace_durably, sha256_file
 
@@ -28,11 +29,6 @@ IDENTITY_ENV = "PRONGSAI_BACKUP_IDENTITY"
 FORMAT = "prongsai-complaints-backup/1"
 DB_NAME = "complaints.db"
 EVIDENCE = "evidence"
-
-
-def evidence_dir(complaints_db) -> pathlib.Path:
-    """Evidence files live in ``evidence/`` beside ``complaints.db``."""
-    return pathlib.Path(complaints_db).parent / EVIDENCE
 
 
 def evidence_files(folder: pathlib.Path) -> list[str]:
@@ -139,6 +135,7 @@ def restore(backup_file, complaints_db, identity, *, force: bool = False) -> dic
         if evidence_dst.exists():
             _keep_aside(evidence_dst)
         evidence_src.mkdir(exist_ok=True)
+        evidence_src.chmod(0o700)  # as the complaints area keeps it
         os.replace(evidence_src, evidence_dst)
         replace_durably(unpacked / DB_NAME, target)
     return manifest

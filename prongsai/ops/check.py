@@ -12,7 +12,8 @@ import dataclasses
 import pathlib
 import sqlite3
 
-from prongsai.ops.backup import evidence_dir, evidence_files
+from portal.complaints.db import evidence_dir
+from prongsai.ops.backup import evidence_files
 from prongsai.ops.files import connect_ro, integrity_errors, sha256_file
 from prongsai.ops.publish import sidecar
 
