@@ -19,7 +19,7 @@ def make_complaints(folder, n=3):
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("CREATE TABLE complaints (id INTEGER PRIMARY KEY, body TEXT)")
     conn.execute("CREATE TABLE evidence (id INTEGER PRIMARY KEY, complaint_id INTEGER REFERENCES complaints(id), "
-                 "stored_name TEXT UNIQUE)")
+                 "stored_name TEXT UNIQUE, size INTEGER)")
     (folder / "evidence").mkdir(exist_ok=True)
     for i in range(1, n + 1):
         add(conn, folder, i)
@@ -28,10 +28,11 @@ def make_complaints(folder, n=3):
 
 def add(conn, folder, i):
     name = f"{i:032x}.jpg"
-    (folder / "evidence" / name).write_bytes(f"JPEG {i} {CANARY}".encode() * 50)
+    data = f"JPEG {i} {CANARY}".encode() * 50
+    (folder / "evidence" / name).write_bytes(data)
     conn.execute("BEGIN IMMEDIATE")
     conn.execute("INSERT INTO complaints (id, body) VALUES (?, ?)", [i, f"{CANARY} {i}"])
-    conn.execute("INSERT INTO evidence (complaint_id, stored_name) VALUES (?, ?)", [i, name])
+    conn.execute("INSERT INTO evidence (complaint_id, stored_name, size) VALUES (?, ?, ?)", [i, name, len(data)])
     conn.execute("COMMIT")
 
 

@@ -24,7 +24,7 @@ def test_clean_complaints_pass(complaints):
     findings = check_complaints(complaints)
     assert failures(findings) == []
     assert {f.subject for f in findings} == {"complaints database", "complaints foreign keys",
-                                             "evidence rows", "evidence files"}
+                                             "evidence rows", "evidence files", "evidence sizes"}
 
 
 def test_planted_orphan_file_is_found_and_kept(complaints):
@@ -41,6 +41,14 @@ def test_row_without_its_file_is_found(complaints):
     (complaints.parent / "evidence" / name).unlink()
     [failed] = failures(check_complaints(complaints))
     assert failed.subject == "evidence rows" and name in failed.detail
+
+
+def test_truncated_evidence_file_is_found(complaints):
+    [name] = sqlite3.connect(complaints).execute("SELECT stored_name FROM evidence LIMIT 1").fetchone()
+    path = complaints.parent / "evidence" / name
+    path.write_bytes(path.read_bytes()[:100])
+    [failed] = failures(check_complaints(complaints))
+    assert failed.subject == "evidence sizes" and name in failed.detail
 
 
 def test_corrupt_complaints_database_is_found(complaints, tmp_path):

@@ -3,7 +3,7 @@
 - the public database: its sha256 against the ``.sha256`` beside it (the bytes ``publish``
   checked) and ``integrity_check``, or the much faster ``quick_check`` with ``--quick``;
 - the complaints database: ``integrity_check`` and ``foreign_key_check``;
-- evidence: every ``evidence`` row has its file and every file its row.
+- evidence: every ``evidence`` row has its file, of the size it records, and every file its row.
 Problems are reported, never repaired: a file without a row may be someone's only copy.
 """
 from __future__ import annotations
@@ -60,17 +60,21 @@ def check_complaints(complaints_db) -> list[Finding]:
                                 "ok" if not bad_fks else f"{len(bad_fks)} rows point nowhere "
                                 f"(first: {bad_fks[0][0]} rowid {bad_fks[0][1]} -> {bad_fks[0][2]})"))
         try:
-            rows = {r[0] for r in conn.execute("SELECT stored_name FROM evidence")}
+            rows = dict(conn.execute("SELECT stored_name, size FROM evidence"))
         except sqlite3.OperationalError as exc:
             return [*findings, Finding("evidence", False, f"cannot read the evidence table ({exc})")]
     finally:
         conn.close()
-    files = set(evidence_files(evidence_dir(path)))
-    missing, orphans = sorted(rows - files), sorted(files - rows)
+    folder = evidence_dir(path)
+    files = set(evidence_files(folder))
+    missing, orphans = sorted(rows.keys() - files), sorted(files - rows.keys())
+    resized = sorted(n for n in rows.keys() & files if (folder / n).stat().st_size != rows[n])
     findings.append(Finding("evidence rows", not missing, f"{len(rows):,} rows, each with its file"
                             if not missing else f"{len(missing)} rows without a file: {_some(missing)}"))
     findings.append(Finding("evidence files", not orphans, f"{len(files):,} files, each with its row"
                             if not orphans else f"{len(orphans)} files without a row: {_some(orphans)}"))
+    findings.append(Finding("evidence sizes", not resized, "every file has the size its row records"
+                            if not resized else f"{len(resized)} files changed size: {_some(resized)}"))
     return findings
 
 
