@@ -2,6 +2,7 @@
 import hashlib
 import sqlite3
 import threading
+import time
 
 import pytest
 
@@ -48,16 +49,23 @@ def test_reader_during_publish_sees_old_or_new_never_neither(tmp_path, two_build
             except sqlite3.Error as exc:
                 errors.append(repr(exc))
 
+    def wait_until(condition):
+        deadline = time.monotonic() + 30
+        while not condition() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
     thread = threading.Thread(target=reader)
     thread.start()
     try:
-        for i in range(12):
+        wait_until(lambda: seen)
+        for i in range(13):  # ends on b
             publish(b if i % 2 == 0 else a, live)
+        wait_until(lambda: seen[-1] == ids[1])
     finally:
         stop.set()
         thread.join()
     assert errors == []
-    assert set(seen) == set(ids) and len(seen) > 20
+    assert seen[0] == ids[0] and seen[-1] == ids[1] and set(seen) == set(ids)
     assert not list(live.parent.glob(".*tmp*"))
 
 
