@@ -6,6 +6,7 @@ import os
 import pathlib
 import re
 import shlex
+import sqlite3
 import subprocess
 import sys
 import tomllib
@@ -15,7 +16,6 @@ import yaml
 from packaging.specifiers import SpecifierSet
 
 from portal import create_app
-from prongsai import config
 from prongsai.cli import cli
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -186,18 +186,24 @@ def test_litestream_config_replicates_and_restores_for_real(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     env = {**os.environ, "PRONGSAI_DATA_DIR": str(data)}
-    writer = ("import sqlite3, time; c = sqlite3.connect('{db}', isolation_level=None); "
-              "c.execute('PRAGMA journal_mode=WAL'); c.execute('CREATE TABLE t (x TEXT)'); "
-              "[c.execute('INSERT INTO t VALUES (?)', ['ร้องเรียน %d' % i]) for i in range(200)]; "
-              "time.sleep(2)").format(db=data / "complaints.db")
-    subprocess.run([str(LITESTREAM), "replicate", "-config", str(cfg), "-exec",
-                    f"{sys.executable} -c \"{writer}\""], env=env, check=True, timeout=60,
-                   capture_output=True)
+    writer = tmp_path / "writer.py"  # the app's stand-in: writes, then stays up until shipped
+    writer.write_text(f"""
+import pathlib, sqlite3, time
+conn = sqlite3.connect({str(data / "complaints.db")!r}, isolation_level=None)
+conn.execute("PRAGMA journal_mode=WAL")
+conn.execute("CREATE TABLE t (x TEXT)")
+for i in range(200):
+    conn.execute("INSERT INTO t VALUES (?)", ["ร้องเรียน %d" % i])
+done = time.time()
+shipped = lambda: [p for p in pathlib.Path({str(tmp_path / "replica")!r}).rglob("*.ltx") if p.stat().st_mtime > done]
+while not shipped() and time.time() < done + 30:
+    time.sleep(0.1)
+""", encoding="utf-8")
+    subprocess.run([str(LITESTREAM), "replicate", "-config", str(cfg), "-exec", f"{sys.executable} {writer}"],
+                   env=env, check=True, timeout=60, capture_output=True)
     restored = tmp_path / "restored.db"
     subprocess.run([str(LITESTREAM), "restore", "-config", str(cfg), "-o", str(restored),
                     str(data / "complaints.db")], env=env, check=True, timeout=60, capture_output=True)
-    import sqlite3
-
     rows = sqlite3.connect(restored).execute("SELECT count(*), max(x) FROM t").fetchone()
     assert rows == (200, "ร้องเรียน 99")
 
