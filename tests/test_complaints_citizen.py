@@ -393,3 +393,16 @@ def test_intake_closes_when_the_disk_is_nearly_full(client, app, project_id):
     r = submit(client, project_id)
     assert r.status_code == 503 and "disk space" in r.get_data(as_text=True)
     assert counts(app)[0] == 0
+
+
+def test_a_message_quoting_the_own_tracking_code_is_refused(client, app, project_id):
+    code = tracking_code(submit(client, project_id).get_data(as_text=True))
+    client.post("/track", data={**form_tokens(client, "/track"), "code": code})
+    quoted = f"รหัสของฉันคือ {code.lower().replace('-', ' ')} ครับ"
+    r = client.post("/track/message?lang=en", data={**form_tokens(client, "/track"), "body": quoted})
+    assert r.status_code == 400 and "do not write your tracking code" in r.get_data(as_text=True)
+    other = "ABCD-EFGH-JKMN-PQRS-TVWX-YZ01"
+    r = client.post("/track/message", data={**form_tokens(client, "/track"), "body": f"เลขอ้างอิง {other}"})
+    assert r.status_code == 303
+    bodies = [r[0] for r in sqlite3.connect(app.config["COMPLAINTS_DATABASE"]).execute("SELECT body FROM messages")]
+    assert bodies == [f"เลขอ้างอิง {other}"]

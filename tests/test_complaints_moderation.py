@@ -116,6 +116,16 @@ def test_logout_revokes_the_session_server_side(app, users):
     assert thief.get("/moderate").status_code == 302
 
 
+def test_idle_and_old_sessions_end(app, users, conn):
+    client, _ = login(app, "alice")
+    assert client.get("/moderate").status_code == 200
+    conn.execute("UPDATE sessions SET last_seen = '2000-01-01T00:00:00+00:00'")
+    assert client.get("/moderate").status_code == 302
+    client, _ = login(app, "alice")
+    conn.execute("UPDATE sessions SET created_at = '2000-01-01T00:00:00+00:00' WHERE revoked_at IS NULL")
+    assert client.get("/moderate").status_code == 302
+
+
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example", "/\\evil.example", "javascript:x"])
 def test_login_next_never_leaves_the_site(app, users, target):
     client = app.test_client()

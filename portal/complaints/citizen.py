@@ -135,6 +135,9 @@ def track_message():
     errors = {}
     body, error = forms.clean_text(request.form.get("body"), required=False, max_len=MAX_BODY_CHARS)
     files = forms.read_files(request.files.getlist("evidence"), errors)
+    if body and crypto.contains_code(body, complaint["tracking_hash"]):
+        return _fail(400, _("Please do not write your tracking code in a message: moderators never need it. "
+                            "Nothing was sent."))
     if error or errors or not (body or files):
         message = error or errors.get("evidence") or _("Write a message or attach a file.")
         return _fail(400, str(message))

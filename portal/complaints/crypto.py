@@ -11,6 +11,8 @@ complaint forms refuse to run without it; tests get a per-process key.
 from __future__ import annotations
 
 import hashlib
+import hmac
+import re
 import secrets
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -41,6 +43,18 @@ def normalise_code(text: str) -> str | None:
     if len(cleaned) != CODE_CHARS or any(c not in ALPHABET for c in cleaned):
         return None
     return cleaned
+
+
+_CODE_LIKE = re.compile(r"(?:[0-9A-Z]{4}[\s-]?){5}[0-9A-Z]{4}", re.IGNORECASE)
+
+
+def contains_code(text: str, tracking_hash: str) -> bool:
+    """Whether ``text`` quotes the tracking code whose hash is given (a sender pasting it by mistake)."""
+    for candidate in _CODE_LIKE.findall(text.translate(_THAI_DIGITS)):
+        normalised = normalise_code(candidate)
+        if normalised and hmac.compare_digest(code_hash(normalised), tracking_hash):
+            return True
+    return False
 
 
 def code_hash(code: str) -> str:
