@@ -260,6 +260,7 @@ PROJECT_INDEXES = [
     "CREATE INDEX IF NOT EXISTS idx_projects_fiscal_year_announce ON projects(fiscal_year, announce_date)",
     "CREATE INDEX IF NOT EXISTS idx_projects_province_announce ON projects(province, announce_date)",
     "CREATE INDEX IF NOT EXISTS idx_projects_method_announce ON projects(method, announce_date)",
+    "CREATE INDEX IF NOT EXISTS idx_projects_buyer_announce ON projects(buyer_id, announce_date)",
 ]
 
 

@@ -167,6 +167,7 @@ def test_agency_page(portal_client, ids):
     html = r.get_data(as_text=True)
     assert r.status_code == 200
     assert "Its top suppliers" in html and "<meter" in html
+    assert f"/search?agency={ids['agency']}" in html
     assert len(figures(html)) == 2
     assert f"/feeds/agencies/{ids['agency']}.atom" in html
     assert portal_client.get("/agencies/nope").status_code == 404

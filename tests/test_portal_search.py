@@ -126,3 +126,14 @@ def test_query_time_budget_interrupts_a_runaway_query(portal_client):
             query_within("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000000) "
                          "SELECT count(*) FROM n", [], 0.05)
         assert query_within("SELECT 1", [], 0.05)[0][0] == 1  # the handler is removed afterwards
+
+
+def test_one_agencys_projects(portal_client, db):
+    agency = db.execute("SELECT agency_id FROM agg_agency ORDER BY projects DESC LIMIT 1").fetchone()[0]
+    html = portal_client.get(f"/search?agency={agency}").get_data(as_text=True)
+    ids = result_ids(html)
+    assert len(ids) == search_view.PAGE_SIZE and 'name="agency"' in html
+    buyers = {db.execute("SELECT buyer_id FROM projects WHERE project_id = ?", [i]).fetchone()[0] for i in ids}
+    assert buyers == {agency}
+    assert f"agency={agency}" in html.split('rel="next"')[1].split(">")[0]  # kept across pages
+    assert portal_client.get("/search?agency=nope").status_code == 400

@@ -11,7 +11,7 @@ from flask import Blueprint, render_template, request
 
 from portal.db import TooSlow, get_db, query_within
 from portal.flagtext import definitions
-from portal.params import MAX_PAGE, choice_arg, page_arg
+from portal.params import MAX_PAGE, BadParameter, choice_arg, page_arg
 from portal.provinces import TILES
 from portal.views.main import fiscal_years
 
@@ -43,12 +43,13 @@ def search():
         "province": choice_arg("province", provinces),
         "flag": choice_arg("flag", defs),
     }
+    agency = _agency_arg()
     page = page_arg()
-    searched = bool(q) or any(filters.values())
+    searched = bool(q) or any(filters.values()) or agency is not None
     projects, agencies, suppliers, too_broad = [], [], [], False
     if searched:
         try:
-            projects = _projects(q, filters, page)
+            projects = _projects(q, dict(filters, agency=agency["id"] if agency else None), page)
         except TooSlow:
             too_broad = True
         if q and page == 1:
@@ -57,16 +58,28 @@ def search():
             except TooSlow:
                 too_broad = True
     has_next = len(projects) > PAGE_SIZE and page < MAX_PAGE
-    args = {k: v for k, v in dict(filters, q=q).items() if v}
+    args = {k: v for k, v in dict(filters, q=q, agency=agency["id"] if agency else None).items() if v}
     return render_template(
         "search.html", q=q, filters=filters, page=page, projects=projects[:PAGE_SIZE], has_next=has_next,
-        agencies=agencies, suppliers=suppliers, too_broad=too_broad, searched=searched, args=args,
+        agencies=agencies, suppliers=suppliers, too_broad=too_broad, agency=agency, searched=searched, args=args,
         methods=methods, provinces=provinces, years=years, flag_defs=defs, page_size=PAGE_SIZE)
+
+
+def _agency_arg():
+    """``?agency=<id>``: one buyer's projects (a 400 when no such agency)."""
+    agency_id = request.args.get("agency", "").strip()
+    if not agency_id:
+        return None
+    row = get_db().execute("SELECT id, name_th FROM agencies WHERE id = ?", [agency_id]).fetchone()
+    if row is None:
+        raise BadParameter("agency", agency_id)
+    return row
 
 
 def _projects(q: str, filters: dict, page: int) -> list:
     where, params = [], []
-    for column, key in (("p.fiscal_year", "fiscal_year"), ("p.method", "method"), ("p.province", "province")):
+    for column, key in (("p.fiscal_year", "fiscal_year"), ("p.method", "method"), ("p.province", "province"),
+                        ("p.buyer_id", "agency")):
         if filters[key]:
             where.append(f"{column} = ?")
             params.append(int(filters[key]) if key == "fiscal_year" else filters[key])
