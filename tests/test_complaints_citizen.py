@@ -51,16 +51,14 @@ def tracking_code(html):
     return match.group(1) if match else None
 
 
-def photo_with_exif(fmt="JPEG", size=(40, 30)):
-    img = Image.new("RGB", size, (200, 30, 30))
+def photo_with_exif():
+    """A JPEG carrying a camera maker, GPS position and a comment, as phones write them."""
+    img = Image.new("RGB", (40, 30), (200, 30, 30))
     exif = Image.Exif()
     exif[0x010F] = "SecretCameraMaker"        # Make
-    exif[0x8825] = {2: (13.0, 45.0, 0.0)}  # GPS latitude
+    exif[0x8825] = {2: (13.0, 45.0, 0.0)}     # GPS latitude
     out = io.BytesIO()
-    if fmt == "JPEG":
-        img.save(out, "JPEG", exif=exif, comment=b"owner: somchai")
-    else:
-        img.save(out, fmt, exif=exif)
+    img.save(out, "JPEG", exif=exif, comment=b"owner: somchai")
     return out.getvalue()
 
 

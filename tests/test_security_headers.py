@@ -2,7 +2,6 @@
 the ASGI body guard, and the rate limiter's keyed, rotating client hash."""
 from __future__ import annotations
 
-import asyncio
 import re
 
 import httpx
