@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import gzip
-import hashlib
 import json
 import os
 import pathlib
@@ -39,6 +38,7 @@ from prongsai import config, thai
 from prongsai.ocds_export import (
     AGENCY_SCHEME, OCDS_SOURCE, PROJECT_PATHS, TAX_ID_SCHEMES, dig, lazy_command, project_id_for,
 )
+from prongsai.ops.files import sha256_file
 from scrapers.http import Client
 from scrapers.store import ScrapeError, SourceRun
 
@@ -575,17 +575,9 @@ def import_file(db, path, *, source_url: str | None = None, sha256: str | None =
     url = source_url or path.resolve().as_uri()
     fetched = _dt.datetime.fromtimestamp(path.stat().st_mtime, _dt.timezone.utc).isoformat(timespec="seconds")
     with SourceRun(db, SOURCE, url, fetched_at=fetched, label=f"ocds {path.name}: releases") as run:
-        run.target_sha256 = sha256 or _file_sha256(path)
+        run.target_sha256 = sha256 or sha256_file(path)
         load(run, read_releases(path), source_url=url, ocid_prefixes=ocid_prefixes)
     return run
-
-
-def _file_sha256(path: pathlib.Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def import_url(db, url: str, *, ocid_prefixes=()) -> SourceRun:
