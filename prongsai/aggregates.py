@@ -118,11 +118,11 @@ TABLES: dict[str, tuple[str, str]] = {
     "agg_flag_examples": (
         "code TEXT, rank INTEGER, project_id TEXT, title TEXT, d TEXT, amount REAL, value REAL, "
         "PRIMARY KEY (code, rank)",
-        f"""SELECT code, rn, x.project_id, pr.title, d, amount, value FROM (
+        f"""SELECT code, rn, x.project_id, pr.title, d, amount, value FROM (SELECT * FROM (
               SELECT r.code, r.project_id, r.value, p.d, p.amount,
                      row_number() OVER (PARTITION BY r.code ORDER BY p.d DESC, r.project_id DESC) AS rn
-              FROM red_flags r JOIN _proj p ON p.project_id = r.project_id) x
-           JOIN projects pr ON pr.project_id = x.project_id WHERE rn <= {RECENT_PER_KEY}""",
+              FROM red_flags r JOIN _proj p ON p.project_id = r.project_id) WHERE rn <= {RECENT_PER_KEY}) x
+           JOIN projects pr ON pr.project_id = x.project_id""",
     ),
     "agg_newest_flagged": (
         "rank INTEGER PRIMARY KEY, project_id TEXT, title TEXT, d TEXT, amount REAL, codes TEXT, score REAL",
@@ -135,7 +135,7 @@ TABLES: dict[str, tuple[str, str]] = {
     "agg_recent": (
         "scope TEXT, key TEXT, rank INTEGER, project_id TEXT, title TEXT, d TEXT, amount REAL, codes TEXT, "
         "PRIMARY KEY (scope, key, rank)",
-        f"""SELECT scope, key, rn, x.project_id, pr.title, x.d, x.amount, x.codes FROM (
+        f"""SELECT scope, key, rn, x.project_id, pr.title, x.d, x.amount, x.codes FROM (SELECT * FROM (
               SELECT 'agency' AS scope, buyer_id AS key, project_id, d, amount, codes,
                      row_number() OVER (PARTITION BY buyer_id ORDER BY d DESC, project_id DESC) AS rn
               FROM _proj WHERE buyer_id IS NOT NULL
@@ -146,8 +146,8 @@ TABLES: dict[str, tuple[str, str]] = {
               UNION ALL
               SELECT 'supplier', w.supplier_id, w.project_id, w.d, w.amount, p.codes,
                      row_number() OVER (PARTITION BY w.supplier_id ORDER BY w.d DESC, w.project_id DESC)
-              FROM _win w JOIN _proj p ON p.project_id = w.project_id) x
-           JOIN projects pr ON pr.project_id = x.project_id WHERE rn <= {RECENT_PER_KEY}""",
+              FROM _win w JOIN _proj p ON p.project_id = w.project_id) WHERE rn <= {RECENT_PER_KEY}) x
+           JOIN projects pr ON pr.project_id = x.project_id""",
     ),
     "agg_agency": (
         "agency_id TEXT PRIMARY KEY, projects INTEGER, budget REAL, contracts INTEGER, amount REAL, "
