@@ -165,5 +165,8 @@ async def test_links_carry_the_data_prefix_once_and_resolve(demo_db, tmp_path):
                      if h.removeprefix("http://testserver").startswith("/data/")}
         exports = sorted(h for h in seen if ".json" in h or ".csv" in h or "_sort" in h or "_hide_sql" in h)
         assert len(exports) >= 8
-        for href in exports[:40]:
+        kinds = {}  # one link of each kind per page is enough to show they resolve
+        for href in exports:
+            kinds.setdefault((href.split("?")[0].rsplit(".", 1)[-1], "_sort" in href, "_hide_sql" in href), href)
+        for href in kinds.values():
             assert (await client.get(href)).status_code == 200, href
