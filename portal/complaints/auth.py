@@ -27,7 +27,12 @@ SESSION_ABSOLUTE = dt.timedelta(hours=12)
 
 _hasher = PasswordHasher()
 _test_hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
-_DUMMY = _hasher.hash("not-a-password-but-the-same-cost")
+
+
+@functools.cache
+def _dummy_hash(h: PasswordHasher) -> str:
+    """A hash to verify against for unknown accounts, so their answer costs the same time."""
+    return h.hash("not-a-password-but-the-same-cost")
 
 
 def hasher() -> PasswordHasher:
@@ -63,8 +68,8 @@ def authenticate(conn, username: str, password: str):
     user = conn.execute("SELECT * FROM users WHERE username = ? AND disabled_at IS NULL",
                         [username[:100]]).fetchone()
     if user is None or len(password) > MAX_PASSWORD:
-        try:  # same cost as a real check, so timing does not tell which usernames exist
-            _hasher.verify(_DUMMY, password[:MAX_PASSWORD] + "x")
+        try:
+            hasher().verify(_dummy_hash(hasher()), password[:MAX_PASSWORD] + "x")
         except VerificationError:
             pass
         return None, "bad"
