@@ -29,6 +29,8 @@ $(STAMP): requirements.txt pyproject.toml
 translations: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg --ignore-dirs='.* ._ complaints' -k _l -o portal/translations/messages.pot .
 	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching
+	$(BIN)/pybabel extract -F portal/complaints/babel.cfg -k _l -o portal/complaints/translations/messages.pot .
+	$(BIN)/pybabel update -i portal/complaints/translations/messages.pot -d portal/complaints/translations --no-fuzzy-matching
 
 bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
