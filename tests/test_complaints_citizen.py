@@ -404,3 +404,14 @@ def test_a_message_quoting_the_own_tracking_code_is_refused(client, app, project
     assert r.status_code == 303
     bodies = [r[0] for r in sqlite3.connect(app.config["COMPLAINTS_DATABASE"]).execute("SELECT body FROM messages")]
     assert bodies == [f"เลขอ้างอิง {other}"]
+
+
+@pytest.mark.parametrize("headers", [{"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}])
+def test_cross_site_posts_are_refused_even_with_a_token(client, app, project_id, headers):
+    url = report_url(project_id) + "?lang=en"
+    data = {**form_tokens(client, url), "body": BODY, "mode": "anonymous", "concern": "money"}
+    r = client.post(url, data=data, headers=headers)
+    assert r.status_code == 400 and "did not come from this site" in r.get_data(as_text=True)
+    assert client.post(url, data=data, headers={"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
+                       ).status_code == 200
+    assert counts(app)[0] == 1
