@@ -30,7 +30,6 @@ import collections
 import datetime as _dt
 import functools
 import hashlib
-import io
 import itertools
 import json
 import pathlib
@@ -43,7 +42,7 @@ from prongsai import config
 from prongsai.errors import UserError
 from prongsai.thai import (agency_id, fiscal_year, method_group, normalize_name, parse_amount,
                            parse_be_date, supplier_id, to_arabic_digits)
-from scrapers.http import Client, FetchError
+from scrapers.http import Client, Download, FetchError
 from scrapers.store import LayoutError, ScrapeError, SourceRun
 
 SOURCE = "datagoth"
@@ -74,10 +73,13 @@ CATEGORY = {"ซื้อ": "goods", "จ้างก่อสร้าง": "wo
 PACKAGE_SPELLINGS = ("cgd-contract-{}", "cdg-contract-{}", "egp-contact-{}", "egp-contract-{}")
 
 
+_BLANK = frozenset(("", "-"))
+
+
 class Row(NamedTuple):
     location: str
     cells: list
-    record: dict | None   # canonical column -> cell text; None when the row is malformed
+    record: dict | None   # canonical column -> cleaned cell text; None when the row is malformed
     problem: str | None
 
 
@@ -107,7 +109,8 @@ def _layout(header: list[str], shapes: collections.Counter, location: str) -> tu
 def parse(lines: Iterable[str], location: str) -> Iterator[Row]:
     """Decoded CSV lines -> one :class:`Row` per data row (pure: no I/O beyond the iterable).
 
-    Locations are ``<location>:<record number>`` counting the header as 1.
+    A record maps canonical column names to the cell text with whitespace collapsed, ``''`` and
+    ``'-'`` as None. Locations are ``<location>:<record number>`` counting the header as 1.
     """
     import csv
 
@@ -119,6 +122,7 @@ def parse(lines: Iterable[str], location: str) -> Iterator[Row]:
     head = list(itertools.islice(reader, SHAPE_SAMPLE))
     shapes = collections.Counter(len(r) for r in head if any(c.strip() for c in r))
     width, mapping = _layout(header, shapes, location)
+    names, indexes = [n for n, _ in mapping], [i for _, i in mapping]
     for number, cells in enumerate(itertools.chain(head, reader), start=2):
         if not any(c.strip() for c in cells):
             continue
@@ -126,7 +130,8 @@ def parse(lines: Iterable[str], location: str) -> Iterator[Row]:
         if len(cells) != width:
             yield Row(where, cells, None, f"{len(cells)} cells where the file has {width}")
             continue
-        yield Row(where, cells, {name: cells[i] for name, i in mapping}, None)
+        values = [" ".join(cells[i].split()) for i in indexes]
+        yield Row(where, cells, {n: (v if v not in _BLANK else None) for n, v in zip(names, values)}, None)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -145,18 +150,19 @@ def _agency(name: str) -> str:
     return agency_id(None, name)
 
 
+@functools.lru_cache(maxsize=1024)
 def _method(first: str, second: str) -> str | None:
     """The specific method of a row whichever of the two swapped columns holds it."""
-    first, second = first.strip(), second.strip()
     if first.startswith(GENERIC_GROUP) or (method_group(second)[0] and not method_group(first)[1]):
         first, second = second, first
     return None if first.startswith(GENERIC_GROUP) or first in ("", "-") else first
 
 
-def _wkt(location: str, lat: str, lon: str) -> str | None:
-    location = location.strip()
-    if location.upper().startswith(("POINT", "POLYGON", "LINESTRING", "MULTI")):
+def _wkt(location: str | None, lat: str | None, lon: str | None) -> str | None:
+    if location and location.upper().startswith(("POINT", "POLYGON", "LINESTRING", "MULTI")):
         return location
+    if not (lat and lon):
+        return None
     try:
         lat_f, lon_f = float(to_arabic_digits(lat)), float(to_arabic_digits(lon))
     except ValueError:
@@ -164,14 +170,9 @@ def _wkt(location: str, lat: str, lon: str) -> str | None:
     return f"POINT({lon_f} {lat_f})"
 
 
-def _text(value: str) -> str | None:
-    value = " ".join(value.split())
-    return None if value in ("", "-") else value
-
-
-def _amount(text: str) -> float | None:
+def _amount(text: str | None) -> float | None:
     """Plain decimals (the CSVs' form) fast; anything else through ``parse_amount``."""
-    if text[:1].isdigit() and text.isascii():
+    if text and text[0].isdigit() and text.isascii():
         try:
             return float(text)
         except ValueError:
@@ -180,79 +181,72 @@ def _amount(text: str) -> float | None:
 
 
 _PROJECT_ID = re.compile(r"\d{6,}")
+_BE_YEAR = re.compile(r"25\d\d")
+
+
+#: (column, parser) of the values that must parse; a failure names the column.
+_PARSED = (("วันที่ประกาศ", _date), ("วันที่เกิดรายการ", _date), ("วันที่ลงนามสัญญา", _date),
+           ("วันที่สิ้นสุดสัญญา", _date), ("งบประมาณ(บาท)", _amount), ("ราคากลาง(บาท)", _amount),
+           ("ราคาตกลงซื้อ/จ้าง", _amount), ("งบสัญญา(บาท)", _amount))
 
 
 def to_rows(r: dict) -> dict[str, list[dict]]:
     """One parsed record -> rows per table. Raises ``ValueError`` naming a malformed value."""
-    pid = r["รหัสโครงการ"].strip()
+    pid = r["รหัสโครงการ"] or ""
     if not (pid.isascii() and pid.isdigit() and len(pid) >= 6):
         pid = to_arabic_digits(pid)
-    if not _PROJECT_ID.fullmatch(pid):
-        raise ValueError(f"รหัสโครงการ is not a project id: {r['รหัสโครงการ']!r}")
-    fy_text = to_arabic_digits(r["ปีงบประมาณ"]).strip()
-    announce = _field(_date, r, "วันที่ประกาศ")
-    transaction = _field(_date, r, "วันที่เกิดรายการ")
-    signed = _field(_date, r, "วันที่ลงนามสัญญา")
-    end = _field(_date, r, "วันที่สิ้นสุดสัญญา")
-    if re.fullmatch(r"25\d\d", fy_text):
+        if not _PROJECT_ID.fullmatch(pid):
+            raise ValueError(f"รหัสโครงการ is not a project id: {r['รหัสโครงการ']!r}")
+    values = []
+    for column, parser in _PARSED:
+        try:
+            values.append(parser(r[column]))
+        except ValueError as exc:
+            raise ValueError(f"{column}: {exc}") from None
+    announce, transaction, signed, end, budget, reference, agreed, contract_value = values
+    fy_text = to_arabic_digits(r["ปีงบประมาณ"] or "")
+    if _BE_YEAR.fullmatch(fy_text):
         fy = int(fy_text)
-    elif fy_text in ("", "-") and (announce or transaction):
+    elif not fy_text and (announce or transaction):
         fy = fiscal_year(announce or transaction)
     else:
         raise ValueError(f"ปีงบประมาณ is not a B.E. year: {r['ปีงบประมาณ']!r}")
-    budget = _field(_amount, r, "งบประมาณ(บาท)")
-    reference = _field(_amount, r, "ราคากลาง(บาท)")
-    agreed = _field(_amount, r, "ราคาตกลงซื้อ/จ้าง")
-    contract_value = _field(_amount, r, "งบสัญญา(บาท)")
 
-    agency_name = _text(r["ชื่อหน่วยงาน"])
-    province = _text(r["จังหวัด"])
-    method = _method(r["วิธีจัดซื้อฯ"], r["กลุ่มวิธีจัดซื้อฯ"])
+    agency_name, province, ptype = r["ชื่อหน่วยงาน"], r["จังหวัด"], r["ชื่อประเภทโครงการ"]
+    method = _method(r["วิธีจัดซื้อฯ"] or "", r["กลุ่มวิธีจัดซื้อฯ"] or "")
     group, ocds = method_group(method)
-    ptype = _text(r["ชื่อประเภทโครงการ"])
     buyer = _agency(agency_name) if agency_name else None
-    rows: dict[str, list[dict]] = {"agencies": [], "suppliers": [], "awards": [], "contracts": []}
-    if buyer:
-        rows["agencies"].append({"id": buyer, "name_th": agency_name, "province": province})
-    rows["projects"] = [{
-        "project_id": pid, "title": _text(r["ชื่อโครงการ"]), "project_type": ptype,
-        "main_procurement_category": CATEGORY.get(ptype, "services") if ptype else None,
-        "buyer_id": buyer, "procuring_entity_id": buyer, "sub_agency": _text(r["ชื่อหน่วยงานย่อย"]),
-        "method": method, "method_group": group, "ocds_method": ocds, "fiscal_year": fy,
-        "announce_date": announce, "budget": budget, "reference_price": reference,
-        "currency": CURRENCY, "status": _text(r["สถานะโครงการ"]), "province": province,
-        "district": _text(r.get("เขต/อำเภอ", "")), "subdistrict": _text(r.get("แขวง/ตำบล", "")),
-        "location_wkt": _wkt(r["พิกัดของโครงการ"], r.get("ละติจูดโครงการ", ""),
-                             r.get("ลองจิจูดโครงการ", "")),
-    }]
-    winner_name = _text(r["ชื่อผู้ชนะ"])
-    contract_no = _text(r["เลขที่สัญญา"])
-    raw_tax = r["เลขนิติบุคคล"].strip()
+    rows: dict[str, list[dict]] = {
+        "agencies": [{"id": buyer, "name_th": agency_name, "province": province}] if buyer else [],
+        "projects": [{
+            "project_id": pid, "title": r["ชื่อโครงการ"], "project_type": ptype,
+            "main_procurement_category": CATEGORY.get(ptype, "services") if ptype else None,
+            "buyer_id": buyer, "procuring_entity_id": buyer, "sub_agency": r["ชื่อหน่วยงานย่อย"],
+            "method": method, "method_group": group, "ocds_method": ocds, "fiscal_year": fy,
+            "announce_date": announce, "budget": budget, "reference_price": reference,
+            "currency": CURRENCY, "status": r["สถานะโครงการ"], "province": province,
+            "district": r.get("เขต/อำเภอ"), "subdistrict": r.get("แขวง/ตำบล"),
+            "location_wkt": _wkt(r["พิกัดของโครงการ"], r.get("ละติจูดโครงการ"), r.get("ลองจิจูดโครงการ")),
+        }],
+    }
+    winner_name, contract_no, raw_tax = r["ชื่อผู้ชนะ"], r["เลขที่สัญญา"], r["เลขนิติบุคคล"]
     if not agreed and not winner_name and not contract_no:
         return rows  # ราคาตกลงซื้อ/จ้าง = 0 and nobody named: no winner yet
     sid = None
-    if winner_name or raw_tax not in ("", "-"):
-        sid, tax_id, status, normalized = _supplier(raw_tax, winner_name or "")
-        rows["suppliers"].append({"id": sid, "tax_id": tax_id, "tax_id_raw": raw_tax or None,
-                                  "tax_id_status": status, "name_th": winner_name,
-                                  "name_normalized": normalized, "country": "TH"})
+    if winner_name or raw_tax:
+        sid, tax_id, status, normalized = _supplier(raw_tax or "", winner_name or "")
+        rows["suppliers"] = [{"id": sid, "tax_id": tax_id, "tax_id_raw": raw_tax, "tax_id_status": status,
+                              "name_th": winner_name, "name_normalized": normalized, "country": "TH"}]
+        rows["award_suppliers"] = [{"award_id": f"{pid}/1", "supplier_id": sid}]
     award = f"{pid}/1"
-    rows["awards"].append({"id": award, "project_id": pid, "award_id": "1", "status": "active",
-                           "amount": agreed or None, "currency": CURRENCY, "date": transaction or signed})
-    rows["award_suppliers"] = [{"award_id": award, "supplier_id": sid}] if sid else []
-    rows["contracts"].append({
+    rows["awards"] = [{"id": award, "project_id": pid, "award_id": "1", "status": "active",
+                       "amount": agreed or None, "currency": CURRENCY, "date": transaction or signed}]
+    rows["contracts"] = [{
         "id": f"{pid}/{contract_no or 'x:' + (sid or '')}", "project_id": pid, "award_id": award,
         "contract_no": contract_no, "supplier_id": sid, "supplier_name": winner_name,
         "award_amount": agreed or None, "contract_amount": contract_value, "currency": CURRENCY,
-        "signed_date": signed, "end_date": end, "status": _text(r["สถานะสัญญา"])})
+        "signed_date": signed, "end_date": end, "status": r["สถานะสัญญา"]}]
     return rows
-
-
-def _field(parse_value, record: dict, column: str):
-    try:
-        return parse_value(record[column])
-    except ValueError as exc:
-        raise ValueError(f"{column}: {exc}") from None
 
 
 # --- load --------------------------------------------------------------------------------
@@ -280,24 +274,19 @@ def load_lines(run: SourceRun, lines: Iterable[str], location: str, source_url: 
                     run.upsert(table, item, source_url=source_url)
 
 
-def _lines(path: pathlib.Path, location: str) -> Iterator[str]:
-    with open(path, "rb") as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-        try:
-            yield from text
-        except UnicodeDecodeError as exc:
-            raise ScrapeError(f"{SOURCE}: {location} is not UTF-8 ({exc.reason} at byte {exc.start} of a "
-                              "block); data.go.th CSVs are UTF-8, is this the right file?") from None
-
-
 def load_file(db_path, path, *, source_url: str | None = None, sha256: str | None = None) -> SourceRun:
     """Load one saved CSV in one run; ``source_url`` is where it came from (else the file)."""
     path = pathlib.Path(path)
     url = source_url or path.resolve().as_uri()
     fetched = _dt.datetime.fromtimestamp(path.stat().st_mtime, _dt.timezone.utc).isoformat(timespec="seconds")
-    with SourceRun(db_path, SOURCE, target=url, fetched_at=fetched, label=f"{SOURCE} {path.name}") as run:
+    with SourceRun(db_path, SOURCE, target=url, fetched_at=fetched, label=f"{SOURCE} {path.name}") as run, \
+            open(path, encoding="utf-8-sig", newline="") as text:  # utf-8-sig: the files have a BOM
         run.target_sha256 = sha256 or _file_sha256(path)
-        load_lines(run, _lines(path, str(path)), str(path), url)
+        try:
+            load_lines(run, text, str(path), url)
+        except UnicodeDecodeError as exc:
+            raise ScrapeError(f"{SOURCE}: {path} is not UTF-8 ({exc.reason} at byte {exc.start} of a "
+                              "block); data.go.th CSVs are UTF-8, is this the right file?") from None
     return run
 
 
@@ -343,7 +332,8 @@ def resources(client: Client, year: int) -> list[dict]:
         if not csvs:
             raise LayoutError(SOURCE, url, "a CSV resource",
                               f"formats {sorted({str(r.get('format')) for r in result['resources']})}")
-        return [{"id": r.get("id"), "name": r.get("name") or r.get("id"), "url": r["url"]} for r in csvs]
+        return [{"id": r.get("id"), "name": r.get("name") or r.get("id"), "url": r["url"],
+                 "last_modified": r.get("last_modified")} for r in csvs]
     raise ScrapeError(f"{SOURCE}: no data.go.th package for fiscal year {year} (tried {', '.join(tried)})")
 
 
@@ -351,7 +341,8 @@ def run_live(db_path, *, year: int | None = None, client: Client | None = None,
              raw_dir=None) -> list[SourceRun]:
     """Fetch and load every CSV of a fiscal year (default: the current one); one run per file.
 
-    A file whose sha256 equals the last successful run's for the same URL is not loaded again.
+    A resource CKAN reports unmodified since our saved copy is not downloaded again, and a file
+    whose sha256 equals the last successful run's for the same URL is not loaded again.
     Every file is tried; failures are reported together at the end.
     """
     year = year or fiscal_year(_dt.date.today())
@@ -363,7 +354,7 @@ def run_live(db_path, *, year: int | None = None, client: Client | None = None,
         for res in resources(client, year):
             dest = raw_dir / f"{res['id']}.csv"
             try:
-                dl = client.download(res["url"], dest)
+                dl = _saved(dest, res) or _download(client, res, dest)
                 if _unchanged(db_path, res["url"], dl.sha256):
                     click.echo(f"{SOURCE}: {res['name']} unchanged since the last run, skipped", err=True)
                     continue
@@ -376,6 +367,25 @@ def run_live(db_path, *, year: int | None = None, client: Client | None = None,
     if failures:
         raise ScrapeError(f"{SOURCE}: {len(failures)} file(s) failed: " + " | ".join(failures))
     return runs
+
+
+def _saved(dest: pathlib.Path, res: dict) -> Download | None:
+    """The copy downloaded earlier, if CKAN says the resource has not been modified since."""
+    meta = dest.with_suffix(".json")
+    if not (res.get("last_modified") and dest.exists() and meta.exists()):
+        return None
+    known = json.loads(meta.read_text(encoding="utf-8"))
+    if (known.get("url"), known.get("last_modified")) != (res["url"], res["last_modified"]):
+        return None
+    return Download(dest, res["url"], known["size"], known["sha256"])
+
+
+def _download(client: Client, res: dict, dest: pathlib.Path) -> Download:
+    dl = client.download(res["url"], dest)
+    dest.with_suffix(".json").write_text(json.dumps(
+        {"url": res["url"], "last_modified": res.get("last_modified"), "size": dl.size,
+         "sha256": dl.sha256}), encoding="utf-8")
+    return dl
 
 
 def _unchanged(db_path, url: str, sha256: str) -> bool:

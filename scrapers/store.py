@@ -28,8 +28,10 @@ What the run guarantees:
 - ``link(table, row)`` inserts a row of a link table (no provenance) unless it exists.
 - ``quarantine(location, raw, reason)`` stores a malformed row; more than ``max_bad_share``
   (5 %) of ``rows_in`` quarantined fails the run.
-- Writes are batched (``executemany``, one ``SELECT ... IN`` per 500 keys to compare), and
-  foreign keys are checked at commit, so the order of calls inside a run does not matter.
+- Writes are batched (``executemany``, one ``SELECT ... IN`` per 500 keys to compare; nothing to
+  compare in a table that was empty), written parents first, and foreign keys are checked at
+  commit, so the order of calls inside a run does not matter. A table empty at the start of the
+  run gets its non-foreign-key indexes rebuilt once at the end instead of row by row.
 
 Errors a user can act on subclass :class:`ScrapeError` (a ``UserError``: one line, exit 1).
 """
@@ -50,6 +52,7 @@ from prongsai.schema import get_meta, open_db, set_meta
 MAX_BAD_SHARE = 0.05
 PROVENANCE = ("source", "source_url", "fetched_at", "content_sha256", "first_seen", "last_seen")
 _IN_CHUNK = 500
+_DONE_LIMIT = 100_000
 
 
 class ScrapeError(UserError):
@@ -116,6 +119,9 @@ class SourceRun:
         self._columns: dict[str, set[str]] = {}
         self._order: list[str] | None = None
         self._fresh: dict[str, bool] = {}
+        self._done: dict[str, set] = {}
+        self._done_count = 0
+        self._deferred_indexes: list[str] = []
         self._stack = contextlib.ExitStack()
         self._update = lambda n=1: None
 
@@ -147,6 +153,7 @@ class SourceRun:
                 try:
                     self.flush()
                     self._check_bad_share()
+                    self._rebuild_indexes()
                     conn.execute("COMMIT")
                 except BaseException as failure:
                     exc = failure
@@ -209,7 +216,7 @@ class SourceRun:
         if pending is None:
             pending = self._upserts[table] = {}
         key = row[pk]
-        if key not in pending:
+        if key not in pending and key not in self._done.get(table, ()):
             pending[key] = (row, source_url)
             self._buffered += 1
             if self._buffered >= self.batch_size:
@@ -233,12 +240,21 @@ class SourceRun:
             pending = self._upserts.get(table)
             if pending:
                 self._flush_upserts(table, pending)
+                self._remember(table, pending)
                 pending.clear()
             rows = self._links.get(table)
             if rows:
                 self._flush_links(table, rows)
                 rows.clear()
         self._buffered = 0
+
+    def _remember(self, table: str, written: dict) -> None:
+        """Keys written in this run (bounded): later records for them are dropped unread."""
+        self._done_count += len(written)
+        if self._done_count > _DONE_LIMIT:
+            self._done.clear()
+            self._done_count = len(written)
+        self._done.setdefault(table, set()).update(written)
 
     def _parents_first(self) -> list[str]:
         if self._order is None:
@@ -333,9 +349,25 @@ class SourceRun:
             self.rows_changed += len(inserts) + len(updates)
 
     def _is_fresh(self, table: str) -> bool:
+        """Was ``table`` empty when this run began? Then its secondary indexes not on a foreign
+        key are dropped now and rebuilt once before commit (sorted bulk build, much cheaper
+        than row by row); a failed run's rollback restores them."""
         if table not in self._fresh:
-            self._fresh[table] = self.db.conn.execute(f"SELECT 1 FROM [{table}] LIMIT 1").fetchone() is None
+            conn = self.db.conn
+            fresh = self._fresh[table] = conn.execute(f"SELECT 1 FROM [{table}] LIMIT 1").fetchone() is None
+            if fresh:
+                keys = {r[3] for r in conn.execute(f"PRAGMA foreign_key_list([{table}])")}
+                for name, sql in conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                                              "AND tbl_name = ? AND sql IS NOT NULL", (table,)).fetchall():
+                    if not {r[2] for r in conn.execute(f"PRAGMA index_info([{name}])")} & keys:
+                        conn.execute(f"DROP INDEX [{name}]")
+                        self._deferred_indexes.append(sql)
         return self._fresh[table]
+
+    def _rebuild_indexes(self) -> None:
+        for sql in self._deferred_indexes:
+            self.db.conn.execute(sql)
+        self._deferred_indexes.clear()
 
     def _select(self, table: str, pk: str, cols, keys: list) -> dict:
         """{key: (cols...)} for the stored rows among ``keys``, one query per 500 keys."""

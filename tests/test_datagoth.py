@@ -270,9 +270,9 @@ CKAN = "https://data.go.th/api/3/action/package_show"
 CSV_URL = "https://data.go.th/dataset/egp/resource/r1/download/2568-egp-contract-1.csv"
 
 
-def _package(url=CSV_URL):
+def _package(url=CSV_URL, modified="2025-03-01T10:00:00"):
     return {"success": True, "result": {"name": "egp-contact-2568", "resources": [
-        {"id": "r1", "name": "2568-egp-contract-1", "format": "CSV", "url": url},
+        {"id": "r1", "name": "2568-egp-contract-1", "format": "CSV", "url": url, "last_modified": modified},
         {"id": "r0", "name": "readme", "format": "PDF", "url": "https://data.go.th/x.pdf"}]}}
 
 
@@ -301,10 +301,14 @@ def test_live_year_tries_package_spellings_and_loads(db_path, tmp_path, client, 
     assert [r.rows_in for r in runs] == [3]
     assert one(db_path, "SELECT DISTINCT source_url FROM contracts") == (CSV_URL,)
     assert one(db_path, "SELECT target FROM source_runs") == (CSV_URL,)
-    # the same file again: downloaded, found unchanged, not loaded
+    # CKAN says unmodified: the saved copy is used (no download), found unchanged, not loaded
     live.get(f"{CKAN}?id=egp-contact-2568", json=_package())
+    assert datagoth.run_live(db_path, year=2568, client=client, raw_dir=tmp_path / "raw") == []
+    # modified, but the same bytes: downloaded again, sha256 unchanged, not loaded
+    live.get(f"{CKAN}?id=egp-contact-2568", json=_package(modified="2025-04-01T10:00:00"))
     live.get(CSV_URL, body=body)
     assert datagoth.run_live(db_path, year=2568, client=client, raw_dir=tmp_path / "raw") == []
+    assert [c.request.url for c in live.calls].count(CSV_URL) == 3  # 503, 200, 200
     assert q(db_path, "SELECT count(*) FROM source_runs") == [(1,)]
 
 

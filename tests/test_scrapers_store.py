@@ -170,3 +170,30 @@ def test_upsert_into_a_link_table_is_refused(tmp_db):
     with pytest.raises(ValueError, match="use link"):
         with SourceRun(tmp_db, "test") as run:
             run.upsert("award_suppliers", {"award_id": "a", "supplier_id": "b"})
+
+
+def _indexes(db):
+    return sorted(q(db, "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"))
+
+
+def test_first_load_rebuilds_the_indexes_it_deferred_and_a_failed_one_restores_them(tmp_db):
+    schema = _indexes(tmp_db)
+    with pytest.raises(LayoutError):
+        with SourceRun(tmp_db, "test", batch_size=1) as run:
+            _project(run)
+            assert ("idx_projects_method",) not in q(tmp_db, "SELECT name FROM sqlite_master")  # deferred
+            raise LayoutError("test", "f.csv", "x", "y")
+    assert _indexes(tmp_db) == schema
+    _load(tmp_db)
+    assert _indexes(tmp_db) == schema
+    plan = " ".join(r[-1] for r in q(tmp_db, "EXPLAIN QUERY PLAN SELECT * FROM projects WHERE method = 'x'"))
+    assert "idx_projects_method" in plan
+
+
+def test_duplicates_after_the_memory_of_written_keys_is_full_still_lose(tmp_db, monkeypatch):
+    monkeypatch.setattr("scrapers.store._DONE_LIMIT", 2)
+    with SourceRun(tmp_db, "test", batch_size=1) as run:
+        for title in ("first", "second", "third"):
+            _project(run, title=title)
+            _project(run, pid="65117587281", title=title)
+    assert q(tmp_db, "SELECT DISTINCT title FROM projects") == [("first",)]
