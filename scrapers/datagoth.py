@@ -427,8 +427,8 @@ def command(db_path, year, files, url):
     source_runs. --file loads saved copies without touching the network.
     """
     db_path = db_path or str(config.default_db())
-    if files and (year or url):
-        raise UserError("use either --file or --year/--url, not both")
+    if sum(map(bool, (files, year, url))) > 1:
+        raise UserError("use one of --file, --year or --url")
     if files:
         for path in files:
             click.echo(_summary(load_file(db_path, path)))

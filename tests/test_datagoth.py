@@ -334,3 +334,9 @@ def test_live_timeout_and_truncated_download_keep_existing_data(db_path, tmp_pat
         datagoth.run_live(db_path, year=2568, client=client, raw_dir=tmp_path / "raw")
     assert q(db_path, "SELECT * FROM contracts ORDER BY id") == before
     assert not (tmp_path / "raw" / "r1.csv").exists()
+
+
+def test_cli_options_exclude_each_other(runner, tmp_path):
+    result = runner.invoke(cli, ["scrape", "datagoth", "--db", str(tmp_path / "x.db"), "--year", "2568",
+                                 "--file", str(REAL)])
+    assert result.exit_code == 1 and "use one of --file, --year or --url" in result.output
