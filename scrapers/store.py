@@ -42,6 +42,7 @@ import datetime as _dt
 import hashlib
 import json
 import pathlib
+import sqlite3
 
 import sqlite_utils
 
@@ -128,20 +129,28 @@ class SourceRun:
     # --- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> "SourceRun":
         conn = self.db.conn
+        path = conn.execute("PRAGMA database_list").fetchone()[2]
         dataset = get_meta(self.db, "dataset")
         if dataset == "demo":
-            path = self.db.conn.execute("PRAGMA database_list").fetchone()[2]
             self._close()
             raise DemoDatabaseError(f"{path} is a DEMO database; scrapers only write real data "
                                     "(use another --db, e.g. a new file)")
-        if dataset is None:
-            set_meta(self.db, dataset="real")
-        cursor = conn.execute(
-            "INSERT INTO source_runs (source, target, started_at, status) VALUES (?, ?, ?, 'running')",
-            (self.source, self.target, self.seen_at))
-        self.id = cursor.lastrowid
+        try:
+            if dataset is None:
+                set_meta(self.db, dataset="real")
+            self.id = conn.execute(
+                "INSERT INTO source_runs (source, target, started_at, status) VALUES (?, ?, ?, 'running')",
+                (self.source, self.target, self.seen_at)).lastrowid
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if self.id is not None:
+                self._finish("failed", exc)
+            self._close()
+            if "locked" in str(exc):
+                raise ScrapeError(f"{path} is locked by another writer; run {self.source} again when "
+                                  "it has finished") from None
+            raise
         conn.execute("PRAGMA cache_size = -65536")
-        conn.execute("BEGIN IMMEDIATE")
         conn.execute("PRAGMA defer_foreign_keys = ON")
         self._update = self._stack.enter_context(progress(self._label, self._length))
         return self
@@ -156,8 +165,8 @@ class SourceRun:
                     self._rebuild_indexes()
                     conn.execute("COMMIT")
                 except BaseException as failure:
-                    exc = failure
-                    conn.execute("ROLLBACK")
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
                     self._finish("failed", failure)
                     raise
                 self._finish("ok", None)

@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from prongsai.schema import get_meta, open_db, set_meta
-from scrapers.store import DemoDatabaseError, LayoutError, SourceRun, TooManyBadRows
+from scrapers.store import DemoDatabaseError, LayoutError, ScrapeError, SourceRun, TooManyBadRows
 
 URL = "https://data.go.th/x.csv"
 
@@ -197,3 +197,17 @@ def test_duplicates_after_the_memory_of_written_keys_is_full_still_lose(tmp_db, 
             _project(run, title=title)
             _project(run, pid="65117587281", title=title)
     assert q(tmp_db, "SELECT DISTINCT title FROM projects") == [("first",)]
+
+
+def test_a_locked_database_is_one_clear_error(tmp_path):
+    path = tmp_path / "p.db"
+    open_db(path).close()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+    db = open_db(path)
+    db.execute("PRAGMA busy_timeout = 50")
+    with pytest.raises(ScrapeError, match=r"p.db is locked by another writer; run test again"):
+        with SourceRun(db, "test"):
+            pass
+    other.execute("ROLLBACK")
+    assert q(db, "SELECT count(*) FROM source_runs") == [(0,)]  # nothing could be written meanwhile
