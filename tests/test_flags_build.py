@@ -105,13 +105,16 @@ def test_a_failed_build_keeps_the_previous_flags(tmp_path, demo_db, monkeypatch)
     before = db.execute("SELECT count(*), total(value) FROM red_flags").fetchone()
 
     def broken(conn, computed_at):
-        conn.execute("INSERT INTO risk_scores (project_id, score) VALUES ('nope', 1)")  # FK error mid-publish
+        assert conn.execute("SELECT count(*) FROM red_flags").fetchone()[0] > 0  # half published
+        conn.execute("INSERT INTO risk_scores (nope) VALUES (1)")                # then it fails
 
     monkeypatch.setattr(scores, "insert", broken)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(sqlite3.OperationalError):
         build(db)
     assert db.execute("SELECT count(*), total(value) FROM red_flags").fetchone() == before
     assert db.execute("SELECT count(*) FROM flag_definitions").fetchone()[0] == len(FLAGS)
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
 
 
 def test_export_flags_cardinal_layout(runner, demo_db, tmp_path):

@@ -11,9 +11,11 @@ the wide source rows (titles, provenance) are read once instead of once per flag
 - ``_p``   projects in scope (not a cancelled tender, ``procurementMethodDetails`` not in
            ``[exclusions]``), with ``pc`` = 1 when their bids may be compared on price.
 - ``_b``   one row per submitted bid (status valid / disqualified / pending) of a project in scope,
-           with its tenderer count ``nt``, single tenderer ``t1`` and sorted tenderer set ``tset``.
+           with its tenderer count ``nt``, single tenderer ``t1``, sorted tenderer set ``tset`` and
+           ``late`` = 1 for a valid bid dated after the tender period's end (date strings, as Cardinal).
 - ``_bx``  (view) ``_b`` with one row per (bid, tenderer).
-- ``_bp``  per project with bids: counts (submitted, valid, disqualified, distinct tenderer sets).
+- ``_bp``  per project with bids: counts (submitted, valid, disqualified, late, distinct tenderers
+           and tenderer sets), so most flags only look at the projects that can raise them.
 - ``_as``  one row per award of a project in scope, with its supplier count ``ns`` and ``sid``.
 - ``_aw``  per project with awards: whether any award is non-final, the active awards, how many
            distinct suppliers they have ``act_n`` (0, 1, or 2 for "several"; the smallest is
@@ -59,7 +61,9 @@ def create(conn, *, exclusions=(), include=(), exclude=()) -> None:
         CREATE TEMP TABLE _b AS
         SELECT b.rowid AS ord, x.pid, b.id AS bid_id, b.status, b.amount, b.currency, b.date,
                count(t.supplier_id) AS nt, min(t.supplier_id) AS t1,
-               group_concat(t.supplier_id, char(31)) AS tset, x.pc
+               group_concat(t.supplier_id, char(31)) AS tset, x.pc,
+               b.status = 'valid' AND typeof(b.date) = 'text' AND typeof(x.tender_end) = 'text'
+                   AND b.date > x.tender_end AS late
         FROM bids b JOIN projects p INDEXED BY sqlite_autoindex_projects_1 ON p.project_id = b.project_id
         JOIN _p x ON x.pid = p.rowid
         LEFT JOIN bid_tenderers t ON t.bid_id = b.id
@@ -69,15 +73,16 @@ def create(conn, *, exclusions=(), include=(), exclude=()) -> None:
     conn.execute("CREATE INDEX temp._b_pid ON _b(pid, amount)")
     conn.execute("""
         CREATE TEMP VIEW _bx AS
-        SELECT ord, pid, bid_id, status, amount, currency, date, t1 AS supplier_id FROM _b WHERE nt <= 1
+        SELECT ord, pid, bid_id, status, amount, currency, date, late, t1 AS supplier_id FROM _b WHERE nt <= 1
         UNION ALL
-        SELECT b.ord, b.pid, b.bid_id, b.status, b.amount, b.currency, b.date, t.supplier_id
+        SELECT b.ord, b.pid, b.bid_id, b.status, b.amount, b.currency, b.date, b.late, t.supplier_id
         FROM _b b JOIN bid_tenderers t ON t.bid_id = b.bid_id WHERE b.nt > 1
     """)
     conn.execute("""
         CREATE TEMP TABLE _bp AS
         SELECT pid, count(*) AS n, total(status = 'valid') AS nv, total(status = 'disqualified') AS nd,
-               count(DISTINCT tset) AS sets, count(DISTINCT t1) AS tenderers, max(nt) AS max_nt
+               count(DISTINCT tset) AS sets, count(DISTINCT t1) AS tenderers, max(nt) AS max_nt,
+               total(late) AS late
         FROM _b GROUP BY pid
     """)
     conn.execute("CREATE UNIQUE INDEX temp._bp_pid ON _bp(pid)")

@@ -191,9 +191,8 @@ class Cardinal:
         self.conn.execute("""
             CREATE TEMP TABLE _r030 AS
             SELECT b.pid, b.supplier_id, b.bid_id, b.date, p.tender_end
-            FROM _bx b JOIN _p p ON p.pid = b.pid JOIN _aw a ON a.pid = b.pid
-            WHERE b.status = 'valid' AND typeof(b.date) = 'text' AND typeof(p.tender_end) = 'text'
-              AND b.date > p.tender_end AND a.act_n > 0
+            FROM _bp x JOIN _bx b ON b.pid = x.pid JOIN _p p ON p.pid = b.pid JOIN _aw a ON a.pid = b.pid
+            WHERE x.late > 0 AND b.late AND a.act_n > 0
               AND (b.supplier_id = a.act_sid
                    OR a.act_n > 1 AND EXISTS (SELECT 1 FROM _as x JOIN award_suppliers s ON s.award_id = x.id
                                               WHERE x.pid = b.pid AND x.status = 'active'

@@ -23,15 +23,16 @@ def score(severities) -> float:
 
 
 def insert(conn, computed_at: str) -> None:
-    """Fill ``risk_scores`` from the staged process flags ``fp`` (inside the caller's transaction)."""
+    """Fill ``risk_scores`` from the new ``red_flags`` (inside the caller's transaction)."""
     weights = [(code, SEVERITY_WEIGHTS[f.severity]) for code, f in FLAGS.items() if "process" in f.scopes]
     conn.execute("DROP TABLE IF EXISTS temp._weights")
     conn.execute("CREATE TEMP TABLE _weights (code TEXT PRIMARY KEY, weight REAL)")
     conn.executemany("INSERT INTO _weights VALUES (?, ?)", weights)
+    # red_flags' primary key (project_id, code) gives the projects in order: no sort needed
     conn.execute("""
         INSERT INTO risk_scores (project_id, score, flag_count, codes, computed_at)
-        SELECT (SELECT project_id FROM projects WHERE rowid = pid),
-               round(100.0 * (1.0 - exp(sum(ln(1.0 - weight)))) + ?, 1), count(*), group_concat(code, ','), ?
-        FROM (SELECT f.pid, f.code, w.weight FROM fp f JOIN _weights w ON w.code = f.code ORDER BY f.pid, f.code)
-        GROUP BY pid
+        SELECT f.project_id, round(100.0 * (1.0 - exp(sum(ln(1.0 - w.weight)))) + ?, 1), count(*),
+               group_concat(f.code, ','), ?
+        FROM red_flags f JOIN _weights w ON w.code = f.code
+        GROUP BY f.project_id
     """, [_NUDGE, computed_at])
