@@ -415,3 +415,15 @@ def test_cross_site_posts_are_refused_even_with_a_token(client, app, project_id,
     assert client.post(url, data=data, headers={"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
                        ).status_code == 200
     assert counts(app)[0] == 1
+
+
+def test_photos_inside_a_pdf_lose_their_metadata(client, app, project_id):
+    with Image.open(io.BytesIO(photo_with_exif())) as photo:
+        pdf = io.BytesIO()
+        photo.save(pdf, "PDF")
+    assert b"somchai" in pdf.getvalue()
+    assert submit(client, project_id, files=[(io.BytesIO(pdf.getvalue()), "scan.pdf")]).status_code == 200
+    (data,) = stored_files(app).values()
+    assert b"somchai" not in data and b"SecretCameraMaker" not in data
+    from pypdf import PdfReader
+    assert PdfReader(io.BytesIO(data)).pages[0].images[0].image.size == (40, 30)

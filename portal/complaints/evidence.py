@@ -2,7 +2,8 @@
 
 Type comes from the bytes, never the name or the declared MIME type. Images are rebuilt from their
 pixels (EXIF, XMP, ICC, comments and anything appended are gone); PDFs are rewritten from their
-pages only (no document info, XMP, attachments, JavaScript or annotations); videos cannot be
+pages only (no document info, XMP, attachments, JavaScript or annotations) and the photos inside
+them are rebuilt from their pixels too; videos cannot be
 cleaned here, so they are kept in quarantine: moderators are warned and they are never forwarded.
 Anything in the allowlist that cannot be parsed is refused, never stored raw (no fail-open).
 """
@@ -117,6 +118,8 @@ def _clean_pdf(data: bytes, name: str) -> CleanFile:
                     del page[key]
             writer.add_page(page)
         writer.metadata = None
+        for page in writer.pages:
+            _rebuild_pdf_images(page)
         out = io.BytesIO()
         writer.write(out)
     except EvidenceRefused:
@@ -124,6 +127,24 @@ def _clean_pdf(data: bytes, name: str) -> CleanFile:
     except Exception:  # pypdf raises many types on hostile input; none may become a 500
         raise EvidenceRefused(_l("“%(name)s” could not be read as a PDF.", name=name)) from None
     return CleanFile(out.getvalue(), "pdf", "application/pdf", "pdf", "clean", name)
+
+
+def _rebuild_pdf_images(page) -> None:
+    """Photos inside a PDF keep their own EXIF and comments: rebuild each from its pixels.
+
+    Images Pillow cannot decode (CCITT, JBIG2 scans) are left as they are; those codecs carry
+    no EXIF. Oversized images raise and the whole PDF is refused.
+    """
+    for image in page.images:
+        try:
+            decoded = image.image
+        except Image.DecompressionBombError:
+            raise
+        except Exception:  # exotic codec: nothing to rebuild
+            continue
+        mode = "L" if decoded.mode in ("1", "L") else "RGB"
+        pixels = decoded.convert(mode)
+        image.replace(Image.frombytes(mode, pixels.size, pixels.tobytes()), quality=90)
 
 
 def store(folder: pathlib.Path, cleaned: CleanFile) -> tuple[str, str]:
