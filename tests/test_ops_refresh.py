@@ -134,11 +134,17 @@ def test_plan_follows_module_flags_and_sources_yml(tmp_path):
         plan({"daily": True}, path)
 
 
-def test_shipped_sources_yml_names_real_sources():
+def test_shipped_sources_yml_fits_the_real_sources():
+    """Every option in sources.yml is a keyword its source's run_live() takes."""
+    import inspect
+
     import scrapers
 
-    sources = plan({name: False for name in scrapers.SOURCES})
-    assert any(s.enabled for s in sources)
+    sources = plan({name: bool(getattr(scrapers.source(name), "REFRESH", False)) for name in scrapers.SOURCES})
+    enabled = [s for s in sources if s.enabled]
+    assert enabled
+    for s in enabled:
+        inspect.signature(scrapers.source(s.name).run_live).bind("procurement.db", **s.options)
 
 
 def test_cli_refresh_exit_status_says_some_sources_failed(runner, live, monkeypatch):
