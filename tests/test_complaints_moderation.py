@@ -431,3 +431,13 @@ def test_retention_erases_and_purges_on_schedule_and_is_audited(app, conn, users
     assert sorted(retention.SCHEDULE) == sorted(retention.SCHEDULE)  # documented in the module docstring
     for key in ("contact details", "audit log", "stray evidence files"):
         assert key in retention.__doc__
+
+
+def test_case_page_survives_a_missing_or_changed_key(app, conn, users):
+    from cryptography.fernet import Fernet
+    _, case = make_case(app, conn, contact="081-555-0199")
+    alice, _ = login(app, "alice")
+    assert "081-555-0199" in alice.get(f"/moderate/cases/{case['case_no']}").get_data(as_text=True)
+    app.config["COMPLAINTS_KEY"] = Fernet.generate_key()
+    page = alice.get(f"/moderate/cases/{case['case_no']}?lang=en")
+    assert page.status_code == 200 and "cannot be decrypted" in page.get_data(as_text=True)

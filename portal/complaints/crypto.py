@@ -91,9 +91,10 @@ def encrypt(text: str | None) -> bytes | None:
 
 
 def decrypt(token: bytes | None) -> str | None:
+    """The clear text, or None when there is none or the key is missing or not the one used."""
     if not token:
         return None
     try:
         return fernet().decrypt(token).decode()
-    except InvalidToken:
+    except (InvalidToken, MissingKey):
         return None
