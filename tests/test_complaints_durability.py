@@ -163,6 +163,14 @@ CANARIES = {
 }
 
 
+def portal_pages() -> list[str]:
+    """Every portal page a visitor can open without an argument (moderation excluded)."""
+    from portal import create_app
+    rules = create_app({"TESTING": True}).url_map.iter_rules()
+    return sorted({r.rule for r in rules if "GET" in r.methods and not r.arguments
+                   and not r.rule.startswith(("/moderate", "/login", "/logout"))})
+
+
 def test_canaries_never_reach_logs_public_data_or_public_pages(demo_db, tmp_path, project_id):
     complaints_db = tmp_path / "complaints.db"
     log_path = tmp_path / "server.log"
@@ -183,9 +191,9 @@ def test_canaries_never_reach_logs_public_data_or_public_pages(demo_db, tmp_path
                                data={"csrf_token": token, "body": CANARIES["message"]}).status_code == 303
             client.post(server.base + "/track", data={"csrf_token": token, "code": code + "X" * 100})
 
-            public = ["/", "/outcomes", "/corrections", f"/projects/{project_id}", "/data/",
+            public = [f"/projects/{project_id}", f"/projects/{project_id}/report", "/data/",
                       "/data/procurement.json?sql=select+*+from+sqlite_master",
-                      f"/data/procurement/projects.csv?project_id={project_id}", "/healthz"]
+                      f"/data/procurement/projects.csv?project_id={project_id}"] + portal_pages()
             with httpx.Client(timeout=10) as anonymous:
                 pages = {path: anonymous.get(server.base + path).text for path in public}
     finally:
@@ -194,6 +202,7 @@ def test_canaries_never_reach_logs_public_data_or_public_pages(demo_db, tmp_path
     secrets = {**CANARIES, "code": code, "code_plain": code.replace("-", "")}
     log = log_path.read_text(errors="replace")
     assert "Uvicorn running" in log or "Application startup" in log  # the log is really captured
+    assert len(pages) > 10 and "/outcomes" in pages and "/corrections" in pages
     public_db = demo_db.read_bytes()
     for name, secret in secrets.items():
         assert secret not in log, f"{name} leaked into the server log"
