@@ -8,6 +8,7 @@ indicators over 1,000,000 processes on a 2-core machine). Exit status 1 when a t
 
     .venv/bin/python bench/flags.py                      # generates bench/output/flags-1000000.db
     .venv/bin/python bench/flags.py --db /work/team/demo-1m.db   # read-only source: copied first
+    .venv/bin/python bench/flags.py --db bench/output/flags-copy.db   # that copy again, in place
     .venv/bin/python bench/flags.py --projects 100000    # a smaller run
 """
 from __future__ import annotations
@@ -37,8 +38,9 @@ def prepare(args) -> pathlib.Path:
     OUTPUT.mkdir(parents=True, exist_ok=True)
     if args.db:
         target = OUTPUT / "flags-copy.db"
-        print(f"copying {args.db} -> {target}", flush=True)
-        shutil.copyfile(args.db, target)  # the source is read-only for us: flags are written to a copy
+        if pathlib.Path(args.db).resolve() != target.resolve():
+            print(f"copying {args.db} -> {target}", flush=True)
+            shutil.copyfile(args.db, target)  # the source is read-only for us: flags are written to a copy
         return target
     target = OUTPUT / f"flags-{args.projects}.db"
     if not target.exists():

@@ -1,4 +1,7 @@
-"""Compact temporary tables every flag reads, each built in one pass over a source table.
+"""Compact scratch tables every flag reads, each built in one pass over a source table.
+
+They live in scratch databases attached for the build, so the build's two connections (one per
+core, see ``prongsai.flags.build``) share them; ``_bx`` is a temporary view of each connection.
 
 Cardinal reads one OCDS compiled release at a time; we read the same facts from our tables:
 ``ocid`` = ``projects.project_id``, ``tender.status`` = ``tender_status``,
@@ -25,7 +28,6 @@ the wide source rows (titles, provenance) are read once instead of once per flag
 from __future__ import annotations
 
 SUBMITTED = "('valid', 'disqualified', 'pending')"
-TABLES = ("_p", "_b", "_bp", "_as", "_aw")
 
 
 def in_list(column: str, values, params: list) -> str:
@@ -42,63 +44,65 @@ def price_comparison(include, exclude, params: list) -> str:
     return f"(p.method IS NULL OR NOT {in_list('p.method', exclude, params)})"
 
 
-def create(conn, *, exclusions=(), include=(), exclude=()) -> None:
-    drop(conn)
+def create_projects(conn, schema: str, *, exclusions=(), include=(), exclude=()) -> None:
+    """``_p`` in the attached database ``schema``."""
     params: list = []
     pc = price_comparison(include, exclude, params)
     excluded = in_list("p.method", exclusions, params)
     conn.execute(f"""
-        CREATE TEMP TABLE _p AS
+        CREATE TABLE {schema}._p AS
         SELECT p.rowid AS pid, p.method, p.ocds_method, p.buyer_id, p.procuring_entity_id, p.fiscal_year,
                p.announce_date, p.tender_start, p.tender_end, p.number_of_tenderers, p.budget,
                p.reference_price, p.currency, {pc} AS pc
-        FROM projects p
+        FROM main.projects p
         WHERE p.tender_status IS NOT 'cancelled' AND (p.method IS NULL OR NOT {excluded})
     """, params)
-    conn.execute("CREATE UNIQUE INDEX temp._p_pid ON _p(pid)")
+    conn.execute(f"CREATE UNIQUE INDEX {schema}._p_pid ON _p(pid)")
+
+
+def create_bids(conn, schema: str) -> None:
+    """``_b`` and ``_bp`` in ``schema`` (reads ``_p``)."""
     # projects' primary-key index gives the rowid without reading the (wide) project rows
     conn.execute(f"""
-        CREATE TEMP TABLE _b AS
+        CREATE TABLE {schema}._b AS
         SELECT b.rowid AS ord, x.pid, b.id AS bid_id, b.status, b.amount, b.currency, b.date,
                count(t.supplier_id) AS nt, min(t.supplier_id) AS t1,
                group_concat(t.supplier_id, char(31)) AS tset, x.pc,
                b.status = 'valid' AND typeof(b.date) = 'text' AND typeof(x.tender_end) = 'text'
                    AND b.date > x.tender_end AS late
-        FROM bids b JOIN projects p INDEXED BY sqlite_autoindex_projects_1 ON p.project_id = b.project_id
+        FROM main.bids b JOIN main.projects p INDEXED BY sqlite_autoindex_projects_1 ON p.project_id = b.project_id
         JOIN _p x ON x.pid = p.rowid
-        LEFT JOIN bid_tenderers t ON t.bid_id = b.id
+        LEFT JOIN main.bid_tenderers t ON t.bid_id = b.id
         WHERE b.status IN {SUBMITTED}
         GROUP BY b.rowid
     """)
-    conn.execute("CREATE INDEX temp._b_pid ON _b(pid, amount)")
-    conn.execute("""
-        CREATE TEMP VIEW _bx AS
-        SELECT ord, pid, bid_id, status, amount, currency, date, late, t1 AS supplier_id FROM _b WHERE nt <= 1
-        UNION ALL
-        SELECT b.ord, b.pid, b.bid_id, b.status, b.amount, b.currency, b.date, b.late, t.supplier_id
-        FROM _b b JOIN bid_tenderers t ON t.bid_id = b.bid_id WHERE b.nt > 1
-    """)
-    conn.execute("""
-        CREATE TEMP TABLE _bp AS
+    conn.execute(f"CREATE INDEX {schema}._b_pid ON _b(pid, amount)")
+    conn.execute(f"""
+        CREATE TABLE {schema}._bp AS
         SELECT pid, count(*) AS n, total(status = 'valid') AS nv, total(status = 'disqualified') AS nd,
                count(DISTINCT tset) AS sets, count(DISTINCT t1) AS tenderers, max(nt) AS max_nt,
                total(late) AS late
         FROM _b GROUP BY pid
     """)
-    conn.execute("CREATE UNIQUE INDEX temp._bp_pid ON _bp(pid)")
-    conn.execute("""
-        CREATE TEMP TABLE _as AS
+    conn.execute(f"CREATE UNIQUE INDEX {schema}._bp_pid ON _bp(pid)")
+
+
+def create_awards(conn, schema: str) -> None:
+    """``_as`` and ``_aw`` in ``schema`` (reads ``_p``)."""
+    conn.execute(f"""
+        CREATE TABLE {schema}._as AS
         SELECT a.rowid AS aid, x.pid, a.id, a.status, a.amount, a.currency, a.date,
                count(s.supplier_id) AS ns, min(s.supplier_id) AS sid, max(s.supplier_id) AS sid_max
-        FROM awards a JOIN projects p INDEXED BY sqlite_autoindex_projects_1 ON p.project_id = a.project_id
+        FROM main.awards a JOIN main.projects p INDEXED BY sqlite_autoindex_projects_1 ON p.project_id = a.project_id
         JOIN _p x ON x.pid = p.rowid
-        LEFT JOIN award_suppliers s ON s.award_id = a.id
+        LEFT JOIN main.award_suppliers s ON s.award_id = a.id
         GROUP BY a.rowid
     """)
+    conn.execute(f"CREATE INDEX {schema}._as_pid ON _as(pid)")
     # An active award with k suppliers counts k in `act_rows`, so `active = 1 AND act_rows = 1`
     # is exactly "one active award, with one supplier".
-    conn.execute("""
-        CREATE TEMP TABLE _aw AS
+    conn.execute(f"""
+        CREATE TABLE {schema}._aw AS
         SELECT pid, nonfinal, active, act_n, act_sid, thb_amount, first_date,
                CASE WHEN nonfinal = 0 AND active = 1 AND act_rows = 1 THEN act_sid END AS winner
         FROM (
@@ -116,10 +120,16 @@ def create(conn, *, exclusions=(), include=(), exclude=()) -> None:
             FROM _as GROUP BY pid
         )
     """)
-    conn.execute("CREATE UNIQUE INDEX temp._aw_pid ON _aw(pid)")
+    conn.execute(f"CREATE UNIQUE INDEX {schema}._aw_pid ON _aw(pid)")
 
 
-def drop(conn) -> None:
+def create_views(conn) -> None:
+    """``_bx`` (temporary, per connection)."""
     conn.execute("DROP VIEW IF EXISTS temp._bx")
-    for name in TABLES:
-        conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
+    conn.execute("""
+        CREATE TEMP VIEW _bx AS
+        SELECT ord, pid, bid_id, status, amount, currency, date, late, t1 AS supplier_id FROM _b WHERE nt <= 1
+        UNION ALL
+        SELECT b.ord, b.pid, b.bid_id, b.status, b.amount, b.currency, b.date, b.late, t.supplier_id
+        FROM _b b JOIN main.bid_tenderers t ON t.bid_id = b.bid_id WHERE b.nt > 1
+    """)

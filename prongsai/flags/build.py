@@ -1,17 +1,31 @@
 """The ``flags`` build step: compute every flag, then publish them in one transaction.
 
-Flags are computed into temporary tables (invisible to readers), then ``flag_definitions``,
-``red_flags``, ``org_flags`` and ``risk_scores`` are replaced inside a single transaction, so a
-reader sees either the previous build or this one, never half of it.
+Flags are computed into scratch and temporary tables (invisible to readers), then
+``flag_definitions``, ``red_flags``, ``org_flags`` and ``risk_scores`` are replaced inside a single
+transaction, so a reader sees either the previous build or this one, never half of it.
+
+The work runs on two connections, one per core: the build's own connection builds the bid tables
+and Cardinal's indicators while a second, read-only one builds the award tables, the Thai flags
+and R038. The shared tables live in two scratch databases attached to both connections (WAL, so
+one connection writes while the other reads).
 """
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as _dt
 import json
+import pathlib
+import sqlite3
+import tempfile
 
 from prongsai.flags import base, cardinal, scores, thai
-from prongsai.flags.definitions import FLAGS
+from prongsai.flags.definitions import CARDINAL_CODES, FLAGS
 from prongsai.flags.settings import load_cardinal, load_thai, pipe_set
+
+#: Cardinal's indicators computed beside the Thai flags, to balance the two connections.
+SECOND_CONNECTION_CODES = ("R038",)
+_RESULTS = (("fp", "pid INTEGER, code TEXT, value REAL, evidence TEXT"),
+            ("fo", "org_type TEXT, org_id TEXT, code TEXT, value REAL, evidence TEXT"))
 
 
 def build(db, settings_path=None, thai_settings_path=None) -> dict:
@@ -19,23 +33,85 @@ def build(db, settings_path=None, thai_settings_path=None) -> dict:
     cardinal_settings = load_cardinal(settings_path)
     thai_settings = load_thai(thai_settings_path)
     conn = db.conn
+    db_file = conn.execute("PRAGMA database_list").fetchone()[2]
     computed_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    for name, columns in (("fp", "pid INTEGER, code TEXT, value REAL, evidence TEXT"),
-                          ("fo", "org_type TEXT, org_id TEXT, code TEXT, value REAL, evidence TEXT")):
+    top = cardinal_settings.get("", {})
+    scope = {"exclusions": pipe_set(cardinal_settings.get("exclusions", {}).get("procurement_method_details")),
+             "include": pipe_set(top.get("price_comparison_procurement_methods")),
+             "exclude": pipe_set(top.get("no_price_comparison_procurement_methods"))}
+    first = [c for c in CARDINAL_CODES if c not in SECOND_CONNECTION_CODES]
+    with tempfile.TemporaryDirectory(prefix="prongsai-flags-") as scratch, \
+            concurrent.futures.ThreadPoolExecutor(1) as pool:
+        _prepare(conn, scratch)
+        other = _Second(db_file, scratch)
+        try:
+            base.create_projects(conn, "wa", **scope)
+            awards = pool.submit(other.awards)
+            base.create_bids(conn, "wa")
+            awards.result()
+            others = pool.submit(other.flags, cardinal_settings, thai_settings)
+            meta = cardinal.compute(conn, cardinal_settings, first)
+            meta.update(others.result())
+            conn.execute("INSERT INTO temp.fp SELECT * FROM wb.fp2")
+            conn.execute("INSERT INTO temp.fo SELECT * FROM wb.fo2")
+            _publish(conn, computed_at, _thresholds(cardinal_settings, thai_settings, meta))
+        finally:
+            pool.submit(other.close).result()
+            _cleanup(conn)
+    return meta
+
+
+def _prepare(conn, scratch: str) -> None:
+    for name, columns in _RESULTS:
         conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
         conn.execute(f"CREATE TEMP TABLE {name} ({columns})")
-    try:
-        top = cardinal_settings.get("", {})
-        exclusions = pipe_set(cardinal_settings.get("exclusions", {}).get("procurement_method_details"))
-        base.create(conn, exclusions=exclusions,
-                    include=pipe_set(top.get("price_comparison_procurement_methods")),
-                    exclude=pipe_set(top.get("no_price_comparison_procurement_methods")))
-        meta = cardinal.compute(conn, cardinal_settings)
-        thai.compute(conn, thai_settings)
-        _publish(conn, computed_at, _thresholds(cardinal_settings, thai_settings, meta))
-    finally:
-        base.drop(conn)
-    return meta
+    _attach(conn, scratch)
+    base.create_views(conn)
+
+
+def _attach(conn, scratch: str) -> None:
+    for schema in ("wa", "wb"):
+        conn.execute("ATTACH DATABASE ? AS " + schema, [str(pathlib.Path(scratch) / f"{schema}.db")])
+        conn.execute(f"PRAGMA {schema}.journal_mode = WAL")
+        conn.execute(f"PRAGMA {schema}.synchronous = OFF")
+
+
+def _cleanup(conn) -> None:
+    conn.execute("DROP VIEW IF EXISTS temp._bx")
+    for name in ("fp", "fo"):
+        conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
+    for schema in ("wa", "wb"):
+        if any(row[1] == schema for row in conn.execute("PRAGMA database_list")):
+            conn.execute(f"DETACH DATABASE {schema}")
+
+
+class _Second:
+    """The second connection (read-only on the public database), used from the pool's thread."""
+
+    def __init__(self, db_file: str, scratch: str):
+        self.db_file, self.scratch, self.conn = db_file, scratch, None
+
+    def _connect(self):
+        uri = pathlib.Path(self.db_file).resolve().as_uri() + "?mode=ro"
+        self.conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+        self.conn.execute("PRAGMA busy_timeout = 60000")
+        _prepare(self.conn, self.scratch)
+
+    def awards(self) -> None:
+        self._connect()
+        base.create_awards(self.conn, "wb")
+
+    def flags(self, cardinal_settings, thai_settings) -> dict:
+        meta = cardinal.compute(self.conn, cardinal_settings, SECOND_CONNECTION_CODES)
+        thai.compute(self.conn, thai_settings)
+        self.conn.execute("CREATE TABLE wb.fp2 AS SELECT * FROM temp.fp")
+        self.conn.execute("CREATE TABLE wb.fo2 AS SELECT * FROM temp.fo")
+        return meta
+
+    def close(self) -> None:
+        if self.conn is not None:
+            _cleanup(self.conn)
+            self.conn.close()
 
 
 def _thresholds(cardinal_settings, thai_settings, meta) -> dict[str, str | None]:

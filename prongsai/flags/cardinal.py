@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from prongsai.flags.base import in_list
+from prongsai.flags.definitions import CARDINAL_CODES
 from prongsai.flags.settings import pipe_set
 
 
@@ -55,10 +56,10 @@ class Cardinal:
                                 "ORDER BY ord LIMIT 1").fetchone()
         return row[0] if row else None
 
-    def run(self) -> None:
-        if "R024" in self.s or "R058" in self.s:
+    def run(self, codes) -> None:
+        if {"R024", "R058"} & set(codes) & set(self.s):
             self._second_lowest_bid_ratios()
-        for code in ("R003", "R018", "R024", "R025", "R028", "R030", "R035", "R036", "R038", "R048", "R058"):
+        for code in codes:
             if code in self.s or (code == "R003" and "R003.procurement_method_details" in self.s):
                 getattr(self, code.lower())(self.s.get(code, {}))
 
@@ -379,8 +380,8 @@ class Cardinal:
         """, params)
 
 
-def compute(conn, settings: dict[str, dict]) -> dict[str, dict]:
-    """Run every indicator whose section is present; return Cardinal's ``Meta`` (fences)."""
+def compute(conn, settings: dict[str, dict], codes=CARDINAL_CODES) -> dict[str, dict]:
+    """Run the indicators of ``codes`` whose section is present; return Cardinal's ``Meta`` (fences)."""
     cardinal = Cardinal(conn, settings)
-    cardinal.run()
+    cardinal.run(codes)
     return cardinal.meta
