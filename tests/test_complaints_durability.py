@@ -187,8 +187,9 @@ def test_canaries_never_reach_logs_public_data_or_public_pages(demo_db, tmp_path
             html = client.get(server.base + "/track").text
             token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
             assert client.post(server.base + "/track", data={"csrf_token": token, "code": code}).status_code == 303
-            assert client.post(server.base + "/track/message",
-                               data={"csrf_token": token, "body": CANARIES["message"]}).status_code == 303
+            nonce = re.search(r'name="nonce" value="([^"]+)"', client.get(server.base + "/track").text).group(1)
+            assert client.post(server.base + "/track/message", data={
+                "csrf_token": token, "nonce": nonce, "body": CANARIES["message"]}).status_code == 303
             client.post(server.base + "/track", data={"csrf_token": token, "code": code + "X" * 100})
 
             public = [f"/projects/{project_id}", f"/projects/{project_id}/report", "/data/",

@@ -57,6 +57,12 @@ def csrf(client, url="/login"):
     return re.search(r'name="csrf_token" value="([^"]+)"', client.get(url).get_data(as_text=True)).group(1)
 
 
+def tokens(client, url):
+    """The CSRF token and the one-time nonce of the form at ``url``."""
+    html = client.get(url).get_data(as_text=True)
+    return {name: re.search(rf'name="{name}" value="([^"]+)"', html).group(1) for name in ("csrf_token", "nonce")}
+
+
 def login(app, username, password=PASSWORD):
     client = app.test_client()
     r = client.post("/login?lang=en", data={"csrf_token": csrf(client), "username": username, "password": password})
@@ -308,7 +314,7 @@ def test_messages_between_moderator_and_complainant(app, conn, users):
     citizen.post("/track", data={"csrf_token": csrf(citizen, "/track"), "code": code})
     page = citizen.get("/track?lang=en").get_data(as_text=True)
     assert "มีรูปถ่ายหน้างานไหมครับ" in page and "Needs more information" in page
-    citizen.post("/track/message", data={"csrf_token": csrf(citizen, "/track"), "body": "มีครับ แนบให้แล้ว",
+    citizen.post("/track/message", data={**tokens(citizen, "/track"), "body": "มีครับ แนบให้แล้ว",
                                          "evidence": (io.BytesIO(jpeg()), "site.jpg")})
     case_page = alice.get(f"/moderate/cases/{case['case_no']}").get_data(as_text=True)
     assert "มีครับ แนบให้แล้ว" in case_page
@@ -351,9 +357,11 @@ def test_volunteer_flags_count_once_approved(app, conn, users, demo_db):
     vera, _ = login(app, "vera")
     url = f"/projects/{pid}/flag"
     assert vera.get(url).status_code == 200
-    r = vera.post(url, data={"csrf_token": csrf(vera, url), "category": "not_built", "note": "ไปดูมาแล้ว ไม่มีถนน"})
-    assert r.status_code == 303
-    assert vera.post(url, data={"csrf_token": csrf(vera, url), "category": "x", "note": ""}).status_code == 400
+    form = {**tokens(vera, url), "category": "not_built", "note": "ไปดูมาแล้ว ไม่มีถนน"}
+    assert vera.post(url, data=form).status_code == 303
+    assert vera.post(url, data=form).status_code == 409  # the same form again: stored once
+    assert vera.post(url, data={**tokens(vera, url), "category": "x", "note": ""}).status_code == 400
+    assert conn.execute("SELECT count(*) FROM flags").fetchone()[0] == 1
     with app.test_request_context():
         assert app.jinja_env.globals["complaint_counts"](pid)["flags"] == 0
     alice, _ = login(app, "alice")
@@ -416,7 +424,10 @@ def test_retention_erases_and_purges_on_schedule_and_is_audited(app, conn, users
     assert dry.exit_code == 0 and "cases_purged=1" in dry.output and stray.exists()
     assert conn.execute("SELECT count(*) FROM complaint_versions").fetchone()[0] == 3
 
+    conn.execute("INSERT INTO used_nonces VALUES ('spent', '2000-01-01T00:00:00+00:00'), ('fresh', ?)",
+                 [dt.datetime.now(dt.timezone.utc).isoformat()])
     r = runner.invoke(cli, ["retention"])
+    assert "nonces_deleted=1" in r.output
     assert r.exit_code == 0 and "cases_purged=1" in r.output and "stray_files_deleted=1" in r.output
     row = conn.execute("SELECT * FROM complaints WHERE id = ?", [old_rejected["id"]]).fetchone()
     assert row["purged_at"] and row["contact_encrypted"] is None and row["state"] == "rejected"

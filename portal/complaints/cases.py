@@ -6,6 +6,7 @@ complaint text, contact details or anything about the sender's connection.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import secrets
@@ -83,15 +84,32 @@ def audit(conn, action, *, user_id=None, complaint_id=None, from_state=None, to_
         [now(), user_id, complaint_id, action, from_state, to_state, reason, detail])
 
 
-def create_complaint(conn, folder, *, nonce, project, body, concern, contact, files) -> str:
-    """Store a complaint durably and return its tracking code (only after COMMIT).
-
-    Files are written and fsynced first; if the rows cannot be committed they are removed.
-    """
+@contextlib.contextmanager
+def stored_files(folder, files):
+    """Write and fsync the files first (a committed row always has its file); if the rows that
+    follow are not committed, the files are removed again. Yields (cleaned, stored_name, sha256)."""
     stored = []
     try:
         for cleaned in files:
             stored.append((cleaned, *store(folder, cleaned)))
+        yield stored
+    except BaseException:
+        for _cleaned, stored_name, _sha in stored:
+            (folder / stored_name).unlink(missing_ok=True)
+        raise
+
+
+def spend_nonce(conn, nonce: str) -> None:
+    """Inside the caller's transaction: a form nonce works once; a replayed form is refused."""
+    try:
+        conn.execute("INSERT INTO used_nonces (nonce, used_at) VALUES (?, ?)", [nonce, now()])
+    except sqlite3.IntegrityError:
+        raise Replayed(_l("This form was already sent and received.")) from None
+
+
+def create_complaint(conn, folder, *, nonce, project, body, concern, contact, files) -> str:
+    """Store a complaint durably and return its tracking code (only after COMMIT)."""
+    with stored_files(folder, files) as stored:
         code = crypto.new_tracking_code()
         stamp = now()
         with transaction(conn):
@@ -117,10 +135,6 @@ def create_complaint(conn, folder, *, nonce, project, body, concern, contact, fi
                 _insert_evidence(conn, complaint_id, cleaned, stored_name, sha, stamp)
             audit(conn, "received", complaint_id=complaint_id, to_state="received",
                   detail=f"files={len(stored)}")
-    except BaseException:
-        for _cleaned, stored_name, _sha in stored:
-            (folder / stored_name).unlink(missing_ok=True)
-        raise
     return code
 
 
@@ -132,21 +146,31 @@ def _insert_evidence(conn, complaint_id, cleaned, stored_name, sha, stamp, *, us
          sha, cleaned.status, redacted_from, user_id, stamp])
 
 
-def add_evidence(conn, folder, complaint_id, files, *, user_id=None, redacted_from=None):
-    stored = []
-    try:
-        for cleaned in files:
-            stored.append((cleaned, *store(folder, cleaned)))
-        with transaction(conn):
-            for cleaned, stored_name, sha in stored:
-                _insert_evidence(conn, complaint_id, cleaned, stored_name, sha, now(),
-                                 user_id=user_id, redacted_from=redacted_from)
-            audit(conn, "redacted_file" if redacted_from else "evidence_added", user_id=user_id,
-                  complaint_id=complaint_id, detail=f"files={len(stored)}")
-    except BaseException:
-        for _cleaned, stored_name, _sha in stored:
-            (folder / stored_name).unlink(missing_ok=True)
-        raise
+def add_redacted_file(conn, folder, complaint_id, cleaned, *, user_id, redacted_from):
+    """A moderator's redacted copy of an evidence file: a new row; the original stays."""
+    with stored_files(folder, [cleaned]) as stored, transaction(conn):
+        for cleaned, stored_name, sha in stored:
+            _insert_evidence(conn, complaint_id, cleaned, stored_name, sha, now(),
+                             user_id=user_id, redacted_from=redacted_from)
+        audit(conn, "redacted_file", user_id=user_id, complaint_id=complaint_id, detail=f"from={redacted_from}")
+
+
+def complainant_message(conn, folder, complaint_id, *, body, files, nonce):
+    """The sender's message and/or new evidence, all or nothing; a ``needs_info`` case goes back
+    to the moderators' queue."""
+    with stored_files(folder, files) as stored, transaction(conn):
+        spend_nonce(conn, nonce)
+        stamp = now()
+        for cleaned, stored_name, sha in stored:
+            _insert_evidence(conn, complaint_id, cleaned, stored_name, sha, stamp)
+        if body:
+            conn.execute("INSERT INTO messages (complaint_id, sender, body, created_at) VALUES (?, 'complainant', ?, ?)",
+                         [complaint_id, body, stamp])
+        conn.execute("UPDATE complaints SET updated_at = ? WHERE id = ?", [stamp, complaint_id])
+        audit(conn, "message_from_complainant", complaint_id=complaint_id, detail=f"files={len(stored)}")
+        complaint = _fresh(conn, complaint_id)
+        if complaint["state"] == "needs_info":
+            _apply(conn, complaint, "triage", None, "the sender answered")
 
 
 def find_by_code(conn, text: str):
@@ -324,20 +348,12 @@ def follow_ups_due(conn, days: int, user_id):
     return [row for row in rows if not touches_conflict(row, conflicts)]
 
 
-def add_message(conn, complaint_id, sender, body, *, user_id=None):
+def moderator_message(conn, complaint_id, body, *, user_id):
     with transaction(conn):
-        conn.execute("INSERT INTO messages (complaint_id, sender, user_id, body, created_at) VALUES (?,?,?,?,?)",
-                     [complaint_id, sender, user_id, body, now()])
+        conn.execute("INSERT INTO messages (complaint_id, sender, user_id, body, created_at) "
+                     "VALUES (?, 'moderator', ?, ?, ?)", [complaint_id, user_id, body, now()])
         conn.execute("UPDATE complaints SET updated_at = ? WHERE id = ?", [now(), complaint_id])
-        audit(conn, f"message_from_{sender}", user_id=user_id, complaint_id=complaint_id)
-
-
-def complainant_replied(conn, complaint_id):
-    """An answer from the sender brings a ``needs_info`` case back to the moderators' queue."""
-    with transaction(conn):
-        complaint = _fresh(conn, complaint_id)
-        if complaint["state"] == "needs_info":
-            _apply(conn, complaint, "triage", None, "the sender answered")
+        audit(conn, "message_from_moderator", user_id=user_id, complaint_id=complaint_id)
 
 
 def redact(conn, user_id, complaint_id, body, reason):

@@ -122,7 +122,7 @@ def track():
     return render_template("complaints/track.html", complaint=complaint, events=events,
                            forwardings=forwardings, messages=messages, labels=cases.STATE_LABELS,
                            recipients=cases.RECIPIENTS, outcomes=cases.OUTCOMES,
-                           follow_up_days=current_app.config["FOLLOW_UP_DAYS"], errors={})
+                           follow_up_days=current_app.config["FOLLOW_UP_DAYS"], nonce=forms.new_nonce())
 
 
 @bp.route("/track/message", methods=["POST"])
@@ -131,6 +131,10 @@ def track_message():
     complaint = _tracked()
     if complaint is None:
         return _fail(403, _("Your session with this report has ended. Enter your tracking code again."))
+    nonce = forms.check_nonce(request.form.get("nonce"))
+    if nonce is None:
+        return _fail(400, _("This form has expired. Please reload the page and send it again; nothing was "
+                            "stored."))
     conn = get_cdb()
     errors = {}
     body, error = forms.clean_text(request.form.get("body"), required=False, max_len=MAX_BODY_CHARS)
@@ -141,11 +145,11 @@ def track_message():
     if error or errors or not (body or files):
         message = error or errors.get("evidence") or _("Write a message or attach a file.")
         return _fail(400, str(message))
-    if files:
-        cases.add_evidence(conn, evidence_dir(current_app.config["COMPLAINTS_DATABASE"]), complaint["id"], files)
-    if body:
-        cases.add_message(conn, complaint["id"], "complainant", body)
-    cases.complainant_replied(conn, complaint["id"])
+    try:
+        cases.complainant_message(conn, evidence_dir(current_app.config["COMPLAINTS_DATABASE"]), complaint["id"],
+                                  body=body, files=files, nonce=nonce)
+    except cases.Replayed as exc:
+        return _fail(409, str(exc.args[0]))
     return redirect(url_for("complaints.track"), code=303)
 
 

@@ -21,7 +21,7 @@ import sqlite3
 
 from flask import current_app, g
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # the DDL is idempotent: a newer version re-runs it to add what is new
 
 STATES = ("received", "triage", "needs_info", "verified", "rejected", "forwarded", "closed", "duplicate")
 
@@ -217,6 +217,12 @@ CREATE TABLE IF NOT EXISTS corrections (
 );
 CREATE INDEX IF NOT EXISTS idx_corrections_state ON corrections(state);
 CREATE INDEX IF NOT EXISTS idx_corrections_decided_by ON corrections(decided_by);
+
+-- One-time nonces of forms that add to an existing record (messages, flags).
+CREATE TABLE IF NOT EXISTS used_nonces (
+    nonce TEXT PRIMARY KEY,
+    used_at TEXT NOT NULL
+);
 """
 
 

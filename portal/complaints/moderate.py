@@ -179,7 +179,7 @@ def message(case_no):
     body, error = forms.clean_text(request.form.get("body"), required=True, max_len=10_000)
     if error:
         return _refused(str(error))
-    cases.add_message(get_cdb(), complaint["id"], "moderator", body, user_id=g.user["id"])
+    cases.moderator_message(get_cdb(), complaint["id"], body, user_id=g.user["id"])
     return redirect(url_for("moderate.case", case_no=case_no), code=303)
 
 
@@ -207,8 +207,8 @@ def redact_file(case_no, evidence_id):
     files = forms.read_files(request.files.getlist("evidence")[:1], errors)
     if errors or not files:
         return _refused(str(errors.get("evidence") or _("Attach the redacted file.")))
-    cases.add_evidence(conn, evidence_dir(current_app.config["COMPLAINTS_DATABASE"]), complaint["id"], files,
-                       user_id=g.user["id"], redacted_from=evidence_id)
+    cases.add_redacted_file(conn, evidence_dir(current_app.config["COMPLAINTS_DATABASE"]), complaint["id"],
+                            files[0], user_id=g.user["id"], redacted_from=evidence_id)
     return redirect(url_for("moderate.case", case_no=case_no), code=303)
 
 
@@ -364,7 +364,11 @@ def flag_project(project_id):
         abort(404)
     if request.method == "GET":
         return render_template("complaints/flag_form.html", project=facts, categories=FLAG_CATEGORIES, errors={},
-                               values={}, sent=request.args.get("sent") == "1")
+                               values={}, sent=request.args.get("sent") == "1", nonce=forms.new_nonce())
+    nonce = forms.check_nonce(request.form.get("nonce"))
+    if nonce is None:
+        return _refused(_("This form has expired. Please reload the page and send it again; nothing was "
+                          "stored."))
     category = request.form.get("category")
     note, error = forms.clean_text(request.form.get("note"), required=True, max_len=2000, min_len=10)
     errors = {"note": error} if error else {}
@@ -372,10 +376,14 @@ def flag_project(project_id):
         errors["category"] = _("Choose one of the options.")
     if errors:
         return render_template("complaints/flag_form.html", project=facts, categories=FLAG_CATEGORIES,
-                               errors=errors, values=request.form, sent=False), 400
+                               errors=errors, values=request.form, sent=False, nonce=request.form.get("nonce")), 400
     conn = get_cdb()
-    with transaction(conn):
-        cur = conn.execute("INSERT INTO flags (project_id, category, note, user_id, created_at) VALUES (?,?,?,?,?)",
-                           [project_id, category, note, g.user["id"], now()])
-        cases.audit(conn, "flag_added", user_id=g.user["id"], detail=f"flag={cur.lastrowid}")
+    try:
+        with transaction(conn):
+            cases.spend_nonce(conn, nonce)
+            cur = conn.execute("INSERT INTO flags (project_id, category, note, user_id, created_at) VALUES (?,?,?,?,?)",
+                               [project_id, category, note, g.user["id"], now()])
+            cases.audit(conn, "flag_added", user_id=g.user["id"], detail=f"flag={cur.lastrowid}")
+    except cases.Replayed as exc:
+        return _refused(str(exc.args[0]), 409)
     return redirect(url_for("moderate.flag_project", project_id=project_id, sent=1), code=303)

@@ -15,6 +15,7 @@ rejected volunteer flags               365     deleted
 ended sessions, login failures         30 / 1  deleted
 audit log                              1825    deleted after 5 years
 stray evidence files (no row)          1       deleted (left by a crash between file and commit)
+spent form nonces                      1       deleted (forms expire after 6 hours anyway)
 =====================================  ======  ===========================================================
 """
 from __future__ import annotations
@@ -35,6 +36,7 @@ SCHEDULE = {
     "login_failures": 1,
     "audit": 1825,
     "stray_files": 1,
+    "nonces": 1,
 }
 
 
@@ -76,6 +78,7 @@ def run(conn, db_path, *, today: dt.datetime | None = None, dry_run: bool = Fals
             "DELETE FROM sessions WHERE last_seen <= ?", [s["sessions"]]).rowcount
         counts["login_failures_deleted"] = conn.execute(
             "DELETE FROM login_failures WHERE at <= ?", [s["login_failures"]]).rowcount
+        counts["nonces_deleted"] = conn.execute("DELETE FROM used_nonces WHERE used_at <= ?", [s["nonces"]]).rowcount
         counts["audit_deleted"] = conn.execute("DELETE FROM audit WHERE at <= ?", [s["audit"]]).rowcount
         known = {r[0] for r in conn.execute("SELECT stored_name FROM evidence")}
         cutoff = time.time() - SCHEDULE["stray_files"] * 86400
