@@ -252,7 +252,8 @@ def _read_document(path):
                     top = ijson.ObjectBuilder()
                 top.event(event, value)
         except ijson.JSONError as e:
-            raise OCDSError(f"{name}: invalid JSON after byte {f.tell():,}: {e}") from None
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise OCDSError(f"{name}: invalid JSON after byte {f.tell():,}: {reason}") from None
         document = top.value if top is not None else None
         if not isinstance(document, dict):
             raise OCDSError(f"{name}: not OCDS (expected a release package, record package, "
