@@ -50,9 +50,14 @@ def prepare(args) -> pathlib.Path:
     return target
 
 
+async def unlimited(db, sql):
+    """Run without Datasette's time limit (which a custom limit can only lower)."""
+    return await db.execute_fn(lambda conn: conn.execute(sql).fetchall())
+
+
 async def largest(db) -> dict:
     async def one(sql):
-        rows = (await db.execute(sql, custom_time_limit=120_000)).rows
+        rows = await unlimited(db, sql)
         return str(rows[0][0]) if rows and rows[0][0] is not None else ""
 
     return {
@@ -74,7 +79,7 @@ async def run(db_path: pathlib.Path) -> int:
     baseline = []
     for _ in range(RUNS):
         started = time.perf_counter()
-        await db.execute(BASELINE_SQL, custom_time_limit=120_000)
+        await unlimited(db, BASELINE_SQL)
         baseline.append(time.perf_counter() - started)
     base = statistics.median(baseline)
     print(f"baseline (plain GROUP BY over projects): median {base * 1000:.0f} ms")
