@@ -32,38 +32,35 @@ def _facts(conn) -> None:
     conn.execute("CREATE UNIQUE INDEX temp._th_pid ON _th(pid)")
 
 
-def th01(conn, cfg):
-    params = [cfg["max_pct_below"], cfg["max_pct_below"]]
+def _gap(conn, code: str, amount: str, base: str, compare: str, threshold: float, *, key: str,
+         where: str = "1", params=()) -> None:
+    """Flag THB projects whose ``amount`` is ``compare`` ``threshold`` % away from ``base``.
+
+    ``key`` names the percentage in the evidence; the gap is ``amount - base`` for ``pct_above``
+    and ``base - amount`` for ``pct_below``, compared multiplied out so a boundary is exact.
+    """
+    gap = f"({amount} - {base})" if key == "pct_above" else f"({base} - {amount})"
     conn.execute(f"""
-        INSERT INTO fp SELECT pid, 'TH01', pct,
-               json_object('award_amount', award_amount, 'reference_price', reference_price, 'pct_below', pct,
-                           'threshold_pct', ?)
-        FROM (SELECT *, (reference_price - award_amount) * 100.0 / reference_price AS pct FROM _th
-              WHERE reference_price > 0 AND award_amount <= reference_price
-                AND (reference_price - award_amount) * 100.0 <= ? * reference_price
-                AND {_methods(cfg, 'ocds_method', params)})
-    """, params)
+        INSERT INTO fp SELECT pid, '{code}', pct,
+               json_object('{amount}', {amount}, '{base}', {base}, '{key}', pct, 'threshold_pct', ?)
+        FROM (SELECT *, {gap} * 100.0 / {base} AS pct FROM _th
+              WHERE {base} > 0 AND {amount} IS NOT NULL AND {gap} * 100.0 {compare} ? * {base} AND {where})
+    """, [threshold, threshold, *params])
+
+
+def th01(conn, cfg):
+    params: list = []
+    where = f"award_amount <= reference_price AND {_methods(cfg, 'ocds_method', params)}"
+    _gap(conn, "TH01", "award_amount", "reference_price", "<=", cfg["max_pct_below"], key="pct_below",
+         where=where, params=params)
 
 
 def th02(conn, cfg):
-    conn.execute("""
-        INSERT INTO fp SELECT pid, 'TH02', pct,
-               json_object('award_amount', award_amount, 'reference_price', reference_price, 'pct_above', pct,
-                           'threshold_pct', ?)
-        FROM (SELECT *, (award_amount - reference_price) * 100.0 / reference_price AS pct FROM _th
-              WHERE reference_price > 0 AND (award_amount - reference_price) * 100.0 > ? * reference_price)
-    """, [cfg["min_pct_above"]] * 2)
+    _gap(conn, "TH02", "award_amount", "reference_price", ">", cfg["min_pct_above"], key="pct_above")
 
 
 def th03(conn, cfg):
-    conn.execute("""
-        INSERT INTO fp SELECT pid, 'TH03', pct,
-               json_object('award_amount', award_amount, 'reference_price', reference_price, 'pct_below', pct,
-                           'threshold_pct', ?)
-        FROM (SELECT *, (reference_price - award_amount) * 100.0 / reference_price AS pct FROM _th
-              WHERE reference_price > 0 AND award_amount IS NOT NULL
-                AND (reference_price - award_amount) * 100.0 >= ? * reference_price)
-    """, [cfg["min_pct_below"]] * 2)
+    _gap(conn, "TH03", "award_amount", "reference_price", ">=", cfg["min_pct_below"], key="pct_below")
 
 
 def th04(conn, cfg):
@@ -80,13 +77,9 @@ def th04(conn, cfg):
         GROUP BY pid
     """, [cfg["min_pct_above"]] * 2)
 
+
 def th05(conn, cfg):
-    conn.execute("""
-        INSERT INTO fp SELECT pid, 'TH05', pct,
-               json_object('reference_price', reference_price, 'budget', budget, 'pct_above', pct, 'threshold_pct', ?)
-        FROM (SELECT *, (reference_price - budget) * 100.0 / budget AS pct FROM _th
-              WHERE budget > 0 AND (reference_price - budget) * 100.0 > ? * budget)
-    """, [cfg["min_pct_above"]] * 2)
+    _gap(conn, "TH05", "reference_price", "budget", ">", cfg["min_pct_above"], key="pct_above")
 
 
 def th06(conn, cfg):
