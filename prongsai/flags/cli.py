@@ -5,7 +5,7 @@ import click
 
 from prongsai.cli import db_option
 from prongsai.errors import UserError
-from prongsai.flags.definitions import DISCLAIMER, FLAGS
+from prongsai.flags.definitions import FLAGS
 from prongsai.flags.explain import describe
 
 
@@ -51,6 +51,3 @@ def export_flags(db_path, fmt, output, ocid_prefix):
     export_file(db_path, output, fmt=fmt, prefix=ocid_prefix)
     if output != "-":
         click.echo(f"flags written to {output}", err=True)
-
-
-__all__ = ["flags", "export_flags", "DISCLAIMER"]
