@@ -541,10 +541,13 @@ def load(run: SourceRun, releases, *, source_url: str | None = None, ocid_prefix
     """Map and upsert every release read by :func:`read_releases` into ``run``.
 
     Organisations and partial releases give only the values they have, so they never erase
-    what another release or source stored; a compiled release states the whole process.
+    what another release or source stored; a compiled release states the whole process, so
+    when every release of the run was compiled, what it no longer lists is removed (`_prune`).
     """
+    compiled_only = True
     for location, release, problem, partial in releases:
         run.read()
+        compiled_only = compiled_only and not partial
         if problem is None:
             try:
                 rows = release_rows(release, ocid_prefixes=ocid_prefixes)
@@ -561,6 +564,35 @@ def load(run: SourceRun, releases, *, source_url: str | None = None, ocid_prefix
                 if partial or table in ("agencies", "suppliers"):
                     row = {k: v for k, v in row.items() if v is not None}
                 run.upsert(table, row, source_url=source_url)
+    if compiled_only:
+        run.flush()
+        _prune(run)
+
+
+#: child table -> link tables hanging from its rows (removed with them).
+_CHILDREN = {"items": (), "bids": (("bid_tenderers", "bid_id"),), "contracts": (),  # before awards
+             "awards": (("award_suppliers", "award_id"), ("award_items", "award_id"))}
+
+
+def _prune(run: SourceRun) -> None:
+    """Remove the OCDS rows of this run's projects that their compiled release no longer lists.
+
+    Every row a release listed was written or touched by the run (``last_seen`` = the run's
+    time); an older one of a project the run loaded was dropped by the publisher. Each removal
+    is logged in ``changes`` (field ``(removed)``). Rows of other sources are never touched.
+    """
+    conn = run.db.conn
+    stale = ("SELECT id FROM {t} WHERE source = ? AND last_seen < ? AND project_id IN "
+             "(SELECT project_id FROM projects WHERE last_seen = ? AND source = ?)")
+    args = (SOURCE, run.seen_at, run.seen_at, SOURCE)
+    for table, links in _CHILDREN.items():
+        for link, key in links:
+            conn.execute(f"DELETE FROM {link} WHERE {key} IN ({stale.format(t=table)})", args)
+        conn.execute("INSERT INTO changes (table_name, row_id, project_id, field, old_value, new_value, seen_at, "
+                     f"source_run_id) SELECT '{table}', id, project_id, '(removed)', id, NULL, ?, ? "
+                     f"FROM {table} WHERE id IN ({stale.format(t=table)})", (run.seen_at, run.id, *args))
+        removed = conn.execute(f"DELETE FROM {table} WHERE id IN ({stale.format(t=table)})", args).rowcount
+        run.rows_changed += removed
 
 
 def import_file(db, path, *, source_url: str | None = None, sha256: str | None = None,

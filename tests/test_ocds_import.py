@@ -335,3 +335,35 @@ def test_a_package_on_one_long_line_is_streamed(tmp_path, monkeypatch):
     assert path.stat().st_size > 4096 and not ocds._is_json_lines(path)
     run, db = _load(tmp_path, path)
     assert run.rows_in == 10 and _count(db, "contracts") == 11
+
+
+def test_what_a_compiled_release_no_longer_lists_is_removed(tmp_path):
+    release = {"ocid": "ocds-x-1", "bids": {"details": [
+        {"id": "b1", "status": "valid", "tenderers": [{"id": "A"}]},
+        {"id": "b2", "status": "valid", "tenderers": [{"id": "B"}]}]},
+        "awards": [{"id": "a1", "status": "active", "suppliers": [{"id": "A"}]}]}
+    other = {"ocid": "ocds-x-2", "bids": {"details": [{"id": "b9", "status": "valid"}]}}
+    path = tmp_path / "compiled.jsonl"
+    _jsonl(path, [release, other])
+    ocds.import_file(tmp_path / "p.db", path)
+    release["bids"]["details"].pop()  # the publisher drops bid b2 ...
+    release["awards"] = []  # ... and the award
+    _jsonl(path, [release])  # ocds-x-2 is not in this file: it stays as it was
+    run = ocds.import_file(tmp_path / "p.db", path)
+    db = sqlite3.connect(tmp_path / "p.db")
+    assert [r[0] for r in db.execute("SELECT id FROM bids ORDER BY id")] == ["ocds-x-1/b1", "ocds-x-2/b9"]
+    assert db.execute("SELECT bid_id, supplier_id FROM bid_tenderers").fetchall() == [("ocds-x-1/b1", "A")]
+    assert _count(db, "awards") == 0 and _count(db, "award_suppliers") == 0
+    removed = db.execute("SELECT table_name, row_id FROM changes WHERE field = '(removed)' ORDER BY 1").fetchall()
+    assert removed == [("awards", "ocds-x-1/a1"), ("bids", "ocds-x-1/b2")]
+    assert run.rows_changed == 2
+
+
+def test_a_release_package_never_removes(tmp_path):
+    """Bangkok's yearly files each hold some stages: a later file must not remove earlier bids."""
+    package = json.loads((FIXTURES / "ocds" / "release-package-two-stages.json").read_text())
+    ocds.import_file(tmp_path / "p.db", FIXTURES / "ocds" / "release-package-two-stages.json")
+    path = tmp_path / "next-year.json"
+    path.write_text(json.dumps({**package, "releases": [package["releases"][0]]}))  # tender stage only
+    ocds.import_file(tmp_path / "p.db", path)
+    assert _count(sqlite3.connect(tmp_path / "p.db"), "bids") == 2
