@@ -189,6 +189,11 @@ _CHILD_SQL = {
 }
 
 
+#: projects columns written below rather than as they are (closed codelists, dates, references, money).
+_NOT_AS_IS = {"buyer_id", "procuring_entity_id", "budget", "reference_price", "currency", "tender_status",
+              "main_procurement_category", "ocds_method", "announce_date", "tender_start", "tender_end"}
+
+
 class _Exporter:
     def __init__(self, conn, prefix: str | None, published: str):
         self.conn = conn
@@ -218,16 +223,13 @@ class _Exporter:
 
         tender = release.setdefault("tender", {"id": pid})
         for column, path in PROJECT_PATHS.items():
-            if column not in ("buyer_id", "procuring_entity_id", "budget", "reference_price", "currency"):
+            if column not in _NOT_AS_IS:
                 _put(release, path, p[column])
         for column in ("announce_date", "tender_start", "tender_end"):
             _put(release, PROJECT_PATHS[column], date(p[column]))
-        tender.pop("status", None)
-        tender.pop("mainProcurementCategory", None)
         _put(tender, ("status",), p["tender_status"] if p["tender_status"] in TENDER_STATUSES else None)
         _put(tender, ("mainProcurementCategory",),
              p["main_procurement_category"] if p["main_procurement_category"] in CATEGORIES else None)
-        tender.pop("procurementMethod", None)
         _put(tender, ("procurementMethod",), procurement_method(p))
         _put(tender, ("value",), _value(p["budget"], p["currency"]))
         _put(tender, ("referencePrice",), _value(p["reference_price"], p["currency"]))
@@ -259,7 +261,8 @@ class _Exporter:
         award_ids, awards = {}, []
         suppliers: dict[str, list] = {}
         for s in rows["award_suppliers"]:
-            suppliers.setdefault(s["award_id"], []).append(self._supplier_ref(parties, s["supplier_id"], "supplier"))
+            ref = self._supplier_ref(parties, s["supplier_id"], "supplier")
+            suppliers.setdefault(s["award_id"], []).append(ref)
         classes: dict[str, list] = {}
         for i in rows["award_items"]:
             classification = {"id": i["classification_id"]}
