@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import collections
+import gzip
 import hashlib
 import json
 import sqlite3
@@ -367,3 +368,16 @@ def test_a_release_package_never_removes(tmp_path):
     path.write_text(json.dumps({**package, "releases": [package["releases"][0]]}))  # tender stage only
     ocds.import_file(tmp_path / "p.db", path)
     assert _count(sqlite3.connect(tmp_path / "p.db"), "bids") == 2
+
+
+def test_gzipped_json_lines_of_packages(tmp_path):
+    """ocdskit and Kingfisher write one package per line, often gzipped."""
+    package = (FIXTURES / "ocds" / "release-package-two-stages.json").read_text()
+    records = (OCDS_DATA / "prozorro-ua/records-10.json").read_text()
+    path = tmp_path / "packages.jsonl.gz"
+    with gzip.open(path, "wt") as f:
+        f.write(json.dumps(json.loads(package)) + "\n" + json.dumps(json.loads(records)) + "\n")
+    run, db = _load(tmp_path, path)
+    assert (run.rows_in, _count(db, "projects"), _count(db, "bids")) == (12, 12, 4)
+    status = db.execute("SELECT tender_status FROM projects WHERE project_id = 'ocds-bkk001-2569-0001'")
+    assert status.fetchone()[0] == "complete"  # the package's two releases were merged
