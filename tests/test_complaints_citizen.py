@@ -427,3 +427,15 @@ def test_photos_inside_a_pdf_lose_their_metadata(client, app, project_id):
     assert b"somchai" not in data and b"SecretCameraMaker" not in data
     from pypdf import PdfReader
     assert PdfReader(io.BytesIO(data)).pages[0].images[0].image.size == (40, 30)
+
+
+def test_follow_up_evidence_has_a_per_report_quota(client, app, project_id):
+    photo = photo_with_exif()
+    code = tracking_code(submit(client, project_id, files=[(io.BytesIO(photo), "a.jpg")]).get_data(as_text=True))
+    held = sqlite3.connect(app.config["COMPLAINTS_DATABASE"]).execute("SELECT size FROM evidence").fetchone()[0]
+    app.config["MAX_CASE_EVIDENCE_BYTES"] = held + 10
+    client.post("/track", data={**form_tokens(client, "/track"), "code": code})
+    r = client.post("/track/message?lang=en", data={**form_tokens(client, "/track"), "body": "อีกรูปครับ",
+                                                    "evidence": (io.BytesIO(photo), "b.jpg")})
+    assert r.status_code == 413 and "as much evidence as one report can" in r.get_data(as_text=True)
+    assert counts(app)[1] == 1 and len(counts(app)[2]) == 1

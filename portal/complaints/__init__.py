@@ -18,6 +18,7 @@ def init_app(app) -> None:
     app.config.setdefault("PUBLIC_MIN_REPORTS", 3)
     app.config.setdefault("PUBLIC_MIN_AGE_DAYS", 14)
     app.config.setdefault("MIN_FREE_DISK_BYTES", 200 * 1024 * 1024)  # intake closes below this
+    app.config.setdefault("MAX_CASE_EVIDENCE_BYTES", 4 * app.config["MAX_EVIDENCE_BYTES"])  # follow-ups included
     problem = crypto.key_problem(app)
     if problem:
         app.extensions["complaints_disabled"] = problem

@@ -145,6 +145,11 @@ def track_message():
     if error or errors or not (body or files):
         message = error or errors.get("evidence") or _("Write a message or attach a file.")
         return _fail(400, str(message))
+    held = conn.execute("SELECT coalesce(sum(size), 0) FROM evidence WHERE complaint_id = ?",
+                        [complaint["id"]]).fetchone()[0]
+    if held + sum(len(f.data) for f in files) > current_app.config["MAX_CASE_EVIDENCE_BYTES"]:
+        return _fail(413, _("This report already holds as much evidence as one report can. Nothing was "
+                            "stored."))
     try:
         cases.complainant_message(conn, evidence_dir(current_app.config["COMPLAINTS_DATABASE"]), complaint["id"],
                                   body=body, files=files, nonce=nonce)
