@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.complaints import auth, cases, crypto, forms
-from portal.complaints.db import evidence_dir, get_cdb, now, transaction
+from portal.complaints.db import STATES, evidence_dir, get_cdb, now, transaction
 from portal.complaints.projects import project_facts
 from portal.security import rate_limited
 
@@ -117,7 +117,7 @@ def case(case_no):
         proposals=conn.execute("SELECT p.*, u.username FROM proposals p JOIN users u ON u.id = p.proposed_by "
                                "WHERE complaint_id = ? ORDER BY p.id", [cid]).fetchall(),
         forwardings=conn.execute("SELECT * FROM forwardings WHERE complaint_id = ? ORDER BY id", [cid]).fetchall(),
-        flags=json.loads(complaint["flags_snapshot"]), next_states=sorted(cases.TRANSITIONS[complaint["state"]]),
+        flags=json.loads(complaint["flags_snapshot"]), next_states=[s for s in STATES if s in cases.TRANSITIONS[complaint["state"]]],
         two_person=cases.TWO_PERSON, labels=cases.STATE_LABELS, recipients=cases.RECIPIENTS,
         suggested=cases.CONCERNS[complaint["concern"]][1], concerns=cases.CONCERNS, outcomes=cases.OUTCOMES)
 
