@@ -260,10 +260,11 @@ class Cardinal:
         self.conn.execute("DROP TABLE IF EXISTS temp._r025")
         self.conn.execute("""
             CREATE TEMP TABLE _r025 AS
-            SELECT t1 AS tid, count(*) AS n, total(t1 = winner) AS wins FROM (
-                SELECT DISTINCT b.pid, b.t1, a.winner FROM _b b JOIN _aw a ON a.pid = b.pid
-                WHERE a.winner IS NOT NULL AND b.status = 'valid' AND b.nt = 1
-            ) GROUP BY t1
+            SELECT b.t1 AS tid, count(DISTINCT b.pid) AS n,
+                   CAST(count(DISTINCT CASE WHEN b.t1 = a.winner THEN b.pid END) AS REAL) AS wins
+            FROM _b b JOIN _aw a ON a.pid = b.pid
+            WHERE a.winner IS NOT NULL AND b.status = 'valid' AND b.nt = 1
+            GROUP BY b.t1
         """)
         counts = sorted(_column(self.conn, "SELECT n FROM _r025"))
         upper = quantile(counts, cfg.get("percentile", 75) / 100.0)
