@@ -340,3 +340,30 @@ def test_cli_options_exclude_each_other(runner, tmp_path):
     result = runner.invoke(cli, ["scrape", "datagoth", "--db", str(tmp_path / "x.db"), "--year", "2568",
                                  "--file", str(REAL)])
     assert result.exit_code == 1 and "use one of --file, --year or --url" in result.output
+
+
+def _record(**changes):
+    lines = (FIX / "fy2566_31cols.csv").read_bytes().decode("utf-8-sig").splitlines(keepends=True)
+    record = next(iter(datagoth.parse(lines[:2], "f.csv"))).record
+    record.update(changes)
+    return record
+
+
+def test_thai_digits_and_separators_in_amounts():
+    rows = datagoth.to_rows(_record(**{"งบประมาณ(บาท)": "๑,๖๓๘,๓๐๓.๗๕", "ราคากลาง(บาท)": None}))
+    assert rows["projects"][0]["budget"] == 1638303.75 and rows["projects"][0]["reference_price"] is None
+    with pytest.raises(ValueError, match=r"งบสัญญา\(บาท\): not an amount: 'สามแสน'"):
+        datagoth.to_rows(_record(**{"งบสัญญา(บาท)": "สามแสน"}))
+
+
+def test_missing_fiscal_year_comes_from_the_dates_never_from_the_project_id():
+    rows = datagoth.to_rows(_record(**{"ปีงบประมาณ": None, "วันที่เกิดรายการ": "3-ต.ค.-65"}))
+    assert rows["projects"][0]["fiscal_year"] == 2566  # October 2022 opens FY2566
+    with pytest.raises(ValueError, match="ปีงบประมาณ is not a B.E. year"):
+        datagoth.to_rows(_record(**{"ปีงบประมาณ": "66"}))
+
+
+def test_project_id_in_thai_digits_and_garbage():
+    assert datagoth.to_rows(_record(**{"รหัสโครงการ": "๖๖๐๑๗๐๐๑๐๐๑"}))["projects"][0]["project_id"] == "66017001001"
+    with pytest.raises(ValueError, match="รหัสโครงการ is not a project id"):
+        datagoth.to_rows(_record(**{"รหัสโครงการ": "6.6017E+10"}))
