@@ -12,7 +12,7 @@ import weakref
 from urllib.parse import quote, urlencode
 
 from datasette import hookimpl
-from datasette.utils import tilde_decode
+from datasette.utils import path_with_added_args, tilde_decode
 from markupsafe import Markup
 
 from prongsai.thai import be_date
@@ -142,6 +142,22 @@ def extra_template_vars(template, database, table, columns, view_name, request, 
                 province = rows.rows[0][0]
                 feeds.append((province_feed(province), f"ฟีด Atom จังหวัด{province} / Province Atom feed"))
         return {"prongsai_demo": site.get("demo", False),
-                "prongsai_feeds": [{"href": href, "label": label} for href, label in feeds]}
+                "prongsai_feeds": [{"href": href, "label": label} for href, label in feeds],
+                "prongsai_suggested_facets": _suggested_facets(datasette, database, table, columns, request)
+                if view_name == "table" and request else []}
 
     return extra
+
+
+def _suggested_facets(datasette, database, table, columns, request) -> list[dict]:
+    """Facet links for the usual columns, computed only when clicked.
+
+    Datasette's own suggestions run a query per column and its default facets one per page view,
+    each over a million rows here; a link costs nothing until a reader asks for it.
+    """
+    config = datasette.plugin_config("prongsai-suggested-facets") or {}
+    wanted = config.get("columns") or []
+    active = set(request.args.getlist("_facet")) | set(datasette.table_metadata(database, table).get("facets") or [])
+    return [{"name": column,
+             "toggle_url": datasette.urls.path(path_with_added_args(request, [("_facet", column)]))}
+            for column in wanted if column in (columns or []) and column not in active]

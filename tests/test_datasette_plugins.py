@@ -170,3 +170,18 @@ async def test_links_carry_the_data_prefix_once_and_resolve(demo_db, tmp_path):
             kinds.setdefault((href.split("?")[0].rsplit(".", 1)[-1], "_sort" in href, "_hide_sql" in href), href)
         for href in kinds.values():
             assert (await client.get(href)).status_code == 200, href
+
+
+async def test_big_tables_offer_facet_links_computed_only_when_clicked(datasette):
+    page = await html(datasette, "/procurement/projects")
+    assert 'class="facet-info' not in page  # no facet queries on a plain page view
+    links = re.search(r'<p class="suggested-facets">แยกกลุ่มตาม / Facet by:(.*?)</p>', page, re.S).group(1)
+    names = re.findall(r">(\w+)</a>", links)
+    assert {"method", "fiscal_year", "province"} <= set(names)
+    href = re.search(r'href="([^"]*_facet=method[^"]*)"', links).group(1).replace("&amp;", "&")
+    assert href.startswith("/data/procurement/projects?")
+    r = await datasette.client.get(href.removeprefix("/data"))
+    assert 'data-column="method"' in r.text and "facet-info" in r.text
+    page = await html(datasette, "/procurement/org_flags", _facet="code")  # an active facet is not offered again
+    offered = re.search(r'<p class="suggested-facets">.*?</p>', page, re.S).group(0)
+    assert ">org_type</a>" in offered and ">code</a>" not in offered
