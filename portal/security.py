@@ -3,13 +3,16 @@
 Rate limits are keyed on HMAC(secret, client address) where the secret lives only in memory and
 is replaced every ``RATE_LIMIT_ROTATE_SECONDS`` (buckets are dropped with it), so no address is
 ever written anywhere. The address is ``Fly-Client-IP`` only when ``BEHIND_FLY_PROXY`` is set;
-otherwise the socket peer (``X-Forwarded-For`` and friends are never trusted).
+otherwise the socket peer (``X-Forwarded-For`` and friends are never trusted). Counters are
+per process, so with ``WEB_CONCURRENCY`` workers each one allows its share of every limit.
 """
 from __future__ import annotations
 
 import functools
 import hashlib
 import hmac
+import math
+import os
 import secrets
 import threading
 import time
@@ -105,6 +108,9 @@ def rate_limited(action: str):
         def wrapped(*args, **kwargs):
             if request.method == "POST":
                 limits = {**DEFAULT_RATE_LIMITS[action], **current_app.config["RATE_LIMITS"].get(action, {})}
+                # Counters live in each worker process: share every limit out between them.
+                processes = current_app.config["RATE_LIMIT_PROCESSES"]
+                limits = {scope: [max(1, math.ceil(n / processes)), window] for scope, (n, window) in limits.items()}
                 wait = current_app.extensions["rate_limiter"].hit(action, request.remote_addr or "-", limits)
                 if wait:
                     body = render_template("complaints/error.html", status=429, message=_(
@@ -123,6 +129,7 @@ def init_app(app) -> None:
     # The whole request may carry the evidence plus the text fields and multipart framing.
     app.config.setdefault("MAX_CONTENT_LENGTH", evidence_cap + 1024 * 1024)
     app.config.setdefault("RATE_LIMITS", {})
+    app.config.setdefault("RATE_LIMIT_PROCESSES", int(os.environ.get("WEB_CONCURRENCY") or 1))
     app.config.setdefault("SESSION_COOKIE_SECURE", False)
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,

@@ -45,7 +45,7 @@ class Server:
         self.args = [sys.executable, "-c", "from prongsai.cli import main; main()", "serve", "--db", str(demo_db),
                      "--complaints-db", str(complaints_db), "--port", str(self.port)]
         self.env = {**os.environ, "PRONGSAI_COMPLAINTS_KEY": Fernet.generate_key().decode(),
-                    "PRONGSAI_SECRET_KEY": "kill-test-secret",
+                    "PRONGSAI_SECRET_KEY": "kill-test-secret", "WEB_CONCURRENCY": "1",
                     "PRONGSAI_RATE_LIMITS": json.dumps({"report": {"client": [10**6, 60], "global": [10**6, 60]}}),
                     **env}
         self.log_path = log_path
@@ -56,7 +56,8 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.args[-1] = str(self.port)
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT, env=self.env)
+        self.proc = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT, env=self.env,
+                                     start_new_session=True)
         log.close()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -69,9 +70,12 @@ class Server:
         raise RuntimeError("server did not start: " + open(self.log_path, errors="replace").read()[-2000:])
 
     def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
+        """SIGKILL to the server and any worker processes at once, like a crash."""
         if self.proc:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             self.proc.wait(timeout=10)
 
 
@@ -99,7 +103,7 @@ def project_id(demo_db):
 
 def test_every_acknowledged_report_survives_sigkill(demo_db, tmp_path, project_id):
     complaints_db = tmp_path / "complaints.db"
-    server = Server(demo_db, complaints_db, tmp_path / "server.log")
+    server = Server(demo_db, complaints_db, tmp_path / "server.log", WEB_CONCURRENCY="2")  # as on Fly
     acked, lock = [], threading.Lock()
     rng = random.Random(8)
 

@@ -185,3 +185,14 @@ async def test_chunked_body_under_the_cap_reaches_the_app_with_a_length():
     scope = {"type": "http", "path": "/x", "headers": [(b"transfer-encoding", b"chunked")]}
     await Guarded(app, max_body=1000)(scope, receive, None)
     assert got == {"length": b"300", "body": b"a" * 100 + b"b" * 100 + b"c" * 100}
+
+
+def test_limits_are_shared_out_between_worker_processes(demo_db, tmp_path, monkeypatch):
+    from portal import create_app
+    monkeypatch.setenv("WEB_CONCURRENCY", "2")
+    app = create_app({"TESTING": True, "DATABASE": str(demo_db), "SECRET_KEY": "t",
+                      "COMPLAINTS_DATABASE": str(tmp_path / "c.db"), "RATE_LIMITS": {"track": {"client": [4, 600]}}})
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/track").get_data(as_text=True)).group(1)
+    statuses = [client.post("/track", data={"csrf_token": token, "code": "x"}).status_code for _ in range(3)]
+    assert statuses == [404, 404, 429]
