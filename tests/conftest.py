@@ -110,13 +110,3 @@ async def datasette(demo_db):
     ds = create_datasette(demo_db)
     await ds.invoke_startup()
     return ds
-
-
-@pytest.fixture
-async def datasette(demo_db):
-    """Datasette over the built demo database, as ``prongsai serve`` configures it, started."""
-    from prongsai.asgi import create_datasette
-
-    ds = create_datasette(demo_db)
-    await ds.invoke_startup()
-    return ds
