@@ -1,4 +1,4 @@
-"""The ops commands of the ``prongsai`` CLI: refresh, publish, backup, restore, check."""
+"""The ops commands of the ``prongsai`` CLI: refresh, publish, fetch-public, backup, restore, backup-key, check."""
 from __future__ import annotations
 
 import datetime as _dt
