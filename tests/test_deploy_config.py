@@ -67,6 +67,8 @@ def test_docker_command_serves_on_fly_port(monkeypatch, demo_db):
     tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]["prongsai"]  # the console script
     calls = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+    import prongsai.asgi  # several workers go through serve_workers: never bind a real port here
+    monkeypatch.setattr(prongsai.asgi, "serve_workers", lambda db, cdb, **kw: calls.append(kw))
     for key, value in {**docker_env(), **FLY["env"]}.items():
         monkeypatch.setenv(key, value)
     for key in ("PRONGSAI_SERVE_DB", "PRONGSAI_SERVE_COMPLAINTS_DB"):  # serve --workers sets them
