@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pathlib
+import socket
 
 import yaml
 from a2wsgi import WSGIMiddleware
@@ -88,6 +89,38 @@ def app_from_environment():
     import os
 
     return create_asgi_app(os.environ["PRONGSAI_SERVE_DB"], os.environ.get("PRONGSAI_SERVE_COMPLAINTS_DB"))
+
+
+def serve_workers(db_path, complaints_db_path, *, workers: int, **options) -> None:
+    """``prongsai serve --workers N``: uvicorn starts N processes, each building the app from the environment."""
+    import os
+
+    import uvicorn
+
+    os.environ["PRONGSAI_SERVE_DB"] = str(db_path)
+    os.environ["PRONGSAI_SERVE_COMPLAINTS_DB"] = str(complaints_db_path)
+    uvicorn.run("prongsai.asgi:app_from_environment", factory=True, workers=workers, **options)
+
+
+try:  # uvicorn's fast parser when httptools is installed (requirements.txt pins it)
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _HTTPProtocol
+except ImportError:
+    from uvicorn.protocols.http.h11_impl import H11Protocol as _HTTPProtocol
+
+
+class NoDelayHTTP(_HTTPProtocol):
+    """uvicorn's HTTP protocol with TCP_NODELAY on every connection (``serve`` passes it as ``http=``).
+
+    With ``--workers`` uvicorn binds its shared socket with protocol 0, and asyncio turns on
+    TCP_NODELAY only for ``IPPROTO_TCP`` sockets; without it a response's header and body writes
+    meet delayed ACKs and each small page waits ~40 ms.
+    """
+
+    def connection_made(self, transport):
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().connection_made(transport)
 
 
 async def _lifespan(datasette, receive, send):

@@ -89,7 +89,7 @@ def serve(db_path, complaints_db_path, host, port, workers):
     """Serve the portal and Datasette (at /data/) in one process on one port."""
     import uvicorn
 
-    from prongsai.asgi import create_asgi_app
+    from prongsai.asgi import create_asgi_app, serve_workers
 
     if not os.path.exists(db_path):
         raise UserError(f"database not found: {db_path} (run `prongsai demo` and `prongsai build` first)")
@@ -97,11 +97,9 @@ def serve(db_path, complaints_db_path, host, port, workers):
     workers = workers or int(os.environ.get("WEB_CONCURRENCY", 1))
     # No access log: complainants' addresses must never be written anywhere.
     options = dict(host=host, port=port, access_log=False, proxy_headers=False, server_header=False,
-                   log_level="info")
-    if workers > 1:  # each process builds its own app from these (Python runs one thread at a time)
-        os.environ["PRONGSAI_SERVE_DB"] = str(db_path)
-        os.environ["PRONGSAI_SERVE_COMPLAINTS_DB"] = str(complaints_db_path)
-        uvicorn.run("prongsai.asgi:app_from_environment", factory=True, workers=workers, **options)
+                   log_level="info", http="prongsai.asgi:NoDelayHTTP")
+    if workers > 1:  # one app per process (Python runs one thread at a time)
+        serve_workers(db_path, complaints_db_path, workers=workers, **options)
     else:
         uvicorn.run(create_asgi_app(db_path, complaints_db_path), **options)
 

@@ -256,7 +256,7 @@ def test_bad_addresses_and_parameters_never_500(portal_client, url):
 
 # --- serving ----------------------------------------------------------------------------------
 
-def test_serve_workers_start_one_app_per_process(portal_db, monkeypatch):
+def test_serve_workers_one_app_per_process_with_tcp_nodelay(portal_db, monkeypatch):
     import uvicorn
     from click.testing import CliRunner
 
@@ -272,8 +272,34 @@ def test_serve_workers_start_one_app_per_process(portal_db, monkeypatch):
     assert result.exit_code == 0, result.output
     (app, kw), = calls
     assert app == "prongsai.asgi:app_from_environment" and kw["factory"] and kw["workers"] == 2
-    assert kw["access_log"] is False and kw["port"] == 8123
+    assert kw["access_log"] is False and kw["http"] == "prongsai.asgi:NoDelayHTTP"
     assert callable(asgi.app_from_environment())  # what each worker process builds from the environment
+
+
+def test_connections_get_tcp_nodelay(monkeypatch):
+    """uvicorn's shared --workers socket has protocol 0, so asyncio leaves Nagle on: we turn it off."""
+    import socket
+
+    from prongsai.asgi import NoDelayHTTP
+
+    monkeypatch.setattr(NoDelayHTTP.__mro__[1], "connection_made", lambda self, transport: None)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    client = socket.create_connection(listener.getsockname())
+    conn, _ = listener.accept()
+
+    class Transport:
+        def get_extra_info(self, name):
+            return conn if name == "socket" else None
+
+    try:
+        assert conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
+        NoDelayHTTP.connection_made(object.__new__(NoDelayHTTP), Transport())
+        assert conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        for s in (conn, client, listener):
+            s.close()
 
 
 def test_a_database_swapped_in_place_is_read_at_the_next_request(portal_db, tmp_path):
