@@ -18,7 +18,8 @@ the wide source rows (titles, provenance) are read once instead of once per flag
            ``late`` = 1 for a valid bid dated after the tender period's end (date strings, as Cardinal).
 - ``_bx``  (view) ``_b`` with one row per (bid, tenderer).
 - ``_bp``  per project with bids: counts (submitted, valid, disqualified, late, distinct tenderers
-           and tenderer sets), so most flags only look at the projects that can raise them.
+           and tenderer sets) and the THB bid range, so most flags only look at the projects that
+           can raise them.
 - ``_as``  one row per award of a project in scope, with its supplier count ``ns`` and ``sid``.
 - ``_aw``  per project with awards: whether any award is non-final, the active awards, how many
            distinct suppliers they have ``act_n`` (0, 1, or 2 for "several"; the smallest is
@@ -81,7 +82,8 @@ def create_bids(conn, schema: str) -> None:
         CREATE TABLE {schema}._bp AS
         SELECT pid, count(*) AS n, total(status = 'valid') AS nv, total(status = 'disqualified') AS nd,
                count(DISTINCT tset) AS sets, count(DISTINCT t1) AS tenderers, max(nt) AS max_nt,
-               total(late) AS late
+               total(late) AS late, min(CASE WHEN currency = 'THB' THEN amount END) AS thb_min,
+               max(CASE WHEN currency = 'THB' THEN amount END) AS thb_max
         FROM _b GROUP BY pid
     """)
     conn.execute(f"CREATE UNIQUE INDEX {schema}._bp_pid ON _bp(pid)")

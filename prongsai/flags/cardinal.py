@@ -109,20 +109,19 @@ class Cardinal:
         first bid wins, as in Cardinal (SQLite's ``min()`` keeps the first row of equal minima).
         """
         self.conn.execute("DROP TABLE IF EXISTS temp._slr")
-        self.conn.execute("""
+        valid = ("b.status = 'valid' AND b.nt = 1 AND b.pc AND typeof(b.amount) IN ('integer', 'real') "
+                 "AND b.currency = ?")
+        self.conn.execute(f"""
             CREATE TEMP TABLE _slr AS
-            SELECT w.pid, w.winner, l.loser, w.wa, l.la, (l.la - w.wa) / w.wa AS ratio
-            FROM (SELECT b.pid, a.winner, min(b.amount) AS wa FROM _bp x JOIN _aw a ON a.pid = x.pid
-                  JOIN _b b ON b.pid = x.pid
-                  WHERE x.nv >= 2 AND a.winner IS NOT NULL AND b.t1 = a.winner AND b.status = 'valid' AND b.nt = 1 AND b.pc
-                    AND typeof(b.amount) IN ('integer', 'real') AND b.currency = ?
-                  GROUP BY b.pid) w
-            JOIN (SELECT b.pid, min(b.amount) AS la, b.t1 AS loser FROM _bp x JOIN _aw a ON a.pid = x.pid
-                  JOIN _b b ON b.pid = x.pid
-                  WHERE x.nv >= 2 AND a.winner IS NOT NULL AND b.t1 != a.winner AND b.status = 'valid' AND b.nt = 1 AND b.pc
-                    AND typeof(b.amount) IN ('integer', 'real') AND b.currency = ?
-                  GROUP BY b.pid) l ON l.pid = w.pid
-            WHERE l.la >= w.wa AND w.wa != 0
+            SELECT pid, winner, wa, la, (la - wa) / wa AS ratio,
+                   (SELECT b.t1 FROM _b b WHERE b.pid = s.pid AND b.amount = s.la AND b.t1 != s.winner AND {valid}
+                    ORDER BY b.ord LIMIT 1) AS loser
+            FROM (SELECT b.pid, a.winner, min(CASE WHEN b.t1 = a.winner THEN b.amount END) AS wa,
+                         min(CASE WHEN b.t1 != a.winner THEN b.amount END) AS la
+                  FROM _bp x JOIN _aw a ON a.pid = x.pid JOIN _b b ON b.pid = x.pid
+                  WHERE x.nv >= 2 AND a.winner IS NOT NULL AND {valid}
+                  GROUP BY b.pid) s
+            WHERE la >= wa AND wa != 0
         """, [self.currency, self.currency])
 
     def _ratio_evidence(self, fence_key: str) -> str:
@@ -212,21 +211,16 @@ class Cardinal:
     def r035(self, cfg):
         threshold = max(cfg.get("threshold", 1), 1)
         self.conn.execute("DROP TABLE IF EXISTS temp._r035")
-        # Only projects with a disqualified bid can raise it (threshold >= 1).
+        # Only projects with a disqualified bid can raise it (threshold >= 1). With a single valid
+        # tenderer v, the other disqualified tenderers are all valid-or-disqualified ones but v.
         self.conn.execute("""
             CREATE TEMP TABLE _r035 AS
             SELECT pid, vid AS winner, n FROM (
                 SELECT b.pid, min(CASE WHEN b.status = 'valid' THEN b.supplier_id END) AS vid,
                        count(DISTINCT CASE WHEN b.status = 'valid' THEN b.supplier_id END) AS valid_n,
-                       count(DISTINCT CASE WHEN b.status = 'disqualified' THEN b.supplier_id END) AS disq_n,
-                       count(DISTINCT CASE WHEN b.status = 'disqualified' THEN b.supplier_id END)
-                         - max(CASE WHEN b.status = 'disqualified' THEN b.supplier_id = v.valid_sid ELSE 0 END)
-                         AS n
-                FROM _bx b
-                JOIN (SELECT pid, min(CASE WHEN status = 'valid' THEN supplier_id END) AS valid_sid FROM _bx
-                      WHERE pid IN (SELECT pid FROM _bp WHERE nd > 0) GROUP BY pid) v
-                  ON v.pid = b.pid
-                WHERE b.supplier_id IS NOT NULL
+                       count(DISTINCT CASE WHEN b.status IN ('valid', 'disqualified') THEN b.supplier_id END) - 1 AS n
+                FROM _bp x JOIN _bx b ON b.pid = x.pid
+                WHERE x.nd > 0 AND b.supplier_id IS NOT NULL
                 GROUP BY b.pid
             ) JOIN _aw a USING (pid)
             WHERE valid_n = 1 AND a.nonfinal = 0 AND a.act_n = 1 AND a.act_sid = vid

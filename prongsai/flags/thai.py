@@ -105,10 +105,12 @@ def th07(conn, cfg):
                          min(CASE WHEN b.supplier_id = t.winner THEN b.amount END) AS wa,
                          max(b.amount) AS hi, min(b.amount) AS lo
                   FROM _bp x JOIN _th t ON t.pid = x.pid JOIN _bx b ON b.pid = x.pid
-                  WHERE x.n >= ? AND t.winner IS NOT NULL AND b.currency = 'THB' AND b.amount > 0
+                  WHERE x.n >= ? AND (x.thb_max - x.thb_min) * 100.0 <= 2 * ? * x.thb_max
+                    AND t.winner IS NOT NULL AND b.currency = 'THB' AND b.amount > 0
                   GROUP BY b.pid)
               WHERE wa > 0 AND bids >= ? AND max(hi - wa, wa - lo) * 100.0 <= ? * wa)
-    """, [pct, cfg["min_bids"], cfg["min_bids"], pct])
+    """, [pct, cfg["min_bids"], pct, cfg["min_bids"], pct])
+
 
 def th08(conn, cfg):
     """Co-bidding pairs: every two suppliers bidding in the same procedure, counted over the database."""
