@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from urllib.parse import unquote
 
 import pytest
 
@@ -11,7 +12,7 @@ from portal.views import search as search_view
 
 def result_ids(html: str) -> list[str]:
     section = html.split('<ol class="results projects"', 1)[1].split("</ol>", 1)[0] if 'class="results projects"' in html else ""
-    return re.findall(r'<a href="/projects/([^"]+)">', section)
+    return [unquote(i) for i in re.findall(r'<a href="/projects/([^"]+)">', section)]
 
 
 @pytest.fixture(scope="module")
@@ -19,6 +20,12 @@ def db(portal_db):
     conn = sqlite3.connect(portal_db)
     yield conn
     conn.close()
+
+
+def test_a_province_name_finds_its_projects(portal_client, db):
+    ids = result_ids(portal_client.get("/search?q=น่าน").get_data(as_text=True))
+    assert ids and all("น่าน" in " ".join(db.execute("SELECT title, province FROM projects WHERE project_id = ?",
+                                                       [i]).fetchone()) for i in ids)
 
 
 def test_thai_substring_inside_a_title(portal_client, db):
@@ -45,7 +52,10 @@ def test_english_and_project_numbers(portal_client, db):
     pid = db.execute("SELECT project_id FROM projects LIMIT 1").fetchone()[0]
     html = portal_client.get(f"/search?q={pid}&lang=en").get_data(as_text=True)
     assert result_ids(html) == [pid]
-    html = portal_client.get("/search?q=e-bidding&lang=en").get_data(as_text=True)  # not in Thai titles
+    ids = result_ids(portal_client.get("/search?q=E-BIDDING&lang=en").get_data(as_text=True))  # the method
+    methods = {db.execute("SELECT method FROM projects WHERE project_id = ?", [i]).fetchone()[0] for i in ids}
+    assert len(ids) == search_view.PAGE_SIZE and all("(e-bidding)" in m for m in methods)
+    html = portal_client.get("/search?q=procurement&lang=en").get_data(as_text=True)
     assert "No projects match" in html
     en = portal_client.get("/search?q=ถนน&lang=en").get_data(as_text=True)
     assert "Newest first" in en

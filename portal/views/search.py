@@ -89,9 +89,12 @@ def _projects(q: str, filters: dict, page: int) -> list:
     limit = [PAGE_SIZE + 1, (page - 1) * PAGE_SIZE]
     if not q:
         return query_within(_sql(where), params + limit, FTS_SECONDS)
-    text = ["(p.title LIKE ? ESCAPE '\\' OR p.project_id = ?)"]
+    # the method and province too: "e-bidding" or "น่าน" find what a reader means
+    text = ["(p.title LIKE ? ESCAPE '\\' OR p.method LIKE ? ESCAPE '\\' OR p.province LIKE ? ESCAPE '\\' "
+            "OR p.project_id = ?)"]
+    pattern = like_pattern(q)
     try:
-        return query_within(_sql(where + text), params + [like_pattern(q), q] + limit, SCAN_SECONDS)
+        return query_within(_sql(where + text), params + [pattern, pattern, pattern, q] + limit, SCAN_SECONDS)
     except TooSlow:
         if not _has_fts():
             raise
