@@ -6,8 +6,8 @@ transaction, so a reader sees either the previous build or this one, never half 
 
 The work runs on two connections, one per core: the build's own connection builds the bid tables
 and Cardinal's indicators while a second, read-only one builds the award tables, the Thai flags
-and R038. The shared tables live in two scratch databases attached to both connections (WAL, so
-one connection writes while the other reads).
+and R038. The shared tables live in scratch databases attached to both connections; no scratch
+database is written while the other connection reads it, so neither ever waits for a lock.
 """
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ from prongsai.flags import base, cardinal, scores, thai
 from prongsai.flags.definitions import CARDINAL_CODES, FLAGS
 from prongsai.flags.settings import load_cardinal, load_thai, pipe_set
 
+#: Scratch databases, each written by one connection while the other only reads the others:
+#: projects (first connection), bids (first), awards (second), the second one's results.
+SCRATCH = ("wp", "wa", "wb", "wc")
 #: Cardinal's indicators computed beside the Thai flags, to balance the two connections.
 SECOND_CONNECTION_CODES = ("R038",)
 _RESULTS = (("fp", "pid INTEGER, code TEXT, value REAL, evidence TEXT"),
@@ -45,15 +48,15 @@ def build(db, settings_path=None, thai_settings_path=None) -> dict:
         _prepare(conn, scratch)
         other = _Second(db_file, scratch)
         try:
-            base.create_projects(conn, "wa", **scope)
+            base.create_projects(conn, "wp", **scope)
             awards = pool.submit(other.awards)
             base.create_bids(conn, "wa")
             awards.result()
             others = pool.submit(other.flags, cardinal_settings, thai_settings)
             meta = cardinal.compute(conn, cardinal_settings, first)
             meta.update(others.result())
-            conn.execute("INSERT INTO temp.fp SELECT * FROM wb.fp2")
-            conn.execute("INSERT INTO temp.fo SELECT * FROM wb.fo2")
+            conn.execute("INSERT INTO temp.fp SELECT * FROM wc.fp2")
+            conn.execute("INSERT INTO temp.fo SELECT * FROM wc.fo2")
             _publish(conn, computed_at, _thresholds(cardinal_settings, thai_settings, meta))
         finally:
             pool.submit(other.close).result()
@@ -70,9 +73,9 @@ def _prepare(conn, scratch: str) -> None:
 
 
 def _attach(conn, scratch: str) -> None:
-    for schema in ("wa", "wb"):
+    for schema in SCRATCH:
         conn.execute("ATTACH DATABASE ? AS " + schema, [str(pathlib.Path(scratch) / f"{schema}.db")])
-        conn.execute(f"PRAGMA {schema}.journal_mode = WAL")
+        conn.execute(f"PRAGMA {schema}.journal_mode = OFF")  # scratch: nothing to roll back to
         conn.execute(f"PRAGMA {schema}.synchronous = OFF")
 
 
@@ -80,7 +83,7 @@ def _cleanup(conn) -> None:
     conn.execute("DROP VIEW IF EXISTS temp._bx")
     for name in ("fp", "fo"):
         conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
-    for schema in ("wa", "wb"):
+    for schema in SCRATCH:
         if any(row[1] == schema for row in conn.execute("PRAGMA database_list")):
             conn.execute(f"DETACH DATABASE {schema}")
 
@@ -104,8 +107,8 @@ class _Second:
     def flags(self, cardinal_settings, thai_settings) -> dict:
         meta = cardinal.compute(self.conn, cardinal_settings, SECOND_CONNECTION_CODES)
         thai.compute(self.conn, thai_settings)
-        self.conn.execute("CREATE TABLE wb.fp2 AS SELECT * FROM temp.fp")
-        self.conn.execute("CREATE TABLE wb.fo2 AS SELECT * FROM temp.fo")
+        self.conn.execute("CREATE TABLE wc.fp2 AS SELECT * FROM temp.fp")
+        self.conn.execute("CREATE TABLE wc.fo2 AS SELECT * FROM temp.fo")
         return meta
 
     def close(self) -> None:
