@@ -32,12 +32,6 @@ def bar(x: list, y: list, *, name: str = "", horizontal: bool = False, color: st
     return {"data": [trace], "layout": layout}
 
 
-def line(x: list, y: list, *, name: str = "", color: str = ACCENT) -> dict:
-    trace = {"type": "scatter", "mode": "lines+markers", "x": x, "y": y, "name": name,
-             "line": {"color": color}, "hovertemplate": "%{y:,.0f}<extra></extra>"}
-    return {"data": [trace], "layout": dict(_LAYOUT, yaxis={"tickformat": "~s"}, xaxis={"type": "category"})}
-
-
 def grouped(categories: list, series: list[tuple[str, list, str]]) -> dict:
     """Side-by-side horizontal bars (long Thai names read best on the axis), e.g. budget against spending."""
     traces = [{"type": "bar", "orientation": "h", "name": name, "y": categories, "x": values,

@@ -15,19 +15,6 @@ class BadParameter(BadRequest):
         super().__init__(_("The value “%(value)s” is not valid for “%(name)s”.", value=value[:80], name=name))
 
 
-def int_arg(name: str, *, default=None, minimum: int | None = None, maximum: int | None = None):
-    raw = request.args.get(name, "").strip()
-    if raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadParameter(name, raw) from None
-    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        raise BadParameter(name, raw)
-    return value
-
-
 def choice_arg(name: str, choices) -> str | None:
     raw = request.args.get(name, "").strip()
     if raw == "":
@@ -38,4 +25,8 @@ def choice_arg(name: str, choices) -> str | None:
 
 
 def page_arg() -> int:
-    return int_arg("page", default=1, minimum=1, maximum=MAX_PAGE)
+    """``?page=``: 1 to MAX_PAGE (deeper pages of a broad search are a filter's job)."""
+    raw = request.args.get("page", "").strip() or "1"
+    if not raw.isdecimal() or not 1 <= int(raw) <= MAX_PAGE:
+        raise BadParameter("page", raw)
+    return int(raw)

@@ -246,6 +246,7 @@ def test_plotly_is_served_from_our_own_origin(portal_client):
 
 
 @pytest.mark.parametrize("url", ["/nope", "/agencies/", "/flags/%00", "/search?page=-1", "/search?page=x",
+                                 "/search?page=%C2%B2", "/search?page=501", "/search?page=1e3",
                                  "/search?fiscal_year=๒๕๖๗x", "/search?method=nope", "/search?province=Atlantis",
                                  "/search?flag=XX", "/budget?fiscal_year=abc"])
 def test_bad_addresses_and_parameters_never_500(portal_client, url):
