@@ -34,6 +34,13 @@ def baht(value) -> str:
     return _("%(amount)s baht", amount=number(value, 2 if value != int(value) and abs(value) < 1000 else 0))
 
 
+def money(value, currency=None) -> str:
+    """An amount in its own currency: baht for THB (or unstated), else ``68,327 UAH``."""
+    if currency in (None, "", "THB") or value is None:
+        return baht(value)
+    return f"{number(value, 2 if value != int(value) else 0)} {currency}"
+
+
 def baht_short(value) -> str:
     """Big sums for dashboards: ``12.3 ล้านบาท`` / ``12.3 million baht``."""
     if value is None:
@@ -115,7 +122,7 @@ def tilde(value) -> str:
     return tilde_encode(str(value))
 
 
-FILTERS = {"label": label, "tilde": tilde, "number": number, "baht": baht, "baht_short": baht_short, "date": date, "month": month,
+FILTERS = {"money": money, "label": label, "tilde": tilde, "number": number, "baht": baht, "baht_short": baht_short, "date": date, "month": month,
            "fiscal_year": fiscal_year, "percent": percent, "evidence": evidence}
 
 

@@ -322,3 +322,21 @@ def test_a_database_swapped_in_place_is_read_at_the_next_request(portal_db, tmp_
     conn.close()
     os.replace(new, live)
     assert "swapped-build" in client.get("/learn").get_data(as_text=True)
+
+
+def test_amounts_in_other_currencies_are_never_called_baht(portal_db, tmp_path):
+    import shutil
+
+    from portal import create_app
+
+    path = tmp_path / "procurement.db"
+    shutil.copy(portal_db, path)
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO projects (project_id, title, budget, currency) VALUES ('ocds-ua-1', 'Закупівля', 68327, 'UAH')")
+    conn.execute("INSERT INTO contracts (id, project_id, contract_amount, currency) VALUES ('ocds-ua-1/1', 'ocds-ua-1', 5023.5, 'UAH')")
+    conn.commit()
+    conn.close()
+    client = create_app({"TESTING": True, "DATABASE": str(path)}).test_client()
+    html = client.get("/projects/ocds-ua-1?lang=en").get_data(as_text=True)
+    assert "68,327 UAH" in html and "5,023.50 UAH" in html
+    assert "68,327 baht" not in html and "0 baht" not in html

@@ -61,8 +61,18 @@ def show(project_id):
         sql_url=datasette_row_url("projects", project_id),
         report_url=url_for("projects.show", project_id=project_id) + "/report",
         page_url=page_url, share_url=quote(page_url, safe=""),
-        total_contract=sum(c["contract_amount"] or 0 for c in contracts if c["currency"] == "THB"),
+        contract_totals=_totals(contracts),
     )
+
+
+def _totals(contracts) -> dict[str, float]:
+    """Contract value per currency (a project's contracts are summed, never across currencies)."""
+    totals: dict[str, float] = {}
+    for c in contracts:
+        if c["contract_amount"] is not None:
+            currency = c["currency"] or "THB"
+            totals[currency] = totals.get(currency, 0.0) + c["contract_amount"]
+    return totals
 
 
 def _order(code) -> int:

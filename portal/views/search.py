@@ -106,7 +106,7 @@ def _projects(q: str, filters: dict, page: int) -> list:
 
 
 def _sql(where: list[str]) -> str:
-    return f"""SELECT p.project_id, p.title, p.announce_date, p.budget, p.method, p.province, p.fiscal_year,
+    return f"""SELECT p.project_id, p.title, p.announce_date, p.budget, p.currency, p.method, p.province, p.fiscal_year,
                       b.name_th AS buyer_name, p.buyer_id, r.score, r.codes
                FROM projects p
                LEFT JOIN agencies b ON b.id = p.buyer_id
