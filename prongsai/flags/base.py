@@ -14,8 +14,9 @@ the wide source rows (titles, provenance) are read once instead of once per flag
 - ``_p``   projects in scope (not a cancelled tender, ``procurementMethodDetails`` not in
            ``[exclusions]``), with ``pc`` = 1 when their bids may be compared on price.
 - ``_b``   one row per submitted bid (status valid / disqualified / pending) of a project in scope,
-           with its tenderer count ``nt``, single tenderer ``t1``, sorted tenderer set ``tset`` and
-           ``late`` = 1 for a valid bid dated after the tender period's end (date strings, as Cardinal).
+           with its tenderers ``tset`` (sorted, by the primary key), ``nt`` = 0, 1 or 2 (several)
+           of them, the single tenderer ``t1`` and ``late`` = 1 for a valid bid dated after the
+           tender period's end (date strings, as Cardinal).
 - ``_bx``  (view) ``_b`` with one row per (bid, tenderer).
 - ``_bp``  per project with bids: counts (submitted, valid, disqualified, late, distinct tenderers
            and tenderer sets) and the THB bid range, so most flags only look at the projects that
@@ -50,15 +51,15 @@ def create_projects(conn, schema: str, *, exclusions=(), include=(), exclude=())
     params: list = []
     pc = price_comparison(include, exclude, params)
     excluded = in_list("p.method", exclusions, params)
+    columns = ("method, ocds_method, buyer_id, procuring_entity_id, fiscal_year, announce_date, tender_start, "
+               "tender_end, number_of_tenderers, budget, reference_price, currency")
+    conn.execute(f"CREATE TABLE {schema}._p (pid INTEGER PRIMARY KEY, {columns}, pc)")
     conn.execute(f"""
-        CREATE TABLE {schema}._p AS
-        SELECT p.rowid AS pid, p.method, p.ocds_method, p.buyer_id, p.procuring_entity_id, p.fiscal_year,
-               p.announce_date, p.tender_start, p.tender_end, p.number_of_tenderers, p.budget,
-               p.reference_price, p.currency, {pc} AS pc
+        INSERT INTO {schema}._p
+        SELECT p.rowid, {', '.join('p.' + c.strip() for c in columns.split(','))}, {pc}
         FROM main.projects p
         WHERE p.tender_status IS NOT 'cancelled' AND (p.method IS NULL OR NOT {excluded})
     """, params)
-    conn.execute(f"CREATE UNIQUE INDEX {schema}._p_pid ON _p(pid)")
 
 
 def create_bids(conn, schema: str) -> None:
@@ -66,16 +67,20 @@ def create_bids(conn, schema: str) -> None:
     # projects' primary-key index gives the rowid without reading the (wide) project rows
     conn.execute(f"""
         CREATE TABLE {schema}._b AS
-        SELECT b.rowid AS ord, x.pid, b.id AS bid_id, b.status, b.amount, b.currency, b.date,
-               count(t.supplier_id) AS nt, min(t.supplier_id) AS t1,
-               group_concat(t.supplier_id, char(31)) AS tset, x.pc,
-               b.status = 'valid' AND typeof(b.date) = 'text' AND typeof(x.tender_end) = 'text'
-                   AND b.date > x.tender_end AS late
-        FROM main.bids b JOIN main.projects p INDEXED BY sqlite_autoindex_projects_1 ON p.project_id = b.project_id
-        JOIN _p x ON x.pid = p.rowid
-        LEFT JOIN main.bid_tenderers t ON t.bid_id = b.id
-        WHERE b.status IN {SUBMITTED}
-        GROUP BY b.rowid
+        SELECT ord, pid, bid_id, status, amount, currency, date,
+               CASE WHEN tset IS NULL THEN 0 WHEN instr(tset, char(31)) THEN 2 ELSE 1 END AS nt,
+               CASE WHEN instr(tset, char(31)) = 0 THEN tset END AS t1, tset, pc, late
+        FROM (
+            SELECT b.rowid AS ord, x.pid, b.id AS bid_id, b.status, b.amount, b.currency, b.date, x.pc,
+                   (SELECT group_concat(t.supplier_id, char(31)) FROM main.bid_tenderers t WHERE t.bid_id = b.id)
+                       AS tset,
+                   b.status = 'valid' AND typeof(b.date) = 'text' AND typeof(x.tender_end) = 'text'
+                       AND b.date > x.tender_end AS late
+            FROM main.bids b
+            JOIN main.projects p INDEXED BY sqlite_autoindex_projects_1 ON p.project_id = b.project_id
+            JOIN _p x ON x.pid = p.rowid
+            WHERE b.status IN {SUBMITTED}
+        )
     """)
     conn.execute(f"CREATE INDEX {schema}._b_pid ON _b(pid, amount)")
     conn.execute(f"""
