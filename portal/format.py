@@ -105,10 +105,11 @@ def evidence(value) -> dict:
     return parsed if isinstance(parsed, dict) else {"values": parsed}
 
 
-#: Stored codes shown as words (bid status, flag severity).
+#: Stored codes shown as words (bid and award status, flag severity).
 LABELS = {"high": _l("high"), "medium": _l("medium"), "low": _l("low"), "valid": _l("passed"),
           "disqualified": _l("failed"), "pending": _l("pending"), "withdrawn": _l("withdrawn"),
-          "invited": _l("invited")}
+          "invited": _l("invited"), "active": _l("awarded"), "cancelled": _l("cancelled"),
+          "unsuccessful": _l("unsuccessful")}
 
 
 def label(value) -> str:
