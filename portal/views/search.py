@@ -49,7 +49,8 @@ def search():
     projects, agencies, suppliers, too_broad = [], [], [], False
     if searched:
         try:
-            projects = _projects(q, dict(filters, agency=agency["id"] if agency else None), page)
+            projects = _projects(q, dict(filters, agency=agency["id"] if agency else None), page,
+                                 also=_also_matches(q, methods, provinces))
         except TooSlow:
             too_broad = True
         if q and page == 1:
@@ -76,7 +77,14 @@ def _agency_arg():
     return row
 
 
-def _projects(q: str, filters: dict, page: int) -> list:
+def _also_matches(q: str, methods: list[str], provinces: list[str]) -> list[str]:
+    """Columns worth matching besides the title: "e-bidding" names a method, "น่าน" a province."""
+    folded = q.casefold()
+    return ([column for column, names in (("p.method", methods), ("p.province", provinces))
+             if any(folded in name.casefold() for name in names)] if q else [])
+
+
+def _projects(q: str, filters: dict, page: int, also: list[str] = ()) -> list:
     where, params = [], []
     for column, key in (("p.fiscal_year", "fiscal_year"), ("p.method", "method"), ("p.province", "province"),
                         ("p.buyer_id", "agency")):
@@ -89,12 +97,11 @@ def _projects(q: str, filters: dict, page: int) -> list:
     limit = [PAGE_SIZE + 1, (page - 1) * PAGE_SIZE]
     if not q:
         return query_within(_sql(where), params + limit, FTS_SECONDS)
-    # the method and province too: "e-bidding" or "น่าน" find what a reader means
-    text = ["(p.title LIKE ? ESCAPE '\\' OR p.method LIKE ? ESCAPE '\\' OR p.province LIKE ? ESCAPE '\\' "
-            "OR p.project_id = ?)"]
-    pattern = like_pattern(q)
+    columns = ["p.title", *also]
+    text = ["(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns) + " OR p.project_id = ?)"]
     try:
-        return query_within(_sql(where + text), params + [pattern, pattern, pattern, q] + limit, SCAN_SECONDS)
+        return query_within(_sql(where + text), params + [like_pattern(q)] * len(columns) + [q] + limit,
+                            SCAN_SECONDS)
     except TooSlow:
         if not _has_fts():
             raise
