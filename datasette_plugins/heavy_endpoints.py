@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import time
 from urllib.parse import parse_qs
@@ -18,7 +19,7 @@ from urllib.parse import parse_qs
 from datasette import hookimpl
 
 PLUGIN = "prongsai-sql-rate-limit"
-DEFAULTS = {"per_minute": 30, "burst": 10, "client_ip_header": None}
+DEFAULTS = {"per_minute": 30, "burst": 10}
 MAX_CLIENTS = 50_000
 HEAVY_ARGS = ("sql", "_where", "_search", "_contains", "_facet", "_sort", "_sort_desc", "_next", "_stream")
 MESSAGE = ("ส่งคำสั่ง SQL ถี่เกินไป กรุณารอสักครู่แล้วลองใหม่ / "
@@ -66,11 +67,16 @@ def _is_arbitrary_sql(datasette, path: str, args: dict) -> bool:
     return path in ("/procurement", "/procurement.json", "/procurement.csv")
 
 
-def _client(scope, header: str | None) -> str:
-    if header:
+def _behind_fly_proxy() -> bool:
+    """The portal's switch (``PRONGSAI_BEHIND_FLY_PROXY``): only then is Fly-Client-IP trusted."""
+    return os.environ.get("PRONGSAI_BEHIND_FLY_PROXY", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _client(scope) -> str:
+    if _behind_fly_proxy():
         for name, value in scope.get("headers") or []:
-            if name.decode("latin-1").lower() == header.lower():
-                return value.decode("latin-1").split(",")[0].strip()
+            if name.lower() == b"fly-client-ip":
+                return value.decode("latin-1").strip()
     client = scope.get("client")
     return client[0] if client else "unknown"
 
@@ -88,7 +94,7 @@ def asgi_wrapper(datasette):
             path = scope["path"]
             args = parse_qs(scope.get("query_string", b"").decode("utf-8", "replace"), keep_blank_values=True)
             if _is_arbitrary_sql(datasette, path, args):
-                wait = buckets.take(_client(scope, config["client_ip_header"]))
+                wait = buckets.take(_client(scope))
                 if wait:
                     await _too_many(send, path, wait)
                     return

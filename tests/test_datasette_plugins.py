@@ -185,3 +185,14 @@ async def test_big_tables_offer_facet_links_computed_only_when_clicked(datasette
     page = await html(datasette, "/procurement/org_flags", _facet="code")  # an active facet is not offered again
     offered = re.search(r'<p class="suggested-facets">.*?</p>', page, re.S).group(0)
     assert ">org_type</a>" in offered and ">code</a>" not in offered
+
+
+def test_client_is_fly_client_ip_only_behind_fly(monkeypatch):
+    spec = importlib.util.spec_from_file_location("heavy_endpoints", PLUGINS_DIR / "heavy_endpoints.py")
+    heavy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(heavy)
+    scope = {"client": ("10.0.0.9", 1234), "headers": [(b"fly-client-ip", b"198.51.100.7")]}
+    monkeypatch.delenv("PRONGSAI_BEHIND_FLY_PROXY", raising=False)
+    assert heavy._client(scope) == "10.0.0.9"  # a spoofable header is ignored unless we are behind Fly
+    monkeypatch.setenv("PRONGSAI_BEHIND_FLY_PROXY", "true")
+    assert heavy._client(scope) == "198.51.100.7"
