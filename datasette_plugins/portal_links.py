@@ -98,6 +98,7 @@ def menu_links(datasette, actor, request):
         {"href": "/", "label": "พอร์ทัลโปร่งใส / Prongsai portal"},
         {"href": datasette.urls.database(DATABASE) + "#queries",
          "label": "คำค้นสำเร็จรูป / Canned investigations"},
+        {"href": "/exports/", "label": "ดาวน์โหลดทั้งชุด (OCDS) / Bulk downloads (OCDS)"},
     ]
 
 

@@ -19,3 +19,8 @@ def default_db() -> pathlib.Path:
 def default_complaints_db() -> pathlib.Path:
     """The private database: complaints, complainants, moderators. Datasette never opens it."""
     return data_dir() / "complaints.db"
+
+
+def exports_dir(db_path) -> pathlib.Path:
+    """Bulk downloads (OCDS, flags) live beside the public database they were written from."""
+    return pathlib.Path(db_path).parent / "exports"

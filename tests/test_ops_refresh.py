@@ -1,5 +1,6 @@
 """refresh: sources into a staging copy, then build, then publish; a failed source keeps yesterday's rows."""
 import datetime as dt
+import json
 import re
 import sqlite3
 import types
@@ -164,3 +165,14 @@ def test_cli_refresh_exit_status_says_some_sources_failed(runner, live, monkeypa
     assert result.exit_code == 0, result.output
     result = runner.invoke(cli, [*args, "--only", "nope"])
     assert result.exit_code == 1 and "no such source: nope" in result.output
+
+
+def test_refresh_writes_the_exports_the_portal_serves(live, tmp_path):
+    refresh(live, [Source("good")], run)
+    folder = tmp_path / "exports"
+    ocds = (folder / "ocds.jsonl").read_text().splitlines()
+    assert {json.loads(line)["ocid"] for line in ocds} == {
+        "ocds-prongsai-good-1", "ocds-prongsai-good-2", "ocds-prongsai-broken-1"}
+    assert (folder / "flags-cardinal.json").exists()
+    app = create_app({"TESTING": True, "DATABASE": str(live), "COMPLAINTS_DATABASE": str(tmp_path / "c.db")})
+    assert app.test_client().get("/exports/ocds.jsonl").status_code == 200

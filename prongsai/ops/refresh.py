@@ -19,7 +19,7 @@ from collections.abc import Callable
 import click
 import yaml
 
-from prongsai import datasette_inspect
+from prongsai import config, datasette_inspect
 from prongsai.config import ROOT
 from prongsai.errors import UserError
 from prongsai.ops.files import connect_ro, online_copy
@@ -124,7 +124,19 @@ def refresh(db_path, sources: list[Source], run_source: RunSource, *, flag_setti
             published = swap_in(staging, live, name=staging, inspect_file=datasette_inspect.path_for(staging))
         finally:
             _remove(staging)
+        write_exports(live, echo)
     return outcomes, published
+
+
+def write_exports(db_path, echo=click.echo) -> None:
+    """The bulk downloads that Datasette and ``/exports/`` link to, from the database just published."""
+    from prongsai.flags.export import export_file as export_flags
+    from prongsai.ocds_export import export_file as export_ocds
+
+    folder = config.exports_dir(db_path)
+    echo(f"refresh: exports into {folder}", err=True)
+    export_ocds(db_path, folder / "ocds.jsonl")
+    export_flags(db_path, folder / "flags-cardinal.json")
 
 
 def _run_one(source: Source, staging: pathlib.Path, run_source: RunSource, echo) -> Outcome:
