@@ -370,6 +370,8 @@ def test_volunteer_flags_count_once_approved(app, conn, users, demo_db):
     with app.test_request_context():
         assert app.jinja_env.globals["complaint_counts"](pid)["flags"] == 1
     assert app.test_client().get(url).status_code == 302  # sign-in needed
+    page = app.test_client().get(f"/projects/{pid}?lang=en").get_data(as_text=True)
+    assert "Volunteer flags on this project: 1" in page  # shown publicly on the project page
 
 
 def test_outcomes_by_month(app, conn, users, client):
