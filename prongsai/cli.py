@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 
 import click
+from flask import current_app
 from flask.cli import FlaskGroup, routes_command, shell_command
 
 from prongsai import config
@@ -95,6 +96,9 @@ def serve(db_path, complaints_db_path, host, port, workers):
         raise UserError(f"database not found: {db_path} (run `prongsai demo` and `prongsai build` first)")
     port = port or int(os.environ.get("PORT", 8000))
     workers = workers or int(os.environ.get("WEB_CONCURRENCY", 1))
+    problem = current_app.extensions.get("complaints_disabled")
+    if problem:
+        click.secho(f"warning: {problem}", err=True, fg="yellow")
     # No access log: complainants' addresses must never be written anywhere.
     options = dict(host=host, port=port, access_log=False, proxy_headers=False, server_header=False,
                    log_level="info", http="prongsai.asgi:NoDelayHTTP")

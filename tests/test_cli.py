@@ -25,3 +25,16 @@ def test_missing_database_is_one_clear_line(runner, tmp_path):
     assert result.exit_code != 0
     assert "database not found" in result.output and "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_serve_warns_when_complaints_have_no_key(demo_db, monkeypatch):
+    """The real CLI app (not the TESTING one): serving without the key says so before it starts."""
+    import uvicorn
+    from click.testing import CliRunner
+
+    monkeypatch.delenv("PRONGSAI_COMPLAINTS_KEY", raising=False)
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: None)
+    monkeypatch.setenv("WEB_CONCURRENCY", "1")
+    result = CliRunner().invoke(cli, ["serve", "--db", str(demo_db)])
+    assert result.exit_code == 0, result.output
+    assert "PRONGSAI_COMPLAINTS_KEY" in result.output

@@ -20,9 +20,9 @@ def init_app(app) -> None:
     app.config.setdefault("MIN_FREE_DISK_BYTES", 200 * 1024 * 1024)  # intake closes below this
     app.config.setdefault("MAX_CASE_EVIDENCE_BYTES", 4 * app.config["MAX_EVIDENCE_BYTES"])  # follow-ups included
     problem = crypto.key_problem(app)
-    if problem:
+    if problem:  # `prongsai serve` says so on start; other commands need no complaints
         app.extensions["complaints_disabled"] = problem
-        log.warning(problem)
+        log.info(problem)
     app.teardown_appcontext(db.close_cdb)
     app.register_blueprint(citizen.bp)
     app.register_blueprint(moderate.bp)
