@@ -11,7 +11,7 @@ import weakref
 from urllib.parse import quote
 
 from datasette import hookimpl
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from prongsai.flags.definitions import DISCLAIMER
 from prongsai.flags.explain import explain

@@ -12,7 +12,7 @@ import pathlib
 import secrets
 import sqlite3
 
-from prongsai.schema import set_meta
+from prongsai.schema import read_meta_file, set_meta
 
 DATABASE_NAME = "procurement"
 
@@ -52,12 +52,6 @@ def load(db_path, inspect_file=None) -> dict | None:
     if not inspect_file.exists():
         return None
     data = json.loads(inspect_file.read_text(encoding="utf-8"))
-    conn = sqlite3.connect(f"file:{pathlib.Path(db_path).resolve()}?mode=ro", uri=True)
-    try:
-        row = conn.execute("SELECT value FROM meta WHERE key = 'inspect_token'").fetchone()
-    except sqlite3.Error:
-        row = None
-    finally:
-        conn.close()
+    token = read_meta_file(db_path, "inspect_token")
     entry = data.get(DATABASE_NAME) or {}
-    return data if row and entry.get("hash") == row[0] else None
+    return data if token and entry.get("hash") == token else None

@@ -19,7 +19,7 @@ import sqlite3
 
 from prongsai.errors import UserError
 from prongsai.progress import progress
-from prongsai.schema import get_meta, open_db, set_meta
+from prongsai.schema import get_meta, open_db, read_meta_file
 from prongsai.thai import fiscal_year, normalize_name, supplier_id, tax_id_check_digit
 
 SOURCE = "demo"
@@ -203,14 +203,7 @@ def generate(db_path, *, projects: int = 50_000, seed: int = 1, force: bool = Fa
     """Write the demo database to ``db_path``, refusing to overwrite real data."""
     path = pathlib.Path(db_path)
     if path.exists():
-        existing = sqlite3.connect(path)
-        try:
-            dataset = existing.execute("SELECT value FROM meta WHERE key = 'dataset'").fetchone()
-        except sqlite3.Error:
-            dataset = None
-        finally:
-            existing.close()
-        if dataset is None or dataset[0] != "demo":
+        if read_meta_file(path, "dataset") != "demo":
             raise UserError(f"{path} holds real (non-demo) data; refusing to overwrite it with demo data")
         if not force:
             raise UserError(f"{path} already exists; pass --force to replace the demo database")

@@ -364,3 +364,21 @@ def set_meta(db: sqlite_utils.Database, **values: str) -> None:
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             [key, value],
         )
+
+
+def read_meta_file(path, key: str) -> str | None:
+    """One ``meta`` value from a database file, read-only; None when absent or not a Prongsai DB.
+
+    For guards that must look before they touch a file (demo over real data, refresh over a demo).
+    """
+    import pathlib
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{pathlib.Path(path).resolve()}?mode=ro", uri=True)
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+    return row[0] if row else None

@@ -22,8 +22,9 @@ import yaml
 from prongsai import config, datasette_inspect
 from prongsai.config import ROOT
 from prongsai.errors import UserError
-from prongsai.ops.files import connect_ro, online_copy
+from prongsai.ops.files import online_copy
 from prongsai.ops.publish import swap_in
+from prongsai.schema import read_meta_file
 from prongsai.thai import fiscal_year
 
 SOURCES_FILE = ROOT / "sources.yml"
@@ -195,16 +196,7 @@ def _record_failure(staging: pathlib.Path, source: str, last_id: int, started_at
 
 
 def _refuse_demo(live: pathlib.Path) -> None:
-    if not live.exists():
-        return
-    conn = connect_ro(live)
-    try:
-        dataset = conn.execute("SELECT value FROM meta WHERE key = 'dataset'").fetchone()
-    except sqlite3.Error:
-        dataset = None
-    finally:
-        conn.close()
-    if dataset and dataset[0] == "demo":
+    if live.exists() and read_meta_file(live, "dataset") == "demo":
         raise UserError(f"{live} holds DEMO data; refresh loads real sources only "
                         "(move the demo database away or pass --db)")
 
