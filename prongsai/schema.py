@@ -11,6 +11,8 @@ Row ids that join tables (``bids.id``, ``awards.id``, ``contracts.id``, ``items.
 from __future__ import annotations
 
 import datetime as _dt
+import pathlib
+import sqlite3
 
 import sqlite_utils
 
@@ -322,8 +324,6 @@ def migrate(db: sqlite_utils.Database) -> list[int]:
 
 def _statements(script: str):
     """Split a DDL script into statements (executescript would commit our transaction)."""
-    import sqlite3
-
     buf = ""
     for piece in script.split(";"):
         buf += piece + ";"
@@ -337,8 +337,6 @@ def _statements(script: str):
 
 def open_db(path, *, create: bool = True) -> sqlite_utils.Database:
     """Open ``procurement.db`` (creating and migrating it) with the pragmas loads rely on."""
-    import pathlib
-
     path = pathlib.Path(path)
     if not create and not path.exists():
         raise FileNotFoundError(f"database not found: {path}")
@@ -371,9 +369,6 @@ def read_meta_file(path, key: str) -> str | None:
 
     For guards that must look before they touch a file (demo over real data, refresh over a demo).
     """
-    import pathlib
-    import sqlite3
-
     conn = sqlite3.connect(f"file:{pathlib.Path(path).resolve()}?mode=ro", uri=True)
     try:
         row = conn.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
