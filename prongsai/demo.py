@@ -371,7 +371,8 @@ def _emit_project(g: _Gen, batch, prov, *, method, agency, plant, fixed_date=Non
         reference = round(budget * r.uniform(1.05, 1.3), 2)
     subject = r.choice(subjects)
     place = agency[5]
-    title = f"{ptype}{subject} {agency[1]} จังหวัด{place} โดยวิธี{name.split(' (')[0]}"
+    verb = "" if subject.startswith(("จ้าง", "เช่า")) else ("ซื้อ" if category == "goods" else "จ้าง")
+    title = f"{verb}{subject} {agency[1]} จังหวัด{place} โดยวิธี{name.split(' (')[0]}"
     fy = fiscal_year(announce)
     tender_start = announce + _dt.timedelta(days=r.randint(0, 3))
     if competitive:
