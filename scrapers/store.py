@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import gc
 import hashlib
 import json
 import pathlib
@@ -125,6 +126,7 @@ class SourceRun:
         self._deferred_indexes: list[str] = []
         self._stack = contextlib.ExitStack()
         self._update = lambda n=1: None
+        self._gc_was_enabled = gc.isenabled()
 
     # --- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> "SourceRun":
@@ -151,8 +153,12 @@ class SourceRun:
                                   "it has finished") from None
             raise
         conn.execute("PRAGMA cache_size = -65536")
+        conn.execute("PRAGMA temp_store = MEMORY")  # index rebuilds sort in memory
         conn.execute("PRAGMA defer_foreign_keys = ON")
         self._update = self._stack.enter_context(progress(self._label, self._length))
+        # A load allocates millions of short-lived, acyclic objects; the cyclic collector's passes
+        # over the buffered rows cost ~10 % of a big load and free nothing.
+        gc.disable()
         return self
 
     def __exit__(self, exc_type, exc, tb):
@@ -175,6 +181,8 @@ class SourceRun:
                     conn.execute("ROLLBACK")
                 self._finish("failed", exc)
         finally:
+            if self._gc_was_enabled:
+                gc.enable()
             self._stack.close()
             self._close()
         return False
