@@ -122,7 +122,6 @@ def parse(lines: Iterable[str], location: str) -> Iterator[Row]:
     head = list(itertools.islice(reader, SHAPE_SAMPLE))
     shapes = collections.Counter(len(r) for r in head if any(c.strip() for c in r))
     width, mapping = _layout(header, shapes, location)
-    names, indexes = [n for n, _ in mapping], [i for _, i in mapping]
     for number, cells in enumerate(itertools.chain(head, reader), start=2):
         if not any(c.strip() for c in cells):
             continue
@@ -130,8 +129,8 @@ def parse(lines: Iterable[str], location: str) -> Iterator[Row]:
         if len(cells) != width:
             yield Row(where, cells, None, f"{len(cells)} cells where the file has {width}")
             continue
-        values = [" ".join(cells[i].split()) for i in indexes]
-        yield Row(where, cells, {n: (v if v not in _BLANK else None) for n, v in zip(names, values)}, None)
+        yield Row(where, cells, {n: (v if (v := " ".join(cells[i].split())) not in _BLANK else None)
+                                 for n, i in mapping}, None)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -256,6 +255,7 @@ LINK_TABLES = ("award_suppliers",)
 
 def load_lines(run: SourceRun, lines: Iterable[str], location: str, source_url: str) -> None:
     """Parse ``lines`` and upsert every record through ``run`` (malformed rows to quarantine)."""
+    upsert = run.upsert
     for row in parse(lines, location):
         run.read()
         if row.record is None:
@@ -267,11 +267,12 @@ def load_lines(run: SourceRun, lines: Iterable[str], location: str, source_url: 
             run.quarantine(row.location, json.dumps(row.cells, ensure_ascii=False), str(exc))
             continue
         for table, items in tables.items():
-            for item in items:
-                if table in LINK_TABLES:
+            if table in LINK_TABLES:
+                for item in items:
                     run.link(table, item)
-                else:
-                    run.upsert(table, item, source_url=source_url)
+            else:
+                for item in items:
+                    upsert(table, item, source_url=source_url)
 
 
 def load_file(db_path, path, *, source_url: str | None = None, sha256: str | None = None) -> SourceRun:
