@@ -64,23 +64,27 @@ def create_projects(conn, schema: str, *, exclusions=(), include=(), exclude=())
 
 def create_bids(conn, schema: str) -> None:
     """``_b`` and ``_bp`` in ``schema`` (reads ``_p``)."""
+    # `nt` and `t1` are generated from `tset`: a subquery named in several output expressions
+    # would be flattened into each of them and run once per use.
+    conn.execute(f"""
+        CREATE TABLE {schema}._b (
+            ord INTEGER PRIMARY KEY, pid INT, bid_id TEXT, status TEXT, amount REAL, currency TEXT, date TEXT,
+            tset, pc, late,
+            nt AS (CASE WHEN tset IS NULL THEN 0 WHEN instr(tset, char(31)) THEN 2 ELSE 1 END) STORED,
+            t1 AS (CASE WHEN instr(tset, char(31)) = 0 THEN tset END) STORED)
+    """)
     # projects' primary-key index gives the rowid without reading the (wide) project rows
     conn.execute(f"""
-        CREATE TABLE {schema}._b AS
-        SELECT ord, pid, bid_id, status, amount, currency, date,
-               CASE WHEN tset IS NULL THEN 0 WHEN instr(tset, char(31)) THEN 2 ELSE 1 END AS nt,
-               CASE WHEN instr(tset, char(31)) = 0 THEN tset END AS t1, tset, pc, late
-        FROM (
-            SELECT b.rowid AS ord, x.pid, b.id AS bid_id, b.status, b.amount, b.currency, b.date, x.pc,
-                   (SELECT group_concat(t.supplier_id, char(31)) FROM main.bid_tenderers t WHERE t.bid_id = b.id)
-                       AS tset,
-                   b.status = 'valid' AND typeof(b.date) = 'text' AND typeof(x.tender_end) = 'text'
-                       AND b.date > x.tender_end AS late
-            FROM main.bids b
-            JOIN main.projects p INDEXED BY sqlite_autoindex_projects_1 ON p.project_id = b.project_id
-            JOIN _p x ON x.pid = p.rowid
-            WHERE b.status IN {SUBMITTED}
-        )
+        INSERT INTO {schema}._b (ord, pid, bid_id, status, amount, currency, date, tset, pc, late)
+        SELECT b.rowid, x.pid, b.id, b.status, b.amount, b.currency, b.date,
+               (SELECT group_concat(t.supplier_id, char(31)) FROM main.bid_tenderers t WHERE t.bid_id = b.id),
+               x.pc,
+               b.status = 'valid' AND typeof(b.date) = 'text' AND typeof(x.tender_end) = 'text'
+                   AND b.date > x.tender_end
+        FROM main.bids b
+        JOIN main.projects p INDEXED BY sqlite_autoindex_projects_1 ON p.project_id = b.project_id
+        JOIN _p x ON x.pid = p.rowid
+        WHERE b.status IN {SUBMITTED}
     """)
     conn.execute(f"CREATE INDEX {schema}._b_pid ON _b(pid, amount)")
     conn.execute(f"""
