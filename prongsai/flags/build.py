@@ -8,6 +8,7 @@ The work runs on two connections, one per core: the build's own connection build
 and Cardinal's indicators while a second, read-only one builds the award tables, the Thai flags
 and R038. The shared tables live in scratch databases attached to both connections; no scratch
 database is written while the other connection reads it, so neither ever waits for a lock.
+The second connection computes the Thai flags that need no bids while the first builds them.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import json
 import pathlib
 import sqlite3
 import tempfile
+import threading
 
 from prongsai.flags import base, cardinal, scores, thai
 from prongsai.flags.definitions import CARDINAL_CODES, FLAGS
@@ -47,12 +49,17 @@ def build(db, settings_path=None, thai_settings_path=None) -> dict:
             concurrent.futures.ThreadPoolExecutor(1) as pool:
         _prepare(conn, scratch)
         other = _Second(db_file, scratch)
+        bids_ready = threading.Event()
         try:
             base.create_projects(conn, "wp", **scope)
-            awards = pool.submit(other.awards)
-            base.create_bids(conn, "wa")
-            awards.result()
-            others = pool.submit(other.flags, cardinal_settings, thai_settings)
+            others = pool.submit(other.flags, cardinal_settings, thai_settings, bids_ready)
+            try:
+                base.create_bids(conn, "wa")
+            finally:
+                bids_ready.set()
+            other.awards_ready.wait()
+            if other.awards_failed:
+                others.result()  # raises the second connection's error
             meta = cardinal.compute(conn, cardinal_settings, first)
             meta.update(others.result())
             conn.execute("INSERT INTO temp.fp SELECT * FROM wc.fp2")
@@ -93,6 +100,7 @@ class _Second:
 
     def __init__(self, db_file: str, scratch: str):
         self.db_file, self.scratch, self.conn = db_file, scratch, None
+        self.awards_ready, self.awards_failed = threading.Event(), False
 
     def _connect(self):
         uri = pathlib.Path(self.db_file).resolve().as_uri() + "?mode=ro"
@@ -100,13 +108,20 @@ class _Second:
         self.conn.execute("PRAGMA busy_timeout = 60000")
         _prepare(self.conn, self.scratch)
 
-    def awards(self) -> None:
-        self._connect()
-        base.create_awards(self.conn, "wb")
-
-    def flags(self, cardinal_settings, thai_settings) -> dict:
+    def flags(self, cardinal_settings, thai_settings, bids_ready) -> dict:
+        """The award tables, then the Thai flags without bids, then (bids ready) the rest."""
+        try:
+            self._connect()
+            base.create_awards(self.conn, "wb")
+        except BaseException:
+            self.awards_failed = True
+            raise
+        finally:
+            self.awards_ready.set()
+        thai.compute(self.conn, thai_settings, bids=False)
+        bids_ready.wait()
         meta = cardinal.compute(self.conn, cardinal_settings, SECOND_CONNECTION_CODES)
-        thai.compute(self.conn, thai_settings)
+        thai.compute(self.conn, thai_settings, bids=True)
         self.conn.execute("CREATE TABLE wc.fp2 AS SELECT * FROM temp.fp")
         self.conn.execute("CREATE TABLE wc.fo2 AS SELECT * FROM temp.fo")
         return meta

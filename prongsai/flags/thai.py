@@ -237,7 +237,14 @@ def th13(conn, cfg):
         WHERE t.award_amount >= ? AND s.tax_id_status != 'ok'
     """, [cfg["min_amount"]] * 2)
 
-def compute(conn, settings: dict[str, dict]) -> None:
-    _facts(conn)
+#: The flags that read the bid tables (``_b``, ``_bp``, ``_bx``); the others need only projects and awards.
+BID_CODES = ("TH06", "TH07", "TH08")
+
+
+def compute(conn, settings: dict[str, dict], *, bids: bool | None = None) -> None:
+    """Every enabled flag, or only those that read bids (``bids=True``) or only the others (``False``)."""
+    if bids is not True:
+        _facts(conn)
     for code, cfg in sorted(settings.items()):
-        globals()[code.lower()](conn, cfg)
+        if bids is None or bids == (code in BID_CODES):
+            globals()[code.lower()](conn, cfg)
