@@ -12,7 +12,8 @@ Projects are keyed by ``pid`` = ``projects.rowid``: integers group and join fast
 the wide source rows (titles, provenance) are read once instead of once per flag.
 
 - ``_p``   projects in scope (not a cancelled tender, ``procurementMethodDetails`` not in
-           ``[exclusions]``), with ``pc`` = 1 when their bids may be compared on price.
+           ``[exclusions]``), with ``pc`` = 1 when their bids may be compared on price, and their
+           ``project_id`` for the published rows (the wide project rows are not read again).
 - ``_b``   one row per submitted bid (status valid / disqualified / pending) of a project in scope,
            with its tenderers ``tset`` (sorted, by the primary key), ``nt`` = 0, 1 or 2 (several)
            of them, the single tenderer ``t1`` and ``late`` = 1 for a valid bid dated after the
@@ -51,7 +52,7 @@ def create_projects(conn, schema: str, *, exclusions=(), include=(), exclude=())
     params: list = []
     pc = price_comparison(include, exclude, params)
     excluded = in_list("p.method", exclusions, params)
-    columns = ("method, ocds_method, buyer_id, procuring_entity_id, fiscal_year, announce_date, tender_start, "
+    columns = ("project_id, method, ocds_method, buyer_id, procuring_entity_id, fiscal_year, announce_date, tender_start, "
                "tender_end, number_of_tenderers, budget, reference_price, currency")
     conn.execute(f"CREATE TABLE {schema}._p (pid INTEGER PRIMARY KEY, {columns}, pc)")
     conn.execute(f"""

@@ -27,8 +27,10 @@ from prongsai.flags.settings import load_cardinal, load_thai, pipe_set
 #: Scratch databases, each written by one connection while the other only reads the others:
 #: projects (first connection), bids (first), awards (second), the second one's results.
 SCRATCH = ("wp", "wa", "wb", "wc")
-#: Cardinal's indicators computed beside the Thai flags, to balance the two connections.
-SECOND_CONNECTION_CODES = ("R038",)
+#: Cardinal's indicators computed beside the Thai flags, to balance the two connections; those
+#: that read no bids run before the bid tables exist.
+SECOND_CONNECTION_CODES = ("R038", "R048")
+_WITHOUT_BIDS = ("R048",)
 _RESULTS = (("fp", "pid INTEGER, code TEXT, value REAL, evidence TEXT"),
             ("fo", "org_type TEXT, org_id TEXT, code TEXT, value REAL, evidence TEXT"))
 
@@ -119,8 +121,11 @@ class _Second:
         finally:
             self.awards_ready.set()
         thai.compute(self.conn, thai_settings, bids=False)
+        early = [code for code in SECOND_CONNECTION_CODES if code in _WITHOUT_BIDS]
+        meta = cardinal.compute(self.conn, cardinal_settings, early)
         bids_ready.wait()
-        meta = cardinal.compute(self.conn, cardinal_settings, SECOND_CONNECTION_CODES)
+        late = [code for code in SECOND_CONNECTION_CODES if code not in early]
+        meta.update(cardinal.compute(self.conn, cardinal_settings, late))
         thai.compute(self.conn, thai_settings, bids=True)
         self.conn.execute("CREATE TABLE wc.fp2 AS SELECT * FROM temp.fp")
         self.conn.execute("CREATE TABLE wc.fo2 AS SELECT * FROM temp.fo")
@@ -163,7 +168,7 @@ def _publish(conn, computed_at: str, thresholds: dict) -> None:
             [(f.code, f.cardinal_code, f.scope, f.severity, f.title_th, f.title_en, f.explanation_th,
               f.explanation_en, thresholds[f.code]) for f in FLAGS.values()])
         conn.execute("INSERT INTO red_flags (project_id, code, value, evidence, computed_at) "
-                     "SELECT p.project_id, f.code, f.value, f.evidence, ? FROM fp f JOIN projects p ON p.rowid = f.pid "
+                     "SELECT p.project_id, f.code, f.value, f.evidence, ? FROM fp f JOIN _p p ON p.pid = f.pid "
                      "ORDER BY p.project_id, f.code", [computed_at])
         conn.execute("INSERT INTO org_flags (org_type, org_id, code, value, evidence, computed_at) "
                      "SELECT org_type, org_id, code, value, evidence, ? FROM fo ORDER BY 1, 2, 3", [computed_at])

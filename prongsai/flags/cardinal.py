@@ -7,6 +7,7 @@ temporary tables ``fp`` (process) and ``fo`` (organisation) that ``prongsai.flag
 """
 from __future__ import annotations
 
+import functools
 import math
 
 from prongsai.flags.base import in_list
@@ -47,11 +48,16 @@ class Cardinal:
     def __init__(self, conn, settings: dict[str, dict]):
         self.conn = conn
         self.s = settings
-        self.currency = settings.get("", {}).get("currency") or self._first_currency()
         self.meta: dict[str, dict] = {}
 
-    def _first_currency(self):
-        """Cardinal's main currency without a setting: the first one observed (here: in bid order)."""
+    @functools.cached_property
+    def currency(self):
+        """Cardinal's main currency; without a setting, the first one observed (here: in bid order).
+
+        Looked up on first use: the indicators that read no bids run before the bid tables exist.
+        """
+        if configured := self.s.get("", {}).get("currency"):
+            return configured
         row = self.conn.execute("SELECT currency FROM _b WHERE currency IS NOT NULL AND amount IS NOT NULL "
                                 "ORDER BY ord LIMIT 1").fetchone()
         return row[0] if row else None
@@ -219,8 +225,8 @@ class Cardinal:
                 SELECT b.pid, min(CASE WHEN b.status = 'valid' THEN b.supplier_id END) AS vid,
                        count(DISTINCT CASE WHEN b.status = 'valid' THEN b.supplier_id END) AS valid_n,
                        count(DISTINCT CASE WHEN b.status IN ('valid', 'disqualified') THEN b.supplier_id END) - 1 AS n
-                FROM _bp x JOIN _bx b ON b.pid = x.pid
-                WHERE x.nd > 0 AND b.supplier_id IS NOT NULL
+                FROM _bx b
+                WHERE b.pid IN (SELECT pid FROM _bp WHERE nd > 0) AND b.supplier_id IS NOT NULL
                 GROUP BY b.pid
             ) JOIN _aw a USING (pid)
             WHERE valid_n = 1 AND a.nonfinal = 0 AND a.act_n = 1 AND a.act_sid = vid
@@ -370,8 +376,8 @@ class Cardinal:
             INSERT INTO fo
             SELECT 'tenderer', tid, '{code}', {value},
                    json_object('processes', count(*),
-                               'project_ids', json_group_array((SELECT project_id FROM projects WHERE rowid = pid)))
-            FROM ({pairs_sql}) WHERE tid IS NOT NULL GROUP BY tid
+                               'project_ids', json_group_array((SELECT project_id FROM _p p WHERE p.pid = g.pid)))
+            FROM ({pairs_sql}) g WHERE tid IS NOT NULL GROUP BY tid
         """, params)
 
 

@@ -24,7 +24,7 @@ def _facts(conn) -> None:
                p.number_of_tenderers, COALESCE(p.announce_date, a.first_date) AS date, a.winner,
                COALESCE(a.thb_amount,
                         (SELECT sum(c.award_amount) FROM contracts c
-                         WHERE c.project_id = (SELECT project_id FROM projects WHERE rowid = p.pid)
+                         WHERE c.project_id = p.project_id
                            AND c.currency = 'THB')) AS award_amount
         FROM _p p LEFT JOIN _aw a ON a.pid = p.pid
         WHERE p.currency = 'THB'
@@ -185,7 +185,7 @@ def th10(conn, cfg):
             SELECT s.pid, w.winner, w.count, w.total, w.first_date, w.last_date, w.ids,
                    row_number() OVER (PARTITION BY s.pid ORDER BY w.count DESC, w.jd) AS rn
             FROM (SELECT *, count(*) OVER r AS count, sum(award_amount) OVER r AS total,
-                         date AS first_date, max(date) OVER r AS last_date, json_group_array((SELECT project_id FROM projects WHERE rowid = pid)) OVER r AS ids
+                         date AS first_date, max(date) OVER r AS last_date, json_group_array((SELECT project_id FROM _p p WHERE p.pid = _split.pid)) OVER r AS ids
                   FROM _split
                   WINDOW r AS (PARTITION BY buyer_id, winner ORDER BY jd RANGE BETWEEN CURRENT ROW AND {int(window)} FOLLOWING)
                  ) w
