@@ -31,6 +31,8 @@ SCRATCH = ("wp", "wa", "wb", "wc")
 #: that read no bids run before the bid tables exist.
 SECOND_CONNECTION_CODES = ("R038", "R048")
 _WITHOUT_BIDS = ("R048",)
+#: Thai flags computed beside Cardinal's on the first connection (they read only the bid tables).
+FIRST_CONNECTION_THAI = ("TH08",)
 _RESULTS = (("fp", "pid INTEGER, code TEXT, value REAL, evidence TEXT"),
             ("fo", "org_type TEXT, org_id TEXT, code TEXT, value REAL, evidence TEXT"))
 
@@ -63,6 +65,7 @@ def build(db, settings_path=None, thai_settings_path=None) -> dict:
             if other.awards_failed:
                 others.result()  # raises the second connection's error
             meta = cardinal.compute(conn, cardinal_settings, first)
+            thai.compute(conn, _only(thai_settings, FIRST_CONNECTION_THAI), bids=True)
             meta.update(others.result())
             conn.execute("INSERT INTO temp.fp SELECT * FROM wc.fp2")
             conn.execute("INSERT INTO temp.fo SELECT * FROM wc.fo2")
@@ -126,7 +129,8 @@ class _Second:
         bids_ready.wait()
         late = [code for code in SECOND_CONNECTION_CODES if code not in early]
         meta.update(cardinal.compute(self.conn, cardinal_settings, late))
-        thai.compute(self.conn, thai_settings, bids=True)
+        others = [code for code in thai_settings if code not in FIRST_CONNECTION_THAI]
+        thai.compute(self.conn, _only(thai_settings, others), bids=True)
         self.conn.execute("CREATE TABLE wc.fp2 AS SELECT * FROM temp.fp")
         self.conn.execute("CREATE TABLE wc.fo2 AS SELECT * FROM temp.fo")
         return meta
@@ -135,6 +139,10 @@ class _Second:
         if self.conn is not None:
             _cleanup(self.conn)
             self.conn.close()
+
+
+def _only(settings: dict, codes) -> dict:
+    return {code: cfg for code, cfg in settings.items() if code in codes}
 
 
 def _thresholds(cardinal_settings, thai_settings, meta) -> dict[str, str | None]:
