@@ -138,6 +138,57 @@ def baseline(path: pathlib.Path) -> tuple[float, float]:
     return n / elapsed, n / cpu
 
 
+def transform_only(path: pathlib.Path) -> float:
+    """Rows per CPU second of ``parse`` + ``to_rows`` alone, no database: with the full load's CPU
+    rate this splits a row's cost into the transformation and the store (hashing, SQLite)."""
+    from scrapers.datagoth import parse, to_rows
+
+    n, cpu = 0, time.process_time()
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        for row in parse(f, str(path)):
+            n += 1
+            if row.record is not None:
+                to_rows(row.record)
+    return n / (time.process_time() - cpu)
+
+
+#: The tables a datagoth load writes, parents first.
+TABLES = ("agencies", "suppliers", "projects", "awards", "award_suppliers", "contracts")
+
+
+def sqlite_alone(loaded: pathlib.Path, rows: int) -> float:
+    """Rows (of the CSV) per CPU second of SQLite's own share of the load: the loaded rows copied
+    by ``INSERT ... SELECT`` into a new database with the same schema, in one transaction, no
+    Python per row. An approximate floor: the full load can not beat this rate."""
+    from prongsai.schema import open_db
+
+    target = OUT / "sqlite-alone.db"
+    for leftover in OUT.glob("sqlite-alone.db*"):
+        leftover.unlink()
+    db = open_db(target)
+    conn = db.conn
+    conn.execute("ATTACH DATABASE ? AS loaded", (str(loaded),))
+    cpu = time.process_time()
+    conn.execute("BEGIN")
+    conn.execute("PRAGMA defer_foreign_keys = ON")
+    conn.execute("PRAGMA cache_size = -65536")  # as scrapers.store: same cache,
+    deferred = []                                # secondary indexes not on a foreign key built last
+    for table in TABLES:
+        keys = {r[3] for r in conn.execute(f"PRAGMA main.foreign_key_list([{table}])")}
+        for name, sql in conn.execute("SELECT name, sql FROM main.sqlite_master WHERE type = 'index' "
+                                      "AND tbl_name = ? AND sql IS NOT NULL", (table,)).fetchall():
+            if not {r[2] for r in conn.execute(f"PRAGMA main.index_info([{name}])")} & keys:
+                conn.execute(f"DROP INDEX main.[{name}]")
+                deferred.append(sql)
+        conn.execute(f"INSERT INTO main.[{table}] SELECT * FROM loaded.[{table}] ORDER BY rowid")
+    for sql in deferred:
+        conn.execute(sql)
+    conn.execute("COMMIT")
+    seconds = time.process_time() - cpu
+    db.close()
+    return rows / seconds
+
+
 _CHILD = """
 import json, resource, sys, time
 from prongsai.cli import cli
@@ -185,6 +236,14 @@ def main() -> None:
     for label, ratio in (("wall", big_run["rate"] / base), ("CPU", big_run["cpu_rate"] / base_cpu)):
         print(f"ratio full/baseline ({label} time): {ratio:.2f}  (target >= 0.30: "
               f"{'OK' if ratio >= 0.3 else 'MISSED'})")
+    parse_rate = transform_only(small)
+    floor = sqlite_alone(OUT / f"load-{args.rows}.db", args.rows)
+    per_100k = {"baseline": 1e5 / base_cpu, "load": 1e5 / big_run["cpu_rate"], "parse": 1e5 / parse_rate,
+                "sqlite": 1e5 / floor}
+    print(f"CPU seconds per 100,000 rows: baseline {per_100k['baseline']:.1f}; full load "
+          f"{per_100k['load']:.1f} = parse + to_rows {per_100k['parse']:.1f} + store and SQLite "
+          f"{per_100k['load'] - per_100k['parse']:.1f}, of which SQLite alone (INSERT ... SELECT of the "
+          f"loaded rows) {per_100k['sqlite']:.1f}: a ceiling of {floor / base_cpu:.2f} x baseline")
     grow = big_run["max_rss_mb"] - small_run["max_rss_mb"]
     print(f"peak RSS: {args.small:,} rows {small_run['max_rss_mb']:.0f} MB, {args.rows:,} rows "
           f"{big_run['max_rss_mb']:.0f} MB (+{grow:.0f} MB)  (target < 300 MB and < +50 MB: "
