@@ -29,8 +29,8 @@ from prongsai.flags.settings import load_cardinal, load_thai, pipe_set
 SCRATCH = ("wp", "wa", "wb", "wc")
 #: Cardinal's indicators computed beside the Thai flags, to balance the two connections; those
 #: that read no bids run before the bid tables exist.
-SECOND_CONNECTION_CODES = ("R038", "R048")
-_WITHOUT_BIDS = ("R048",)
+SECOND_CONNECTION_CODES = ("R003", "R018", "R035", "R038", "R048")
+_WITHOUT_BIDS = ("R003", "R018", "R048")
 #: Thai flags computed beside Cardinal's on the first connection (they read only the bid tables).
 FIRST_CONNECTION_THAI = ("TH08",)
 _RESULTS = (("fp", "pid INTEGER, code TEXT, value REAL, evidence TEXT"),
