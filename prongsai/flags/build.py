@@ -5,10 +5,11 @@ Flags are computed into scratch and temporary tables (invisible to readers), the
 transaction, so a reader sees either the previous build or this one, never half of it.
 
 The work runs on two connections, one per core: the build's own connection builds the bid tables
-and Cardinal's indicators while a second, read-only one builds the award tables, the Thai flags
-and R038. The shared tables live in scratch databases attached to both connections; no scratch
-database is written while the other connection reads it, so neither ever waits for a lock.
-The second connection computes the Thai flags that need no bids while the first builds them.
+while a second, read-only one builds the award tables and computes the flags that need no bids.
+The flags that read the bids are then shared: each connection takes the next one whenever it is
+free, so neither sits idle while the other finishes. The shared tables live in scratch databases
+attached to both connections; no scratch database is written while the other connection reads
+it, so neither ever waits for a lock.
 """
 from __future__ import annotations
 
@@ -27,12 +28,13 @@ from prongsai.flags.settings import load_cardinal, load_thai, pipe_set
 #: Scratch databases, each written by one connection while the other only reads the others:
 #: projects (first connection), bids (first), awards (second), the second one's results.
 SCRATCH = ("wp", "wa", "wb", "wc")
-#: Cardinal's indicators computed beside the Thai flags, to balance the two connections; those
-#: that read no bids run before the bid tables exist.
-SECOND_CONNECTION_CODES = ("R003", "R018", "R035", "R038", "R048")
-_WITHOUT_BIDS = ("R003", "R018", "R048")
-#: Thai flags computed beside Cardinal's on the first connection (they read only the bid tables).
-FIRST_CONNECTION_THAI = ("TH08",)
+#: Cardinal's indicators that read no bids: the second connection computes them while the first
+#: builds the bid tables.
+WITHOUT_BIDS = ("R003", "R018", "R048")
+#: The flags that read the bid tables, in groups that either connection may take, longest first
+#: (R024 and R058 share their ratios). TH06 and TH07 also read the second connection's ``_th``.
+SHARED_WORK = (("TH08",), ("R038",), ("R024", "R058"), ("R028",), ("R025",), ("R036",), ("R035",), ("R030",))
+SECOND_CONNECTION_THAI = tuple(code for code in thai.BID_CODES if (code,) not in SHARED_WORK)
 _RESULTS = (("fp", "pid INTEGER, code TEXT, value REAL, evidence TEXT"),
             ("fo", "org_type TEXT, org_id TEXT, code TEXT, value REAL, evidence TEXT"))
 
@@ -48,11 +50,11 @@ def build(db, settings_path=None, thai_settings_path=None) -> dict:
     scope = {"exclusions": pipe_set(cardinal_settings.get("exclusions", {}).get("procurement_method_details")),
              "include": pipe_set(top.get("price_comparison_procurement_methods")),
              "exclude": pipe_set(top.get("no_price_comparison_procurement_methods"))}
-    first = [c for c in CARDINAL_CODES if c not in SECOND_CONNECTION_CODES]
     with tempfile.TemporaryDirectory(prefix="prongsai-flags-") as scratch, \
             concurrent.futures.ThreadPoolExecutor(1) as pool:
         _prepare(conn, scratch)
-        other = _Second(db_file, scratch)
+        work = _SharedWork(cardinal_settings, thai_settings)
+        other = _Second(db_file, scratch, work)
         bids_ready = threading.Event()
         try:
             base.create_projects(conn, "wp", **scope)
@@ -64,8 +66,7 @@ def build(db, settings_path=None, thai_settings_path=None) -> dict:
             other.awards_ready.wait()
             if other.awards_failed:
                 others.result()  # raises the second connection's error
-            meta = cardinal.compute(conn, cardinal_settings, first)
-            thai.compute(conn, _only(thai_settings, FIRST_CONNECTION_THAI), bids=True)
+            meta = work.run(conn)
             meta.update(others.result())
             conn.execute("INSERT INTO temp.fp SELECT * FROM wc.fp2")
             conn.execute("INSERT INTO temp.fo SELECT * FROM wc.fo2")
@@ -100,11 +101,30 @@ def _cleanup(conn) -> None:
             conn.execute(f"DETACH DATABASE {schema}")
 
 
+class _SharedWork:
+    """``SHARED_WORK``, one group at a time to whichever connection asks first."""
+
+    def __init__(self, cardinal_settings, thai_settings):
+        self.cardinal_settings, self.thai_settings = cardinal_settings, thai_settings
+        self.groups, self.lock = list(SHARED_WORK), threading.Lock()
+
+    def run(self, conn) -> dict:
+        """Compute groups on ``conn`` until none is left; return their Cardinal ``Meta``."""
+        meta: dict = {}
+        while True:
+            with self.lock:
+                if not self.groups:
+                    return meta
+                group = self.groups.pop(0)
+            meta.update(cardinal.compute(conn, self.cardinal_settings, [c for c in group if c in CARDINAL_CODES]))
+            thai.compute(conn, _only(self.thai_settings, group), bids=True)
+
+
 class _Second:
     """The second connection (read-only on the public database), used from the pool's thread."""
 
-    def __init__(self, db_file: str, scratch: str):
-        self.db_file, self.scratch, self.conn = db_file, scratch, None
+    def __init__(self, db_file: str, scratch: str, work: _SharedWork):
+        self.db_file, self.scratch, self.conn, self.work = db_file, scratch, None, work
         self.awards_ready, self.awards_failed = threading.Event(), False
 
     def _connect(self):
@@ -114,7 +134,7 @@ class _Second:
         _prepare(self.conn, self.scratch)
 
     def flags(self, cardinal_settings, thai_settings, bids_ready) -> dict:
-        """The award tables, then the Thai flags without bids, then (bids ready) the rest."""
+        """The award tables, the flags without bids, then (bids ready) its own and the shared ones."""
         try:
             self._connect()
             base.create_awards(self.conn, "wb")
@@ -124,13 +144,10 @@ class _Second:
         finally:
             self.awards_ready.set()
         thai.compute(self.conn, thai_settings, bids=False)
-        early = [code for code in SECOND_CONNECTION_CODES if code in _WITHOUT_BIDS]
-        meta = cardinal.compute(self.conn, cardinal_settings, early)
+        meta = cardinal.compute(self.conn, cardinal_settings, WITHOUT_BIDS)
         bids_ready.wait()
-        late = [code for code in SECOND_CONNECTION_CODES if code not in early]
-        meta.update(cardinal.compute(self.conn, cardinal_settings, late))
-        others = [code for code in thai_settings if code not in FIRST_CONNECTION_THAI]
-        thai.compute(self.conn, _only(thai_settings, others), bids=True)
+        thai.compute(self.conn, _only(thai_settings, SECOND_CONNECTION_THAI), bids=True)
+        meta.update(self.work.run(self.conn))
         self.conn.execute("CREATE TABLE wc.fp2 AS SELECT * FROM temp.fp")
         self.conn.execute("CREATE TABLE wc.fo2 AS SELECT * FROM temp.fo")
         return meta
