@@ -18,7 +18,7 @@ the wide source rows (titles, provenance) are read once instead of once per flag
            with its tenderers ``tset`` (sorted, by the primary key), ``nt`` = 0, 1 or 2 (several)
            of them, the single tenderer ``t1`` and ``late`` = 1 for a valid bid dated after the
            tender period's end (date strings, as Cardinal).
-- ``_bx``  (view) ``_b`` with one row per (bid, tenderer).
+- ``_bx``  (view) ``_b`` with one row per (bid, tenderer), and the bid's ``nt``.
 - ``_bp``  per project with bids: counts (submitted, valid, disqualified, late, distinct tenderers
            and tenderer sets) and the THB bid range, so most flags only look at the projects that
            can raise them.
@@ -142,8 +142,8 @@ def create_views(conn) -> None:
     conn.execute("DROP VIEW IF EXISTS temp._bx")
     conn.execute("""
         CREATE TEMP VIEW _bx AS
-        SELECT ord, pid, bid_id, status, amount, currency, date, late, t1 AS supplier_id FROM _b WHERE nt <= 1
+        SELECT ord, pid, bid_id, status, amount, currency, date, late, nt, t1 AS supplier_id FROM _b WHERE nt <= 1
         UNION ALL
-        SELECT b.ord, b.pid, b.bid_id, b.status, b.amount, b.currency, b.date, b.late, t.supplier_id
+        SELECT b.ord, b.pid, b.bid_id, b.status, b.amount, b.currency, b.date, b.late, b.nt, t.supplier_id
         FROM _b b JOIN main.bid_tenderers t ON t.bid_id = b.bid_id WHERE b.nt > 1
     """)

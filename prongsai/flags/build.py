@@ -32,8 +32,9 @@ SCRATCH = ("wp", "wa", "wb", "wc")
 #: builds the bid tables.
 WITHOUT_BIDS = ("R003", "R018", "R048")
 #: The flags that read the bid tables, in groups that either connection may take, longest first
-#: (R024 and R058 share their ratios). TH06 and TH07 also read the second connection's ``_th``.
-SHARED_WORK = (("TH08",), ("R038",), ("R024", "R058"), ("R028",), ("R025",), ("R036",), ("R035",), ("R030",))
+#: (R024 and R058 share their ratios, R025 and R038 their pass over the bids per tenderer).
+#: TH06 and TH07 also read the second connection's ``_th``.
+SHARED_WORK = (("R038", "R025"), ("TH08",), ("R024", "R058"), ("R028",), ("R036",), ("R035",), ("R030",))
 SECOND_CONNECTION_THAI = tuple(code for code in thai.BID_CODES if (code,) not in SHARED_WORK)
 _RESULTS = (("fp", "pid INTEGER, code TEXT, value REAL, evidence TEXT"),
             ("fo", "org_type TEXT, org_id TEXT, code TEXT, value REAL, evidence TEXT"))

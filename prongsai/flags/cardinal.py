@@ -65,6 +65,8 @@ class Cardinal:
     def run(self, codes) -> None:
         if {"R024", "R058"} & set(codes) & set(self.s):
             self._second_lowest_bid_ratios()
+        if {"R025", "R038"} & set(codes) & set(self.s):
+            self._per_tenderer()
         for code in codes:
             if code in self.s or (code == "R003" and "R003.procurement_method_details" in self.s):
                 getattr(self, code.lower())(self.s.get(code, {}))
@@ -129,6 +131,26 @@ class Cardinal:
                   GROUP BY b.pid) s
             WHERE la >= wa AND wa != 0
         """, [self.currency, self.currency])
+
+    def _per_tenderer(self):
+        """``_bt``: each tenderer's bids for R025 and R038, in one pass over the bids.
+
+        R038: its submitted bids ``bids``, the disqualified ones ``d`` and its ``processes``.
+        R025: the processes with a single winner where it made a valid bid alone (``n``) and won (``wins``).
+        """
+        self.conn.execute("DROP TABLE IF EXISTS temp._bt")
+        self.conn.execute("""
+            CREATE TEMP TABLE _bt AS
+            SELECT b.supplier_id AS tid, total(b.status = 'disqualified') AS d, count(*) AS bids,
+                   count(DISTINCT b.pid) AS processes,
+                   count(DISTINCT CASE WHEN a.winner IS NOT NULL AND b.status = 'valid' AND b.nt = 1 THEN b.pid END)
+                       AS n,
+                   CAST(count(DISTINCT CASE WHEN b.status = 'valid' AND b.nt = 1 AND b.supplier_id = a.winner
+                                       THEN b.pid END) AS REAL) AS wins
+            FROM _bx b LEFT JOIN _aw a ON a.pid = b.pid
+            WHERE b.supplier_id IS NOT NULL
+            GROUP BY b.supplier_id
+        """)
 
     def _ratio_evidence(self, fence_key: str) -> str:
         return (f"json_object('winner_id', winner, 'second_id', loser, 'winner_amount', wa, 'second_amount', la, "
@@ -258,14 +280,7 @@ class Cardinal:
 
     def r025(self, cfg):
         self.conn.execute("DROP TABLE IF EXISTS temp._r025")
-        self.conn.execute("""
-            CREATE TEMP TABLE _r025 AS
-            SELECT b.t1 AS tid, count(DISTINCT b.pid) AS n,
-                   CAST(count(DISTINCT CASE WHEN b.t1 = a.winner THEN b.pid END) AS REAL) AS wins
-            FROM _b b JOIN _aw a ON a.pid = b.pid
-            WHERE a.winner IS NOT NULL AND b.status = 'valid' AND b.nt = 1
-            GROUP BY b.t1
-        """)
+        self.conn.execute("CREATE TEMP TABLE _r025 AS SELECT tid, n, wins FROM _bt WHERE n > 0")
         counts = sorted(_column(self.conn, "SELECT n FROM _r025"))
         upper = quantile(counts, cfg.get("percentile", 75) / 100.0)
         threshold = cfg.get("threshold")
@@ -306,11 +321,7 @@ class Cardinal:
             SELECT 'procuring_entity', procuring_entity_id, total(d), sum(n), count(*) FROM _r038p
             WHERE procuring_entity_id IS NOT NULL GROUP BY procuring_entity_id
         """)
-        self.conn.execute("""
-            INSERT INTO _r038
-            SELECT 'tenderer', supplier_id, total(status = 'disqualified'), count(*), count(DISTINCT pid)
-            FROM _bx WHERE supplier_id IS NOT NULL GROUP BY supplier_id
-        """)
+        self.conn.execute("INSERT INTO _r038 SELECT 'tenderer', tid, d, bids, processes FROM _bt")
         # As coded in Cardinal, minimum_contracting_processes is compared with the submitted bids.
         minimum = {"buyer": minimum_processes, "procuring_entity": minimum_processes, "tenderer": minimum_bids}
         threshold = cfg.get("threshold")
