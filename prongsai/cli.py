@@ -10,26 +10,8 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, routes_command, shell_command
 
-from prongsai import config
+from prongsai.cli_options import complaints_db_option, db_option
 from prongsai.errors import UserError
-
-
-def db_option(f):
-    """``--db PATH``: the public database (default ``$PRONGSAI_DATA_DIR/procurement.db``)."""
-    return click.option(
-        "--db", "db_path", type=click.Path(dir_okay=False), default=None,
-        help="Public database (default: data/procurement.db, or $PRONGSAI_DATA_DIR).",
-        callback=lambda ctx, param, value: value or str(config.default_db()),
-    )(f)
-
-
-def complaints_db_option(f):
-    """``--complaints-db PATH``: the private complaints database."""
-    return click.option(
-        "--complaints-db", "complaints_db_path", type=click.Path(dir_okay=False), default=None,
-        help="Private complaints database (default: data/complaints.db).",
-        callback=lambda ctx, param, value: value or str(config.default_complaints_db()),
-    )(f)
 
 
 def _create_app():

@@ -30,6 +30,7 @@ import sys
 import click
 
 from prongsai import config
+from prongsai.cli_options import db_option
 from prongsai.errors import UserError
 from prongsai.progress import progress
 
@@ -415,43 +416,19 @@ def export_file(db_path, dest, *, fmt: str = "jsonl", prefix: str | None = None,
         conn.close()
 
 
-def lazy_command(build):
-    """A module ``__getattr__`` that builds the module's click ``command`` on first use.
-
-    ``prongsai.cli`` imports the modules whose commands it registers, and those commands need
-    its ``db_option``: building them lazily lets ``import scrapers.ocds`` come first.
-    """
-    build = functools.cache(build)
-
-    def __getattr__(name):
-        if name == "command":
-            return build()
-        raise AttributeError(f"module has no attribute {name!r}")
-
-    return __getattr__
-
-
-def _command() -> click.Command:
-    from prongsai.cli import db_option
-
-    @click.command("ocds")
-    @db_option
-    @click.option("--format", "fmt", type=click.Choice(FORMATS), default="jsonl", show_default=True,
-                  help="jsonl: one compiled release per line; package: one OCDS release package.")
-    @click.option("--ocid-prefix", default=None,
-                  help="Prefix of the ocids of non-OCDS projects "
-                       f"(default: $PRONGSAI_OCID_PREFIX or {DEFAULT_OCID_PREFIX}).")
-    @click.option("-o", "--output", default=None,
-                  help="Output file, or - for stdout (default: data/exports/ocds.jsonl or ocds-package.json).")
-    @click.option("--uri", default=None, help="The package's own URI (package format).")
-    def command(db_path, fmt, ocid_prefix, output, uri):
-        """Write every project as OCDS 1.1 compiled releases (any OCDS tool, OCP's Cardinal included)."""
-        dest = output or default_path(fmt)
-        count = export_file(db_path, dest, fmt=fmt, prefix=ocid_prefix, uri=uri)
-        if str(dest) != "-":
-            click.echo(f"ocds: {count:,} projects written to {dest}", err=True)
-
-    return command
-
-
-__getattr__ = lazy_command(_command)
+@click.command("ocds")
+@db_option
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="jsonl", show_default=True,
+              help="jsonl: one compiled release per line; package: one OCDS release package.")
+@click.option("--ocid-prefix", default=None,
+              help="Prefix of the ocids of non-OCDS projects "
+                   f"(default: $PRONGSAI_OCID_PREFIX or {DEFAULT_OCID_PREFIX}).")
+@click.option("-o", "--output", default=None,
+              help="Output file, or - for stdout (default: data/exports/ocds.jsonl or ocds-package.json).")
+@click.option("--uri", default=None, help="The package's own URI (package format).")
+def command(db_path, fmt, ocid_prefix, output, uri):
+    """Write every project as OCDS 1.1 compiled releases (any OCDS tool, OCP's Cardinal included)."""
+    dest = output or default_path(fmt)
+    count = export_file(db_path, dest, fmt=fmt, prefix=ocid_prefix, uri=uri)
+    if str(dest) != "-":
+        click.echo(f"ocds: {count:,} projects written to {dest}", err=True)

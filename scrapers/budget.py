@@ -25,7 +25,8 @@ import click
 
 from prongsai.errors import UserError
 from prongsai.thai import BE_OFFSET, agency_id, is_blank, parse_amount, to_arabic_digits
-from scrapers.records import Records, db_option, load, summary
+from prongsai.cli_options import db_option
+from scrapers.records import Records, load, summary
 from scrapers.store import LayoutError, ScrapeError, SourceRun
 
 SOURCE = "budget"

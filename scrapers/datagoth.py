@@ -39,6 +39,7 @@ from typing import Iterable, Iterator, NamedTuple
 import click
 
 from prongsai import config
+from prongsai.cli_options import db_option
 from prongsai.errors import UserError
 from prongsai.thai import (agency_id, fiscal_year, method_group, normalize_name, parse_amount,
                            parse_be_date, supplier_id, to_arabic_digits)
@@ -411,8 +412,7 @@ def _summary(run: SourceRun) -> str:
 
 
 @click.command(SOURCE)
-@click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
-              help="Public database (default: data/procurement.db, or $PRONGSAI_DATA_DIR).")
+@db_option
 @click.option("--year", type=click.IntRange(2558, 2600), default=None,
               help="Fiscal year (B.E.) to fetch live, e.g. 2568 (default: the current one).")
 @click.option("--file", "files", multiple=True, type=click.Path(exists=True, dir_okay=False),
@@ -427,7 +427,6 @@ def command(db_path, year, files, url):
     sha256 recorded; an unchanged file is not loaded again. Each file is one run in
     source_runs. --file loads saved copies without touching the network.
     """
-    db_path = db_path or str(config.default_db())
     if sum(map(bool, (files, year, url))) > 1:
         raise UserError("use one of --file, --year or --url")
     if files:

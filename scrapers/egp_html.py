@@ -17,7 +17,8 @@ import click
 from prongsai.errors import UserError
 from prongsai.thai import agency_id, normalize_name, parse_amount, parse_be_date, supplier_id, to_arabic_digits
 from scrapers import egp
-from scrapers.records import Records, db_option, load, summary
+from prongsai.cli_options import db_option
+from scrapers.records import Records, load, summary
 from scrapers.store import LayoutError, SourceRun
 
 SOURCE = "egp-html"

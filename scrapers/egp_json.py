@@ -18,7 +18,8 @@ from prongsai.errors import UserError
 from prongsai.thai import (agency_id, fiscal_year, normalize_name, parse_amount, parse_be_date,
                            short_hash, supplier_id)
 from scrapers import egp
-from scrapers.records import Records, db_option, load, summary
+from prongsai.cli_options import db_option
+from scrapers.records import Records, load, summary
 from scrapers.store import LayoutError, ScrapeError, SourceRun
 
 SOURCE = "egp-json"

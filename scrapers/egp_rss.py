@@ -19,7 +19,8 @@ from defusedxml import DefusedXmlException
 from prongsai.errors import UserError
 from prongsai.thai import to_arabic_digits
 from scrapers import egp
-from scrapers.records import Records, db_option, load, summary
+from prongsai.cli_options import db_option
+from scrapers.records import Records, load, summary
 from scrapers.store import LayoutError, ScrapeError, SourceRun
 
 SOURCE = "egp-rss"

@@ -35,8 +35,9 @@ import ijson
 import ocdsmerge
 
 from prongsai import config, thai
+from prongsai.cli_options import db_option
 from prongsai.ocds_export import (
-    AGENCY_SCHEME, OCDS_SOURCE, PROJECT_PATHS, TAX_ID_SCHEMES, dig, lazy_command, project_id_for,
+    AGENCY_SCHEME, OCDS_SOURCE, PROJECT_PATHS, TAX_ID_SCHEMES, dig, project_id_for,
 )
 from prongsai.ops.files import sha256_file
 from scrapers.http import Client
@@ -635,31 +636,23 @@ def run_live(db_path, **options) -> SourceRun:
     return import_url(db_path, bangkok_url(today.year + thai.BE_OFFSET))
 
 
-def _command() -> click.Command:
-    from prongsai.cli import db_option
-
-    @click.command("ocds")
-    @db_option
-    @click.option("--file", "file_path", type=click.Path(exists=True, dir_okay=False),
-                  help="Release package, record package, release or JSON Lines of compiled releases.")
-    @click.option("--url", help="Download an OCDS file from this URL and load it.")
-    @click.option("--bangkok", type=int, metavar="YEAR",
-                  help="Bangkok's yearly release package (B.E. year, e.g. 2569).")
-    @click.option("--ocid-prefix", "ocid_prefixes", multiple=True,
-                  help="An ocid prefix to strip from project ids (ours is stripped anyway).")
-    def command(db_path, file_path, url, bangkok, ocid_prefixes):
-        """Load Open Contracting (OCDS) data: any publisher's file or URL, or Bangkok's feed."""
-        chosen = [x for x in (file_path, url, bangkok) if x]
-        if len(chosen) != 1:
-            raise click.UsageError("give exactly one of --file, --url, --bangkok")
-        if file_path:
-            run = import_file(db_path, file_path, ocid_prefixes=ocid_prefixes)
-        else:
-            run = import_url(db_path, url or bangkok_url(bangkok), ocid_prefixes=ocid_prefixes)
-        click.echo(f"ocds: {run.rows_in:,} releases read, {run.rows_changed:,} rows changed, "
-                   f"{run.rows_quarantined:,} quarantined -> {db_path}")
-
-    return command
-
-
-__getattr__ = lazy_command(_command)
+@click.command("ocds")
+@db_option
+@click.option("--file", "file_path", type=click.Path(exists=True, dir_okay=False),
+              help="Release package, record package, release or JSON Lines of compiled releases.")
+@click.option("--url", help="Download an OCDS file from this URL and load it.")
+@click.option("--bangkok", type=int, metavar="YEAR",
+              help="Bangkok's yearly release package (B.E. year, e.g. 2569).")
+@click.option("--ocid-prefix", "ocid_prefixes", multiple=True,
+              help="An ocid prefix to strip from project ids (ours is stripped anyway).")
+def command(db_path, file_path, url, bangkok, ocid_prefixes):
+    """Load Open Contracting (OCDS) data: any publisher's file or URL, or Bangkok's feed."""
+    chosen = [x for x in (file_path, url, bangkok) if x]
+    if len(chosen) != 1:
+        raise click.UsageError("give exactly one of --file, --url, --bangkok")
+    if file_path:
+        run = import_file(db_path, file_path, ocid_prefixes=ocid_prefixes)
+    else:
+        run = import_url(db_path, url or bangkok_url(bangkok), ocid_prefixes=ocid_prefixes)
+    click.echo(f"ocds: {run.rows_in:,} releases read, {run.rows_changed:,} rows changed, "
+               f"{run.rows_quarantined:,} quarantined -> {db_path}")

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import click
-
-from prongsai import config
 
 #: primary key of every table that receives stubs.
 STUB_KEYS = {"projects": "project_id", "agencies": "id", "suppliers": "id", "awards": "id", "contracts": "id",
@@ -80,13 +77,3 @@ def summary(run) -> str:
     """One line for the terminal after a run."""
     return (f"{run.source}: {run.rows_in:,} read, {run.rows_changed:,} changed, "
             f"{run.rows_quarantined:,} quarantined (run {run.id})")
-
-
-def db_option(f):
-    """``--db PATH`` as every ``prongsai`` command has it. Not imported from ``prongsai.cli``:
-    that module imports the scrapers to register them, so the import would be circular."""
-    return click.option(
-        "--db", "db_path", type=click.Path(dir_okay=False), default=None,
-        help="Public database (default: data/procurement.db, or $PRONGSAI_DATA_DIR).",
-        callback=lambda ctx, param, value: value or str(config.default_db()),
-    )(f)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from prongsai.cli import db_option
+from prongsai.cli_options import db_option
 from prongsai.errors import UserError
 from prongsai.flags.definitions import FLAGS
 from prongsai.flags.explain import describe

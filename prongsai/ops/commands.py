@@ -7,7 +7,7 @@ import os
 import click
 
 from prongsai import config
-from prongsai.cli import complaints_db_option, db_option
+from prongsai.cli_options import complaints_db_option, db_option
 from prongsai.errors import UserError
 from prongsai.ops import backup as backups
 from prongsai.ops.check import check_complaints, check_public
