@@ -104,12 +104,11 @@ def test_a_failed_build_keeps_the_previous_flags(tmp_path, demo_db, monkeypatch)
     db = open_db(path)
     before = db.execute("SELECT count(*), total(value) FROM red_flags").fetchone()
 
-    def broken(conn, computed_at):
-        assert conn.execute("SELECT count(*) FROM red_flags").fetchone()[0] > 0  # half published
-        conn.execute("INSERT INTO risk_scores (nope) VALUES (1)")                # then it fails
+    def broken(conn, target, pairs, computed_at):
+        conn.execute(f"DROP TABLE {target}")  # red_flags is replaced, then copying the scores fails
 
     monkeypatch.setattr(scores, "insert", broken)
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(sqlite3.OperationalError, match="no such table: we.risk_scores"):
         build(db)
     assert db.execute("SELECT count(*), total(value) FROM red_flags").fetchone() == before
     assert db.execute("SELECT count(*) FROM flag_definitions").fetchone()[0] == len(FLAGS)

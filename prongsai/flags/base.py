@@ -69,10 +69,11 @@ def create_bids(conn, schema: str) -> None:
     # would be flattened into each of them and run once per use.
     conn.execute(f"""
         CREATE TABLE {schema}._b (
-            ord INTEGER PRIMARY KEY, pid INT, bid_id TEXT, status TEXT, amount REAL, currency TEXT, date TEXT,
+            pid INT NOT NULL, ord INT NOT NULL, bid_id TEXT, status TEXT, amount REAL, currency TEXT, date TEXT,
             tset, pc, late,
             nt AS (CASE WHEN tset IS NULL THEN 0 WHEN instr(tset, char(31)) THEN 2 ELSE 1 END) STORED,
-            t1 AS (CASE WHEN instr(tset, char(31)) = 0 THEN tset END) STORED)
+            t1 AS (CASE WHEN instr(tset, char(31)) = 0 THEN tset END) STORED,
+            PRIMARY KEY (pid, ord)) WITHOUT ROWID
     """)
     # projects' primary-key index gives the rowid without reading the (wide) project rows
     conn.execute(f"""
@@ -87,36 +88,45 @@ def create_bids(conn, schema: str) -> None:
         JOIN _p x ON x.pid = p.rowid
         WHERE b.status IN {SUBMITTED}
     """)
-    conn.execute(f"CREATE INDEX {schema}._b_pid ON _b(pid, amount)")
     # the bids with several tenderers, for ``_bx``: its second branch need not scan every bid
     conn.execute(f"CREATE INDEX {schema}._b_multi ON _b(pid) WHERE nt > 1")
     conn.execute(f"""
-        CREATE TABLE {schema}._bp AS
+        CREATE TABLE {schema}._bp (pid INTEGER PRIMARY KEY, n, nv, nd, sets, tenderers, max_nt, late, thb_min, thb_max)
+    """)
+    conn.execute(f"""
+        INSERT INTO {schema}._bp
         SELECT pid, count(*) AS n, total(status = 'valid') AS nv, total(status = 'disqualified') AS nd,
                count(DISTINCT tset) AS sets, count(DISTINCT t1) AS tenderers, max(nt) AS max_nt,
                total(late) AS late, min(CASE WHEN currency = 'THB' THEN amount END) AS thb_min,
                max(CASE WHEN currency = 'THB' THEN amount END) AS thb_max
         FROM _b GROUP BY pid
     """)
-    conn.execute(f"CREATE UNIQUE INDEX {schema}._bp_pid ON _bp(pid)")
 
 
 def create_awards(conn, schema: str) -> None:
     """``_as`` and ``_aw`` in ``schema`` (reads ``_p``)."""
     conn.execute(f"""
-        CREATE TABLE {schema}._as AS
-        SELECT a.rowid AS aid, x.pid, a.id, a.status, a.amount, a.currency, a.date,
+        CREATE TABLE {schema}._as (pid INT NOT NULL, aid INT NOT NULL, id TEXT, status TEXT, amount REAL,
+                                   currency TEXT, date TEXT, ns INT, sid TEXT, sid_max TEXT,
+                                   PRIMARY KEY (pid, aid)) WITHOUT ROWID
+    """)
+    conn.execute(f"""
+        INSERT INTO {schema}._as
+        SELECT x.pid, a.rowid, a.id, a.status, a.amount, a.currency, a.date,
                count(s.supplier_id) AS ns, min(s.supplier_id) AS sid, max(s.supplier_id) AS sid_max
         FROM main.awards a JOIN main.projects p INDEXED BY sqlite_autoindex_projects_1 ON p.project_id = a.project_id
         JOIN _p x ON x.pid = p.rowid
         LEFT JOIN main.award_suppliers s ON s.award_id = a.id
         GROUP BY a.rowid
     """)
-    conn.execute(f"CREATE INDEX {schema}._as_pid ON _as(pid)")
     # An active award with k suppliers counts k in `act_rows`, so `active = 1 AND act_rows = 1`
     # is exactly "one active award, with one supplier".
     conn.execute(f"""
-        CREATE TABLE {schema}._aw AS
+        CREATE TABLE {schema}._aw (pid INTEGER PRIMARY KEY, nonfinal, active, act_n, act_sid, thb_amount, first_date,
+                                   winner)
+    """)
+    conn.execute(f"""
+        INSERT INTO {schema}._aw
         SELECT pid, nonfinal, active, act_n, act_sid, thb_amount, first_date,
                CASE WHEN nonfinal = 0 AND active = 1 AND act_rows = 1 THEN act_sid END AS winner
         FROM (
@@ -134,7 +144,6 @@ def create_awards(conn, schema: str) -> None:
             FROM _as GROUP BY pid
         )
     """)
-    conn.execute(f"CREATE UNIQUE INDEX {schema}._aw_pid ON _aw(pid)")
 
 
 def create_views(conn) -> None:

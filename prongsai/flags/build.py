@@ -10,6 +10,11 @@ The flags that read the bids are then shared: each connection takes the next one
 free, so neither sits idle while the other finishes. The shared tables live in scratch databases
 attached to both connections; no scratch database is written while the other connection reads
 it, so neither ever waits for a lock.
+
+Publishing is split the same way: once both connections have their results, the first one stages
+the new ``red_flags`` and the second the new ``org_flags`` and ``risk_scores``, each in a scratch
+table with the public table's exact definition, so the final transaction only copies b-tree pages
+(SQLite's transfer optimisation for ``INSERT INTO t SELECT * FROM u`` into an empty table).
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ import concurrent.futures
 import datetime as _dt
 import json
 import pathlib
+import re
 import sqlite3
 import tempfile
 import threading
@@ -26,8 +32,11 @@ from prongsai.flags.definitions import CARDINAL_CODES, FLAGS
 from prongsai.flags.settings import load_cardinal, load_thai, pipe_set
 
 #: Scratch databases, each written by one connection while the other only reads the others:
-#: projects (first connection), bids (first), awards (second), the second one's results.
-SCRATCH = ("wp", "wa", "wb", "wc")
+#: projects (first connection), bids and results (first), awards (second), the second one's
+#: results, and the staged public tables of the first and of the second.
+SCRATCH = ("wp", "wa", "wb", "wc", "wd", "we")
+#: Where each public table is staged before publishing (see ``_stage``).
+STAGED = {"red_flags": "wd", "org_flags": "we", "risk_scores": "we"}
 #: Cardinal's indicators that read no bids: the second connection computes them while the first
 #: builds the bid tables.
 WITHOUT_BIDS = ("R003", "R018", "R048")
@@ -55,8 +64,9 @@ def build(db, settings_path=None, thai_settings_path=None) -> dict:
             concurrent.futures.ThreadPoolExecutor(1) as pool:
         _prepare(conn, scratch)
         work = _SharedWork(cardinal_settings, thai_settings)
-        other = _Second(db_file, scratch, work)
+        other = _Second(db_file, scratch, work, computed_at)
         bids_ready = threading.Event()
+        others = None
         try:
             base.create_projects(conn, "wp", **scope)
             others = pool.submit(other.flags, cardinal_settings, thai_settings, bids_ready)
@@ -68,14 +78,47 @@ def build(db, settings_path=None, thai_settings_path=None) -> dict:
             if other.awards_failed:
                 others.result()  # raises the second connection's error
             meta = work.run(conn)
-            meta.update(others.result())
-            conn.execute("INSERT INTO temp.fp SELECT * FROM wc.fp2")
-            conn.execute("INSERT INTO temp.fo SELECT * FROM wc.fo2")
-            _publish(conn, computed_at, _thresholds(cardinal_settings, thai_settings, meta))
+            conn.execute("CREATE TABLE wa.fp1 AS SELECT * FROM temp.fp")
+            conn.execute("CREATE TABLE wa.fo1 AS SELECT * FROM temp.fo")
+            try:
+                other.results_ready.wait()
+            except threading.BrokenBarrierError:
+                others.result()  # raises the second connection's error
+                raise
+            # Every row is derived from the tables it points to: checking each foreign key again would
+            # double the cost of publishing a million flags, and rule out the transfer optimisation.
+            foreign_keys = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+            conn.execute("PRAGMA foreign_keys = OFF")
+            try:
+                conn.execute(f"""
+                    INSERT INTO {_stage(conn, "red_flags")}
+                    SELECT p.project_id, f.code, f.value, f.evidence, ? FROM ({_results('p')}) f
+                    JOIN _p p ON p.pid = f.pid ORDER BY p.project_id, f.code""", [computed_at])
+                meta.update(others.result())
+                _publish(conn, _thresholds(cardinal_settings, thai_settings, meta))
+            finally:
+                conn.execute(f"PRAGMA foreign_keys = {int(foreign_keys)}")
+        except BaseException:
+            other.results_ready.abort()  # the second connection must not wait for these results
+            raise
         finally:
             pool.submit(other.close).result()
             _cleanup(conn)
     return meta
+
+
+def _results(scope: str) -> str:
+    """Both connections' ``fp`` or ``fo`` rows, once each has copied its temporary table to scratch."""
+    return f"SELECT * FROM wa.f{scope}1 UNION ALL SELECT * FROM wc.f{scope}2"
+
+
+def _stage(conn, table: str) -> str:
+    """Create ``table`` in its ``STAGED`` scratch database exactly as in main, indexes too; its name."""
+    schema = STAGED[table]
+    for (sql,) in conn.execute("SELECT sql FROM main.sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL "
+                               "ORDER BY type = 'index'", [table]).fetchall():
+        conn.execute(re.sub(r"^CREATE (TABLE|INDEX) ", rf"CREATE \1 {schema}.", sql))
+    return f"{schema}.{table}"
 
 
 def _prepare(conn, scratch: str) -> None:
@@ -124,9 +167,12 @@ class _SharedWork:
 class _Second:
     """The second connection (read-only on the public database), used from the pool's thread."""
 
-    def __init__(self, db_file: str, scratch: str, work: _SharedWork):
+    def __init__(self, db_file: str, scratch: str, work: _SharedWork, computed_at: str):
         self.db_file, self.scratch, self.conn, self.work = db_file, scratch, None, work
+        self.computed_at = computed_at
         self.awards_ready, self.awards_failed = threading.Event(), False
+        #: Both connections have copied their results to scratch tables.
+        self.results_ready = threading.Barrier(2)
 
     def _connect(self):
         uri = pathlib.Path(self.db_file).resolve().as_uri() + "?mode=ro"
@@ -135,22 +181,34 @@ class _Second:
         _prepare(self.conn, self.scratch)
 
     def flags(self, cardinal_settings, thai_settings, bids_ready) -> dict:
-        """The award tables, the flags without bids, then (bids ready) its own and the shared ones."""
+        """The award tables, the flags without bids, then (bids ready) its own and the shared ones;
+        then, with both connections' results, it stages ``org_flags`` and ``risk_scores``."""
         try:
             self._connect()
             base.create_awards(self.conn, "wb")
         except BaseException:
             self.awards_failed = True
+            self.results_ready.abort()
             raise
         finally:
             self.awards_ready.set()
-        thai.compute(self.conn, thai_settings, bids=False)
-        meta = cardinal.compute(self.conn, cardinal_settings, WITHOUT_BIDS)
-        bids_ready.wait()
-        thai.compute(self.conn, _only(thai_settings, SECOND_CONNECTION_THAI), bids=True)
-        meta.update(self.work.run(self.conn))
-        self.conn.execute("CREATE TABLE wc.fp2 AS SELECT * FROM temp.fp")
-        self.conn.execute("CREATE TABLE wc.fo2 AS SELECT * FROM temp.fo")
+        try:
+            thai.compute(self.conn, thai_settings, bids=False)
+            meta = cardinal.compute(self.conn, cardinal_settings, WITHOUT_BIDS)
+            bids_ready.wait()
+            thai.compute(self.conn, _only(thai_settings, SECOND_CONNECTION_THAI), bids=True)
+            meta.update(self.work.run(self.conn))
+            self.conn.execute("CREATE TABLE wc.fp2 AS SELECT * FROM temp.fp")
+            self.conn.execute("CREATE TABLE wc.fo2 AS SELECT * FROM temp.fo")
+            self.results_ready.wait()
+        except BaseException:
+            self.results_ready.abort()
+            raise
+        self.conn.execute(f"INSERT INTO {_stage(self.conn, 'org_flags')} SELECT org_type, org_id, code, value, "
+                          f"evidence, ? FROM ({_results('o')}) ORDER BY 1, 2, 3", [self.computed_at])
+        scores.insert(self.conn, _stage(self.conn, "risk_scores"),
+                      f"SELECT p.project_id, f.code FROM ({_results('p')}) f JOIN _p p ON p.pid = f.pid",
+                      self.computed_at)
         return meta
 
     def close(self) -> None:
@@ -179,29 +237,20 @@ def _thresholds(cardinal_settings, thai_settings, meta) -> dict[str, str | None]
     return out
 
 
-def _publish(conn, computed_at: str, thresholds: dict) -> None:
-    # Every row is derived from the tables it points to; checking each foreign key again would
-    # double the cost of publishing a million flags.
-    foreign_keys = conn.execute("PRAGMA foreign_keys").fetchone()[0]
-    conn.execute("PRAGMA foreign_keys = OFF")
+def _publish(conn, thresholds: dict) -> None:
+    """Replace the public tables by the staged ones in one transaction (foreign keys off)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for table in ("risk_scores", "red_flags", "org_flags", "flag_definitions"):
+        for table in ("flag_definitions", *STAGED):
             conn.execute(f"DELETE FROM {table}")
         conn.executemany(
             "INSERT INTO flag_definitions (code, cardinal_code, scope, severity, title_th, title_en, "
             "explanation_th, explanation_en, threshold) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(f.code, f.cardinal_code, f.scope, f.severity, f.title_th, f.title_en, f.explanation_th,
               f.explanation_en, thresholds[f.code]) for f in FLAGS.values()])
-        conn.execute("INSERT INTO red_flags (project_id, code, value, evidence, computed_at) "
-                     "SELECT p.project_id, f.code, f.value, f.evidence, ? FROM fp f JOIN _p p ON p.pid = f.pid "
-                     "ORDER BY p.project_id, f.code", [computed_at])
-        conn.execute("INSERT INTO org_flags (org_type, org_id, code, value, evidence, computed_at) "
-                     "SELECT org_type, org_id, code, value, evidence, ? FROM fo ORDER BY 1, 2, 3", [computed_at])
-        scores.insert(conn, computed_at)
+        for table, schema in STAGED.items():
+            conn.execute(f"INSERT INTO main.{table} SELECT * FROM {schema}.{table}")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    finally:
-        conn.execute(f"PRAGMA foreign_keys = {int(foreign_keys)}")

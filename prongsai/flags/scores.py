@@ -22,17 +22,21 @@ def score(severities) -> float:
     return round(100.0 * (1.0 - math.exp(keep)) + _NUDGE, 1)
 
 
-def insert(conn, computed_at: str) -> None:
-    """Fill ``risk_scores`` from the new ``red_flags`` (inside the caller's transaction)."""
+def insert(conn, target: str, pairs: str, computed_at: str) -> None:
+    """Fill ``target`` (a table shaped like ``risk_scores``) from ``pairs``, a query of (project_id, code)."""
     weights = [(code, SEVERITY_WEIGHTS[f.severity]) for code, f in FLAGS.items() if "process" in f.scopes]
     conn.execute("DROP TABLE IF EXISTS temp._weights")
     conn.execute("CREATE TEMP TABLE _weights (code TEXT PRIMARY KEY, weight REAL)")
     conn.executemany("INSERT INTO _weights VALUES (?, ?)", weights)
-    # red_flags' primary key (project_id, code) gives the projects in order: no sort needed
-    conn.execute("""
-        INSERT INTO risk_scores (project_id, score, flag_count, codes, computed_at)
-        SELECT f.project_id, round(100.0 * (1.0 - exp(sum(ln(1.0 - w.weight)))) + ?, 1), count(*),
-               group_concat(f.code, ','), ?
-        FROM red_flags f JOIN _weights w ON w.code = f.code
-        GROUP BY f.project_id
+    # keyed by (project_id, code): grouping by project reads each one's codes in order, with no sort
+    conn.execute("DROP TABLE IF EXISTS temp._scored")
+    conn.execute("CREATE TEMP TABLE _scored (project_id TEXT, code TEXT, weight REAL, PRIMARY KEY (project_id, code)) "
+                 "WITHOUT ROWID")
+    conn.execute(f"INSERT INTO temp._scored SELECT f.project_id, f.code, w.weight FROM ({pairs}) f "
+                 "JOIN _weights w ON w.code = f.code")
+    conn.execute(f"""
+        INSERT INTO {target} (project_id, score, flag_count, codes, computed_at)
+        SELECT project_id, round(100.0 * (1.0 - exp(sum(ln(1.0 - weight)))) + ?, 1), count(*),
+               group_concat(code, ','), ?
+        FROM temp._scored GROUP BY project_id
     """, [_NUDGE, computed_at])
