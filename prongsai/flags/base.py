@@ -15,14 +15,17 @@ the wide source rows (titles, provenance) are read once instead of once per flag
            ``[exclusions]``), with ``pc`` = 1 when their bids may be compared on price, and their
            ``project_id`` for the published rows (the wide project rows are not read again).
 - ``_b``   one row per submitted bid (status valid / disqualified / pending) of a project in scope,
-           with its tenderers ``tset`` (sorted, by the primary key), ``nt`` = 0, 1 or 2 (several)
-           of them, the single tenderer ``t1`` and ``late`` = 1 for a valid bid dated after the
-           tender period's end (date strings, as Cardinal).
+           keyed and stored by (``pid``, ``ord`` = ``bids.rowid``), with its tenderers ``tset``
+           (sorted, by the primary key), ``nt`` = 0, 1 or 2 (several) of them, the single
+           tenderer ``t1`` and ``late`` = 1 for a valid bid dated after the tender period's end
+           (date strings, as Cardinal). Bid ids and dates, needed only in evidence, are read back
+           from ``bids`` by ``ord``.
 - ``_bx``  (view) ``_b`` with one row per (bid, tenderer), and the bid's ``nt``.
 - ``_bp``  per project with bids: counts (submitted, valid, disqualified, late, distinct tenderers
            and tenderer sets) and the THB bid range, so most flags only look at the projects that
            can raise them.
-- ``_as``  one row per award of a project in scope, with its supplier count ``ns`` and ``sid``.
+- ``_as``  one row per award of a project in scope, stored by (``pid``, ``aid`` = ``awards.rowid``),
+           with its supplier count ``ns`` and ``sid``.
 - ``_aw``  per project with awards: whether any award is non-final, the active awards, how many
            distinct suppliers they have ``act_n`` (0, 1, or 2 for "several"; the smallest is
            ``act_sid``), their THB total and first date, and, when exactly one active award has
@@ -65,28 +68,26 @@ def create_projects(conn, schema: str, *, exclusions=(), include=(), exclude=())
 
 def create_bids(conn, schema: str) -> None:
     """``_b`` and ``_bp`` in ``schema`` (reads ``_p``)."""
-    # `nt` and `t1` are generated from `tset`: a subquery named in several output expressions
-    # would be flattened into each of them and run once per use.
     conn.execute(f"""
-        CREATE TABLE {schema}._b (
-            pid INT NOT NULL, ord INT NOT NULL, bid_id TEXT, status TEXT, amount REAL, currency TEXT, date TEXT,
-            tset, pc, late,
-            nt AS (CASE WHEN tset IS NULL THEN 0 WHEN instr(tset, char(31)) THEN 2 ELSE 1 END) STORED,
-            t1 AS (CASE WHEN instr(tset, char(31)) = 0 THEN tset END) STORED,
-            PRIMARY KEY (pid, ord)) WITHOUT ROWID
+        CREATE TABLE {schema}._b (pid INT NOT NULL, ord INT NOT NULL, status TEXT, amount REAL, currency TEXT,
+                                  tset, pc, late, nt, t1, PRIMARY KEY (pid, ord)) WITHOUT ROWID
     """)
-    # projects' primary-key index gives the rowid without reading the (wide) project rows
+    # One row per (bid, tenderer) from a plain join: a bid's second and later tenderers (rare: joint
+    # ventures) extend its first row's ``tset`` in primary-key order, as group_concat would, at a
+    # fraction of the cost of a per-bid subquery. projects' primary-key index gives the rowid
+    # without reading the (wide) project rows.
     conn.execute(f"""
-        INSERT INTO {schema}._b (ord, pid, bid_id, status, amount, currency, date, tset, pc, late)
-        SELECT b.rowid, x.pid, b.id, b.status, b.amount, b.currency, b.date,
-               (SELECT group_concat(t.supplier_id, char(31)) FROM main.bid_tenderers t WHERE t.bid_id = b.id),
-               x.pc,
+        INSERT INTO {schema}._b (pid, ord, status, amount, currency, tset, pc, late, nt, t1)
+        SELECT x.pid, b.rowid, b.status, b.amount, b.currency, t.supplier_id, x.pc,
                b.status = 'valid' AND typeof(b.date) = 'text' AND typeof(x.tender_end) = 'text'
-                   AND b.date > x.tender_end
+                   AND b.date > x.tender_end,
+               t.supplier_id IS NOT NULL, t.supplier_id
         FROM main.bids b
         JOIN main.projects p INDEXED BY sqlite_autoindex_projects_1 ON p.project_id = b.project_id
         JOIN _p x ON x.pid = p.rowid
+        LEFT JOIN main.bid_tenderers t ON t.bid_id = b.id
         WHERE b.status IN {SUBMITTED}
+        ON CONFLICT (pid, ord) DO UPDATE SET tset = tset || char(31) || excluded.tset, nt = 2, t1 = NULL
     """)
     # the bids with several tenderers, for ``_bx``: its second branch need not scan every bid
     conn.execute(f"CREATE INDEX {schema}._b_multi ON _b(pid) WHERE nt > 1")
@@ -105,6 +106,7 @@ def create_bids(conn, schema: str) -> None:
 
 def create_awards(conn, schema: str) -> None:
     """``_as`` and ``_aw`` in ``schema`` (reads ``_p``)."""
+    # as for ``_b``: one row per (award, supplier) from a plain join, folded into the award's row
     conn.execute(f"""
         CREATE TABLE {schema}._as (pid INT NOT NULL, aid INT NOT NULL, id TEXT, status TEXT, amount REAL,
                                    currency TEXT, date TEXT, ns INT, sid TEXT, sid_max TEXT,
@@ -113,11 +115,13 @@ def create_awards(conn, schema: str) -> None:
     conn.execute(f"""
         INSERT INTO {schema}._as
         SELECT x.pid, a.rowid, a.id, a.status, a.amount, a.currency, a.date,
-               count(s.supplier_id) AS ns, min(s.supplier_id) AS sid, max(s.supplier_id) AS sid_max
+               s.supplier_id IS NOT NULL, s.supplier_id, s.supplier_id
         FROM main.awards a JOIN main.projects p INDEXED BY sqlite_autoindex_projects_1 ON p.project_id = a.project_id
         JOIN _p x ON x.pid = p.rowid
         LEFT JOIN main.award_suppliers s ON s.award_id = a.id
-        GROUP BY a.rowid
+        WHERE 1
+        ON CONFLICT (pid, aid) DO UPDATE SET ns = ns + 1, sid = min(sid, excluded.sid),
+                                             sid_max = max(sid_max, excluded.sid_max)
     """)
     # An active award with k suppliers counts k in `act_rows`, so `active = 1 AND act_rows = 1`
     # is exactly "one active award, with one supplier".
@@ -151,8 +155,8 @@ def create_views(conn) -> None:
     conn.execute("DROP VIEW IF EXISTS temp._bx")
     conn.execute("""
         CREATE TEMP VIEW _bx AS
-        SELECT ord, pid, bid_id, status, amount, currency, date, late, nt, t1 AS supplier_id FROM _b WHERE nt <= 1
+        SELECT ord, pid, status, amount, currency, late, nt, t1 AS supplier_id FROM _b WHERE nt <= 1
         UNION ALL
-        SELECT b.ord, b.pid, b.bid_id, b.status, b.amount, b.currency, b.date, b.late, b.nt, t.supplier_id
-        FROM _b b JOIN main.bid_tenderers t ON t.bid_id = b.bid_id WHERE b.nt > 1
+        SELECT b.ord, b.pid, b.status, b.amount, b.currency, b.late, b.nt, t.supplier_id
+        FROM _b b JOIN main.bids m ON m.rowid = b.ord JOIN main.bid_tenderers t ON t.bid_id = m.id WHERE b.nt > 1
     """)

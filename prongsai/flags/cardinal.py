@@ -197,7 +197,7 @@ class Cardinal:
         self.conn.execute("DROP TABLE IF EXISTS temp._r028")
         self.conn.execute("""
             CREATE TEMP TABLE _r028 AS
-            SELECT a.pid, a.amount, a.currency, a.bid_id, a.tset FROM _bp x JOIN _b a ON a.pid = x.pid
+            SELECT a.pid, a.ord, a.amount, a.currency, a.tset FROM _bp x JOIN _b a ON a.pid = x.pid
             WHERE x.sets >= 2 AND a.pc AND a.tset IS NOT NULL AND typeof(a.amount) IN ('integer', 'real') AND a.currency IS NOT NULL
               AND EXISTS (SELECT 1 FROM _b b WHERE b.pid = a.pid AND b.amount = a.amount AND b.currency = a.currency
                           AND b.tset != a.tset)
@@ -206,20 +206,20 @@ class Cardinal:
             INSERT INTO fp
             SELECT pid, 'R028', 1.0,
                    json_object('amount', min(amount), 'currency', min(currency),
-                               'bid_ids', json_group_array(bid_id),
+                               'bid_ids', json_group_array((SELECT id FROM main.bids WHERE rowid = ord)),
                                'tenderers', json_group_array(DISTINCT replace(tset, char(31), '+')))
             FROM _r028 GROUP BY pid
         """)
-        self._tenderers("R028", "SELECT DISTINCT r.pid, t.supplier_id AS tid FROM _r028 r "
-                        "JOIN bid_tenderers t ON t.bid_id = r.bid_id", [], 1.0)
+        self._tenderers("R028", "SELECT DISTINCT r.pid, t.supplier_id AS tid FROM _r028 r JOIN main.bids b ON b.rowid = r.ord "
+                        "JOIN bid_tenderers t ON t.bid_id = b.id", [], 1.0)
 
     def r030(self, cfg):
         # Cardinal compares the date strings, so keep offsets consistent when loading.
         self.conn.execute("DROP TABLE IF EXISTS temp._r030")
         self.conn.execute("""
             CREATE TEMP TABLE _r030 AS
-            SELECT b.pid, b.supplier_id, b.bid_id, b.date, p.tender_end
-            FROM _bp x JOIN _bx b ON b.pid = x.pid JOIN _p p ON p.pid = b.pid JOIN _aw a ON a.pid = b.pid
+            SELECT b.pid, b.supplier_id, m.id AS bid_id, m.date, p.tender_end
+            FROM _bp x JOIN _bx b ON b.pid = x.pid JOIN main.bids m ON m.rowid = b.ord JOIN _p p ON p.pid = b.pid JOIN _aw a ON a.pid = b.pid
             WHERE x.late > 0 AND b.late AND a.act_n > 0
               AND (b.supplier_id = a.act_sid
                    OR a.act_n > 1 AND EXISTS (SELECT 1 FROM _as x JOIN award_suppliers s ON s.award_id = x.id
@@ -264,10 +264,10 @@ class Cardinal:
         self.conn.execute("""
             INSERT INTO fp
             SELECT pid, 'R036', 1.0,
-                   json_object('lowest_amount', amount, 'lowest_bid_id', bid_id,
+                   json_object('lowest_amount', amount, 'lowest_bid_id', (SELECT id FROM main.bids WHERE rowid = ord),
                                'lowest_valid_amount', lowest_valid, 'currency', currency)
             FROM (
-                SELECT b.pid, b.bid_id, b.status, b.amount, b.currency,
+                SELECT b.pid, b.ord, b.status, b.amount, b.currency,
                        row_number() OVER (PARTITION BY b.pid ORDER BY b.amount, b.ord) AS rn,
                        min(CASE WHEN b.status = 'valid' THEN b.amount END) OVER (PARTITION BY b.pid) AS lowest_valid
                 FROM _b b JOIN _aw a ON a.pid = b.pid
