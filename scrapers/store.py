@@ -32,6 +32,10 @@ What the run guarantees:
   compare in a table that was empty), written parents first, and foreign keys are checked at
   commit, so the order of calls inside a run does not matter. A table empty at the start of the
   run gets its non-foreign-key indexes rebuilt once at the end instead of row by row.
+- First load: when every table with a foreign key is empty, the run checks foreign keys once
+  before commit (``PRAGMA foreign_key_check``, an ``IntegrityError`` naming the first orphan)
+  instead of row by row, so the empty tables' foreign-key indexes are deferred too (with
+  enforcement on, a dropped one would turn a parent insert after an orphaned child into a table scan).
 
 Errors a user can act on subclass :class:`ScrapeError` (a ``UserError``: one line, exit 1).
 """
@@ -124,6 +128,7 @@ class SourceRun:
         self._done: dict[str, set] = {}
         self._done_count = 0
         self._deferred_indexes: list[str] = []
+        self._bulk = False  # foreign keys checked once before commit (see the module docstring)
         self._stack = contextlib.ExitStack()
         self._update = lambda n=1: None
         self._gc_was_enabled = gc.isenabled()
@@ -143,7 +148,7 @@ class SourceRun:
             self.id = conn.execute(
                 "INSERT INTO source_runs (source, target, started_at, status) VALUES (?, ?, ?, 'running')",
                 (self.source, self.target, self.seen_at)).lastrowid
-            conn.execute("BEGIN IMMEDIATE")
+            self._begin()
         except sqlite3.OperationalError as exc:
             if self.id is not None:
                 self._finish("failed", exc)
@@ -161,6 +166,39 @@ class SourceRun:
         gc.disable()
         return self
 
+    def _begin(self) -> None:
+        """BEGIN IMMEDIATE; in bulk mode if the database has no row with a foreign key. Enforcement
+        can only be switched outside a transaction, so emptiness is checked again under the lock."""
+        conn = self.db.conn
+        if conn.execute("PRAGMA foreign_keys").fetchone()[0] and self._no_foreign_key_rows():
+            conn.execute("PRAGMA foreign_keys = OFF")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:
+                conn.execute("PRAGMA foreign_keys = ON")
+                raise
+            if self._no_foreign_key_rows():
+                self._bulk = True
+                return
+            conn.execute("ROLLBACK")  # another writer got in between
+            conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("BEGIN IMMEDIATE")
+
+    def _no_foreign_key_rows(self) -> bool:
+        conn = self.db.conn
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return not any(conn.execute(f"PRAGMA foreign_key_list([{t}])").fetchone()
+                       and conn.execute(f"SELECT 1 FROM [{t}] LIMIT 1").fetchone() for t in tables)
+
+    def _check_foreign_keys(self) -> None:
+        """Bulk mode: the row-by-row check SQLite skipped; every table it reads was empty."""
+        if self._bulk:
+            orphan = self.db.conn.execute("PRAGMA foreign_key_check").fetchone()
+            if orphan:
+                table, rowid, parent, _ = orphan
+                raise sqlite3.IntegrityError(f"FOREIGN KEY constraint failed: {table} row {rowid} "
+                                             f"refers to a missing {parent} row")
+
     def __exit__(self, exc_type, exc, tb):
         conn = self.db.conn
         try:
@@ -169,6 +207,7 @@ class SourceRun:
                     self.flush()
                     self._check_bad_share()
                     self._rebuild_indexes()
+                    self._check_foreign_keys()
                     conn.execute("COMMIT")
                 except BaseException as failure:
                     if conn.in_transaction:
@@ -181,6 +220,8 @@ class SourceRun:
                     conn.execute("ROLLBACK")
                 self._finish("failed", exc)
         finally:
+            if self._bulk:
+                conn.execute("PRAGMA foreign_keys = ON")
             if self._gc_was_enabled:
                 gc.enable()
             self._stack.close()
@@ -366,14 +407,14 @@ class SourceRun:
             self.rows_changed += len(inserts) + len(updates)
 
     def _is_fresh(self, table: str) -> bool:
-        """Was ``table`` empty when this run began? Then its secondary indexes not on a foreign
-        key are dropped now and rebuilt once before commit (sorted bulk build, much cheaper
-        than row by row); a failed run's rollback restores them."""
+        """Was ``table`` empty when this run began? Then its secondary indexes (not on a foreign
+        key, unless in bulk mode) are dropped now and rebuilt once before commit (sorted bulk
+        build, much cheaper than row by row); a failed run's rollback restores them."""
         if table not in self._fresh:
             conn = self.db.conn
             fresh = self._fresh[table] = conn.execute(f"SELECT 1 FROM [{table}] LIMIT 1").fetchone() is None
             if fresh:
-                keys = {r[3] for r in conn.execute(f"PRAGMA foreign_key_list([{table}])")}
+                keys = set() if self._bulk else {r[3] for r in conn.execute(f"PRAGMA foreign_key_list([{table}])")}
                 for name, sql in conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' "
                                               "AND tbl_name = ? AND sql IS NOT NULL", (table,)).fetchall():
                     if not {r[2] for r in conn.execute(f"PRAGMA index_info([{name}])")} & keys:
@@ -397,6 +438,7 @@ class SourceRun:
         return found
 
     def _flush_links(self, table: str, rows: list[dict]) -> None:
+        self._is_fresh(table)
         by_cols: dict[tuple, list] = {}
         for row in rows:
             by_cols.setdefault(tuple(row), []).append(tuple(row.values()))
