@@ -91,16 +91,29 @@ def create_bids(conn, schema: str) -> None:
     """)
     # the bids with several tenderers, for ``_bx``: its second branch need not scan every bid
     conn.execute(f"CREATE INDEX {schema}._b_multi ON _b(pid) WHERE nt > 1")
+    # Per project, folded by upsert like ``_aw``. Distinct counts are kept only as far as the flags
+    # ask: ``sets`` 0, 1 or 2 (two or more tenderer sets), ``tenderers`` 0, 1, 2 or 3 (three or more).
     conn.execute(f"""
-        CREATE TABLE {schema}._bp (pid INTEGER PRIMARY KEY, n, nv, nd, sets, tenderers, max_nt, late, thb_min, thb_max)
+        CREATE TABLE {schema}._bp (
+            pid INTEGER PRIMARY KEY, n INTEGER, nv REAL, nd REAL, tset_min, tset_max, tenderers INTEGER, t1_min, t1_max,
+            max_nt, late REAL, thb_min, thb_max,
+            sets AS (CASE WHEN tset_min IS NULL THEN 0 WHEN tset_min = tset_max THEN 1 ELSE 2 END))
     """)
+    thb = "CASE WHEN currency = 'THB' THEN amount END"
     conn.execute(f"""
-        INSERT INTO {schema}._bp
-        SELECT pid, count(*) AS n, total(status = 'valid') AS nv, total(status = 'disqualified') AS nd,
-               count(DISTINCT tset) AS sets, count(DISTINCT t1) AS tenderers, max(nt) AS max_nt,
-               total(late) AS late, min(CASE WHEN currency = 'THB' THEN amount END) AS thb_min,
-               max(CASE WHEN currency = 'THB' THEN amount END) AS thb_max
-        FROM _b GROUP BY pid
+        INSERT INTO {schema}._bp (pid, n, nv, nd, tset_min, tset_max, tenderers, t1_min, t1_max, max_nt, late,
+                                  thb_min, thb_max)
+        SELECT pid, 1, status = 'valid', status = 'disqualified', tset, tset, t1 IS NOT NULL, t1, t1, nt, late,
+               {thb}, {thb}
+        FROM _b WHERE 1
+        ON CONFLICT (pid) DO UPDATE SET
+            n = n + 1, nv = nv + excluded.nv, nd = nd + excluded.nd, late = late + excluded.late,
+            tset_min = {_least("tset_min")}, tset_max = {_greatest("tset_max")},
+            tenderers = CASE WHEN excluded.t1_min IS NULL OR excluded.t1_min IN (t1_min, t1_max) THEN tenderers
+                             ELSE min(tenderers + 1, 3) END,
+            t1_min = {_least("t1_min")}, t1_max = {_greatest("t1_max")},
+            max_nt = max(max_nt, excluded.max_nt),
+            thb_min = {_least("thb_min")}, thb_max = {_greatest("thb_max")}
     """)
 
 

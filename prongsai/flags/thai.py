@@ -83,12 +83,14 @@ def th05(conn, cfg):
 
 
 def th06(conn, cfg):
-    params = [cfg["min_bidders"]]
+    # ``_bp.tenderers`` stops at 3 ("three or more"): counted exactly only when min_bidders is above 3
+    params = [cfg["min_bidders"], cfg["min_bidders"]]
     conn.execute(f"""
         INSERT INTO fp SELECT pid, 'TH06', bidders,
                json_object('bidders', bidders, 'min_bidders', ?, 'method', method, 'procurement_method', ocds_method)
         FROM (SELECT t.pid, t.method, t.ocds_method,
                      CASE WHEN x.max_nt > 1 THEN (SELECT count(DISTINCT supplier_id) FROM _bx b WHERE b.pid = t.pid)
+                          WHEN x.tenderers = 3 AND ? > 3 THEN (SELECT count(DISTINCT t1) FROM _b b WHERE b.pid = t.pid)
                           ELSE COALESCE(x.tenderers, t.number_of_tenderers) END AS bidders
               FROM _th t LEFT JOIN _bp x ON x.pid = t.pid WHERE {_methods(cfg, 't.ocds_method', params)})
         WHERE bidders < ?
