@@ -190,6 +190,25 @@ def test_first_load_rebuilds_the_indexes_it_deferred_and_a_failed_one_restores_t
     assert "idx_projects_method" in plan
 
 
+def test_first_load_checks_foreign_keys_once_before_commit(tmp_db):
+    schema = _indexes(tmp_db)
+    with pytest.raises(sqlite3.IntegrityError, match="award_suppliers row 1 refers to a missing awards row"):
+        with SourceRun(tmp_db, "test", batch_size=1) as run:
+            _project(run)
+            run.upsert("suppliers", {"id": "0105556000001", "name_th": "บริษัท ก จำกัด"})
+            run.link("award_suppliers", {"award_id": "nope/1", "supplier_id": "0105556000001"})
+            assert ("idx_projects_buyer_id",) not in q(tmp_db, "SELECT name FROM sqlite_master")  # deferred
+    assert q(tmp_db, "SELECT count(*) FROM projects") == q(tmp_db, "SELECT count(*) FROM suppliers") == [(0,)]
+    assert q(tmp_db, "SELECT status, error FROM source_runs") == [
+        ("failed", "IntegrityError: FOREIGN KEY constraint failed: award_suppliers row 1 refers to a missing "
+                   "awards row")]
+    assert _indexes(tmp_db) == schema and q(tmp_db, "PRAGMA foreign_keys") == [(1,)]
+    _load(tmp_db)  # not a first load once projects has a row: enforcement stays on during the run
+    with SourceRun(tmp_db, "test") as run:
+        assert q(tmp_db, "PRAGMA foreign_keys") == [(1,)]
+    assert _indexes(tmp_db) == schema and q(tmp_db, "PRAGMA foreign_keys") == [(1,)]
+
+
 def test_duplicates_after_the_memory_of_written_keys_is_full_still_lose(tmp_db, monkeypatch):
     monkeypatch.setattr("scrapers.store._DONE_LIMIT", 2)
     with SourceRun(tmp_db, "test", batch_size=1) as run:
