@@ -207,7 +207,7 @@ class _Second:
         self.conn.execute(f"INSERT INTO {_stage(self.conn, 'org_flags')} SELECT org_type, org_id, code, value, "
                           f"evidence, ? FROM ({_results('o')}) ORDER BY 1, 2, 3", [self.computed_at])
         scores.insert(self.conn, _stage(self.conn, "risk_scores"),
-                      f"SELECT p.project_id, f.code FROM ({_results('p')}) f JOIN _p p ON p.pid = f.pid",
+                      f"SELECT pid, code FROM ({_results('p')})",
                       self.computed_at)
         return meta
 

@@ -23,20 +23,23 @@ def score(severities) -> float:
 
 
 def insert(conn, target: str, pairs: str, computed_at: str) -> None:
-    """Fill ``target`` (a table shaped like ``risk_scores``) from ``pairs``, a query of (project_id, code)."""
+    """Fill ``target`` (a table shaped like ``risk_scores``) from ``pairs``: (pid, code) of ``_p``'s projects."""
     weights = [(code, SEVERITY_WEIGHTS[f.severity]) for code, f in FLAGS.items() if "process" in f.scopes]
     conn.execute("DROP TABLE IF EXISTS temp._weights")
     conn.execute("CREATE TEMP TABLE _weights (code TEXT PRIMARY KEY, weight REAL)")
     conn.executemany("INSERT INTO _weights VALUES (?, ?)", weights)
-    # keyed by (project_id, code): grouping by project reads each one's codes in order, with no sort
     conn.execute("DROP TABLE IF EXISTS temp._scored")
-    conn.execute("CREATE TEMP TABLE _scored (project_id TEXT, code TEXT, weight REAL, PRIMARY KEY (project_id, code)) "
-                 "WITHOUT ROWID")
-    conn.execute(f"INSERT INTO temp._scored SELECT f.project_id, f.code, w.weight FROM ({pairs}) f "
-                 "JOIN _weights w ON w.code = f.code")
+    conn.execute("CREATE TEMP TABLE _scored (pid INTEGER PRIMARY KEY, keep REAL, n INTEGER, codes TEXT)")
+    # folded per project by upsert, in code order: each project's codes are listed, and the logs of
+    # its weights summed, in that order
+    conn.execute(f"""
+        INSERT INTO temp._scored
+        SELECT f.pid, ln(1.0 - w.weight), 1, f.code FROM ({pairs}) f JOIN _weights w ON w.code = f.code
+        WHERE 1 ORDER BY f.code
+        ON CONFLICT (pid) DO UPDATE SET keep = keep + excluded.keep, n = n + 1, codes = codes || ',' || excluded.codes
+    """)
     conn.execute(f"""
         INSERT INTO {target} (project_id, score, flag_count, codes, computed_at)
-        SELECT project_id, round(100.0 * (1.0 - exp(sum(ln(1.0 - weight)))) + ?, 1), count(*),
-               group_concat(code, ','), ?
-        FROM temp._scored GROUP BY project_id
+        SELECT p.project_id, round(100.0 * (1.0 - exp(s.keep)) + ?, 1), s.n, s.codes, ?
+        FROM temp._scored s JOIN _p p ON p.pid = s.pid ORDER BY p.project_id
     """, [_NUDGE, computed_at])
