@@ -174,6 +174,30 @@ def _greatest(column: str) -> str:
     return f"CASE WHEN {column} IS NULL OR excluded.{column} > {column} THEN excluded.{column} ELSE {column} END"
 
 
+def create_supplier_projects(conn) -> None:
+    """``_sp`` (temporary): one row per (project, tenderer), its bids folded in, for R025, R038 and TH08.
+
+    ``alone``: it made a valid bid alone in a project with a single winner; ``won``: and that winner
+    was it. Built once per connection and build (``prongsai.flags.build`` drops it before and after).
+    """
+    if conn.execute("SELECT 1 FROM sqlite_temp_master WHERE name = '_sp'").fetchone():
+        return
+    conn.execute("""
+        CREATE TEMP TABLE _sp (pid INT NOT NULL, tid TEXT NOT NULL, bids INT, d INT, alone INT, won INT,
+                               PRIMARY KEY (pid, tid)) WITHOUT ROWID
+    """)
+    conn.execute("""
+        INSERT INTO _sp
+        SELECT b.pid, b.supplier_id, 1, b.status = 'disqualified',
+               a.winner IS NOT NULL AND b.status = 'valid' AND b.nt = 1,
+               b.status = 'valid' AND b.nt = 1 AND b.supplier_id IS a.winner
+        FROM _bx b LEFT JOIN _aw a ON a.pid = b.pid
+        WHERE b.supplier_id IS NOT NULL
+        ON CONFLICT (pid, tid) DO UPDATE SET bids = bids + 1, d = d + excluded.d, alone = max(alone, excluded.alone),
+                                             won = max(won, excluded.won)
+    """)
+
+
 def create_views(conn) -> None:
     """``_bx`` (temporary, per connection)."""
     conn.execute("DROP VIEW IF EXISTS temp._bx")

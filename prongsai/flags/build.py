@@ -41,10 +41,10 @@ STAGED = {"red_flags": "wd", "org_flags": "we", "risk_scores": "we"}
 #: builds the bid tables.
 WITHOUT_BIDS = ("R003", "R018", "R048")
 #: The flags that read the bid tables, in groups that either connection may take, longest first
-#: (R024 and R058 share their ratios, R025 and R038 their pass over the bids per tenderer).
+#: (R024 and R058 share their ratios; R025, R038 and TH08 the (project, tenderer) rows ``_sp``).
 #: TH06 and TH07 also read the second connection's ``_th``.
-SHARED_WORK = (("R038", "R025"), ("TH08",), ("R024", "R058"), ("R028",), ("R036",), ("R035",), ("R030",))
-SECOND_CONNECTION_THAI = tuple(code for code in thai.BID_CODES if (code,) not in SHARED_WORK)
+SHARED_WORK = (("R038", "R025", "TH08"), ("R024", "R058"), ("R028",), ("R036",), ("R035",), ("R030",))
+SECOND_CONNECTION_THAI = tuple(code for code in thai.BID_CODES if not any(code in group for group in SHARED_WORK))
 _RESULTS = (("fp", "pid INTEGER, code TEXT, value REAL, evidence TEXT"),
             ("fo", "org_type TEXT, org_id TEXT, code TEXT, value REAL, evidence TEXT"))
 
@@ -122,6 +122,7 @@ def _stage(conn, table: str) -> str:
 
 
 def _prepare(conn, scratch: str) -> None:
+    conn.execute("DROP TABLE IF EXISTS temp._sp")  # built on first use in each build
     for name, columns in _RESULTS:
         conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
         conn.execute(f"CREATE TEMP TABLE {name} ({columns})")
@@ -138,7 +139,7 @@ def _attach(conn, scratch: str) -> None:
 
 def _cleanup(conn) -> None:
     conn.execute("DROP VIEW IF EXISTS temp._bx")
-    for name in ("fp", "fo"):
+    for name in ("fp", "fo", "_sp"):
         conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
     for schema in SCRATCH:
         if any(row[1] == schema for row in conn.execute("PRAGMA database_list")):

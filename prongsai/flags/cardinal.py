@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import math
 
-from prongsai.flags.base import in_list
+from prongsai.flags.base import create_supplier_projects, in_list
 from prongsai.flags.definitions import CARDINAL_CODES
 from prongsai.flags.settings import pipe_set
 
@@ -133,23 +133,18 @@ class Cardinal:
         """, [self.currency, self.currency])
 
     def _per_tenderer(self):
-        """``_bt``: each tenderer's bids for R025 and R038, in one pass over the bids.
+        """``_bt``: each tenderer's bids for R025 and R038, from its (project, tenderer) rows ``_sp``.
 
         R038: its submitted bids ``bids``, the disqualified ones ``d`` and its ``processes``.
         R025: the processes with a single winner where it made a valid bid alone (``n``) and won (``wins``).
         """
+        create_supplier_projects(self.conn)
         self.conn.execute("DROP TABLE IF EXISTS temp._bt")
         self.conn.execute("""
             CREATE TEMP TABLE _bt AS
-            SELECT b.supplier_id AS tid, total(b.status = 'disqualified') AS d, count(*) AS bids,
-                   count(DISTINCT b.pid) AS processes,
-                   count(DISTINCT CASE WHEN a.winner IS NOT NULL AND b.status = 'valid' AND b.nt = 1 THEN b.pid END)
-                       AS n,
-                   CAST(count(DISTINCT CASE WHEN b.status = 'valid' AND b.nt = 1 AND b.supplier_id = a.winner
-                                       THEN b.pid END) AS REAL) AS wins
-            FROM _bx b LEFT JOIN _aw a ON a.pid = b.pid
-            WHERE b.supplier_id IS NOT NULL
-            GROUP BY b.supplier_id
+            SELECT tid, total(d) AS d, sum(bids) AS bids, count(*) AS processes, sum(alone) AS n,
+                   CAST(sum(won) AS REAL) AS wins
+            FROM _sp GROUP BY tid
         """)
 
     def _ratio_evidence(self, fence_key: str) -> str:

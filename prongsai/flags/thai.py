@@ -6,7 +6,7 @@ multiplied out (``(ref - award) * 100 <= pct * ref``) so a value exactly at a th
 """
 from __future__ import annotations
 
-from prongsai.flags.base import in_list
+from prongsai.flags.base import create_supplier_projects, in_list
 from prongsai.flags.settings import pipe_set
 
 
@@ -116,12 +116,10 @@ def th07(conn, cfg):
 
 def th08(conn, cfg):
     """Co-bidding pairs: every two suppliers bidding in the same procedure, counted over the database."""
+    create_supplier_projects(conn)
     conn.execute("DROP TABLE IF EXISTS temp._ps")
-    conn.execute("""
-        CREATE TEMP TABLE _ps AS SELECT DISTINCT pid, supplier_id FROM _bx
-        WHERE supplier_id IS NOT NULL AND pid IN (SELECT pid FROM _bp WHERE sets > 1)
-    """)
-    conn.execute("CREATE INDEX temp._ps_pid ON _ps(pid, supplier_id)")
+    conn.execute("CREATE TEMP TABLE _ps (pid INT, supplier_id TEXT, PRIMARY KEY (pid, supplier_id)) WITHOUT ROWID")
+    conn.execute("INSERT INTO _ps SELECT pid, tid FROM _sp WHERE pid IN (SELECT pid FROM _bp WHERE sets > 1)")
     conn.execute("DROP TABLE IF EXISTS temp._pairs")
     conn.execute("""
         CREATE TEMP TABLE _pairs AS
