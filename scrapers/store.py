@@ -307,12 +307,17 @@ class SourceRun:
         self._buffered = 0
 
     def _remember(self, table: str, written: dict) -> None:
-        """Keys written in this run (bounded): later records for them are dropped unread."""
-        self._done_count += len(written)
-        if self._done_count > _DONE_LIMIT:
-            self._done.clear()
-            self._done_count = len(written)
-        self._done.setdefault(table, set()).update(written)
+        """Keys written in this run (bounded): later records for them are dropped unread. Over
+        the bound the biggest table's keys go first: a table of many keys (projects) repeats
+        few of them, one of few keys (agencies, suppliers) is the one that repeats."""
+        done = self._done.setdefault(table, set())
+        before = len(done)
+        done.update(written)
+        self._done_count += len(done) - before
+        while self._done_count > _DONE_LIMIT:
+            biggest = max(self._done.values(), key=len)
+            self._done_count -= len(biggest)
+            biggest.clear()
 
     def _parents_first(self) -> list[str]:
         if self._order is None:
@@ -347,10 +352,13 @@ class SourceRun:
     def _flush_upserts(self, table: str, pending: dict) -> None:
         conn = self.db.conn
         pk = self._pk[table]
+        fresh = self._is_fresh(table)  # empty when this run began: nothing to compare with
+        source, stamp, seen = self.source, self.fetched_at, self.seen_at
         groups: dict[tuple, list] = {}
-        for key, (row, url) in pending.items():
-            groups.setdefault(tuple(row), []).append((key, tuple(row.values()), url))
-        fresh = self._is_fresh(table)
+        for key, (row, url) in pending.items():  # fresh: straight to the INSERT's parameters
+            values = tuple(row.values())
+            groups.setdefault(tuple(row), []).append(
+                (*values, source, url, stamp, row_sha256(values), seen, seen) if fresh else (key, values, url))
         for cols, items in groups.items():
             unknown = set(cols) - self._columns[table]
             if unknown:
@@ -358,12 +366,9 @@ class SourceRun:
             names = ", ".join(f"[{c}]" for c in (*cols, *PROVENANCE))
             insert = (f"INSERT INTO [{table}] ({names}) VALUES ({','.join('?' * (len(cols) + 6))}) "
                       f"ON CONFLICT([{pk}]) DO NOTHING")  # only rows written earlier in this run
-            stamp = (self.fetched_at,)
-            seen = (self.seen_at, self.seen_at)
-            if fresh:  # empty when this run began: nothing to compare with
+            if fresh:
                 before = conn.total_changes
-                conn.executemany(insert, [(*values, self.source, url, *stamp, row_sha256(values), *seen)
-                                          for _, values, url in items])
+                conn.executemany(insert, items)
                 self.rows_changed += conn.total_changes - before
                 continue
             existing = self._select(table, pk, ("last_seen", "content_sha256"), [i[0] for i in items])
@@ -372,11 +377,11 @@ class SourceRun:
                 digest = row_sha256(values)
                 old = existing.get(key)
                 if old is None:
-                    inserts.append((*values, self.source, url, *stamp, digest, *seen))
-                elif old[0] == self.seen_at:
+                    inserts.append((*values, source, url, stamp, digest, seen, seen))
+                elif old[0] == seen:
                     continue  # written earlier in this run: the first record wins
                 elif old[1] == digest:
-                    touches.append((self.seen_at, key))
+                    touches.append((seen, key))
                 else:
                     suspects.append((key, values, url, digest))
             updates, changes = [], []
@@ -385,12 +390,12 @@ class SourceRun:
             for key, values, url, digest in suspects:
                 diff = [(c, a, b) for c, a, b in zip(cols, stored[key], values) if not _same(a, b)]
                 if not diff:  # same values, given by another source or column set
-                    touches.append((self.seen_at, key))
+                    touches.append((seen, key))
                     continue
-                updates.append((*values, self.source, url, *stamp, digest, self.seen_at, key))
+                updates.append((*values, source, url, stamp, digest, seen, key))
                 project = key if table == "projects" else (
                     values[project_col] if project_col is not None else None)
-                changes.extend((table, str(key), project, c, _text(a), _text(b), self.seen_at, self.id)
+                changes.extend((table, str(key), project, c, _text(a), _text(b), seen, self.id)
                                for c, a, b in diff)
             if inserts:
                 conn.executemany(insert, inserts)
