@@ -34,13 +34,15 @@ class World:
         self.conn.execute(f"INSERT INTO projects ({cols}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
         return pid
 
-    def bid(self, pid, supplier, amount, status="valid", date=None, currency="THB"):
+    def bid(self, pid, supplier, amount, status="valid", date=None, currency="THB", partners=()):
         n = self.conn.execute("SELECT count(*) FROM bids WHERE project_id = ?", [pid]).fetchone()[0] + 1
         self._org("suppliers", supplier)
         bid_id = f"{pid}/{n}"
         self.conn.execute("INSERT INTO bids (id, project_id, bid_id, date, amount, currency, status) "
                           "VALUES (?, ?, ?, ?, ?, ?, ?)", [bid_id, pid, str(n), date, amount, currency, status])
-        self.conn.execute("INSERT INTO bid_tenderers (bid_id, supplier_id) VALUES (?, ?)", [bid_id, supplier])
+        for tenderer in (supplier, *partners):   # partners: a joint venture's other members
+            self._org("suppliers", tenderer)
+            self.conn.execute("INSERT INTO bid_tenderers (bid_id, supplier_id) VALUES (?, ?)", [bid_id, tenderer])
 
     def award(self, pid, supplier, amount=None, status="active", items=(), contract=None, tax_status="ok"):
         n = self.conn.execute("SELECT count(*) FROM awards WHERE project_id = ?", [pid]).fetchone()[0] + 1
@@ -133,6 +135,31 @@ def test_th06_fewer_than_three_bidders(w, tmp_path):
     w.project("declared", method="selective", number_of_tenderers=1)  # no bids: the declared count
     flags, _ = w.run(tmp_path, "TH06")
     assert set(flags) == {"two", "declared"} and flags["two"][0] == 2
+
+
+def test_th06_counts_each_member_of_a_joint_venture(w, tmp_path):
+    w.project("jv_and_one")
+    w.bid("jv_and_one", "A", 100, partners=["B"])
+    w.bid("jv_and_one", "C", 110)
+    w.project("jv_alone")
+    w.bid("jv_alone", "A", 100, partners=["B"])
+    w.project("jv_and_member")                    # the member also bids alone: still two bidders
+    w.bid("jv_and_member", "A", 100, partners=["B"])
+    w.bid("jv_and_member", "B", 105)
+    flags, _ = w.run(tmp_path, "TH06")
+    assert {pid: value for pid, (value, _) in flags.items()} == {"jv_alone": 2, "jv_and_member": 2}
+
+
+def test_r038_counts_a_joint_bid_for_each_member(w, tmp_path):
+    for i in range(4):
+        w.project(f"p{i}")
+        w.bid(f"p{i}", "J1", 100, status="disqualified", partners=["J2"])
+        w.bid(f"p{i}", f"S{i}", 110)
+    _, orgs = w.run(tmp_path, "R038", threshold=0.5)
+    for member in ("J1", "J2"):
+        assert orgs[("tenderer", member)][1] | {"fence": None} == {
+            "disqualified": 4, "submitted": 4, "processes": 4, "ratio": 1.0, "ratio_pct": 100.0,
+            "fence": None, "fence_pct": 50.0}
 
 
 def test_th07_clustered_bids(w, tmp_path):

@@ -20,6 +20,7 @@ the wide source rows (titles, provenance) are read once instead of once per flag
            tenderer ``t1`` and ``late`` = 1 for a valid bid dated after the tender period's end
            (date strings, as Cardinal). Bid ids and dates, needed only in evidence, are read back
            from ``bids`` by ``ord``.
+- ``_bm``  the tenderers of the bids with several of them.
 - ``_bx``  (view) ``_b`` with one row per (bid, tenderer), and the bid's ``nt``.
 - ``_bp``  per project with bids: counts (submitted, valid, disqualified, late, distinct tenderers
            and tenderer sets) and the THB bid range, so most flags only look at the projects that
@@ -89,8 +90,16 @@ def create_bids(conn, schema: str) -> None:
         WHERE b.status IN {SUBMITTED}
         ON CONFLICT (pid, ord) DO UPDATE SET tset = tset || char(31) || excluded.tset, nt = 2, t1 = NULL
     """)
-    # the bids with several tenderers, for ``_bx``: its second branch need not scan every bid
-    conn.execute(f"CREATE INDEX {schema}._b_multi ON _b(pid) WHERE nt > 1")
+    # the tenderers of the bids with several (rare), for ``_bx``
+    conn.execute(f"""
+        CREATE TABLE {schema}._bm (pid INT NOT NULL, ord INT NOT NULL, supplier_id TEXT NOT NULL,
+                                   PRIMARY KEY (pid, ord, supplier_id)) WITHOUT ROWID
+    """)
+    conn.execute(f"""
+        INSERT INTO {schema}._bm
+        SELECT b.pid, b.ord, t.supplier_id FROM _b b JOIN main.bids m ON m.rowid = b.ord
+        JOIN main.bid_tenderers t ON t.bid_id = m.id WHERE b.nt > 1
+    """)
     # Per project, folded by upsert like ``_aw``. Distinct counts are kept only as far as the flags
     # ask: ``sets`` 0, 1 or 2 (two or more tenderer sets), ``tenderers`` 0, 1, 2 or 3 (three or more).
     conn.execute(f"""
@@ -199,12 +208,11 @@ def create_supplier_projects(conn) -> None:
 
 
 def create_views(conn) -> None:
-    """``_bx`` (temporary, per connection)."""
+    """``_bx`` (temporary, per connection): a plain join, so that queries reading it for some projects
+    seek those projects' bids rather than scan them all (as a UNION ALL view would)."""
     conn.execute("DROP VIEW IF EXISTS temp._bx")
     conn.execute("""
         CREATE TEMP VIEW _bx AS
-        SELECT ord, pid, status, amount, currency, late, nt, t1 AS supplier_id FROM _b WHERE nt <= 1
-        UNION ALL
-        SELECT b.ord, b.pid, b.status, b.amount, b.currency, b.late, b.nt, t.supplier_id
-        FROM _b b JOIN main.bids m ON m.rowid = b.ord JOIN main.bid_tenderers t ON t.bid_id = m.id WHERE b.nt > 1
+        SELECT b.ord, b.pid, b.status, b.amount, b.currency, b.late, b.nt, COALESCE(m.supplier_id, b.t1) AS supplier_id
+        FROM _b b LEFT JOIN _bm m ON m.pid = b.pid AND m.ord = b.ord
     """)
