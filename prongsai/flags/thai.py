@@ -19,7 +19,11 @@ def _facts(conn) -> None:
     """``_th``: THB projects in scope with their awarded amount (active awards, else contracts)."""
     conn.execute("DROP TABLE IF EXISTS temp._th")
     conn.execute("""
-        CREATE TEMP TABLE _th AS
+        CREATE TEMP TABLE _th (pid INTEGER PRIMARY KEY, buyer_id, method, ocds_method, fiscal_year, budget,
+                               reference_price, number_of_tenderers, date, winner, award_amount)
+    """)
+    conn.execute("""
+        INSERT INTO _th
         SELECT p.pid, p.buyer_id, p.method, p.ocds_method, p.fiscal_year, p.budget, p.reference_price,
                p.number_of_tenderers, COALESCE(p.announce_date, a.first_date) AS date, a.winner,
                COALESCE(a.thb_amount,
@@ -29,7 +33,6 @@ def _facts(conn) -> None:
         FROM _p p LEFT JOIN _aw a ON a.pid = p.pid
         WHERE p.currency = 'THB'
     """)
-    conn.execute("CREATE UNIQUE INDEX temp._th_pid ON _th(pid)")
 
 
 def _gap(conn, code: str, amount: str, base: str, compare: str, threshold: float, *, key: str,
