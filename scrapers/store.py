@@ -158,7 +158,6 @@ class SourceRun:
                                   "it has finished") from None
             raise
         conn.execute("PRAGMA cache_size = -65536")
-        conn.execute("PRAGMA temp_store = MEMORY")  # index rebuilds sort in memory
         conn.execute("PRAGMA defer_foreign_keys = ON")
         self._update = self._stack.enter_context(progress(self._label, self._length))
         # A load allocates millions of short-lived, acyclic objects; the cyclic collector's passes
@@ -428,6 +427,10 @@ class SourceRun:
         return self._fresh[table]
 
     def _rebuild_indexes(self) -> None:
+        """Build the deferred indexes with a smaller page cache: their sorts spill to temporary
+        files past it, so the peak memory does not grow with the file (and the builds are faster)."""
+        if self._deferred_indexes:
+            self.db.conn.execute("PRAGMA cache_size = -16384")
         for sql in self._deferred_indexes:
             self.db.conn.execute(sql)
         self._deferred_indexes.clear()

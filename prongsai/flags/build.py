@@ -35,7 +35,7 @@ from prongsai.flags.settings import load_cardinal, load_thai, pipe_set
 #: projects (first connection), bids and results (first), awards (second), the second one's
 #: results, and the staged public tables of the first and of the second.
 SCRATCH = ("wp", "wa", "wb", "wc", "wd", "we")
-#: Where each public table is staged before publishing (see ``_stage``).
+#: Where each public table is staged before publishing (see ``_stage``); the first connection's first.
 STAGED = {"red_flags": "wd", "org_flags": "we", "risk_scores": "we"}
 #: Cardinal's indicators that read no bids: the second connection computes them while the first
 #: builds the bid tables.
@@ -94,8 +94,12 @@ def build(db, settings_path=None, thai_settings_path=None) -> dict:
                     INSERT INTO {_stage(conn, "red_flags")}
                     SELECT p.project_id, f.code, f.value, f.evidence, ? FROM ({_results('p')}) f
                     JOIN _p p ON p.pid = f.pid ORDER BY p.project_id, f.code""", [computed_at])
-                meta.update(others.result())
-                _publish(conn, _thresholds(cardinal_settings, thai_settings, meta))
+
+                def staged_by_the_second():
+                    meta.update(others.result())
+                    return _thresholds(cardinal_settings, thai_settings, meta)
+
+                _publish(conn, staged_by_the_second)
             finally:
                 conn.execute(f"PRAGMA foreign_keys = {int(foreign_keys)}")
         except BaseException:
@@ -238,20 +242,32 @@ def _thresholds(cardinal_settings, thai_settings, meta) -> dict[str, str | None]
     return out
 
 
-def _publish(conn, thresholds: dict) -> None:
-    """Replace the public tables by the staged ones in one transaction (foreign keys off)."""
-    conn.execute("BEGIN IMMEDIATE")
+def _publish(conn, staged_by_the_second) -> None:
+    """Replace the public tables by the staged ones in one transaction (foreign keys off).
+
+    ``red_flags``, staged by this connection, is copied while the second connection may still be
+    staging the others; ``staged_by_the_second()`` waits for them and returns the thresholds.
+    """
+    # deferred: BEGIN IMMEDIATE would also lock the scratch database the second connection writes
+    conn.execute("BEGIN")
     try:
         for table in ("flag_definitions", *STAGED):
             conn.execute(f"DELETE FROM {table}")
+        first, *others = STAGED
+        _copy_staged(conn, first)
+        thresholds = staged_by_the_second()
         conn.executemany(
             "INSERT INTO flag_definitions (code, cardinal_code, scope, severity, title_th, title_en, "
             "explanation_th, explanation_en, threshold) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(f.code, f.cardinal_code, f.scope, f.severity, f.title_th, f.title_en, f.explanation_th,
               f.explanation_en, thresholds[f.code]) for f in FLAGS.values()])
-        for table, schema in STAGED.items():
-            conn.execute(f"INSERT INTO main.{table} SELECT * FROM {schema}.{table}")
+        for table in others:
+            _copy_staged(conn, table)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def _copy_staged(conn, table: str) -> None:
+    conn.execute(f"INSERT INTO main.{table} SELECT * FROM {STAGED[table]}.{table}")
