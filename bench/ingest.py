@@ -176,8 +176,7 @@ def sqlite_alone(loaded: pathlib.Path, rows: int, *, executemany: bool = False) 
     fetching = 0.0
     cpu = time.process_time()
     conn.execute("BEGIN")
-    conn.execute("PRAGMA cache_size = -65536")  # as scrapers.store
-    conn.execute("PRAGMA temp_store = MEMORY")
+    conn.execute("PRAGMA cache_size = -65536")  # as scrapers.store, and a smaller cache for the indexes
     deferred = []
     for table in TABLES:
         for name, sql in conn.execute("SELECT name, sql FROM main.sqlite_master WHERE type = 'index' "
@@ -196,6 +195,7 @@ def sqlite_alone(loaded: pathlib.Path, rows: int, *, executemany: bool = False) 
             if not batch:
                 break
             conn.executemany(insert, batch)
+    conn.execute("PRAGMA cache_size = -16384")
     for sql in deferred:
         conn.execute(sql)
     assert conn.execute("PRAGMA foreign_key_check").fetchone() is None
