@@ -187,7 +187,7 @@ def create_supplier_projects(conn) -> None:
     """``_sp`` (temporary): one row per (project, tenderer), its bids folded in, for R025, R038 and TH08.
 
     ``alone``: it made a valid bid alone in a project with a single winner; ``won``: and that winner
-    was it. Built once per connection and build (``prongsai.flags.build`` drops it before and after).
+    was it. Built once per connection (each build opens its own).
     """
     if conn.execute("SELECT 1 FROM sqlite_temp_master WHERE name = '_sp'").fetchone():
         return

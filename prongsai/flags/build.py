@@ -4,8 +4,8 @@ Flags are computed into scratch and temporary tables (invisible to readers), the
 ``flag_definitions``, ``red_flags``, ``org_flags`` and ``risk_scores`` are replaced inside a single
 transaction, so a reader sees either the previous build or this one, never half of it.
 
-The work runs on two connections, one per core: the build's own connection builds the bid tables
-while a second, read-only one builds the award tables and computes the flags that need no bids.
+The work runs on two connections of its own, one per core (their temporary tables go when they
+close): the first, read-write, builds the bid tables while the second, read-only, builds the award tables and computes the flags that need no bids.
 The flags that read the bids are then shared: each connection takes the next one whenever it is
 free, so neither sits idle while the other finishes. The shared tables live in scratch databases
 attached to both connections; no scratch database is written while the other connection reads
@@ -19,6 +19,7 @@ table with the public table's exact definition, so the final transaction only co
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import datetime as _dt
 import json
 import pathlib
@@ -53,16 +54,15 @@ def build(db, settings_path=None, thai_settings_path=None) -> dict:
     """Compute all enabled flags on ``db`` (a sqlite-utils Database); return Cardinal's Meta."""
     cardinal_settings = load_cardinal(settings_path)
     thai_settings = load_thai(thai_settings_path)
-    conn = db.conn
-    db_file = conn.execute("PRAGMA database_list").fetchone()[2]
+    db_file = db.conn.execute("PRAGMA database_list").fetchone()[2]
     computed_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     top = cardinal_settings.get("", {})
     scope = {"exclusions": pipe_set(cardinal_settings.get("exclusions", {}).get("procurement_method_details")),
              "include": pipe_set(top.get("price_comparison_procurement_methods")),
              "exclude": pipe_set(top.get("no_price_comparison_procurement_methods"))}
     with tempfile.TemporaryDirectory(prefix="prongsai-flags-") as scratch, \
-            concurrent.futures.ThreadPoolExecutor(1) as pool:
-        _prepare(conn, scratch)
+            concurrent.futures.ThreadPoolExecutor(1) as pool, \
+            contextlib.closing(_connect(db_file, scratch)) as conn:
         work = _SharedWork(cardinal_settings, thai_settings)
         other = _Second(db_file, scratch, work, computed_at)
         bids_ready = threading.Event()
@@ -85,29 +85,21 @@ def build(db, settings_path=None, thai_settings_path=None) -> dict:
             except threading.BrokenBarrierError:
                 others.result()  # raises the second connection's error
                 raise
-            # Every row is derived from the tables it points to: checking each foreign key again would
-            # double the cost of publishing a million flags, and rule out the transfer optimisation.
-            foreign_keys = conn.execute("PRAGMA foreign_keys").fetchone()[0]
-            conn.execute("PRAGMA foreign_keys = OFF")
-            try:
-                conn.execute(f"""
-                    INSERT INTO {_stage(conn, "red_flags")}
-                    SELECT p.project_id, f.code, f.value, f.evidence, ? FROM ({_results('p')}) f
-                    JOIN _p p ON p.pid = f.pid ORDER BY p.project_id, f.code""", [computed_at])
+            conn.execute(f"""
+                INSERT INTO {_stage(conn, "red_flags")}
+                SELECT p.project_id, f.code, f.value, f.evidence, ? FROM ({_results('p')}) f
+                JOIN _p p ON p.pid = f.pid ORDER BY p.project_id, f.code""", [computed_at])
 
-                def staged_by_the_second():
-                    meta.update(others.result())
-                    return _thresholds(cardinal_settings, thai_settings, meta)
+            def staged_by_the_second():
+                meta.update(others.result())
+                return _thresholds(cardinal_settings, thai_settings, meta)
 
-                _publish(conn, staged_by_the_second)
-            finally:
-                conn.execute(f"PRAGMA foreign_keys = {int(foreign_keys)}")
+            _publish(conn, staged_by_the_second)
         except BaseException:
             other.results_ready.abort()  # the second connection must not wait for these results
             raise
         finally:
             pool.submit(other.close).result()
-            _cleanup(conn)
     return meta
 
 
@@ -125,29 +117,24 @@ def _stage(conn, table: str) -> str:
     return f"{schema}.{table}"
 
 
-def _prepare(conn, scratch: str) -> None:
-    conn.execute("DROP TABLE IF EXISTS temp._sp")  # built on first use in each build
+def _connect(db_file: str, scratch: str, *, read_only: bool = False):
+    """A connection of the build's own: its temporary tables and attachments go when it closes.
+
+    Foreign keys stay off (SQLite's default): every row is derived from the tables it points to,
+    and checking each again would double the cost of publishing a million flags and rule out the
+    transfer optimisation.
+    """
+    uri = pathlib.Path(db_file).resolve().as_uri() + ("?mode=ro" if read_only else "")
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+    conn.execute("PRAGMA busy_timeout = 60000")
     for name, columns in _RESULTS:
-        conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
         conn.execute(f"CREATE TEMP TABLE {name} ({columns})")
-    _attach(conn, scratch)
-    base.create_views(conn)
-
-
-def _attach(conn, scratch: str) -> None:
     for schema in SCRATCH:
         conn.execute("ATTACH DATABASE ? AS " + schema, [str(pathlib.Path(scratch) / f"{schema}.db")])
         conn.execute(f"PRAGMA {schema}.journal_mode = OFF")  # scratch: nothing to roll back to
         conn.execute(f"PRAGMA {schema}.synchronous = OFF")
-
-
-def _cleanup(conn) -> None:
-    conn.execute("DROP VIEW IF EXISTS temp._bx")
-    for name in ("fp", "fo", "_sp"):
-        conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
-    for schema in SCRATCH:
-        if any(row[1] == schema for row in conn.execute("PRAGMA database_list")):
-            conn.execute(f"DETACH DATABASE {schema}")
+    base.create_views(conn)
+    return conn
 
 
 class _SharedWork:
@@ -179,17 +166,11 @@ class _Second:
         #: Both connections have copied their results to scratch tables.
         self.results_ready = threading.Barrier(2)
 
-    def _connect(self):
-        uri = pathlib.Path(self.db_file).resolve().as_uri() + "?mode=ro"
-        self.conn = sqlite3.connect(uri, uri=True, isolation_level=None)
-        self.conn.execute("PRAGMA busy_timeout = 60000")
-        _prepare(self.conn, self.scratch)
-
     def flags(self, cardinal_settings, thai_settings, bids_ready) -> dict:
         """The award tables, the flags without bids, then (bids ready) its own and the shared ones;
         then, with both connections' results, it stages ``org_flags`` and ``risk_scores``."""
         try:
-            self._connect()
+            self.conn = _connect(self.db_file, self.scratch, read_only=True)
             base.create_awards(self.conn, "wb")
         except BaseException:
             self.awards_failed = True
@@ -218,7 +199,6 @@ class _Second:
 
     def close(self) -> None:
         if self.conn is not None:
-            _cleanup(self.conn)
             self.conn.close()
 
 
