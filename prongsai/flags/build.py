@@ -33,9 +33,9 @@ from prongsai.flags.definitions import CARDINAL_CODES, FLAGS
 from prongsai.flags.settings import load_cardinal, load_thai, pipe_set
 
 #: Scratch databases, each written by one connection while the other only reads the others:
-#: projects (first connection), bids and results (first), awards (second), the second one's
-#: results, and the staged public tables of the first and of the second.
-SCRATCH = ("wp", "wa", "wb", "wc", "wd", "we")
+#: projects (first connection), bids (first), awards (second), the second one's results, the
+#: staged public tables of the first and of the second, and the first one's results.
+SCRATCH = ("wp", "wa", "wb", "wc", "wd", "we", "wf")
 #: Where each public table is staged before publishing (see ``_stage``); the first connection's first.
 STAGED = {"red_flags": "wd", "org_flags": "we", "risk_scores": "we"}
 #: Cardinal's indicators that read no bids: the second connection computes them while the first
@@ -78,8 +78,8 @@ def build(db, settings_path=None, thai_settings_path=None) -> dict:
             if other.awards_failed:
                 others.result()  # raises the second connection's error
             meta = work.run(conn)
-            conn.execute("CREATE TABLE wa.fp1 AS SELECT * FROM temp.fp")
-            conn.execute("CREATE TABLE wa.fo1 AS SELECT * FROM temp.fo")
+            conn.execute("CREATE TABLE wf.fp1 AS SELECT * FROM temp.fp")
+            conn.execute("CREATE TABLE wf.fo1 AS SELECT * FROM temp.fo")
             try:
                 other.results_ready.wait()
             except threading.BrokenBarrierError:
@@ -106,7 +106,7 @@ def build(db, settings_path=None, thai_settings_path=None) -> dict:
 
 def _results(scope: str) -> str:
     """Both connections' ``fp`` or ``fo`` rows, once each has copied its temporary table to scratch."""
-    return f"SELECT * FROM wa.f{scope}1 UNION ALL SELECT * FROM wc.f{scope}2"
+    return f"SELECT * FROM wf.f{scope}1 UNION ALL SELECT * FROM wc.f{scope}2"
 
 
 def _stage(conn, table: str) -> str:
