@@ -113,8 +113,10 @@ class Cardinal:
     def _second_lowest_bid_ratios(self):
         """Cardinal's SecondLowestBidRatio: (lowest non-winning - winning) / winning valid bid.
 
-        Both minima per project come from one scan of ``_b`` in (pid, ord) order; for ties the
+        Both minima per project come from one pass over its bids in (pid, ord) order; for ties the
         first bid wins, as in Cardinal (SQLite's ``min()`` keeps the first row of equal minima).
+        Here and below, ``_bp x CROSS JOIN`` makes the projects that can raise a flag drive the
+        join (SQLite keeps CROSS JOIN's order): their bids are sought, not all bids scanned.
         """
         self.conn.execute("DROP TABLE IF EXISTS temp._slr")
         valid = ("b.status = 'valid' AND b.nt = 1 AND b.pc AND typeof(b.amount) IN ('integer', 'real') "
@@ -124,11 +126,11 @@ class Cardinal:
             SELECT pid, winner, wa, la, (la - wa) / wa AS ratio,
                    (SELECT b.t1 FROM _b b WHERE b.pid = s.pid AND b.amount = s.la AND b.t1 != s.winner AND {valid}
                     ORDER BY b.ord LIMIT 1) AS loser
-            FROM (SELECT b.pid, a.winner, min(CASE WHEN b.t1 = a.winner THEN b.amount END) AS wa,
+            FROM (SELECT x.pid, a.winner, min(CASE WHEN b.t1 = a.winner THEN b.amount END) AS wa,
                          min(CASE WHEN b.t1 != a.winner THEN b.amount END) AS la
-                  FROM _bp x JOIN _aw a ON a.pid = x.pid JOIN _b b ON b.pid = x.pid
+                  FROM _bp x CROSS JOIN _aw a CROSS JOIN _b b ON a.pid = x.pid AND b.pid = x.pid
                   WHERE x.nv >= 2 AND a.winner IS NOT NULL AND {valid}
-                  GROUP BY b.pid) s
+                  GROUP BY x.pid) s
             WHERE la >= wa AND wa != 0
         """, [self.currency, self.currency])
 
@@ -192,7 +194,7 @@ class Cardinal:
         self.conn.execute("DROP TABLE IF EXISTS temp._r028")
         self.conn.execute("""
             CREATE TEMP TABLE _r028 AS
-            SELECT a.pid, a.ord, a.amount, a.currency, a.tset FROM _bp x JOIN _b a ON a.pid = x.pid
+            SELECT a.pid, a.ord, a.amount, a.currency, a.tset FROM _bp x CROSS JOIN _b a ON a.pid = x.pid
             WHERE x.sets >= 2 AND a.pc AND a.tset IS NOT NULL AND typeof(a.amount) IN ('integer', 'real') AND a.currency IS NOT NULL
               AND EXISTS (SELECT 1 FROM _b b WHERE b.pid = a.pid AND b.amount = a.amount AND b.currency = a.currency
                           AND b.tset != a.tset)
@@ -214,7 +216,7 @@ class Cardinal:
         self.conn.execute("""
             CREATE TEMP TABLE _r030 AS
             SELECT b.pid, b.supplier_id, m.id AS bid_id, m.date, p.tender_end
-            FROM _bp x JOIN _bx b ON b.pid = x.pid JOIN main.bids m ON m.rowid = b.ord JOIN _p p ON p.pid = b.pid JOIN _aw a ON a.pid = b.pid
+            FROM _bp x CROSS JOIN _bx b ON b.pid = x.pid JOIN main.bids m ON m.rowid = b.ord JOIN _p p ON p.pid = b.pid JOIN _aw a ON a.pid = b.pid
             WHERE x.late > 0 AND b.late AND a.act_n > 0
               AND (b.supplier_id = a.act_sid
                    OR a.act_n > 1 AND EXISTS (SELECT 1 FROM _as x JOIN award_suppliers s ON s.award_id = x.id
@@ -255,21 +257,25 @@ class Cardinal:
         self._tenderers("R035", "SELECT pid, winner AS tid FROM _r035 WHERE n >= ?", [threshold], 0.0)
 
     def r036(self, cfg):
-        # Only projects with a disqualified bid can raise it.
-        self.conn.execute("""
+        # Only projects with a disqualified bid can raise it. Projects drive the join (CROSS JOIN
+        # fixes the order), so grouping needs no sort; min()'s bare columns come from its row, the
+        # first by bid order among equal amounts, as in Cardinal.
+        comparable = "b.pc AND typeof(b.amount) IN ('integer', 'real') AND b.currency = ?"
+        self.conn.execute(f"""
             INSERT INTO fp
             SELECT pid, 'R036', 1.0,
                    json_object('lowest_amount', amount, 'lowest_bid_id', (SELECT id FROM main.bids WHERE rowid = ord),
                                'lowest_valid_amount', lowest_valid, 'currency', currency)
             FROM (
-                SELECT b.pid, b.ord, b.status, b.amount, b.currency,
-                       row_number() OVER (PARTITION BY b.pid ORDER BY b.amount, b.ord) AS rn,
-                       min(CASE WHEN b.status = 'valid' THEN b.amount END) OVER (PARTITION BY b.pid) AS lowest_valid
-                FROM _b b JOIN _aw a ON a.pid = b.pid
-                WHERE b.pc AND typeof(b.amount) IN ('integer', 'real') AND b.currency = ? AND a.active > 0
-                  AND b.pid IN (SELECT pid FROM _bp WHERE nd > 0)
-            ) WHERE rn = 1 AND status = 'disqualified' AND lowest_valid IS NOT NULL
-        """, [self.currency])
+                SELECT s.*, (SELECT min(b.amount) FROM _b b WHERE b.pid = s.pid AND b.status = 'valid'
+                                                              AND {comparable}) AS lowest_valid
+                FROM (SELECT x.pid, min(b.amount) AS amount, b.ord, b.status, b.currency
+                      FROM _bp x CROSS JOIN _aw a CROSS JOIN _b b ON a.pid = x.pid AND b.pid = x.pid
+                      WHERE x.nd > 0 AND a.active > 0 AND {comparable}
+                      GROUP BY x.pid) s
+                WHERE s.status = 'disqualified'
+            ) WHERE lowest_valid IS NOT NULL
+        """, [self.currency, self.currency])
 
     # --- organisation indicators ---------------------------------------------------------
 

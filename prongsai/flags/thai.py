@@ -106,13 +106,13 @@ def th07(conn, cfg):
                json_object('bids', bids, 'winner_amount', wa, 'spread_pct', spread, 'winner_id', winner,
                            'lowest', lo, 'highest', hi, 'threshold_pct', ?)
         FROM (SELECT *, max(hi - wa, wa - lo) * 100.0 / wa AS spread FROM (
-                  SELECT b.pid, t.winner, count(DISTINCT b.supplier_id) AS bids,
+                  SELECT x.pid, t.winner, count(DISTINCT b.supplier_id) AS bids,
                          min(CASE WHEN b.supplier_id = t.winner THEN b.amount END) AS wa,
                          max(b.amount) AS hi, min(b.amount) AS lo
-                  FROM _bp x JOIN _th t ON t.pid = x.pid JOIN _bx b ON b.pid = x.pid
+                  FROM _bp x CROSS JOIN _th t CROSS JOIN _bx b ON t.pid = x.pid AND b.pid = x.pid
                   WHERE x.n >= ? AND (x.thb_max - x.thb_min) * 100.0 <= 2 * ? * x.thb_max
                     AND t.winner IS NOT NULL AND b.currency = 'THB' AND b.amount > 0
-                  GROUP BY b.pid)
+                  GROUP BY x.pid)
               WHERE wa > 0 AND bids >= ? AND max(hi - wa, wa - lo) * 100.0 <= ? * wa)
     """, [pct, cfg["min_bids"], pct, cfg["min_bids"], pct])
 
