@@ -22,11 +22,12 @@ the wide source rows (titles, provenance) are read once instead of once per flag
            from ``bids`` by ``ord``.
 - ``_bm``  the tenderers of the bids with several of them.
 - ``_bx``  (view) ``_b`` with one row per (bid, tenderer), and the bid's ``nt``.
-- ``_bp``  per project with bids: counts (submitted, valid, disqualified, late, distinct tenderers
-           and tenderer sets) and the THB bid range, so most flags only look at the projects that
-           can raise them.
-- ``_as``  one row per award of a project in scope, stored by (``pid``, ``aid`` = ``awards.rowid``),
-           with its supplier count ``ns`` and ``sid``.
+- ``_bp``  per project with bids: counts (submitted, valid, disqualified, late; distinct tenderers
+           up to 3 and tenderer sets up to 2) and the THB bid range, so most flags only look at
+           the projects that can raise them.
+- ``_as``  one row per award, stored by (``pid``, ``aid`` = ``awards.rowid``), with its supplier
+           count ``ns`` and ``sid``. Built while ``_p`` is, so for every project: flags reach
+           ``_as`` and ``_aw`` through the projects in scope.
 - ``_aw``  per project with awards: whether any award is non-final, the active awards, how many
            distinct suppliers they have ``act_n`` (0, 1, or 2 for "several"; the smallest is
            ``act_sid``), their THB total and first date, and, when exactly one active award has
@@ -127,7 +128,7 @@ def create_bids(conn, schema: str) -> None:
 
 
 def create_awards(conn, schema: str) -> None:
-    """``_as`` and ``_aw`` in ``schema`` (reads ``_p``)."""
+    """``_as`` and ``_aw`` in ``schema``, for every project: they are read through projects in scope."""
     # as for ``_b``: one row per (award, supplier) from a plain join, folded into the award's row
     conn.execute(f"""
         CREATE TABLE {schema}._as (pid INT NOT NULL, aid INT NOT NULL, id TEXT, status TEXT, amount REAL,
@@ -136,10 +137,9 @@ def create_awards(conn, schema: str) -> None:
     """)
     conn.execute(f"""
         INSERT INTO {schema}._as
-        SELECT x.pid, a.rowid, a.id, a.status, a.amount, a.currency, a.date,
+        SELECT p.rowid, a.rowid, a.id, a.status, a.amount, a.currency, a.date,
                s.supplier_id IS NOT NULL, s.supplier_id, s.supplier_id
         FROM main.awards a JOIN main.projects p INDEXED BY sqlite_autoindex_projects_1 ON p.project_id = a.project_id
-        JOIN _p x ON x.pid = p.rowid
         LEFT JOIN main.award_suppliers s ON s.award_id = a.id
         WHERE 1
         ON CONFLICT (pid, aid) DO UPDATE SET ns = ns + 1, sid = min(sid, excluded.sid),

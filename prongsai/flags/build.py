@@ -65,11 +65,13 @@ def build(db, settings_path=None, thai_settings_path=None) -> dict:
             contextlib.closing(_connect(db_file, scratch)) as conn:
         work = _SharedWork(cardinal_settings, thai_settings)
         other = _Second(db_file, scratch, work, computed_at)
-        bids_ready = threading.Event()
-        others = None
+        projects_ready, bids_ready = threading.Event(), threading.Event()
+        others = pool.submit(other.flags, cardinal_settings, thai_settings, projects_ready, bids_ready)
         try:
-            base.create_projects(conn, "wp", **scope)
-            others = pool.submit(other.flags, cardinal_settings, thai_settings, bids_ready)
+            try:
+                base.create_projects(conn, "wp", **scope)
+            finally:
+                projects_ready.set()
             try:
                 base.create_bids(conn, "wa")
             finally:
@@ -118,7 +120,7 @@ def _stage(conn, table: str) -> str:
     return f"{schema}.{table}"
 
 
-def _connect(db_file: str, scratch: str, *, read_only: bool = False):
+def _connect(db_file: str, scratch: str, *, read_only: bool = False, schemas=SCRATCH):
     """A connection of the build's own: its temporary tables and attachments go when it closes.
 
     Foreign keys stay off (SQLite's default): every row is derived from the tables it points to,
@@ -130,12 +132,16 @@ def _connect(db_file: str, scratch: str, *, read_only: bool = False):
     conn.execute("PRAGMA busy_timeout = 60000")
     for name, columns in _RESULTS:
         conn.execute(f"CREATE TEMP TABLE {name} ({columns})")
-    for schema in SCRATCH:
-        conn.execute("ATTACH DATABASE ? AS " + schema, [str(pathlib.Path(scratch) / f"{schema}.db")])
-        conn.execute(f"PRAGMA {schema}.journal_mode = OFF")  # scratch: nothing to roll back to
-        conn.execute(f"PRAGMA {schema}.synchronous = OFF")
+    for schema in schemas:
+        _attach(conn, scratch, schema)
     base.create_views(conn)
     return conn
+
+
+def _attach(conn, scratch: str, schema: str) -> None:
+    conn.execute("ATTACH DATABASE ? AS " + schema, [str(pathlib.Path(scratch) / f"{schema}.db")])
+    conn.execute(f"PRAGMA {schema}.journal_mode = OFF")  # scratch: nothing to roll back to
+    conn.execute(f"PRAGMA {schema}.synchronous = OFF")
 
 
 class _SharedWork:
@@ -167,11 +173,14 @@ class _Second:
         #: Both connections have copied their results to scratch tables.
         self.results_ready = threading.Barrier(2)
 
-    def flags(self, cardinal_settings, thai_settings, bids_ready) -> dict:
-        """The award tables, the flags without bids, then (bids ready) its own and the shared ones;
-        then, with both connections' results, it stages ``org_flags`` and ``risk_scores``."""
+    def flags(self, cardinal_settings, thai_settings, projects_ready, bids_ready) -> dict:
+        """The award tables (while the first connection builds ``_p``), the flags without bids,
+        then (bids ready) its own and the shared ones; then, with both connections' results, it
+        stages ``org_flags`` and ``risk_scores``."""
         try:
-            self.conn = _connect(self.db_file, self.scratch, read_only=True)
+            # ``wp`` is attached once written: even reading its schema would wait for the writer
+            self.conn = _connect(self.db_file, self.scratch, read_only=True,
+                                 schemas=[schema for schema in SCRATCH if schema != "wp"])
             base.create_awards(self.conn, "wb")
         except BaseException:
             self.awards_failed = True
@@ -180,6 +189,8 @@ class _Second:
         finally:
             self.awards_ready.set()
         try:
+            projects_ready.wait()
+            _attach(self.conn, self.scratch, "wp")
             thai.compute(self.conn, thai_settings, bids=False)
             meta = cardinal.compute(self.conn, cardinal_settings, WITHOUT_BIDS)
             bids_ready.wait()

@@ -358,7 +358,7 @@ class Cardinal:
             SELECT a.sid AS tid, count(DISTINCT a.pid) AS processes,
                    count(DISTINCT substr(i.classification_id, 1, ?)) AS variety,
                    json_group_array(DISTINCT substr(i.classification_id, 1, ?)) AS codes
-            FROM _as a JOIN award_items i ON i.award_id = a.id
+            FROM _as a JOIN _p p ON p.pid = a.pid JOIN award_items i ON i.award_id = a.id
             WHERE a.status = 'active' AND a.ns = 1 AND typeof(i.classification_id) = 'text'
             GROUP BY a.sid
         """, [digits, digits])
