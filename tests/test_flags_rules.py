@@ -361,6 +361,8 @@ def test_r048_heterogeneous_supplier(w, tmp_path):
     for i, codes in enumerate((["10000000"], ["11000000"])):
         w.project(f"n{i}")
         w.award(f"n{i}", "N", items=codes)          # N: two
+    w.project("cancelled", tender_status="cancelled")  # out of scope: its award does not count
+    w.award("cancelled", "N", items=["13000000"])
     _, orgs = w.run(tmp_path, "R048", threshold=3, minimum_contracting_processes=1)
     assert orgs == {("tenderer", "V"): (3.0, orgs[("tenderer", "V")][1])}
     assert sorted(orgs[("tenderer", "V")][1]["codes"]) == ["10", "11", "12"]
