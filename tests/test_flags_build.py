@@ -113,7 +113,43 @@ def test_a_failed_build_keeps_the_previous_flags(tmp_path, demo_db, monkeypatch)
     assert db.execute("SELECT count(*), total(value) FROM red_flags").fetchone() == before
     assert db.execute("SELECT count(*) FROM flag_definitions").fetchone()[0] == len(FLAGS)
     assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("module, name", [
+    ("base", "create_bids"),        # first connection, while the second builds the award tables
+    ("base", "create_awards"),      # second connection, before the first may read its tables
+    ("thai", "_facts"),             # second connection, once both are under way
+    ("cardinal", "quantile"),       # whichever connection computes a fence, near the end
+])
+def test_an_error_on_either_connection_stops_the_build(tmp_path, demo_db, monkeypatch, module, name):
+    import importlib
+    import shutil
+    import threading
+
+    from prongsai.schema import open_db
+
+    path = tmp_path / "copy.db"
+    shutil.copy(demo_db, path)
+    before = open_db(path).execute("SELECT count(*), total(value) FROM red_flags").fetchone()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError(f"broken {name}")
+
+    monkeypatch.setattr(importlib.import_module(f"prongsai.flags.{module}"), name, broken)
+    raised = []
+
+    def run():
+        try:
+            build(open_db(path))
+        except RuntimeError as exc:
+            raised.append(str(exc))
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "the build hung: one connection waits for the other"
+    assert raised == [f"broken {name}"]
+    assert open_db(path).execute("SELECT count(*), total(value) FROM red_flags").fetchone() == before
 
 
 def test_export_flags_cardinal_layout(runner, demo_db, tmp_path):

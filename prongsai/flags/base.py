@@ -142,8 +142,7 @@ def create_awards(conn, schema: str) -> None:
         FROM main.awards a JOIN main.projects p INDEXED BY sqlite_autoindex_projects_1 ON p.project_id = a.project_id
         LEFT JOIN main.award_suppliers s ON s.award_id = a.id
         WHERE 1
-        ON CONFLICT (pid, aid) DO UPDATE SET ns = ns + 1, sid = min(sid, excluded.sid),
-                                             sid_max = max(sid_max, excluded.sid_max)
+        ON CONFLICT (pid, aid) DO UPDATE SET ns = ns + 1, sid = {_least("sid")}, sid_max = {_greatest("sid_max")}
     """)
     # One row per project, awards folded in by upsert (far cheaper than aggregates over a GROUP BY).
     # An active award with k suppliers counts k in ``act_rows``, so ``active = 1 AND act_rows = 1``
@@ -210,7 +209,6 @@ def create_supplier_projects(conn) -> None:
 def create_views(conn) -> None:
     """``_bx`` (temporary, per connection): a plain join, so that queries reading it for some projects
     seek those projects' bids rather than scan them all (as a UNION ALL view would)."""
-    conn.execute("DROP VIEW IF EXISTS temp._bx")
     conn.execute("""
         CREATE TEMP VIEW _bx AS
         SELECT b.ord, b.pid, b.status, b.amount, b.currency, b.late, b.nt, COALESCE(m.supplier_id, b.t1) AS supplier_id

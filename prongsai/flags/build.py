@@ -5,11 +5,11 @@ Flags are computed into scratch and temporary tables (invisible to readers), the
 transaction, so a reader sees either the previous build or this one, never half of it.
 
 The work runs on two connections of its own, one per core (their temporary tables go when they
-close): the first, read-write, builds the bid tables while the second, read-only, builds the award tables and computes the flags that need no bids.
-The flags that read the bids are then shared: each connection takes the next one whenever it is
-free, so neither sits idle while the other finishes. The shared tables live in scratch databases
-attached to both connections; no scratch database is written while the other connection reads
-it, so neither ever waits for a lock.
+close): the first, read-write, builds the bid tables while the second, read-only, builds the award
+tables and computes the flags that need no bids. The flags that read the bids are then shared:
+each connection takes the next one whenever it is free, so neither sits idle while the other
+finishes. The shared tables live in scratch databases attached to both connections; no scratch
+database is written while the other connection reads it, so neither ever waits for a lock.
 
 Publishing is split the same way: once both connections have their results, the first one stages
 the new ``red_flags`` and the second the new ``org_flags`` and ``risk_scores``, each in a scratch
@@ -116,7 +116,7 @@ def _stage(conn, table: str) -> str:
     schema = STAGED[table]
     for (sql,) in conn.execute("SELECT sql FROM main.sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL "
                                "ORDER BY type = 'index'", [table]).fetchall():
-        conn.execute(re.sub(r"^CREATE (TABLE|INDEX) ", rf"CREATE \1 {schema}.", sql))
+        conn.execute(re.sub(r"^(CREATE (?:UNIQUE )?(?:TABLE|INDEX) (?:IF NOT EXISTS )?)", rf"\1{schema}.", sql))
     return f"{schema}.{table}"
 
 

@@ -118,7 +118,6 @@ class Cardinal:
         Here and below, ``_bp x CROSS JOIN`` makes the projects that can raise a flag drive the
         join (SQLite keeps CROSS JOIN's order): their bids are sought, not all bids scanned.
         """
-        self.conn.execute("DROP TABLE IF EXISTS temp._slr")
         valid = ("b.status = 'valid' AND b.nt = 1 AND b.pc AND typeof(b.amount) IN ('integer', 'real') "
                  "AND b.currency = ?")
         self.conn.execute(f"""
@@ -141,7 +140,6 @@ class Cardinal:
         R025: the processes with a single winner where it made a valid bid alone (``n``) and won (``wins``).
         """
         create_supplier_projects(self.conn)
-        self.conn.execute("DROP TABLE IF EXISTS temp._bt")
         self.conn.execute("""
             CREATE TEMP TABLE _bt AS
             SELECT tid, total(d) AS d, sum(bids) AS bids, count(*) AS processes, sum(alone) AS n,
@@ -191,7 +189,6 @@ class Cardinal:
         # Cardinal compares each bid with the last earlier bid at the same (amount, currency); every
         # tenderer set in a price group holding two or more different sets ends up flagged, so a bid
         # is flagged when another bid of the project has its price and a different tenderer set.
-        self.conn.execute("DROP TABLE IF EXISTS temp._r028")
         self.conn.execute("""
             CREATE TEMP TABLE _r028 AS
             SELECT a.pid, a.ord, a.amount, a.currency, a.tset FROM _bp x CROSS JOIN _b a ON a.pid = x.pid
@@ -207,16 +204,16 @@ class Cardinal:
                                'tenderers', json_group_array(DISTINCT replace(tset, char(31), '+')))
             FROM _r028 GROUP BY pid
         """)
-        self._tenderers("R028", "SELECT DISTINCT r.pid, t.supplier_id AS tid FROM _r028 r JOIN main.bids b ON b.rowid = r.ord "
-                        "JOIN bid_tenderers t ON t.bid_id = b.id", [], 1.0)
+        self._tenderers("R028", "SELECT DISTINCT r.pid, t.supplier_id AS tid FROM _r028 r "
+                        "JOIN main.bids b ON b.rowid = r.ord JOIN bid_tenderers t ON t.bid_id = b.id", [], 1.0)
 
     def r030(self, cfg):
         # Cardinal compares the date strings, so keep offsets consistent when loading.
-        self.conn.execute("DROP TABLE IF EXISTS temp._r030")
         self.conn.execute("""
             CREATE TEMP TABLE _r030 AS
             SELECT b.pid, b.supplier_id, m.id AS bid_id, m.date, p.tender_end
-            FROM _bp x CROSS JOIN _bx b ON b.pid = x.pid JOIN main.bids m ON m.rowid = b.ord JOIN _p p ON p.pid = b.pid JOIN _aw a ON a.pid = b.pid
+            FROM _bp x CROSS JOIN _bx b ON b.pid = x.pid JOIN main.bids m ON m.rowid = b.ord
+            JOIN _p p ON p.pid = b.pid JOIN _aw a ON a.pid = b.pid
             WHERE x.late > 0 AND b.late AND a.act_n > 0
               AND (b.supplier_id = a.act_sid
                    OR a.act_n > 1 AND EXISTS (SELECT 1 FROM _as x JOIN award_suppliers s ON s.award_id = x.id
@@ -235,7 +232,6 @@ class Cardinal:
 
     def r035(self, cfg):
         threshold = max(cfg.get("threshold", 1), 1)
-        self.conn.execute("DROP TABLE IF EXISTS temp._r035")
         # Only projects with a disqualified bid can raise it (threshold >= 1). With a single valid
         # tenderer v, the other disqualified tenderers are all valid-or-disqualified ones but v.
         self.conn.execute("""
@@ -280,7 +276,6 @@ class Cardinal:
     # --- organisation indicators ---------------------------------------------------------
 
     def r025(self, cfg):
-        self.conn.execute("DROP TABLE IF EXISTS temp._r025")
         self.conn.execute("CREATE TEMP TABLE _r025 AS SELECT tid, n, wins FROM _bt WHERE n > 0")
         counts = sorted(_column(self.conn, "SELECT n FROM _r025"))
         upper = quantile(counts, cfg.get("percentile", 75) / 100.0)
@@ -306,9 +301,7 @@ class Cardinal:
     def r038(self, cfg):
         minimum_bids = cfg.get("minimum_submitted_bids", 2)
         minimum_processes = cfg.get("minimum_contracting_processes", 2)
-        self.conn.execute("DROP TABLE IF EXISTS temp._r038")
         self.conn.execute("CREATE TEMP TABLE _r038 (org_type TEXT, org_id TEXT, d REAL, n INTEGER, processes INTEGER)")
-        self.conn.execute("DROP TABLE IF EXISTS temp._r038p")
         self.conn.execute("""
             CREATE TEMP TABLE _r038p AS
             SELECT p.buyer_id, p.procuring_entity_id, per.d, per.n
@@ -352,7 +345,6 @@ class Cardinal:
     def r048(self, cfg):
         digits = cfg.get("digits", 2)
         minimum = cfg.get("minimum_contracting_processes", 20)
-        self.conn.execute("DROP TABLE IF EXISTS temp._r048")
         self.conn.execute("""
             CREATE TEMP TABLE _r048 AS
             SELECT a.sid AS tid, count(DISTINCT a.pid) AS processes,

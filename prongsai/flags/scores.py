@@ -25,10 +25,8 @@ def score(severities) -> float:
 def insert(conn, target: str, pairs: str, computed_at: str) -> None:
     """Fill ``target`` (a table shaped like ``risk_scores``) from ``pairs``: (pid, code) of ``_p``'s projects."""
     weights = [(code, SEVERITY_WEIGHTS[f.severity]) for code, f in FLAGS.items() if "process" in f.scopes]
-    conn.execute("DROP TABLE IF EXISTS temp._weights")
     conn.execute("CREATE TEMP TABLE _weights (code TEXT PRIMARY KEY, weight REAL)")
     conn.executemany("INSERT INTO _weights VALUES (?, ?)", weights)
-    conn.execute("DROP TABLE IF EXISTS temp._scored")
     conn.execute("CREATE TEMP TABLE _scored (pid INTEGER PRIMARY KEY, keep REAL, n INTEGER, codes TEXT)")
     # folded per project by upsert, in code order: each project's codes are listed, and the logs of
     # its weights summed, in that order

@@ -17,7 +17,6 @@ def _methods(cfg, column: str, params: list) -> str:
 
 def _facts(conn) -> None:
     """``_th``: THB projects in scope with their awarded amount (active awards, else contracts)."""
-    conn.execute("DROP TABLE IF EXISTS temp._th")
     conn.execute("""
         CREATE TEMP TABLE _th (pid INTEGER PRIMARY KEY, buyer_id, method, ocds_method, fiscal_year, budget,
                                reference_price, number_of_tenderers, date, winner, award_amount)
@@ -120,10 +119,8 @@ def th07(conn, cfg):
 def th08(conn, cfg):
     """Co-bidding pairs: every two suppliers bidding in the same procedure, counted over the database."""
     create_supplier_projects(conn)
-    conn.execute("DROP TABLE IF EXISTS temp._ps")
     conn.execute("CREATE TEMP TABLE _ps (pid INT, supplier_id TEXT, PRIMARY KEY (pid, supplier_id)) WITHOUT ROWID")
     conn.execute("INSERT INTO _ps SELECT pid, tid FROM _sp WHERE pid IN (SELECT pid FROM _bp WHERE sets > 1)")
-    conn.execute("DROP TABLE IF EXISTS temp._pairs")
     conn.execute("""
         CREATE TEMP TABLE _pairs AS
         WITH n AS (SELECT supplier_id, count(*) AS n FROM _ps GROUP BY supplier_id),
@@ -170,7 +167,6 @@ def th10(conn, cfg):
     limit, band = cfg["limit"], cfg["band_pct"]
     params = [limit, limit, band, limit]
     where = _methods(cfg, "ocds_method", params)
-    conn.execute("DROP TABLE IF EXISTS temp._split")
     conn.execute(f"""
         CREATE TEMP TABLE _split AS
         SELECT pid, buyer_id, winner, date, award_amount, julianday(substr(date, 1, 10)) AS jd FROM _th
