@@ -35,7 +35,8 @@ What the run guarantees:
 - First load: when every table with a foreign key is empty, the run checks foreign keys once
   before commit (``PRAGMA foreign_key_check``, an ``IntegrityError`` naming the first orphan)
   instead of row by row, so the empty tables' foreign-key indexes are deferred too (with
-  enforcement on, a dropped one would turn a parent insert after an orphaned child into a table scan).
+  enforcement on, a dropped one would turn a parent insert after an orphaned child into a table scan),
+  and it writes through the rollback journal rather than WAL when no other connection is attached.
 
 Errors a user can act on subclass :class:`ScrapeError` (a ``UserError``: one line, exit 1).
 """
@@ -170,18 +171,28 @@ class SourceRun:
         can only be switched outside a transaction, so emptiness is checked again under the lock."""
         conn = self.db.conn
         if conn.execute("PRAGMA foreign_keys").fetchone()[0] and self._no_foreign_key_rows():
-            conn.execute("PRAGMA foreign_keys = OFF")
+            self._bulk_modes(True)
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError:
-                conn.execute("PRAGMA foreign_keys = ON")
+                self._bulk_modes(False)
                 raise
             if self._no_foreign_key_rows():
                 self._bulk = True
                 return
             conn.execute("ROLLBACK")  # another writer got in between
-            conn.execute("PRAGMA foreign_keys = ON")
+            self._bulk_modes(False)
         conn.execute("BEGIN IMMEDIATE")
+
+    def _bulk_modes(self, on: bool) -> None:
+        """Foreign keys off (checked once before commit) and, for a first load, the rollback
+        journal instead of WAL: it does not journal the pages the load appends, where WAL writes
+        every page twice (log, then checkpoint). Switching needs the only connection; with a
+        reader attached the run stays in WAL. ``open_db`` sets WAL again should a run die."""
+        conn = self.db.conn
+        conn.execute(f"PRAGMA foreign_keys = {'OFF' if on else 'ON'}")
+        with contextlib.suppress(sqlite3.OperationalError):  # "database is locked"
+            conn.execute(f"PRAGMA journal_mode = {'DELETE' if on else 'WAL'}")
 
     def _no_foreign_key_rows(self) -> bool:
         conn = self.db.conn
@@ -220,7 +231,7 @@ class SourceRun:
                 self._finish("failed", exc)
         finally:
             if self._bulk:
-                conn.execute("PRAGMA foreign_keys = ON")
+                self._bulk_modes(False)
             if self._gc_was_enabled:
                 gc.enable()
             self._stack.close()

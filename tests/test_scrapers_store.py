@@ -209,6 +209,27 @@ def test_first_load_checks_foreign_keys_once_before_commit(tmp_db):
     assert _indexes(tmp_db) == schema and q(tmp_db, "PRAGMA foreign_keys") == [(1,)]
 
 
+def test_first_load_uses_the_rollback_journal_and_leaves_the_database_in_wal(tmp_db, tmp_path):
+    journal = lambda: q(tmp_db, "PRAGMA journal_mode")[0][0]  # noqa: E731
+    with pytest.raises(LayoutError):
+        with SourceRun(tmp_db, "test") as run:
+            _project(run)
+            assert journal() == "delete"
+            raise LayoutError("test", "f.csv", "x", "y")
+    assert journal() == "wal" and q(tmp_db, "SELECT count(*) FROM projects") == [(0,)]
+    reader = sqlite3.connect(tmp_path / "procurement.db")
+    reader.execute("SELECT count(*) FROM projects").fetchall()  # attached: no switch, still a bulk load
+    with SourceRun(tmp_db, "test") as run:
+        _project(run)
+        assert journal() == "wal" and q(tmp_db, "PRAGMA foreign_keys") == [(0,)]
+    assert reader.execute("SELECT title FROM projects").fetchall() == [("ซื้อวัสดุ",)]
+    reader.close()
+    with SourceRun(tmp_db, "test") as run:  # not a first load
+        _project(run, pid="65117587281")
+        assert journal() == "wal"
+    assert journal() == "wal" and q(tmp_db, "SELECT count(*) FROM projects") == [(2,)]
+
+
 def test_duplicates_after_the_memory_of_written_keys_is_full_still_lose(tmp_db, monkeypatch):
     monkeypatch.setattr("scrapers.store._DONE_LIMIT", 2)
     with SourceRun(tmp_db, "test", batch_size=1) as run:
