@@ -19,6 +19,8 @@ What the files really look like (``shared/research/thai-data.md`` §3) and how e
   (amount ราคาตกลงซื้อ/จ้าง, a project total) with every contract's supplier linked to it.
   ราคาตกลงซื้อ/จ้าง = 0 with no winner means no winner yet: no award, no contract, never a 0 price.
 - Agencies carry no code in these files: ``name:`` + the normalised name.
+- What is already stored is reconciled before commit: a contract e-GP gave first is merged into
+  the published one (``egp_json.merge_into_published``), and a changed winner loses its award link.
 
 ``parse`` is pure (text lines -> records); ``load`` writes through ``scrapers.store.SourceRun``;
 ``fetch`` goes through ``scrapers.http.Client``: CKAN ``package_show`` (package names differ by
@@ -43,6 +45,7 @@ from prongsai.cli_options import db_option
 from prongsai.errors import UserError
 from prongsai.thai import (agency_id, fiscal_year, method_group, normalize_name, parse_amount,
                            parse_be_date, supplier_id, to_arabic_digits)
+from scrapers.egp_json import merge_into_published
 from scrapers.http import Client, Download, FetchError
 from scrapers.store import LayoutError, ScrapeError, SourceRun
 
@@ -289,7 +292,28 @@ def load_file(db_path, path, *, source_url: str | None = None, sha256: str | Non
         except UnicodeDecodeError as exc:
             raise ScrapeError(f"{SOURCE}: {path} is not UTF-8 ({exc.reason} at byte {exc.start} of a "
                               "block); data.go.th CSVs are UTF-8, is this the right file?") from None
+        if not run.first_load:  # a first load has nothing stored to reconcile with
+            run.flush()
+            merge_into_published(run)
+            unlink_replaced_winners(run)
     return run
+
+
+def unlink_replaced_winners(run: SourceRun) -> None:
+    """A contract whose supplier this run changed: its award's link to the former supplier goes,
+    unless another contract of that award still names it; logged in ``changes`` as ``(removed)``."""
+    conn = run.db.conn
+    for contract_id, pid, former in conn.execute(
+            "SELECT row_id, project_id, old_value FROM changes WHERE source_run_id = ? AND "
+            "table_name = 'contracts' AND field = 'supplier_id' AND old_value IS NOT NULL", (run.id,)).fetchall():
+        award = conn.execute("SELECT award_id FROM contracts WHERE id = ?", (contract_id,)).fetchone()[0]
+        if award is None or conn.execute("SELECT 1 FROM contracts WHERE award_id = ? AND supplier_id = ?",
+                                         (award, former)).fetchone():
+            continue
+        if conn.execute("DELETE FROM award_suppliers WHERE award_id = ? AND supplier_id = ?",
+                        (award, former)).rowcount:
+            run.log_changes([("award_suppliers", award, pid, "(removed)", former, None)])
+            run.rows_changed += 1
 
 
 def _file_sha256(path: pathlib.Path) -> str:

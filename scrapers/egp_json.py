@@ -272,11 +272,46 @@ def _known(db, project_id: str) -> dict:
     for cid, sid, name in db.execute(
             "SELECT id, supplier_id, supplier_name FROM contracts WHERE project_id = ? AND id NOT LIKE ?",
             (project_id, f"{project_id}/egp:%")):
-        others.setdefault(sid, cid)
-        others.setdefault(normalize_name(name), cid)
-    others.pop(None, None)
-    others.pop("", None)
+        for key in contract_keys(sid, name):
+            others.setdefault(key, cid)
     return {"parties": parties, "others": others}
+
+
+def contract_keys(supplier_id, supplier_name) -> list[str]:
+    """What makes two sources' contracts of one project the same contract: the supplier id or
+    the normalised supplier name (e-GP's contract response names the company, with no tax id)."""
+    return [key for key in (supplier_id, normalize_name(supplier_name)) if key]
+
+
+#: what an e-GP contract can tell about a contract another source published
+_CONTRACT_FILLS = ("award_id", "supplier_id", "supplier_name", "contract_amount", "currency", "signed_date")
+
+
+def merge_into_published(run) -> None:
+    """e-GP contracts (``<project>/egp:<hash>``) that another source has since published under
+    its own id, for the same project and supplier (:func:`contract_keys`): as if the e-GP response
+    had come second (:func:`parse_contracts`), the e-GP row fills what the published row lacks and
+    is removed. Logged in ``changes``: each fill, and field ``(merged)`` from the old to the new id."""
+    conn = run.db.conn
+    select = f"SELECT id, project_id, {', '.join(_CONTRACT_FILLS)} FROM contracts "
+    for egp_id, pid, *egp_values in conn.execute(
+            select + "e WHERE id LIKE '%/egp:%' AND EXISTS (SELECT 1 FROM contracts p "
+            "WHERE p.project_id = e.project_id AND p.id NOT LIKE '%/egp:%') ORDER BY id").fetchall():
+        egp_row = dict(zip(_CONTRACT_FILLS, egp_values))
+        keys = set(contract_keys(egp_row["supplier_id"], egp_row["supplier_name"]))
+        for published_id, _, *values in conn.execute(
+                select + "WHERE project_id = ? AND id NOT LIKE ? ORDER BY id", (pid, f"{pid}/egp:%")).fetchall():
+            published = dict(zip(_CONTRACT_FILLS, values))
+            if keys & set(contract_keys(published["supplier_id"], published["supplier_name"])):
+                fills = {c: v for c, v in egp_row.items() if v is not None and published[c] is None}
+                if fills:
+                    conn.execute(f"UPDATE contracts SET {', '.join(f'{c} = ?' for c in fills)} WHERE id = ?",
+                                 (*fills.values(), published_id))
+                conn.execute("DELETE FROM contracts WHERE id = ?", (egp_id,))
+                run.log_changes([("contracts", published_id, pid, c, None, v) for c, v in fills.items()]
+                                + [("contracts", egp_id, pid, "(merged)", egp_id, published_id)])
+                run.rows_changed += 2 if fills else 1
+                break
 
 
 def _fetch(client, url, parse, params):

@@ -264,6 +264,11 @@ class SourceRun:
                 f"malformed (more than {self.max_bad_share:.0%}); nothing loaded. Most common: "
                 + "; ".join(reasons))
 
+    @property
+    def first_load(self) -> bool:
+        """Did every table with a foreign key start this run empty (the bulk mode)?"""
+        return self._bulk
+
     # --- recording -------------------------------------------------------------------------
     def read(self, n: int = 1) -> None:
         """Count ``n`` source rows read (the base of the 5 % rule) and advance the progress."""
@@ -405,8 +410,7 @@ class SourceRun:
                 updates.append((*values, source, url, stamp, digest, seen, key))
                 project = key if table == "projects" else (
                     values[project_col] if project_col is not None else None)
-                changes.extend((table, str(key), project, c, _text(a), _text(b), seen, self.id)
-                               for c, a, b in diff)
+                changes.extend((table, str(key), project, c, a, b) for c, a, b in diff)
             if inserts:
                 conn.executemany(insert, inserts)
             if touches:
@@ -415,11 +419,17 @@ class SourceRun:
                 sets = ", ".join(f"[{c}] = ?" for c in (*cols, "source", "source_url", "fetched_at",
                                                          "content_sha256", "last_seen"))
                 conn.executemany(f"UPDATE [{table}] SET {sets} WHERE [{pk}] = ?", updates)
-            if changes:
-                conn.executemany(
-                    "INSERT INTO changes (table_name, row_id, project_id, field, old_value, new_value, "
-                    "seen_at, source_run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", changes)
+            self.log_changes(changes)
             self.rows_changed += len(inserts) + len(updates)
+
+    def log_changes(self, changes) -> None:
+        """``changes`` rows for (table, row id, project id, field, old value, new value), seen
+        now by this run; values are stored as text."""
+        self.db.conn.executemany(
+            "INSERT INTO changes (table_name, row_id, project_id, field, old_value, new_value, seen_at, "
+            "source_run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(table, str(key), project, field, _text(old), _text(new), self.seen_at, self.id)
+             for table, key, project, field, old, new in changes])
 
     def _is_fresh(self, table: str) -> bool:
         """Was ``table`` empty when this run began? Then its secondary indexes (not on a foreign

@@ -149,6 +149,41 @@ def test_rerun_changes_nothing_and_amendment_is_logged(loaded_a, tmp_path):
     assert q(loaded_a, "SELECT count(DISTINCT first_seen) FROM contracts") == [(1,)]
 
 
+def _amended(tmp_path, *replacements):
+    data = (FIX / "fy2566_31cols.csv").read_text(encoding="utf-8-sig")
+    for old, new in replacements:
+        assert old in data
+        data = data.replace(old, new)
+    path = tmp_path / "amended.csv"
+    path.write_text(data, encoding="utf-8-sig")
+    return path
+
+
+B_ROW = "0103556987651,ห้างหุ้นส่วนจำกัด วังเหนือก่อสร้าง (สัญญากิจการค้าร่วม)"
+A_ROW = "0105556123453,บริษัท ลำปางโยธา จำกัด"
+
+
+def test_changed_winner_replaces_the_award_link(loaded_a, tmp_path):
+    award = "66027002002/1"
+    assert q(loaded_a, "SELECT supplier_id FROM award_suppliers WHERE award_id = ? ORDER BY 1", award) == [(B,), (A,)]
+    run = datagoth.load_file(loaded_a, _amended(tmp_path, (B_ROW, f"{C},บริษัท เชียงใหม่ก่อสร้าง จำกัด")))
+    assert q(loaded_a, "SELECT supplier_id FROM award_suppliers WHERE award_id = ? ORDER BY 1", award) == [(A,), (C,)]
+    assert q(loaded_a, "SELECT table_name, row_id, field, old_value, new_value FROM changes "
+                       "WHERE field IN ('supplier_id', '(removed)') ORDER BY id") == [
+        ("contracts", "66027002002/ทช.ลป. 6/2566", "supplier_id", B, C),
+        ("award_suppliers", award, "(removed)", B, None)]
+    assert run.rows_changed == 4  # the contract, the new supplier, its link, the old link removed
+
+
+def test_winners_swapped_between_contracts_keep_both_links(loaded_a, tmp_path):
+    datagoth.load_file(loaded_a, _amended(tmp_path, (B_ROW, "@"), (A_ROW, B_ROW), ("@", A_ROW)))
+    assert q(loaded_a, "SELECT contract_no, supplier_id FROM contracts WHERE project_id = '66027002002' "
+                       "ORDER BY 1") == [("ทช.ลป. 5/2566", B), ("ทช.ลป. 6/2566", A)]
+    assert q(loaded_a, "SELECT supplier_id FROM award_suppliers WHERE award_id = '66027002002/1' ORDER BY 1") == [
+        (B,), (A,)]
+    assert q(loaded_a, "SELECT count(*) FROM changes WHERE field = '(removed)'") == [(0,)]
+
+
 # --- generation B: 26/31 headers on 28 cells ---------------------------------------------------
 
 @pytest.mark.parametrize("name", ["fy2568_26headers.csv", "fy2568_31headers.csv"])
