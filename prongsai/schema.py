@@ -343,7 +343,11 @@ def open_db(path, *, create: bool = True) -> sqlite_utils.Database:
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite_utils.Database(path)
     db.conn.isolation_level = None  # explicit transactions only
-    db.execute("PRAGMA journal_mode = WAL")
+    try:
+        db.execute("PRAGMA journal_mode = WAL")
+    except sqlite3.OperationalError as exc:  # a first load holds it in rollback-journal mode
+        if "locked" not in str(exc):       # (scrapers.store), and sets WAL again when it ends
+            raise
     db.execute("PRAGMA foreign_keys = ON")
     db.execute("PRAGMA busy_timeout = 10000")
     migrate(db)

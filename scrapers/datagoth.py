@@ -301,14 +301,18 @@ def load_file(db_path, path, *, source_url: str | None = None, sha256: str | Non
 
 def unlink_replaced_winners(run: SourceRun) -> None:
     """A contract whose supplier this run changed: its award's link to the former supplier goes,
-    unless another contract of that award still names it; logged in ``changes`` as ``(removed)``."""
+    unless another contract of that award or a winning bid of the project (e-GP's bidders) still
+    names it; logged in ``changes`` as ``(removed)``."""
     conn = run.db.conn
     for contract_id, pid, former in conn.execute(
             "SELECT row_id, project_id, old_value FROM changes WHERE source_run_id = ? AND "
             "table_name = 'contracts' AND field = 'supplier_id' AND old_value IS NOT NULL", (run.id,)).fetchall():
         award = conn.execute("SELECT award_id FROM contracts WHERE id = ?", (contract_id,)).fetchone()[0]
-        if award is None or conn.execute("SELECT 1 FROM contracts WHERE award_id = ? AND supplier_id = ?",
-                                         (award, former)).fetchone():
+        if award is None or conn.execute(
+                "SELECT 1 FROM contracts WHERE award_id = ? AND supplier_id = ? UNION ALL "
+                "SELECT 1 FROM bids b JOIN bid_tenderers t ON t.bid_id = b.id "
+                "WHERE b.project_id = ? AND b.is_winner = 1 AND t.supplier_id = ?",
+                (award, former, pid, former)).fetchone():
             continue
         if conn.execute("DELETE FROM award_suppliers WHERE award_id = ? AND supplier_id = ?",
                         (award, former)).rowcount:

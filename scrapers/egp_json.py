@@ -218,19 +218,20 @@ def _supplier(sid, tax_id, raw, status, name) -> dict:
 
 
 def parse_contracts(content: bytes, *, url: str, project_id: str, parties: dict | None = None,
-                    others: dict | None = None) -> Records:
+                    published: list[dict] | None = None) -> Records:
     """``getContractAvailable`` -> contracts.
 
     The response names the counterparty but gives no tax id: ``parties`` maps a normalised
     bidder name to its (supplier id, award id) so the contract links to the company that won.
-    ``others`` maps a supplier id or normalised name to a contract another source (data.go.th)
-    already stored for this project: that row is filled, not duplicated.
+    ``published`` are the contracts another source (data.go.th) already stored for this project:
+    one paired with an e-GP contract (:func:`pair_contracts`) is filled, not duplicated.
     """
     pid = egp.project_id(project_id)
-    parties, others = parties or {}, others or {}
+    parties = parties or {}
     records = Records()
     rows = _checked(_list(_data(content, url), "contractAvailableResponse", url, "data."), CONTRACT_FIELDS, url,
                     "data.contractAvailableResponse")
+    contracts = []
     for n, row in enumerate(rows, start=1):
         records.rows_in += 1
         if reason := _absent(row, CONTRACT_FIELDS):
@@ -245,12 +246,15 @@ def parse_contracts(content: bytes, *, url: str, project_id: str, parties: dict 
         name = row["corporateName"]
         normalized = normalize_name(name)
         sid, award = parties.get(normalized, (None, None))
-        existing = others.get(sid) or others.get(normalized)
-        contract = _present({
-            "id": existing or f"{pid}/egp:{short_hash(normalized, signed, length=10)}", "project_id": pid,
+        contracts.append({
+            "id": f"{pid}/egp:{short_hash(normalized, signed, length=10)}", "project_id": pid,
             "award_id": award, "supplier_id": sid, "supplier_name": name, "contract_amount": amount,
             "currency": "THB", "signed_date": signed})
-        (records.stub if existing else records.upsert)("contracts", contract)
+    pairs = pair_contracts(contracts, published or [])
+    for contract in contracts:
+        published_id = pairs.get(contract["id"])  # filled, not duplicated
+        add = records.stub if published_id else records.upsert
+        add("contracts", _present({**contract, "id": published_id or contract["id"]}))
     records.stub("projects", {"project_id": pid})
     return records
 
@@ -268,19 +272,48 @@ def _known(db, project_id: str) -> dict:
             "WHERE b.project_id = ? ORDER BY a.id IS NULL", (project_id,)):
         for key in (normalize_name(bid_name), name):  # the name e-GP gave, and the stored one
             parties.setdefault(key, (sid, award))
-    others = {}
-    for cid, sid, name in db.execute(
-            "SELECT id, supplier_id, supplier_name FROM contracts WHERE project_id = ? AND id NOT LIKE ?",
-            (project_id, f"{project_id}/egp:%")):
-        for key in contract_keys(sid, name):
-            others.setdefault(key, cid)
-    return {"parties": parties, "others": others}
+    return {"parties": parties, "published": _published(db, project_id)}
 
 
-def contract_keys(supplier_id, supplier_name) -> list[str]:
+def _published(db, project_id: str) -> list[dict]:
+    """The contracts other sources stored for a project."""
+    return _contracts(db, "WHERE project_id = ? AND id NOT LIKE ?", (project_id, f"{project_id}/egp:%"))
+
+
+def _contracts(db, where: str, args=()) -> list[dict]:
+    cursor = db.execute(f"SELECT id, project_id, {', '.join(_CONTRACT_FILLS)} FROM contracts {where} ORDER BY id",
+                        args)
+    names = [c[0] for c in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def contract_keys(supplier_id, supplier_name) -> set[str]:
     """What makes two sources' contracts of one project the same contract: the supplier id or
     the normalised supplier name (e-GP's contract response names the company, with no tax id)."""
-    return [key for key in (supplier_id, normalize_name(supplier_name)) if key]
+    return {key for key in (supplier_id, normalize_name(supplier_name)) if key}
+
+
+def pair_contracts(egp_contracts: list[dict], published: list[dict]) -> dict[str, str]:
+    """{e-GP contract id: published contract id}, one to one, within one project: the same
+    supplier and the same amount or signing date first, then a supplier's one e-GP contract
+    left with its one published contract left. Any other e-GP contract stays apart."""
+    keys = {c["id"]: contract_keys(c["supplier_id"], c["supplier_name"]) for c in egp_contracts + published}
+    pairs: dict[str, str] = {}
+
+    def free(contract):
+        return [p for p in published if p["id"] not in pairs.values() and keys[p["id"]] & keys[contract["id"]]]
+
+    for contract in egp_contracts:
+        for candidate in free(contract):
+            if any(contract[f] is not None and contract[f] == candidate[f] for f in ("contract_amount", "signed_date")):
+                pairs[contract["id"]] = candidate["id"]
+                break
+    for contract in egp_contracts:
+        left = [] if contract["id"] in pairs else free(contract)
+        rivals = [c for c in egp_contracts if c["id"] not in pairs and any(keys[c["id"]] & keys[p["id"]] for p in left)]
+        if len(left) == 1 and rivals == [contract]:
+            pairs[contract["id"]] = left[0]["id"]
+    return pairs
 
 
 #: what an e-GP contract can tell about a contract another source published
@@ -289,29 +322,27 @@ _CONTRACT_FILLS = ("award_id", "supplier_id", "supplier_name", "contract_amount"
 
 def merge_into_published(run) -> None:
     """e-GP contracts (``<project>/egp:<hash>``) that another source has since published under
-    its own id, for the same project and supplier (:func:`contract_keys`): as if the e-GP response
-    had come second (:func:`parse_contracts`), the e-GP row fills what the published row lacks and
-    is removed. Logged in ``changes``: each fill, and field ``(merged)`` from the old to the new id."""
+    its own id (:func:`pair_contracts`): as if the e-GP response had come second
+    (:func:`parse_contracts`), the e-GP row fills what the published row lacks and is removed.
+    Logged in ``changes``: each fill, and field ``(merged)`` from the old to the new id."""
     conn = run.db.conn
-    select = f"SELECT id, project_id, {', '.join(_CONTRACT_FILLS)} FROM contracts "
-    for egp_id, pid, *egp_values in conn.execute(
-            select + "e WHERE id LIKE '%/egp:%' AND EXISTS (SELECT 1 FROM contracts p "
-            "WHERE p.project_id = e.project_id AND p.id NOT LIKE '%/egp:%') ORDER BY id").fetchall():
-        egp_row = dict(zip(_CONTRACT_FILLS, egp_values))
-        keys = set(contract_keys(egp_row["supplier_id"], egp_row["supplier_name"]))
-        for published_id, _, *values in conn.execute(
-                select + "WHERE project_id = ? AND id NOT LIKE ? ORDER BY id", (pid, f"{pid}/egp:%")).fetchall():
-            published = dict(zip(_CONTRACT_FILLS, values))
-            if keys & set(contract_keys(published["supplier_id"], published["supplier_name"])):
-                fills = {c: v for c, v in egp_row.items() if v is not None and published[c] is None}
-                if fills:
-                    conn.execute(f"UPDATE contracts SET {', '.join(f'{c} = ?' for c in fills)} WHERE id = ?",
-                                 (*fills.values(), published_id))
-                conn.execute("DELETE FROM contracts WHERE id = ?", (egp_id,))
-                run.log_changes([("contracts", published_id, pid, c, None, v) for c, v in fills.items()]
-                                + [("contracts", egp_id, pid, "(merged)", egp_id, published_id)])
-                run.rows_changed += 2 if fills else 1
-                break
+    by_project: dict[str, list[dict]] = {}
+    for contract in _contracts(conn, "e WHERE id LIKE '%/egp:%' AND EXISTS (SELECT 1 FROM contracts p "
+                                     "WHERE p.project_id = e.project_id AND p.id NOT LIKE '%/egp:%')"):
+        by_project.setdefault(contract["project_id"], []).append(contract)
+    for pid, egp_contracts in by_project.items():
+        published = {c["id"]: c for c in _published(conn, pid)}
+        egp_by_id = {c["id"]: c for c in egp_contracts}
+        for egp_id, published_id in pair_contracts(egp_contracts, list(published.values())).items():
+            fills = {c: v for c in _CONTRACT_FILLS
+                     if (v := egp_by_id[egp_id][c]) is not None and published[published_id][c] is None}
+            if fills:
+                conn.execute(f"UPDATE contracts SET {', '.join(f'{c} = ?' for c in fills)} WHERE id = ?",
+                             (*fills.values(), published_id))
+            conn.execute("DELETE FROM contracts WHERE id = ?", (egp_id,))
+            run.log_changes([("contracts", published_id, pid, c, None, v) for c, v in fills.items()]
+                            + [("contracts", egp_id, pid, "(merged)", egp_id, published_id)])
+            run.rows_changed += 2 if fills else 1
 
 
 def _fetch(client, url, parse, params):

@@ -106,9 +106,14 @@ class SourceRun:
     def __init__(self, db: str | pathlib.Path | sqlite_utils.Database, source: str, target=None, *,
                  fetched_at: str | None = None, batch_size: int = 20000, label: str | None = None,
                  length: int | None = None, max_bad_share: float = MAX_BAD_SHARE):
-        self._own_db = not isinstance(db, sqlite_utils.Database)
-        self.db = open_db(db) if self._own_db else db
         self.source = source
+        self._own_db = not isinstance(db, sqlite_utils.Database)
+        try:
+            self.db = open_db(db) if self._own_db else db
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc):
+                raise self._locked(db) from None
+            raise
         self.target = None if target is None else str(target)
         self.target_sha256: str | None = None
         self.seen_at = now_iso()
@@ -138,25 +143,23 @@ class SourceRun:
     def __enter__(self) -> "SourceRun":
         conn = self.db.conn
         path = conn.execute("PRAGMA database_list").fetchone()[2]
-        dataset = get_meta(self.db, "dataset")
-        if dataset == "demo":
-            self._close()
-            raise DemoDatabaseError(f"{path} is a DEMO database; scrapers only write real data "
-                                    "(use another --db, e.g. a new file)")
         try:
+            dataset = get_meta(self.db, "dataset")
+            if dataset == "demo":
+                raise DemoDatabaseError(f"{path} is a DEMO database; scrapers only write real data "
+                                        "(use another --db, e.g. a new file)")
             if dataset is None:
                 set_meta(self.db, dataset="real")
             self.id = conn.execute(
                 "INSERT INTO source_runs (source, target, started_at, status) VALUES (?, ?, ?, 'running')",
                 (self.source, self.target, self.seen_at)).lastrowid
             self._begin()
-        except sqlite3.OperationalError as exc:
+        except (sqlite3.OperationalError, DemoDatabaseError) as exc:
             if self.id is not None:
                 self._finish("failed", exc)
             self._close()
             if "locked" in str(exc):
-                raise ScrapeError(f"{path} is locked by another writer; run {self.source} again when "
-                                  "it has finished") from None
+                raise self._locked(path) from None
             raise
         conn.execute("PRAGMA cache_size = -65536")
         conn.execute("PRAGMA defer_foreign_keys = ON")
@@ -165,6 +168,9 @@ class SourceRun:
         # over the buffered rows cost ~10 % of a big load and free nothing.
         gc.disable()
         return self
+
+    def _locked(self, path) -> ScrapeError:
+        return ScrapeError(f"{path} is locked by another writer; run {self.source} again when it has finished")
 
     def _begin(self) -> None:
         """BEGIN IMMEDIATE; in bulk mode if the database has no row with a foreign key. Enforcement
@@ -188,7 +194,10 @@ class SourceRun:
         """Foreign keys off (checked once before commit) and, for a first load, the rollback
         journal instead of WAL: it does not journal the pages the load appends, where WAL writes
         every page twice (log, then checkpoint). Switching needs the only connection; with a
-        reader attached the run stays in WAL. ``open_db`` sets WAL again should a run die."""
+        reader attached the run stays in WAL. Only for a first load, as readers that come during
+        it wait (up to the busy timeout) while the load spills or commits, and a killed load
+        leaves a hot journal that read-only connections cannot roll back: the next ``open_db``
+        does, and sets WAL again."""
         conn = self.db.conn
         conn.execute(f"PRAGMA foreign_keys = {'OFF' if on else 'ON'}")
         with contextlib.suppress(sqlite3.OperationalError):  # "database is locked"

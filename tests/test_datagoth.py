@@ -175,6 +175,18 @@ def test_changed_winner_replaces_the_award_link(loaded_a, tmp_path):
     assert run.rows_changed == 4  # the contract, the new supplier, its link, the old link removed
 
 
+def test_a_winner_e_gp_still_names_keeps_its_award_link(loaded_a, tmp_path):
+    from scrapers.store import SourceRun
+
+    with SourceRun(loaded_a, "egp-json") as run:  # e-GP's bidders: B's bid won
+        run.upsert("bids", {"id": f"66027002002/1/{B}", "project_id": "66027002002", "is_winner": 1})
+        run.link("bid_tenderers", {"bid_id": f"66027002002/1/{B}", "supplier_id": B})
+    datagoth.load_file(loaded_a, _amended(tmp_path, (B_ROW, f"{C},บริษัท เชียงใหม่ก่อสร้าง จำกัด")))
+    assert q(loaded_a, "SELECT supplier_id FROM award_suppliers WHERE award_id = '66027002002/1' ORDER BY 1") == [
+        (B,), (A,), (C,)]
+    assert q(loaded_a, "SELECT count(*) FROM changes WHERE field = '(removed)'") == [(0,)]
+
+
 def test_winners_swapped_between_contracts_keep_both_links(loaded_a, tmp_path):
     datagoth.load_file(loaded_a, _amended(tmp_path, (B_ROW, "@"), (A_ROW, B_ROW), ("@", A_ROW)))
     assert q(loaded_a, "SELECT contract_no, supplier_id FROM contracts WHERE project_id = '66027002002' "

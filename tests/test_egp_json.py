@@ -226,6 +226,23 @@ def test_contract_published_later_by_data_go_th_takes_the_place_of_the_egp_one(t
     assert open_db(db_path).execute("SELECT count(*) FROM contracts").fetchone() == (1,)
 
 
+def _contract(cid, sid, amount=None, signed=None, name=None):
+    return {"id": cid, "supplier_id": sid, "supplier_name": name, "contract_amount": amount, "signed_date": signed}
+
+
+def test_contracts_of_two_sources_pair_one_to_one():
+    pair = egp_json.pair_contracts
+    egp = [_contract("p/egp:a", "S", 100, "2026-01-01"), _contract("p/egp:b", "S", 200, "2026-02-02")]
+    assert pair(egp, [_contract("p/1", "S", 100), _contract("p/2", "S", None, "2026-02-02")]) == {
+        "p/egp:a": "p/1", "p/egp:b": "p/2"}
+    assert pair(egp, [_contract("p/2", "S", 200)]) == {"p/egp:b": "p/2"}  # the other stays apart
+    assert pair(egp, [_contract("p/9", "S", 999)]) == {}  # which of the two? neither
+    # a supplier's one contract on each side, amounts apart; known by name when the ids differ
+    assert pair([_contract("p/egp:c", None, 5, name="หจก. ก")], [_contract("p/3", "x:1", 6, name="หจก.  ก")]) == {
+        "p/egp:c": "p/3"}
+    assert pair([_contract("p/egp:d", "T", 5)], [_contract("p/4", "S", 5)]) == {}  # another supplier
+
+
 def test_changed_upstream_price_is_recorded_in_changes(tmp_path):
     db_path = tmp_path / "p.db"
     egp_json.run_file(db_path, PAGE1, kind="listing", year=2569)

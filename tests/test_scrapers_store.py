@@ -211,6 +211,12 @@ def test_first_load_checks_foreign_keys_once_before_commit(tmp_db):
 
 def test_first_load_uses_the_rollback_journal_and_leaves_the_database_in_wal(tmp_db, tmp_path):
     journal = lambda: q(tmp_db, "PRAGMA journal_mode")[0][0]  # noqa: E731
+    other = open_db(tmp_path / "other.db")
+    with SourceRun(other, "test") as run:
+        _project(run)
+        assert q(other, "PRAGMA journal_mode") == [("delete",)]
+    assert q(other, "PRAGMA journal_mode") == [("wal",)] and q(other, "SELECT count(*) FROM projects") == [(1,)]
+    other.close()
     with pytest.raises(LayoutError):
         with SourceRun(tmp_db, "test") as run:
             _project(run)
@@ -228,6 +234,20 @@ def test_first_load_uses_the_rollback_journal_and_leaves_the_database_in_wal(tmp
         _project(run, pid="65117587281")
         assert journal() == "wal"
     assert journal() == "wal" and q(tmp_db, "SELECT count(*) FROM projects") == [(2,)]
+
+
+def test_a_second_writer_during_a_first_load_is_told_the_database_is_locked(tmp_db, tmp_path):
+    with SourceRun(tmp_db, "first") as run:
+        _project(run)
+        run.flush()  # the first load holds the write lock, in rollback-journal mode
+        second = open_db(tmp_path / "procurement.db")  # may not switch it to WAL: not an error
+        second.execute("PRAGMA busy_timeout = 50")
+        with pytest.raises(ScrapeError, match=r"procurement.db is locked by another writer; run second again"):
+            with SourceRun(second, "second"):
+                pass
+        second.close()
+    assert q(tmp_db, "SELECT source, status FROM source_runs ORDER BY id") == [("first", "ok")]
+    assert q(tmp_db, "PRAGMA journal_mode") == [("wal",)]
 
 
 def test_duplicates_after_the_memory_of_written_keys_is_full_still_lose(tmp_db, monkeypatch):
