@@ -255,6 +255,10 @@ def to_rows(r: dict) -> dict[str, list[dict]]:
 # --- load --------------------------------------------------------------------------------
 
 LINK_TABLES = ("award_suppliers",)
+#: A row names its agency and winner as that row has them (the project's province, the winner's
+#: spelling, a joint-venture marker): those only fill what is still empty, so files that differ
+#: there do not rewrite each other on every run.
+ENTITY_TABLES = ("agencies", "suppliers")
 
 
 def load_lines(run: SourceRun, lines: Iterable[str], location: str, source_url: str) -> None:
@@ -275,8 +279,9 @@ def load_lines(run: SourceRun, lines: Iterable[str], location: str, source_url: 
                 for item in items:
                     run.link(table, item)
             else:
+                overwrite = table not in ENTITY_TABLES
                 for item in items:
-                    upsert(table, item, source_url=source_url)
+                    upsert(table, item, source_url=source_url, overwrite=overwrite)
 
 
 def load_file(db_path, path, *, source_url: str | None = None, sha256: str | None = None) -> SourceRun:

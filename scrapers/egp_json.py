@@ -323,8 +323,8 @@ _CONTRACT_FILLS = ("award_id", "supplier_id", "supplier_name", "contract_amount"
 def merge_into_published(run) -> None:
     """e-GP contracts (``<project>/egp:<hash>``) that another source has since published under
     its own id (:func:`pair_contracts`): as if the e-GP response had come second
-    (:func:`parse_contracts`), the e-GP row fills what the published row lacks and is removed.
-    Logged in ``changes``: each fill, and field ``(merged)`` from the old to the new id."""
+    (:func:`parse_contracts`), the e-GP row fills what the published row lacks (not an amendment:
+    not logged) and is removed, logged in ``changes`` as field ``(merged)``, old id to new id."""
     conn = run.db.conn
     by_project: dict[str, list[dict]] = {}
     for contract in _contracts(conn, "e WHERE id LIKE '%/egp:%' AND EXISTS (SELECT 1 FROM contracts p "
@@ -340,8 +340,7 @@ def merge_into_published(run) -> None:
                 conn.execute(f"UPDATE contracts SET {', '.join(f'{c} = ?' for c in fills)} WHERE id = ?",
                              (*fills.values(), published_id))
             conn.execute("DELETE FROM contracts WHERE id = ?", (egp_id,))
-            run.log_changes([("contracts", published_id, pid, c, None, v) for c, v in fills.items()]
-                            + [("contracts", egp_id, pid, "(merged)", egp_id, published_id)])
+            run.log_changes([("contracts", egp_id, pid, "(merged)", egp_id, published_id)])
             run.rows_changed += 2 if fills else 1
 
 

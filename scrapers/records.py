@@ -12,11 +12,6 @@ from __future__ import annotations
 import dataclasses
 
 
-#: primary key of every table that receives stubs.
-STUB_KEYS = {"projects": "project_id", "agencies": "id", "suppliers": "id", "awards": "id", "contracts": "id",
-             "announcements": "id"}
-
-
 @dataclasses.dataclass
 class Records:
     upserts: list[tuple[str, dict]] = dataclasses.field(default_factory=list)
@@ -54,23 +49,9 @@ def load(run, records: Records, *, source_url: str | None = None) -> None:
     for table, row in records.upserts:
         run.upsert(table, row, source_url=source_url)
     for table, row in records.stubs:
-        _fill_only(run, table, row, source_url)
+        run.upsert(table, row, source_url=source_url, overwrite=False)
     for table, row in records.links:
         run.link(table, row)
-
-
-def _fill_only(run, table: str, row: dict, source_url: str | None) -> None:
-    """Upsert only the columns of ``row`` that the stored row has empty (all, if it is new)."""
-    key = STUB_KEYS[table]
-    cols = [c for c in row if c != key]
-    stored = None
-    if cols:
-        stored = run.db.conn.execute(
-            f"SELECT {', '.join(f'[{c}]' for c in cols)} FROM [{table}] WHERE [{key}] = ?",
-            (row[key],)).fetchone()
-    if stored is not None:
-        row = {key: row[key], **{c: row[c] for c, old in zip(cols, stored) if old is None}}
-    run.upsert(table, row, source_url=source_url)
 
 
 def summary(run) -> str:

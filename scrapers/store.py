@@ -25,6 +25,9 @@ What the run guarantees:
   new value, when it was seen and by which run. ``source``, ``source_url``, ``fetched_at`` and
   ``content_sha256`` (sha256 of the values this source gave) describe the stored version.
   Within one run the first record for a key wins; later duplicates are ignored.
+  ``upsert(..., overwrite=False)`` (a stub, or what a source only mentions in passing) and any
+  upsert into a row stored by a source of higher :data:`SOURCE_RANK` only fill the stored row's
+  empty columns: not an amendment, so no ``changes`` row, and its provenance stays.
 - ``link(table, row)`` inserts a row of a link table (no provenance) unless it exists.
 - ``quarantine(location, raw, reason)`` stores a malformed row; more than ``max_bad_share``
   (5 %) of ``rows_in`` quarantined fails the run.
@@ -57,6 +60,10 @@ from prongsai.progress import progress
 from prongsai.schema import get_meta, open_db, set_meta
 
 MAX_BAD_SHARE = 0.05
+#: Whose values stand when two sources give one row: a source overwrites a row stored by itself
+#: or a source of the same or lower rank (default 1), and only fills the empty columns of one
+#: stored by a higher rank. The published datasets outrank e-GP's pages (preliminary, partial).
+SOURCE_RANK = {"datagoth": 2, "ocds": 2}
 PROVENANCE = ("source", "source_url", "fetched_at", "content_sha256", "first_seen", "last_seen")
 _IN_CHUNK = 500
 _DONE_LIMIT = 100_000
@@ -107,6 +114,7 @@ class SourceRun:
                  fetched_at: str | None = None, batch_size: int = 20000, label: str | None = None,
                  length: int | None = None, max_bad_share: float = MAX_BAD_SHARE):
         self.source = source
+        self.rank = SOURCE_RANK.get(source, 1)
         self._own_db = not isinstance(db, sqlite_utils.Database)
         try:
             self.db = open_db(db) if self._own_db else db
@@ -292,14 +300,16 @@ class SourceRun:
             (self.source, self.id, location, raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False),
              reason, self.seen_at))
 
-    def upsert(self, table: str, row: dict, *, source_url: str | None = None) -> None:
+    def upsert(self, table: str, row: dict, *, source_url: str | None = None, overwrite: bool = True) -> None:
+        """``overwrite=False``: a stored row only gets its empty columns filled (see the module
+        docstring); so does one stored by a source of higher :data:`SOURCE_RANK` either way."""
         pk = self._pk.get(table) or self._primary_key(table)
         pending = self._upserts.get(table)
         if pending is None:
             pending = self._upserts[table] = {}
         key = row[pk]
         if key not in pending and key not in self._done.get(table, ()):
-            pending[key] = (row, source_url)
+            pending[key] = (row, source_url, overwrite)
             self._buffered += 1
             if self._buffered >= self.batch_size:
                 self.flush()
@@ -379,10 +389,10 @@ class SourceRun:
         fresh = self._is_fresh(table)  # empty when this run began: nothing to compare with
         source, stamp, seen = self.source, self.fetched_at, self.seen_at
         groups: dict[tuple, list] = {}
-        for key, (row, url) in pending.items():  # fresh: straight to the INSERT's parameters
+        for key, (row, url, overwrite) in pending.items():  # fresh: straight to the INSERT's parameters
             values = tuple(row.values())
-            groups.setdefault(tuple(row), []).append(
-                (*values, source, url, stamp, row_sha256(values), seen, seen) if fresh else (key, values, url))
+            groups.setdefault(tuple(row), []).append((*values, source, url, stamp, row_sha256(values), seen, seen)
+                                                     if fresh else (key, values, url, overwrite))
         for cols, items in groups.items():
             unknown = set(cols) - self._columns[table]
             if unknown:
@@ -395,9 +405,9 @@ class SourceRun:
                 conn.executemany(insert, items)
                 self.rows_changed += conn.total_changes - before
                 continue
-            existing = self._select(table, pk, ("last_seen", "content_sha256"), [i[0] for i in items])
+            existing = self._select(table, pk, ("last_seen", "content_sha256", "source"), [i[0] for i in items])
             inserts, touches, suspects = [], [], []
-            for key, values, url in items:
+            for key, values, url, overwrite in items:
                 digest = row_sha256(values)
                 old = existing.get(key)
                 if old is None:
@@ -407,14 +417,19 @@ class SourceRun:
                 elif old[1] == digest:
                     touches.append((seen, key))
                 else:
-                    suspects.append((key, values, url, digest))
-            updates, changes = [], []
+                    overwrite = overwrite and SOURCE_RANK.get(old[2], 1) <= self.rank
+                    suspects.append((key, values, url, digest, overwrite))
+            updates, changes, fills = [], [], {}
             stored = self._select(table, pk, cols, [s[0] for s in suspects]) if suspects else {}
             project_col = cols.index("project_id") if "project_id" in cols else None
-            for key, values, url, digest in suspects:
-                diff = [(c, a, b) for c, a, b in zip(cols, stored[key], values) if not _same(a, b)]
+            for key, values, url, digest, overwrite in suspects:
+                diff = [(c, a, b) for c, a, b in zip(cols, stored[key], values) if not _same(a, b)
+                        and (overwrite or (a is None and b is not None))]
                 if not diff:  # same values, given by another source or column set
                     touches.append((seen, key))
+                    continue
+                if not overwrite:  # not an amendment: no change logged, the provenance stays
+                    fills.setdefault(tuple(c for c, _, _ in diff), []).append((*(b for _, _, b in diff), seen, key))
                     continue
                 updates.append((*values, source, url, stamp, digest, seen, key))
                 project = key if table == "projects" else (
@@ -428,6 +443,10 @@ class SourceRun:
                 sets = ", ".join(f"[{c}] = ?" for c in (*cols, "source", "source_url", "fetched_at",
                                                          "content_sha256", "last_seen"))
                 conn.executemany(f"UPDATE [{table}] SET {sets} WHERE [{pk}] = ?", updates)
+            for filled, rows in fills.items():
+                sets = ", ".join(f"[{c}] = ?" for c in (*filled, "last_seen"))
+                conn.executemany(f"UPDATE [{table}] SET {sets} WHERE [{pk}] = ?", rows)
+                self.rows_changed += len(rows)
             self.log_changes(changes)
             self.rows_changed += len(inserts) + len(updates)
 

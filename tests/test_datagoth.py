@@ -149,6 +149,16 @@ def test_rerun_changes_nothing_and_amendment_is_logged(loaded_a, tmp_path):
     assert q(loaded_a, "SELECT count(DISTINCT first_seen) FROM contracts") == [(1,)]
 
 
+def test_files_that_name_an_agency_or_winner_differently_rerun_without_changes(db_path):
+    files = [FIX / n for n in ("fy2566_31cols.csv", "fy2568_26headers.csv", "fy2568_31headers.csv")]
+    for path in files:
+        datagoth.load_file(db_path, path)
+    assert [datagoth.load_file(db_path, path).rows_changed for path in files] == [0, 0, 0]
+    assert q(db_path, "SELECT count(*) FROM changes") == [(0,)]
+    assert one(db_path, "SELECT name_th FROM suppliers WHERE id = ?", B) == (  # as first seen
+        "ห้างหุ้นส่วนจำกัด วังเหนือก่อสร้าง (สัญญากิจการค้าร่วม)",)
+
+
 def _amended(tmp_path, *replacements):
     data = (FIX / "fy2566_31cols.csv").read_text(encoding="utf-8-sig")
     for old, new in replacements:

@@ -194,17 +194,12 @@ def test_award_and_contract_from_data_go_th_are_filled_not_duplicated(tmp_path):
     assert egp_json.run_file(db_path, CONTRACT, kind="contract", project_id=PID).rows_changed == 0
 
 
-def test_contract_published_later_by_data_go_th_takes_the_place_of_the_egp_one(tmp_path):
+def _data_go_th_file(tmp_path):
+    """The project as data.go.th would publish it (title and agency its own way, no signing date)."""
     import csv
 
     from scrapers import datagoth
 
-    db_path = tmp_path / "p.db"
-    egp_json.run_file(db_path, RESULT, kind="result", project_id=PID)
-    egp_json.run_file(db_path, CONTRACT, kind="contract", project_id=PID)
-    db = open_db(db_path)
-    (egp_id,) = db.execute("SELECT id FROM contracts").fetchone()
-    db.close()
     row = dict.fromkeys(datagoth.COLUMNS_A, "")
     row.update({"รหัสโครงการ": PID, "ชื่อโครงการ": "จ้างก่อสร้างถนน", "ชื่อหน่วยงาน": "กรมทางหลวงชนบท",
                 "วิธีจัดซื้อฯ": "ประกวดราคาอิเล็กทรอนิกส์ (e-bidding)", "ราคาตกลงซื้อ/จ้าง": "7659000",
@@ -213,17 +208,46 @@ def test_contract_published_later_by_data_go_th_takes_the_place_of_the_egp_one(t
     path = tmp_path / "contracts.csv"
     with open(path, "w", encoding="utf-8-sig", newline="") as f:
         csv.writer(f).writerows([datagoth.COLUMNS_A, list(row.values())])
-    run = datagoth.load_file(db_path, path)
+    return path
+
+
+def test_contract_published_later_by_data_go_th_takes_the_place_of_the_egp_one(tmp_path):
+    from scrapers import datagoth
+
+    db_path = tmp_path / "p.db"
+    egp_json.run_file(db_path, RESULT, kind="result", project_id=PID)
+    egp_json.run_file(db_path, CONTRACT, kind="contract", project_id=PID)
+    db = open_db(db_path)
+    (egp_id,) = db.execute("SELECT id FROM contracts").fetchone()
+    db.close()
+    run = datagoth.load_file(db_path, _data_go_th_file(tmp_path))
     published = f"{PID}/สนอ. 10/2569"
     db = open_db(db_path)
     assert db.execute("SELECT id, contract_amount, signed_date, award_id FROM contracts").fetchall() == [
         (published, 7_659_000, "2026-01-15", f"{PID}/1")]  # the signing date only e-GP gave is kept
     assert db.execute("SELECT row_id, field, old_value, new_value, source_run_id FROM changes "
                       "WHERE table_name = 'contracts' ORDER BY id").fetchall() == [
-        (published, "signed_date", None, "2026-01-15", run.id), (egp_id, "(merged)", egp_id, published, run.id)]
+        (egp_id, "(merged)", egp_id, published, run.id)]
     db.close()
     assert egp_json.run_file(db_path, CONTRACT, kind="contract", project_id=PID).rows_changed == 0
     assert open_db(db_path).execute("SELECT count(*) FROM contracts").fetchone() == (1,)
+
+
+def test_e_gp_fills_but_never_rewrites_what_data_go_th_published(tmp_path):
+    from scrapers import datagoth
+
+    db_path = tmp_path / "p.db"
+    datagoth.load_file(db_path, _data_go_th_file(tmp_path))
+    select = "SELECT title, buyer_id, reference_price, source FROM projects WHERE project_id = ?"
+    db = open_db(db_path)
+    published = db.execute(select, [PID]).fetchone()
+    db.close()
+    egp_json.run_file(db_path, PAGE1, kind="listing", year=2569)
+    again = egp_json.run_file(db_path, PAGE1, kind="listing", year=2569)
+    db = open_db(db_path)
+    assert db.execute(select, [PID]).fetchone() == (*published[:2], 7_700_000, "datagoth")  # only filled
+    assert db.execute("SELECT count(*) FROM changes").fetchone() == (0,) and again.rows_changed == 0
+    db.close()
 
 
 def _contract(cid, sid, amount=None, signed=None, name=None):

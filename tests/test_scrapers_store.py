@@ -79,6 +79,32 @@ def test_a_source_writing_fewer_columns_does_not_erase_others(tmp_db):
     assert q(tmp_db, "SELECT title, budget FROM projects") == [("ซื้อวัสดุ", 380000.0)]
 
 
+def test_a_fill_only_row_fills_empty_columns_without_a_change_or_new_provenance(tmp_db):
+    _load(tmp_db)  # no method, a budget
+    with SourceRun(tmp_db, "test") as run:
+        run.upsert("projects", {"project_id": "64097344169", "budget": 1.0, "method": "เฉพาะเจาะจง"},
+                   source_url="https://other", overwrite=False)
+    assert run.rows_changed == 1
+    assert q(tmp_db, "SELECT budget, method, source_url, content_sha256 = ?, last_seen FROM projects",
+             q(tmp_db, "SELECT content_sha256 FROM projects")[0][0]) == [
+        (380000.0, "เฉพาะเจาะจง", URL, 1, run.seen_at)]
+    assert q(tmp_db, "SELECT count(*) FROM changes") == [(0,)]
+
+
+def test_a_source_of_lower_rank_only_fills_a_row_of_a_higher_one(tmp_db):
+    with SourceRun(tmp_db, "egp-json") as run:
+        _project(run, title="จาก e-GP")
+    with SourceRun(tmp_db, "datagoth") as run:  # rank 2 overwrites rank 1
+        _project(run, title="จาก data.go.th", budget=None)
+    assert q(tmp_db, "SELECT title, budget, source FROM projects") == [("จาก data.go.th", None, "datagoth")]
+    with SourceRun(tmp_db, "egp-json") as run:
+        _project(run, title="จาก e-GP")
+    assert run.rows_changed == 1  # the empty budget filled, the title left as data.go.th has it
+    assert q(tmp_db, "SELECT title, budget, source FROM projects") == [("จาก data.go.th", 380000.0, "datagoth")]
+    assert q(tmp_db, "SELECT field, old_value, new_value FROM changes") == [
+        ("title", "จาก e-GP", "จาก data.go.th"), ("budget", "380000.0", None)]
+
+
 def test_first_record_wins_within_a_run_even_across_batches(tmp_db):
     with SourceRun(tmp_db, "test", batch_size=2) as run:
         _project(run, title="first")
