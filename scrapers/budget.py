@@ -27,7 +27,7 @@ from prongsai.errors import UserError
 from prongsai.thai import BE_OFFSET, agency_id, is_blank, parse_amount, to_arabic_digits
 from prongsai.cli_options import db_option
 from scrapers.records import Records, load, summary
-from scrapers.store import LayoutError, ScrapeError, SourceRun
+from scrapers.store import LayoutError, ScrapeError, SourceRun, each_file
 
 SOURCE = "budget"
 REFRESH = False  # published once a year: load a new bill when it appears
@@ -227,18 +227,18 @@ def _load(run, records: Records, location: str) -> None:
 
 @click.command(SOURCE)
 @db_option
-@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False),
-              help="A saved budget-bill CSV (KaoGeek v2 columns) or WeVis nation-wide.json.")
+@click.option("--file", "paths", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A saved budget-bill CSV (KaoGeek v2 columns) or WeVis nation-wide.json (repeatable: "
+                   "one run each).")
 @click.option("--url", "urls", multiple=True, help="Fetch this document instead of the default set; repeatable.")
 @click.option("--year", "fiscal_year", type=int, default=None,
               help="Fiscal year (B.E.) of a local-budget JSON whose name does not say it.")
-def command(db_path, path, urls, fiscal_year):
+def command(db_path, paths, urls, fiscal_year):
     """Budget line items: national budget bill (CSV) and อบจ. local budgets (JSON) into budget_items.
 
     Live: the FY2565 bill volumes and the อบจ. budgets FY2565-2566 by default.
     """
-    if path:
-        run = run_file(db_path, path, fiscal_year=fiscal_year)
+    if paths:
+        each_file(SOURCE, paths, lambda path: click.echo(summary(run_file(db_path, path, fiscal_year=fiscal_year))))
     else:
-        run = run_live(db_path, urls=urls or DEFAULT_URLS, fiscal_year=fiscal_year)
-    click.echo(summary(run))
+        click.echo(summary(run_live(db_path, urls=urls or DEFAULT_URLS, fiscal_year=fiscal_year)))

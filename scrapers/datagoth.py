@@ -47,7 +47,7 @@ from prongsai.thai import (agency_id, fiscal_year, method_group, normalize_name,
                            parse_be_date, supplier_id, to_arabic_digits)
 from scrapers.egp_json import merge_into_published
 from scrapers.http import Client, Download, FetchError
-from scrapers.store import LayoutError, ScrapeError, SourceRun
+from scrapers.store import LayoutError, ScrapeError, SourceRun, each_file
 
 SOURCE = "datagoth"
 CURRENCY = "THB"
@@ -199,7 +199,8 @@ def to_rows(r: dict) -> dict[str, list[dict]]:
     if not (pid.isascii() and pid.isdigit() and len(pid) >= 6):
         pid = to_arabic_digits(pid)
         if not _PROJECT_ID.fullmatch(pid):
-            raise ValueError(f"รหัสโครงการ is not a project id: {r['รหัสโครงการ']!r}")
+            raise ValueError(f"รหัสโครงการ is not a project id: {r['รหัสโครงการ']!r}" if r["รหัสโครงการ"]
+                             else "รหัสโครงการ is empty")
     values = []
     for column, parser in _PARSED:
         try:
@@ -295,8 +296,8 @@ def load_file(db_path, path, *, source_url: str | None = None, sha256: str | Non
         try:
             load_lines(run, text, str(path), url)
         except UnicodeDecodeError as exc:
-            raise ScrapeError(f"{SOURCE}: {path} is not UTF-8 ({exc.reason} at byte {exc.start} of a "
-                              "block); data.go.th CSVs are UTF-8, is this the right file?") from None
+            raise ScrapeError(f"{SOURCE}: {path} is not UTF-8 ({exc.reason}); data.go.th CSVs are UTF-8. "
+                              "A file saved as TIS-620 (cp874) converts with: iconv -f cp874 -t utf-8") from None
         if not run.first_load:  # a first load has nothing stored to reconcile with
             run.flush()
             merge_into_published(run)
@@ -384,24 +385,21 @@ def run_live(db_path, *, year: int | None = None, client: Client | None = None,
     raw_dir = pathlib.Path(raw_dir or config.data_dir() / "raw" / SOURCE / str(year))
     own = client is None
     client = client or Client()
-    runs, failures = [], []
+
+    def load_resource(res: dict) -> SourceRun | None:
+        dest = raw_dir / f"{res['id']}.csv"
+        dl = _saved(dest, res) or _download(client, res, dest)
+        if _unchanged(db_path, res["url"], dl.sha256):
+            click.echo(f"{SOURCE}: {res['name']} unchanged since the last run, skipped", err=True)
+            return None
+        return load_file(db_path, dl.path, source_url=res["url"], sha256=dl.sha256)
+
     try:
-        for res in resources(client, year):
-            dest = raw_dir / f"{res['id']}.csv"
-            try:
-                dl = _saved(dest, res) or _download(client, res, dest)
-                if _unchanged(db_path, res["url"], dl.sha256):
-                    click.echo(f"{SOURCE}: {res['name']} unchanged since the last run, skipped", err=True)
-                    continue
-                runs.append(load_file(db_path, dl.path, source_url=res["url"], sha256=dl.sha256))
-            except UserError as exc:
-                failures.append(f"{res['name']}: {exc.message}")
+        runs = each_file(SOURCE, resources(client, year), load_resource, label=lambda res: res["name"])
     finally:
         if own:
             client.close()
-    if failures:
-        raise ScrapeError(f"{SOURCE}: {len(failures)} file(s) failed: " + " | ".join(failures))
-    return runs
+    return [run for run in runs if run is not None]
 
 
 def _saved(dest: pathlib.Path, res: dict) -> Download | None:
@@ -463,8 +461,7 @@ def command(db_path, year, files, url):
     if sum(map(bool, (files, year, url))) > 1:
         raise UserError("use one of --file, --year or --url")
     if files:
-        for path in files:
-            click.echo(_summary(load_file(db_path, path)))
+        each_file(SOURCE, files, lambda path: click.echo(_summary(load_file(db_path, path))))
         return
     if url:
         with Client() as client:

@@ -15,7 +15,7 @@ import json
 import click
 
 from prongsai.errors import UserError
-from prongsai.thai import (agency_id, fiscal_year, normalize_name, parse_amount, parse_be_date,
+from prongsai.thai import (agency_id, fiscal_year, method_group, normalize_name, parse_amount, parse_be_date,
                            short_hash, supplier_id)
 from scrapers import egp
 from prongsai.cli_options import db_option
@@ -101,6 +101,13 @@ def _present(row: dict) -> dict:
     return {k: v for k, v in row.items() if v is not None}
 
 
+#: The only methodIds every source agrees on; 15, 17 and 18 mean different methods in different
+#: projects (shared/research/thai-data.md), so those stay raw only.
+METHOD_IDS = {"16": "ประกวดราคาอิเล็กทรอนิกส์ (e-bidding)", "19": "เฉพาะเจาะจง"}
+#: The announcement whose date is the project's announce_date (ประกาศเชิญชวน), as data.go.th has it.
+INVITATION = "D0"
+
+
 def parse_listing(content: bytes, *, url: str, budget_year: int | None = None) -> Records:
     """One listing page -> projects, their agencies and the announcement each row shows."""
     records = Records()
@@ -114,6 +121,7 @@ def parse_listing(content: bytes, *, url: str, budget_year: int | None = None) -
         try:
             pid = egp.project_id(row["projectId"])
             published_at = _datetime(row["announceDate"])
+            method = METHOD_IDS.get(str(row["methodId"]))
             project = {
                 "project_id": pid,
                 "title": row["projectName"],
@@ -121,8 +129,9 @@ def parse_listing(content: bytes, *, url: str, budget_year: int | None = None) -
                 "procuring_entity_id": agency_id(None, row["deptSubName"]),
                 "sub_agency": row["deptSubName"],
                 "method_id_raw": None if row["methodId"] is None else str(row["methodId"]),
+                "method": method, **dict(zip(("method_group", "ocds_method"), method_group(method))),
                 "fiscal_year": budget_year,
-                "announce_date": published_at and published_at[:10],
+                "announce_date": published_at[:10] if published_at and row["announceType"] == INVITATION else None,
                 "tender_start": parse_be_date(row.get("offerStartDate")),
                 "tender_end": parse_be_date(row.get("offerEndDate") or row.get("offerDate")),
                 "budget": parse_amount(row["projectMoney"]),
@@ -424,12 +433,14 @@ def run_file(db_path, path, *, kind: str, project_id=None, year=None, url=None) 
 @click.command(SOURCE)
 @db_option
 @click.option("--year", type=int, default=None, help="Budget year (B.E.) of the listing to page through "
-              "(default: the current fiscal year when no --project is given).")
+              "(default: the current fiscal year when no --project is given); with --file, the fiscal year "
+              "of the saved listing's projects (the listing does not say it).")
 @click.option("--method", "method_id", default=None, help="Only this methodId (e.g. 16 e-bidding, 19 เฉพาะเจาะจง).")
 @click.option("--keyword", default=None, help="keywordSearch of the listing (e.g. a project id).")
 @click.option("--max-pages", type=click.IntRange(1), default=None, help="Stop after this many listing pages.")
 @click.option("--project", "projects", multiple=True, metavar="ID", callback=egp.project_ids,
-              help="Fetch this project's bidders (getProcureResult) and contract; repeatable.")
+              help="Fetch this project's bidders (getProcureResult) and contract; repeatable. With --file "
+                   "--kind result|contract: the project the saved response is about (it does not say).")
 @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False), help="Read a saved response.")
 @click.option("--kind", type=click.Choice(["listing", "result", "contract"]), default="listing",
               show_default=True, help="With --file: which call the saved response came from.")

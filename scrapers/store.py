@@ -89,6 +89,20 @@ class DemoDatabaseError(ScrapeError):
     pass
 
 
+def each_file(source: str, items, load, *, label=str) -> list:
+    """``load(item)`` for every file (each its own run), going on past one that fails; the
+    failures are reported together at the end, each named by ``label(item)``."""
+    results, failures = [], []
+    for item in items:
+        try:
+            results.append(load(item))
+        except UserError as exc:
+            failures.append(f"{label(item)}: {exc.message}")
+    if failures:
+        raise ScrapeError(f"{source}: {len(failures)} file(s) failed: " + " | ".join(failures))
+    return results
+
+
 def now_iso() -> str:
     """UTC timestamp with microseconds: it also tells this run's rows from the previous run's."""
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds")

@@ -193,6 +193,15 @@ def test_cli_loads_a_local_budget_file(tmp_path):
     assert "budget: 12 read, 0 changed" in again.output
 
 
+def test_cli_loads_every_file_given(tmp_path):
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(budget.command, ["--db", str(tmp_path / "p.db"), "--file", str(EXAMPLE),
+                                                 "--file", str(PAO_2565)])
+    assert result.exit_code == 0, result.output
+    assert "budget: 10 read" in result.output and "budget: 12 read, 12 changed" in result.output
+
+
 def test_prongsai_scrape_budget_is_registered(tmp_path):
     from click.testing import CliRunner
 

@@ -292,7 +292,7 @@ def test_malformed_row_is_quarantined_and_too_many_fail(db_path, tmp_path):
 def test_wrong_encoding_is_a_clear_error(db_path, tmp_path):
     path = tmp_path / "tis620.csv"
     path.write_bytes((FIX / "fy2566_31cols.csv").read_bytes().decode("utf-8-sig").encode("cp874"))
-    with pytest.raises(ScrapeError, match="is not UTF-8"):
+    with pytest.raises(ScrapeError, match="is not UTF-8.*iconv -f cp874 -t utf-8"):
         datagoth.load_file(db_path, path)
 
 
@@ -313,6 +313,17 @@ def test_cli_file_and_demo_guard(runner, tmp_path):
     set_meta(open_db(demo), dataset="demo")
     result = runner.invoke(cli, ["scrape", "datagoth", "--db", str(demo), "--file", str(REAL)])
     assert result.exit_code == 1 and "DEMO database" in result.output and "Traceback" not in result.output
+
+
+def test_cli_loads_every_file_and_names_the_one_that_failed(runner, tmp_path):
+    db, bad = tmp_path / "p.db", tmp_path / "renamed.csv"
+    bad.write_text((FIX / "fy2566_31cols.csv").read_text(encoding="utf-8-sig").replace("รหัสโครงการ", "รหัส"),
+                   encoding="utf-8-sig")
+    result = runner.invoke(cli, ["scrape", "datagoth", "--db", str(db), "--file", str(FIX / "fy2566_31cols.csv"),
+                                 "--file", str(bad), "--file", str(FIX / "fy2568_26headers.csv")])
+    assert result.exit_code == 1
+    assert f"datagoth: 1 file(s) failed: {bad}: datagoth: layout changed in {bad}" in result.output
+    assert q(db, "SELECT status FROM source_runs ORDER BY id") == [("ok",), ("failed",), ("ok",)]
 
 
 def test_cli_help_says_what_live_use_does(runner):
@@ -424,3 +435,5 @@ def test_project_id_in_thai_digits_and_garbage():
     assert datagoth.to_rows(_record(**{"รหัสโครงการ": "๖๖๐๑๗๐๐๑๐๐๑"}))["projects"][0]["project_id"] == "66017001001"
     with pytest.raises(ValueError, match="รหัสโครงการ is not a project id"):
         datagoth.to_rows(_record(**{"รหัสโครงการ": "6.6017E+10"}))
+    with pytest.raises(ValueError, match="^รหัสโครงการ is empty$"):
+        datagoth.to_rows(_record(**{"รหัสโครงการ": None}))

@@ -38,9 +38,16 @@ def test_listing_rows_become_projects_and_announcements():
     projects = {p["project_id"]: p for p in records.rows("projects")}
     road = projects[PID]
     assert road["budget"] == 7_700_000 and road["reference_price"] == 7_700_000  # "7,700,000.00"
-    assert road["fiscal_year"] == 2569 and road["announce_date"] == "2025-12-30"
+    assert road["fiscal_year"] == 2569 and "announce_date" not in road  # a W0 row: the winner's date
     assert road["tender_start"] == "2025-11-26" and road["tender_end"] == "2025-12-03"
     assert road["method_id_raw"] == "16" and road["province"] == "บึงกาฬ"
+    assert (road["method"], road["method_group"], road["ocds_method"]) == (
+        "ประกวดราคาอิเล็กทรอนิกส์ (e-bidding)", "ประกาศเชิญชวนทั่วไป", "open")
+    assert projects["68129573311"]["method"] == "ประกวดราคาอิเล็กทรอนิกส์ (e-bidding)"
+    invitation = json.loads(PAGE1.read_bytes())
+    invitation["data"]["data"][0]["announceType"] = "D0"
+    invited = egp_json.parse_listing(dumps(invitation), url="p1", budget_year=2569)
+    assert invited.rows("projects")[0]["announce_date"] == "2025-12-30"
     assert road["buyer_id"] == "name:กรมส่งเสริมการปกครองท้องถิ่น"
     assert road["procuring_entity_id"] == "name:องค์การบริหารส่วนจังหวัดบึงกาฬ"
     announcement = next(a for a in records.rows("announcements") if a["project_id"] == PID)
