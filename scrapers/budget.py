@@ -82,7 +82,10 @@ def parse_bill(text: str, *, location: str) -> Records:
         try:
             if is_blank(row["ITEM_ID"]) or is_blank(row["MINISTRY"]):
                 raise ValueError("no ITEM_ID or MINISTRY")
-            amount = parse_amount(row["AMOUNT"])
+            try:
+                amount = parse_amount(row["AMOUNT"])
+            except ValueError as exc:
+                raise ValueError(f"AMOUNT: {exc}") from None
             if amount is None:
                 raise ValueError("no AMOUNT")
             year = _year_be(row["FISCAL_YEAR"])

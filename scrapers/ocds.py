@@ -649,7 +649,12 @@ def run_live(db_path, **options) -> SourceRun:
 @click.option("--ocid-prefix", "ocid_prefixes", multiple=True,
               help="An ocid prefix to strip from project ids (ours is stripped anyway).")
 def command(db_path, file_path, url, bangkok, ocid_prefixes):
-    """Load Open Contracting (OCDS) data: any publisher's file or URL, or Bangkok's feed."""
+    """Load Open Contracting (OCDS) data: any publisher's file or URL, or Bangkok's feed.
+
+    Release packages are merged per ocid against the OCDS schema, read from
+    $PRONGSAI_OCDS_SCHEMA_DIR, else downloaded once into data/cache/: set it to load a
+    --file with no network at all.
+    """
     chosen = [x for x in (file_path, url, bangkok) if x]
     if len(chosen) != 1:
         raise click.UsageError("give exactly one of --file, --url, --bangkok")

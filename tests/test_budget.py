@@ -69,7 +69,7 @@ def test_ocr_flagged_row_is_kept_as_published_and_bad_amount_quarantined():
     records = items(THAI_DIGITS)
     assert "งบรายจ่ายอื่น เอิน" in {r["category"] for r in records.rows("budget_items")}
     (location, raw, reason), = records.bad
-    assert location == "bill_thai_digits.csv:7" and "ไม่ระบุ" in raw and "not an amount" in reason
+    assert location == "bill_thai_digits.csv:7" and "ไม่ระบุ" in raw and reason == "AMOUNT: not an amount: 'ไม่ระบุ'"
 
 
 def test_renamed_column_is_a_layout_error_naming_it():
@@ -147,7 +147,7 @@ def test_a_few_bad_rows_are_quarantined_and_the_run_goes_on(tmp_path):
     db = open_db(tmp_path / "p.db")
     assert db.execute("SELECT count(*) FROM budget_items").fetchone()[0] == 188
     assert db.execute("SELECT location, reason FROM quarantine").fetchone() == (
-        f"{broken}:2", "not an amount: 'n/a'")
+        f"{broken}:2", "AMOUNT: not an amount: 'n/a'")
 
 
 URL = "https://budget.example.th/2022-3-17.csv"
