@@ -365,36 +365,33 @@ class _Orgs:
             return None
         org = self._detail(ref)
         name = _text(org.get("name"))
-        identifier = org.get("identifier") if isinstance(org.get("identifier"), dict) else {}
-        code = _text(identifier.get("id")) if identifier.get("scheme") == AGENCY_SCHEME else None
-        # an e-GP department code is the id the e-GP sources give the agency too
-        key = code or _text(org.get("id")) or self._identifier_id(org) or (name and thai.agency_id(None, name))
+        key = _text(org.get("id")) or self._identifier_id(org) or (name and thai.agency_id(None, name))
         if not key:
             return None
+        identifier = org.get("identifier") if isinstance(org.get("identifier"), dict) else {}
         details = org.get("details") if isinstance(org.get("details"), dict) else {}
         address = org.get("address") if isinstance(org.get("address"), dict) else {}
         _fill(self.agencies, key, {
             "id": key, **_names(name),
             "ministry": _text(details.get("ministry")),
-            "department_code": code,
+            "department_code": _text(identifier.get("id")) if identifier.get("scheme") == AGENCY_SCHEME else None,
             "province": _text(address.get("region")),
         })
         return key
 
     def supplier(self, ref) -> tuple[str | None, str | None]:
-        """(suppliers.id, name) of an organisation reference: a valid Thai tax id, as the other
-        sources key suppliers, else the id as published."""
+        """(suppliers.id, name) of an organisation reference; the id is kept as published."""
         if not isinstance(ref, dict):
             return None, None
         org = self._detail(ref)
         name = _text(org.get("name"))
-        identifier = org.get("identifier") if isinstance(org.get("identifier"), dict) else {}
-        raw = _text(identifier.get("id")) if identifier.get("scheme") in TAX_ID_SCHEMES else None
-        tax_id, status = thai.classify_tax_id(raw)
-        key = tax_id or _text(org.get("id")) or self._identifier_id(org) or (name and thai.supplier_id(None, name)[0])
+        key = _text(org.get("id")) or self._identifier_id(org) or (name and thai.supplier_id(None, name)[0])
         if not key:
             return None, name
+        identifier = org.get("identifier") if isinstance(org.get("identifier"), dict) else {}
         address = org.get("address") if isinstance(org.get("address"), dict) else {}
+        raw = _text(identifier.get("id")) if identifier.get("scheme") in TAX_ID_SCHEMES else None
+        tax_id, status = thai.classify_tax_id(raw)
         _fill(self.suppliers, key, {
             "id": key, "tax_id": tax_id, "tax_id_raw": raw, "tax_id_status": status, **_names(name),
             "name_normalized": thai.normalize_name(name) or None,
@@ -565,9 +562,10 @@ def load(run: SourceRun, releases, *, source_url: str | None = None, ocid_prefix
                 if table in LINK_TABLES:
                     run.link(table, row)
                     continue
-                if partial or table in ("agencies", "suppliers"):
+                complete = not (partial or table in ("agencies", "suppliers"))
+                if not complete:
                     row = {k: v for k, v in row.items() if v is not None}
-                run.upsert(table, row, source_url=source_url)
+                run.upsert(table, row, source_url=source_url, complete=complete)
     if compiled_only:
         run.flush()
         _prune(run)

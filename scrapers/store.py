@@ -25,9 +25,11 @@ What the run guarantees:
   new value, when it was seen and by which run. ``source``, ``source_url``, ``fetched_at`` and
   ``content_sha256`` (sha256 of the values this source gave) describe the stored version.
   Within one run the first record for a key wins; later duplicates are ignored.
+  A blank (None) erases a stored value only in a ``complete`` row (an OCDS compiled release),
+  and a value that fills a blank is not an amendment (no ``changes`` row).
   ``upsert(..., overwrite=False)`` (a stub, or what a source only mentions in passing) and any
-  upsert into a row stored by a source of higher :data:`SOURCE_RANK` only fill the stored row's
-  empty columns: not an amendment, so no ``changes`` row, and its provenance stays.
+  upsert into a row stored by a source of higher :data:`SOURCE_RANK` only fill the stored
+  row's blanks, and leave its provenance as it was.
 - ``link(table, row)`` inserts a row of a link table (no provenance) unless it exists.
 - ``quarantine(location, raw, reason)`` stores a malformed row; more than ``max_bad_share``
   (5 %) of ``rows_in`` quarantined fails the run.
@@ -314,16 +316,18 @@ class SourceRun:
             (self.source, self.id, location, raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False),
              reason, self.seen_at))
 
-    def upsert(self, table: str, row: dict, *, source_url: str | None = None, overwrite: bool = True) -> None:
-        """``overwrite=False``: a stored row only gets its empty columns filled (see the module
-        docstring); so does one stored by a source of higher :data:`SOURCE_RANK` either way."""
+    def upsert(self, table: str, row: dict, *, source_url: str | None = None, overwrite: bool = True,
+               complete: bool = False) -> None:
+        """``overwrite=False``: a stored row only gets its blanks filled (see the module
+        docstring); so does one stored by a source of higher :data:`SOURCE_RANK` either way.
+        ``complete=True``: the row states every column it gives, so its blanks erase too."""
         pk = self._pk.get(table) or self._primary_key(table)
         pending = self._upserts.get(table)
         if pending is None:
             pending = self._upserts[table] = {}
         key = row[pk]
         if key not in pending and key not in self._done.get(table, ()):
-            pending[key] = (row, source_url, overwrite)
+            pending[key] = (row, source_url, overwrite, complete)
             self._buffered += 1
             if self._buffered >= self.batch_size:
                 self.flush()
@@ -403,10 +407,10 @@ class SourceRun:
         fresh = self._is_fresh(table)  # empty when this run began: nothing to compare with
         source, stamp, seen = self.source, self.fetched_at, self.seen_at
         groups: dict[tuple, list] = {}
-        for key, (row, url, overwrite) in pending.items():  # fresh: straight to the INSERT's parameters
+        for key, (row, url, *modes) in pending.items():  # fresh: straight to the INSERT's parameters
             values = tuple(row.values())
             groups.setdefault(tuple(row), []).append((*values, source, url, stamp, row_sha256(values), seen, seen)
-                                                     if fresh else (key, values, url, overwrite))
+                                                     if fresh else (key, values, url, *modes))
         for cols, items in groups.items():
             unknown = set(cols) - self._columns[table]
             if unknown:
@@ -421,7 +425,7 @@ class SourceRun:
                 continue
             existing = self._select(table, pk, ("last_seen", "content_sha256", "source"), [i[0] for i in items])
             inserts, touches, suspects = [], [], []
-            for key, values, url, overwrite in items:
+            for key, values, url, overwrite, complete in items:
                 digest = row_sha256(values)
                 old = existing.get(key)
                 if old is None:
@@ -432,23 +436,27 @@ class SourceRun:
                     touches.append((seen, key))
                 else:
                     overwrite = overwrite and SOURCE_RANK.get(old[2], 1) <= self.rank
-                    suspects.append((key, values, url, digest, overwrite))
+                    suspects.append((key, values, url, digest, overwrite, complete))
             updates, changes, fills = [], [], {}
             stored = self._select(table, pk, cols, [s[0] for s in suspects]) if suspects else {}
             project_col = cols.index("project_id") if "project_id" in cols else None
-            for key, values, url, digest, overwrite in suspects:
-                diff = [(c, a, b) for c, a, b in zip(cols, stored[key], values) if not _same(a, b)
-                        and (overwrite or (a is None and b is not None))]
+            for key, values, url, digest, overwrite, complete in suspects:
+                old_values = stored[key]
+                # A blank erases only from a complete row; a value fills a blank, or replaces another
+                # value where this source may overwrite: only a replacement is an amendment.
+                diff = [(c, a, b) for c, a, b in zip(cols, old_values, values)
+                        if (b is not None or complete) and not _same(a, b) and (overwrite or a is None)]
                 if not diff:  # same values, given by another source or column set
                     touches.append((seen, key))
                     continue
-                if not overwrite:  # not an amendment: no change logged, the provenance stays
+                if not overwrite:  # only filled: the provenance stays
                     fills.setdefault(tuple(c for c, _, _ in diff), []).append((*(b for _, _, b in diff), seen, key))
                     continue
-                updates.append((*values, source, url, stamp, digest, seen, key))
+                merged = tuple(a if b is None and not complete else b for a, b in zip(old_values, values))
+                updates.append((*merged, source, url, stamp, digest, seen, key))
                 project = key if table == "projects" else (
-                    values[project_col] if project_col is not None else None)
-                changes.extend((table, str(key), project, c, a, b) for c, a, b in diff)
+                    merged[project_col] if project_col is not None else None)
+                changes.extend((table, str(key), project, c, a, b) for c, a, b in diff if a is not None)
             if inserts:
                 conn.executemany(insert, inserts)
             if touches:

@@ -257,6 +257,19 @@ def test_e_gp_fills_but_never_rewrites_what_data_go_th_published(tmp_path):
     db.close()
 
 
+def test_after_an_rss_stub_only_replaced_values_are_logged_as_changes(tmp_path):
+    from scrapers import egp_rss
+
+    db_path = tmp_path / "p.db"
+    egp_rss.run_file(db_path, EGP / "rss_5380400_D0.xml", dept_id="5380400", announce_type="D0")
+    run = egp_json.run_file(db_path, PAGE1, kind="listing", year=2569)
+    db = open_db(db_path)
+    assert db.execute("SELECT budget, source FROM projects WHERE project_id = ?", [PID]).fetchone() == (
+        7_700_000, "egp-json")  # filled where the feed said nothing
+    assert run.rows_changed > 0 and db.execute("SELECT count(*) FROM changes WHERE old_value IS NULL").fetchone() == (0,)
+    db.close()
+
+
 def _contract(cid, sid, amount=None, signed=None, name=None):
     return {"id": cid, "supplier_id": sid, "supplier_name": name, "contract_amount": amount, "signed_date": signed}
 

@@ -113,13 +113,12 @@ def test_release_package_is_merged_per_ocid(tmp_path):
     assert p["number_of_tenderers"] == 2 and p["fiscal_year"] == 2569
     assert [tuple(r) for r in db.execute("SELECT bid_id, status FROM bids ORDER BY rowid")] == [
         ("b1", "valid"), ("b2", "disqualified")]
-    # keyed as data.go.th and e-GP key them: the tax id, the e-GP department code
-    supplier = db.execute("SELECT * FROM suppliers WHERE id = '0105536000003'").fetchone()
+    supplier = db.execute("SELECT * FROM suppliers WHERE id = 'TH-RD-0105536000003'").fetchone()
     assert (supplier["tax_id"], supplier["tax_id_status"]) == ("0105536000003", "ok")
-    agency = db.execute("SELECT * FROM agencies WHERE id = '5000600'").fetchone()
+    agency = db.execute("SELECT * FROM agencies WHERE id = 'TH-EGP-5000600'").fetchone()
     assert (agency["department_code"], agency["province"]) == ("5000600", "กรุงเทพมหานคร")
     contract = db.execute("SELECT * FROM contracts").fetchone()
-    assert contract["supplier_id"] == "0105536000003" and contract["award_amount"] == 4590000
+    assert contract["supplier_id"] == "TH-RD-0105536000003" and contract["award_amount"] == 4590000
 
 
 def test_a_rerun_changes_nothing(tmp_path):

@@ -81,28 +81,43 @@ def test_a_source_writing_fewer_columns_does_not_erase_others(tmp_db):
 
 def test_a_fill_only_row_fills_empty_columns_without_a_change_or_new_provenance(tmp_db):
     _load(tmp_db)  # no method, a budget
-    with SourceRun(tmp_db, "test") as run:
+    sha = q(tmp_db, "SELECT content_sha256 FROM projects")[0][0]
+    with SourceRun(tmp_db, "rss") as run:
         run.upsert("projects", {"project_id": "64097344169", "budget": 1.0, "method": "เฉพาะเจาะจง"},
                    source_url="https://other", overwrite=False)
     assert run.rows_changed == 1
-    assert q(tmp_db, "SELECT budget, method, source_url, content_sha256 = ?, last_seen FROM projects",
-             q(tmp_db, "SELECT content_sha256 FROM projects")[0][0]) == [
-        (380000.0, "เฉพาะเจาะจง", URL, 1, run.seen_at)]
+    assert q(tmp_db, "SELECT budget, method, source, source_url, content_sha256, last_seen FROM projects") == [
+        (380000.0, "เฉพาะเจาะจง", "test", URL, sha, run.seen_at)]
     assert q(tmp_db, "SELECT count(*) FROM changes") == [(0,)]
+
+
+def test_a_blank_never_erases_and_a_filled_blank_is_no_amendment_unless_the_row_is_complete(tmp_db):
+    _load(tmp_db)
+    assert _load(tmp_db, budget=None).rows_changed == 0
+    filled = _load(tmp_db, budget=None, method="เฉพาะเจาะจง")
+    assert filled.rows_changed == 1
+    assert q(tmp_db, "SELECT budget, method FROM projects") == [(380000.0, "เฉพาะเจาะจง")]
+    assert q(tmp_db, "SELECT count(*) FROM changes") == [(0,)]
+    with SourceRun(tmp_db, "test") as run:  # e.g. an OCDS compiled release: what it leaves out is gone
+        run.upsert("projects", {"project_id": "64097344169", "budget": None, "method": "เฉพาะเจาะจง"},
+                   complete=True)
+    assert q(tmp_db, "SELECT budget FROM projects") == [(None,)]
+    assert q(tmp_db, "SELECT field, old_value, new_value FROM changes") == [("budget", "380000.0", None)]
 
 
 def test_a_source_of_lower_rank_only_fills_a_row_of_a_higher_one(tmp_db):
     with SourceRun(tmp_db, "egp-json") as run:
         _project(run, title="จาก e-GP")
     with SourceRun(tmp_db, "datagoth") as run:  # rank 2 overwrites rank 1
-        _project(run, title="จาก data.go.th", budget=None)
-    assert q(tmp_db, "SELECT title, budget, source FROM projects") == [("จาก data.go.th", None, "datagoth")]
+        _project(run, title="จาก data.go.th", budget=400000.0)
+    assert q(tmp_db, "SELECT title, budget, source FROM projects") == [("จาก data.go.th", 400000.0, "datagoth")]
     with SourceRun(tmp_db, "egp-json") as run:
-        _project(run, title="จาก e-GP")
-    assert run.rows_changed == 1  # the empty budget filled, the title left as data.go.th has it
-    assert q(tmp_db, "SELECT title, budget, source FROM projects") == [("จาก data.go.th", 380000.0, "datagoth")]
+        _project(run, title="จาก e-GP", method="เฉพาะเจาะจง")
+    assert run.rows_changed == 1  # the empty method filled, the title and budget left as data.go.th has them
+    assert q(tmp_db, "SELECT title, budget, method, source FROM projects") == [
+        ("จาก data.go.th", 400000.0, "เฉพาะเจาะจง", "datagoth")]
     assert q(tmp_db, "SELECT field, old_value, new_value FROM changes") == [
-        ("title", "จาก e-GP", "จาก data.go.th"), ("budget", "380000.0", None)]
+        ("title", "จาก e-GP", "จาก data.go.th"), ("budget", "380000.0", "400000.0")]
 
 
 def test_first_record_wins_within_a_run_even_across_batches(tmp_db):
