@@ -407,10 +407,11 @@ class SourceRun:
         fresh = self._is_fresh(table)  # empty when this run began: nothing to compare with
         source, stamp, seen = self.source, self.fetched_at, self.seen_at
         groups: dict[tuple, list] = {}
-        for key, (row, url, *modes) in pending.items():  # fresh: straight to the INSERT's parameters
+        # fresh: straight to the INSERT's parameters
+        for key, (row, url, overwrite, complete) in pending.items():
             values = tuple(row.values())
             groups.setdefault(tuple(row), []).append((*values, source, url, stamp, row_sha256(values), seen, seen)
-                                                     if fresh else (key, values, url, *modes))
+                                                     if fresh else (key, values, url, overwrite, complete))
         for cols, items in groups.items():
             unknown = set(cols) - self._columns[table]
             if unknown:
