@@ -244,6 +244,7 @@ class SourceRun:
 
     def __exit__(self, exc_type, exc, tb):
         conn = self.db.conn
+        failed = exc
         try:
             if exc is None:
                 try:
@@ -253,6 +254,7 @@ class SourceRun:
                     self._check_foreign_keys()
                     conn.execute("COMMIT")
                 except BaseException as failure:
+                    failed = failure
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
                     self._finish("failed", failure)
@@ -267,7 +269,10 @@ class SourceRun:
                 self._bulk_modes(False)
             if self._gc_was_enabled:
                 gc.enable()
-            self._stack.close()
+            if failed:  # the progress line says "done" only of a run that is
+                self._stack.__exit__(type(failed), failed, None)
+            else:
+                self._stack.close()
             self._close()
         return False
 

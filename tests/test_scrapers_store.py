@@ -147,6 +147,16 @@ def test_failed_run_commits_nothing_but_its_failed_row(tmp_db):
     assert error == "test: layout changed in f.csv: expected column งบประมาณ(บาท), found งบ"
 
 
+def test_progress_says_done_only_of_a_run_that_is(tmp_db, capsys):
+    _load(tmp_db)
+    assert "test: rows: 1 done" in capsys.readouterr().err
+    with pytest.raises(LayoutError):
+        with SourceRun(tmp_db, "test") as run:
+            run.read()
+            raise LayoutError("test", "f.csv", "x", "y")
+    assert "done" not in capsys.readouterr().err
+
+
 def test_bug_inside_a_run_is_recorded_with_its_type(tmp_db):
     with pytest.raises(ZeroDivisionError):
         with SourceRun(tmp_db, "test"):
