@@ -25,8 +25,9 @@ What the run guarantees:
   new value, when it was seen and by which run. ``source``, ``source_url``, ``fetched_at`` and
   ``content_sha256`` (sha256 of the values this source gave) describe the stored version.
   Within one run the first record for a key wins; later duplicates are ignored.
-  A blank (None) erases a stored value only in a ``complete`` row (an OCDS compiled release),
-  and a value that fills a blank is not an amendment (no ``changes`` row).
+  A blank (None) erases a stored value only in a ``complete`` row (an OCDS compiled release)
+  and only in a row this source stored; a value that fills a blank is not an amendment (no
+  ``changes`` row) and leaves the row's provenance as it was.
   ``upsert(..., overwrite=False)`` (a stub, or what a source only mentions in passing) and any
   upsert into a row stored by a source of higher :data:`SOURCE_RANK` only fill the stored
   row's blanks, and leave its provenance as it was.
@@ -252,29 +253,35 @@ class SourceRun:
                     self._check_bad_share()
                     self._rebuild_indexes()
                     self._check_foreign_keys()
+                    self._finish("ok", None)  # in the run's transaction: committed with its rows
                     conn.execute("COMMIT")
                 except BaseException as failure:
                     failed = failure
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    self._finish("failed", failure)
+                    self._fail(failure)
                     raise
-                self._finish("ok", None)
             else:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                self._finish("failed", exc)
+                self._fail(exc)
         finally:
-            if self._bulk:
-                self._bulk_modes(False)
-            if self._gc_was_enabled:
-                gc.enable()
-            if failed:  # the progress line says "done" only of a run that is
-                self._stack.__exit__(type(failed), failed, None)
-            else:
-                self._stack.close()
-            self._close()
+            try:
+                if self._bulk:
+                    self._bulk_modes(False)
+                if self._gc_was_enabled:
+                    gc.enable()
+                if failed is not None:  # the progress line says "done" only of a run that is
+                    self._stack.__exit__(type(failed), failed, failed.__traceback__)
+                else:
+                    self._stack.close()
+            finally:
+                self._close()
         return False
+
+    def _fail(self, exc: BaseException) -> None:
+        """Roll back and record why, without letting a failure to record hide ``exc``."""
+        conn = self.db.conn
+        with contextlib.suppress(sqlite3.Error):
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            self._finish("failed", exc)
 
     def _finish(self, status: str, exc: BaseException | None) -> None:
         error = None
@@ -442,7 +449,8 @@ class SourceRun:
                     touches.append((seen, key))
                 else:
                     overwrite = overwrite and SOURCE_RANK.get(old[2], 1) <= self.rank
-                    suspects.append((key, values, url, digest, overwrite, complete))
+                    # a complete row takes back only what this source gave
+                    suspects.append((key, values, url, digest, overwrite, complete and old[2] == source))
             updates, changes, fills = [], [], {}
             stored = self._select(table, pk, cols, [s[0] for s in suspects]) if suspects else {}
             project_col = cols.index("project_id") if "project_id" in cols else None
@@ -455,8 +463,9 @@ class SourceRun:
                 if not diff:  # same values, given by another source or column set
                     touches.append((seen, key))
                     continue
-                if not overwrite:  # only filled: the provenance stays
-                    fills.setdefault(tuple(c for c, _, _ in diff), []).append((*(b for _, _, b in diff), seen, key))
+                if not (overwrite and any(a is not None for _, a, _ in diff)):  # blanks filled: the
+                    fills.setdefault(tuple(c for c, _, _ in diff), []).append(  # provenance stays
+                        (*(b for _, _, b in diff), seen, key))
                     continue
                 merged = tuple(a if b is None and not complete else b for a, b in zip(old_values, values))
                 updates.append((*merged, source, url, stamp, digest, seen, key))

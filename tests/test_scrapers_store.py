@@ -105,6 +105,28 @@ def test_a_blank_never_erases_and_a_filled_blank_is_no_amendment_unless_the_row_
     assert q(tmp_db, "SELECT field, old_value, new_value FROM changes") == [("budget", "380000.0", None)]
 
 
+def test_a_complete_row_takes_back_only_what_its_own_source_gave(tmp_db):
+    _load(tmp_db)
+    for _ in range(2):  # the first run only fills the method: the row stays the other source's
+        with SourceRun(tmp_db, "ocds") as run:
+            run.upsert("projects", {"project_id": "64097344169", "budget": None, "method": "เฉพาะเจาะจง"},
+                       complete=True)
+    assert q(tmp_db, "SELECT budget, method, source FROM projects") == [(380000.0, "เฉพาะเจาะจง", "test")]
+    assert q(tmp_db, "SELECT count(*) FROM changes") == [(0,)] and run.rows_changed == 0
+
+
+def test_a_failed_run_keeps_the_traceback_of_its_error(tmp_db):
+    import traceback
+
+    def deep():
+        return 1 / 0
+
+    with pytest.raises(ZeroDivisionError) as raised:
+        with SourceRun(tmp_db, "test"):
+            deep()
+    assert "deep" in [frame.name for frame in traceback.extract_tb(raised.value.__traceback__)]
+
+
 def test_a_source_of_lower_rank_only_fills_a_row_of_a_higher_one(tmp_db):
     with SourceRun(tmp_db, "egp-json") as run:
         _project(run, title="จาก e-GP")
