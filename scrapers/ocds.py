@@ -37,7 +37,7 @@ import ocdsmerge
 from prongsai import config, thai
 from prongsai.cli_options import db_option
 from prongsai.ocds_export import (
-    AGENCY_SCHEME, OCDS_SOURCE, PROJECT_PATHS, TAX_ID_SCHEMES, dig, project_id_for,
+    AGENCY_SCHEME, OCDS_SOURCE, PROJECT_PATHS, TAX_ID_SCHEMES, THAI_OFFSET, dig, project_id_for,
 )
 from prongsai.ops.files import sha256_file
 from scrapers.http import Client
@@ -288,7 +288,8 @@ def _amount(value, where: str) -> float | None:
 
 
 def _date(value) -> str | None:
-    """An ISO 8601 date or datetime as published; anything unreadable is dropped (None)."""
+    """An ISO 8601 date or datetime as published; anything unreadable is dropped (None). Thai
+    midnight is a plain date, as the Thai sources give it (and as the export wrote it)."""
     text = _text(value)
     if text is None:
         return None
@@ -296,7 +297,7 @@ def _date(value) -> str | None:
         _dt.datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
     except ValueError:
         return None
-    return text
+    return text[:10] if text.endswith(f"T00:00:00{THAI_OFFSET}") else text
 
 
 def _int(value, where: str) -> int | None:

@@ -108,6 +108,10 @@ def test_demo_export_reimports_its_bids_and_awards(demo_db, tmp_path):
     assert back.execute(sql).fetchall() == demo.execute(sql).fetchall()
     sql = "SELECT count(*), count(DISTINCT supplier_id) FROM award_suppliers"
     assert back.execute(sql).fetchone() == demo.execute(sql).fetchone()
+    sql = "SELECT announce_date, tender_start, tender_end FROM projects ORDER BY 1, 2, 3"  # plain dates again
+    assert back.execute(sql).fetchall() == demo.execute(sql).fetchall()
+    sql = "SELECT signed_date, end_date FROM contracts ORDER BY 1, 2"
+    assert back.execute(sql).fetchall() == demo.execute(sql).fetchall()
 
 
 def test_package_format_is_a_valid_release_package(demo_db):
