@@ -119,6 +119,12 @@ THAI_METHODS = (
 #: Thai contract statuses as published (data.go.th, e-GP) -> OCDS contractStatus.
 THAI_CONTRACT_STATUSES = {"ระหว่างดำเนินการ": "active", "สิ้นสุดสัญญา": "terminated", "ยกเลิกสัญญา": "cancelled"}
 THAI_OFFSET = "+07:00"
+
+
+def _date_time(value: str | None) -> str | None:
+    """OCDS dates are date-times: a plain date (the Thai sources', or a Thai-midnight OCDS date
+    read back) is Thai midnight; a date-time stays as published."""
+    return f"{value}T00:00:00{THAI_OFFSET}" if value and len(value) == 10 else value
 FORMATS = ("jsonl", "package")
 
 
@@ -216,9 +222,7 @@ class _Exporter:
 
     def release(self, p, rows) -> dict:
         pid = p["project_id"]
-        thai_source = p["source"] != OCDS_SOURCE
-        date = (lambda v: f"{v}T00:00:00{THAI_OFFSET}" if v and len(v) == 10 else v) if thai_source \
-            else (lambda v: v)
+        date = _date_time
         parties: dict[str, dict] = {}
         release = {"ocid": ocid_for(pid, p["source"], self.prefix)}
 

@@ -586,8 +586,8 @@ def _prune(run: SourceRun) -> None:
     """
     conn = run.db.conn
     stale = ("SELECT id FROM {t} WHERE source = ? AND last_seen < ? AND project_id IN "
-             "(SELECT project_id FROM projects WHERE last_seen = ? AND source = ?)")
-    args = (SOURCE, run.seen_at, run.seen_at, SOURCE)
+             "(SELECT project_id FROM projects WHERE last_seen = ?)")  # whoever stored the project
+    args = (SOURCE, run.seen_at, run.seen_at)
     for table, links in _CHILDREN.items():
         for link, key in links:
             conn.execute(f"DELETE FROM {link} WHERE {key} IN ({stale.format(t=table)})", args)

@@ -360,6 +360,40 @@ def test_what_a_compiled_release_no_longer_lists_is_removed(tmp_path):
     assert run.rows_changed == 2
 
 
+def test_a_compiled_release_removes_its_dropped_rows_of_a_project_another_source_stored(tmp_path):
+    from scrapers.store import SourceRun
+
+    with SourceRun(tmp_path / "p.db", "egp-json") as run:
+        run.upsert("projects", {"project_id": "ocds-x-1", "title": "จาก e-GP"})
+    release = {"ocid": "ocds-x-1", "bids": {"details": [{"id": "b1", "status": "valid"},
+                                                        {"id": "b2", "status": "valid"}]}}
+    path = tmp_path / "compiled.jsonl"
+    _jsonl(path, [release])
+    ocds.import_file(tmp_path / "p.db", path)
+    release["bids"]["details"].pop()
+    _jsonl(path, [release])
+    ocds.import_file(tmp_path / "p.db", path)
+    db = sqlite3.connect(tmp_path / "p.db")
+    assert db.execute("SELECT source FROM projects").fetchall() == [("egp-json",)]  # OCDS only filled it
+    assert [r[0] for r in db.execute("SELECT id FROM bids")] == ["ocds-x-1/b1"]
+
+
+def test_thai_midnight_is_a_plain_date_and_exports_as_a_date_time_again(tmp_path):
+    from prongsai import ocds_export
+
+    release = {"ocid": "ocds-x-1", "tender": {"tenderPeriod": {"startDate": "2024-01-05T00:00:00+07:00",
+                                                               "endDate": "2024-01-20T16:30:00+07:00"}}}
+    path = tmp_path / "compiled.jsonl"
+    _jsonl(path, [release])
+    ocds.import_file(tmp_path / "p.db", path)
+    db = sqlite3.connect(tmp_path / "p.db")
+    assert db.execute("SELECT tender_start, tender_end FROM projects").fetchone() == (
+        "2024-01-05", "2024-01-20T16:30:00+07:00")
+    ocds_export.export_file(tmp_path / "p.db", tmp_path / "out.jsonl")
+    (exported,) = [json.loads(line) for line in open(tmp_path / "out.jsonl")]
+    assert exported["tender"]["tenderPeriod"] == release["tender"]["tenderPeriod"]
+
+
 def test_a_release_package_never_removes(tmp_path):
     """Bangkok's yearly files each hold some stages: a later file must not remove earlier bids."""
     package = json.loads((FIXTURES / "ocds" / "release-package-two-stages.json").read_text())
