@@ -10,19 +10,16 @@ import click
 from prongsai import config
 
 
-def db_option(f):
-    """``--db PATH``: the public database (default ``$PRONGSAI_DATA_DIR/procurement.db``)."""
-    return click.option(
-        "--db", "db_path", type=click.Path(dir_okay=False), default=None,
-        help="Public database (default: data/procurement.db, or $PRONGSAI_DATA_DIR).",
-        callback=lambda ctx, param, value: value or str(config.default_db()),
-    )(f)
+def _path_option(flag: str, dest: str, help: str, default):
+    """A database path option whose default (``default()``) follows ``$PRONGSAI_DATA_DIR``."""
+    return click.option(flag, dest, type=click.Path(dir_okay=False), default=None, help=help,
+                        callback=lambda ctx, param, value: value or str(default()))
 
 
-def complaints_db_option(f):
-    """``--complaints-db PATH``: the private complaints database."""
-    return click.option(
-        "--complaints-db", "complaints_db_path", type=click.Path(dir_okay=False), default=None,
-        help="Private complaints database (default: data/complaints.db).",
-        callback=lambda ctx, param, value: value or str(config.default_complaints_db()),
-    )(f)
+#: ``--db PATH``: the public database (default ``$PRONGSAI_DATA_DIR/procurement.db``).
+db_option = _path_option("--db", "db_path", "Public database (default: data/procurement.db, or $PRONGSAI_DATA_DIR).",
+                         lambda: config.default_db())
+#: ``--complaints-db PATH``: the private complaints database.
+complaints_db_option = _path_option("--complaints-db", "complaints_db_path",
+                                    "Private complaints database (default: data/complaints.db).",
+                                    lambda: config.default_complaints_db())

@@ -119,13 +119,13 @@ THAI_METHODS = (
 #: Thai contract statuses as published (data.go.th, e-GP) -> OCDS contractStatus.
 THAI_CONTRACT_STATUSES = {"ระหว่างดำเนินการ": "active", "สิ้นสุดสัญญา": "terminated", "ยกเลิกสัญญา": "cancelled"}
 THAI_OFFSET = "+07:00"
+FORMATS = ("jsonl", "package")
 
 
 def _date_time(value: str | None) -> str | None:
     """OCDS dates are date-times: a plain date (the Thai sources', or a Thai-midnight OCDS date
     read back) is Thai midnight; a date-time stays as published."""
     return f"{value}T00:00:00{THAI_OFFSET}" if value and len(value) == 10 else value
-FORMATS = ("jsonl", "package")
 
 
 def procurement_method(project) -> str | None:
@@ -222,7 +222,6 @@ class _Exporter:
 
     def release(self, p, rows) -> dict:
         pid = p["project_id"]
-        date = _date_time
         parties: dict[str, dict] = {}
         release = {"ocid": ocid_for(pid, p["source"], self.prefix)}
 
@@ -231,7 +230,7 @@ class _Exporter:
             if column not in _NOT_AS_IS:
                 _put(release, path, p[column])
         for column in ("announce_date", "tender_start", "tender_end"):
-            _put(release, PROJECT_PATHS[column], date(p[column]))
+            _put(release, PROJECT_PATHS[column], _date_time(p[column]))
         _put(tender, ("status",), p["tender_status"] if p["tender_status"] in TENDER_STATUSES else None)
         _put(tender, ("mainProcurementCategory",),
              p["main_procurement_category"] if p["main_procurement_category"] in CATEGORIES else None)
@@ -255,7 +254,7 @@ class _Exporter:
         for b in rows["bids"]:
             bid = {}
             _put(bid, ("id",), b["bid_id"])
-            _put(bid, ("date",), date(b["date"]))
+            _put(bid, ("date",), _date_time(b["date"]))
             _put(bid, ("status",), b["status"])
             _put(bid, ("value",), _value(b["amount"], b["currency"]))
             _put(bid, ("tenderers",), tenderers.get(b["id"]))
@@ -277,7 +276,7 @@ class _Exporter:
             award = {"id": a["award_id"] or _suffix(a["id"], pid)}
             award_ids[a["id"]] = award["id"]
             _status(award, a["status"], AWARD_STATUSES)
-            _put(award, ("date",), date(a["date"]))
+            _put(award, ("date",), _date_time(a["date"]))
             _put(award, ("value",), _value(a["amount"], a["currency"]))
             _put(award, ("suppliers",), suppliers.get(a["id"]))
             if a["id"] in classes:
@@ -300,8 +299,8 @@ class _Exporter:
             _put(contract, ("contractNumber",), c["contract_no"])
             _status(contract, c["status"], CONTRACT_STATUSES, THAI_CONTRACT_STATUSES)
             _put(contract, ("value",), _value(c["contract_amount"], c["currency"]))
-            _put(contract, ("dateSigned",), date(c["signed_date"]))
-            _put(contract, ("period", "endDate"), date(c["end_date"]))
+            _put(contract, ("dateSigned",), _date_time(c["signed_date"]))
+            _put(contract, ("period", "endDate"), _date_time(c["end_date"]))
             _put(contract, ("suppliers",), [supplier] if supplier else None)
             contracts.append(contract)
         if awards:

@@ -418,8 +418,7 @@ class SourceRun:
         pk = self._pk[table]
         fresh = self._is_fresh(table)  # empty when this run began: nothing to compare with
         source, stamp, seen = self.source, self.fetched_at, self.seen_at
-        groups: dict[tuple, list] = {}
-        # fresh: straight to the INSERT's parameters
+        groups: dict[tuple, list] = {}  # fresh: the INSERT's parameters; else what to compare
         for key, (row, url, overwrite, complete) in pending.items():
             values = tuple(row.values())
             groups.setdefault(tuple(row), []).append((*values, source, url, stamp, row_sha256(values), seen, seen)
@@ -463,9 +462,9 @@ class SourceRun:
                 if not diff:  # same values, given by another source or column set
                     touches.append((seen, key))
                     continue
-                if not (overwrite and any(a is not None for _, a, _ in diff)):  # blanks filled: the
-                    fills.setdefault(tuple(c for c, _, _ in diff), []).append(  # provenance stays
-                        (*(b for _, _, b in diff), seen, key))
+                if not (overwrite and any(a is not None for _, a, _ in diff)):
+                    # only blanks filled: the provenance stays
+                    fills.setdefault(tuple(c for c, _, _ in diff), []).append((*(b for _, _, b in diff), seen, key))
                     continue
                 merged = tuple(a if b is None and not complete else b for a, b in zip(old_values, values))
                 updates.append((*merged, source, url, stamp, digest, seen, key))
