@@ -1,41 +1,22 @@
-"""Security for every portal route: headers, cookies, CSRF, client address and rate limits.
+"""Security for every portal route: headers, cookies, CSRF and the client address.
 
-Rate limits are keyed on HMAC(secret, client address) where the secret lives only in memory and
-is replaced every ``RATE_LIMIT_ROTATE_SECONDS`` (buckets are dropped with it), so no address is
-ever written anywhere. The address is ``Fly-Client-IP`` only when ``BEHIND_FLY_PROXY`` is set;
-otherwise the socket peer (``X-Forwarded-For`` and friends are never trusted). Counters are
-per process, so with ``WEB_CONCURRENCY`` workers each one allows its share of every limit.
+The address is ``Fly-Client-IP`` only when ``BEHIND_FLY_PROXY`` is set; otherwise the socket peer
+(``X-Forwarded-For`` and friends are never trusted). Rate limits are in ``portal.ratelimit``.
 """
 from __future__ import annotations
 
-import functools
-import hashlib
-import hmac
-import math
-import os
-import secrets
-import threading
-import time
-from collections import deque
 from urllib.parse import urlsplit
 
-from flask import current_app, render_template, request
+from flask import render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from portal import ratelimit
+
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
        "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-
-#: (requests, seconds) per client and for everyone together, per limited action.
-DEFAULT_RATE_LIMITS = {
-    "report": {"client": [10, 3600], "global": [600, 3600]},
-    "track": {"client": [30, 600], "global": [1000, 600]},
-    "login": {"client": [20, 600], "global": [500, 600]},
-    "message": {"client": [30, 3600], "global": [1000, 3600]},
-    "correction": {"client": [10, 3600], "global": [300, 3600]},
-}
 
 csrf = CSRFProtect()
 
@@ -62,74 +43,10 @@ class _FlyProxy:
         return self.wsgi_app(environ, start_response)
 
 
-class RateLimiter:
-    """Sliding-window counters in memory, keyed on a rotating keyed hash of the client address."""
-
-    def __init__(self, rotate_seconds: int = 24 * 3600):
-        self.rotate_seconds = rotate_seconds
-        self._lock = threading.Lock()
-        self._rotate(time.monotonic())
-
-    def _rotate(self, now):
-        self._secret = secrets.token_bytes(32)
-        self._rotated_at = now
-        self._hits: dict[tuple, deque] = {}
-
-    def client_key(self, address: str) -> str:
-        return hmac.new(self._secret, address.encode(), hashlib.sha256).hexdigest()
-
-    def hit(self, action: str, address: str, limits: dict) -> int:
-        """Count one request; 0 if allowed, else the seconds to wait."""
-        now = time.monotonic()
-        with self._lock:
-            if now - self._rotated_at > self.rotate_seconds:
-                self._rotate(now)
-            waits = []
-            keys = [("client", (action, self.client_key(address))), ("global", (action, "*"))]
-            for scope, key in keys:
-                limit, window = limits[scope]
-                hits = self._hits.setdefault(key, deque())
-                while hits and now - hits[0] >= window:
-                    hits.popleft()
-                if len(hits) >= limit:
-                    waits.append(int(window - (now - hits[0])) + 1)
-            if waits:
-                return max(waits)
-            for _scope, key in keys:
-                self._hits[key].append(now)
-            return 0
-
-
-def rate_limited(action: str):
-    """Decorator: POSTs to this view count against ``action``'s limits; over the limit → 429."""
-
-    def decorator(view):
-        @functools.wraps(view)
-        def wrapped(*args, **kwargs):
-            if request.method == "POST":
-                limits = {**DEFAULT_RATE_LIMITS[action], **current_app.config["RATE_LIMITS"].get(action, {})}
-                # Counters live in each worker process: share every limit out between them.
-                processes = current_app.config["RATE_LIMIT_PROCESSES"]
-                limits = {scope: [max(1, math.ceil(n / processes)), window] for scope, (n, window) in limits.items()}
-                wait = current_app.extensions["rate_limiter"].hit(action, request.remote_addr or "-", limits)
-                if wait:
-                    body = render_template("complaints/error.html", status=429, message=_(
-                        "Too many requests from your connection. Please wait a while and try again; "
-                        "nothing from this attempt was stored."))
-                    return body, 429, {"Retry-After": str(wait)}
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
 def init_app(app) -> None:
     evidence_cap = app.config.setdefault("MAX_EVIDENCE_BYTES", 50 * 1024 * 1024)
     # The whole request may carry the evidence plus the text fields and multipart framing.
     app.config.setdefault("MAX_CONTENT_LENGTH", evidence_cap + 1024 * 1024)
-    app.config.setdefault("RATE_LIMITS", {})
-    app.config.setdefault("RATE_LIMIT_PROCESSES", int(os.environ.get("WEB_CONCURRENCY") or 1))
     app.config.setdefault("SESSION_COOKIE_SECURE", False)
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
@@ -138,7 +55,7 @@ def init_app(app) -> None:
         WTF_CSRF_TIME_LIMIT=3600 * 4,
     )
     app.session_interface = _SessionInterface()
-    app.extensions["rate_limiter"] = RateLimiter(app.config.get("RATE_LIMIT_ROTATE_SECONDS", 24 * 3600))
+    ratelimit.init_app(app)
     if app.config.get("BEHIND_FLY_PROXY"):
         app.wsgi_app = _FlyProxy(app.wsgi_app)
     csrf.init_app(app)

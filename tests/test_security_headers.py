@@ -7,7 +7,7 @@ import re
 import httpx
 import pytest
 
-from portal.security import RateLimiter
+from portal.ratelimit import RateLimiter
 from prongsai.asgi import create_asgi_app
 from prongsai.asgi_guards import Guarded
 

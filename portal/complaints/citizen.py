@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from portal.complaints import cases, crypto, forms
 from portal.complaints.db import evidence_dir, get_cdb, now, transaction
 from portal.complaints.projects import project_facts
-from portal.security import rate_limited
+from portal.ratelimit import rate_limited
 
 bp = Blueprint("complaints", __name__, template_folder="templates", static_folder="static",
                static_url_path="/complaints-static")

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from portal.complaints import auth, cases, crypto, forms
 from portal.complaints.db import STATES, evidence_dir, get_cdb, now, transaction
 from portal.complaints.projects import project_facts
-from portal.security import rate_limited
+from portal.ratelimit import rate_limited
 
 bp = Blueprint("moderate", __name__, template_folder="templates")
 
