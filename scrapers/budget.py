@@ -20,14 +20,17 @@ import json
 import pathlib
 import re
 import urllib.parse
+from typing import BinaryIO, Iterable
 
 import click
 
 from prongsai.errors import UserError
 from prongsai.thai import BE_OFFSET, agency_id, is_blank, parse_amount, to_arabic_digits
 from prongsai.cli_options import db_option
+from prongsai.ops.files import sha256_file
 from scrapers.records import Records, load, summary
 from scrapers.store import LayoutError, ScrapeError, SourceRun, each_file
+from scrapers.textfiles import blocks, bounded_lines, csv_rows, utf8_problem
 
 SOURCE = "budget"
 REFRESH = False  # published once a year: load a new bill when it appears
@@ -57,9 +60,9 @@ def _year_be(value) -> int:
     return year
 
 
-def parse_bill(text: str, *, location: str) -> Records:
-    """A KaoGeek v2 budget-bill CSV (text, BOM already removed) -> national budget items."""
-    reader = csv.reader(io.StringIO(text))
+def parse_bill(lines: Iterable[str], *, location: str) -> Records:
+    """A KaoGeek v2 budget-bill CSV (decoded lines) -> national budget items."""
+    reader = csv_rows(lines, source=SOURCE, location=location, expected="a KaoGeek budget-bill CSV (v2 columns)")
     header = next(reader, None)
     if header is None:
         raise LayoutError(SOURCE, location, "a CSV header", "an empty file")
@@ -167,16 +170,26 @@ def parse_local(content: bytes, *, location: str, fiscal_year: int) -> Records:
 
 def parse(content: bytes, *, location: str, fiscal_year: int | None = None) -> Records:
     """Either format, told apart by content: JSON object -> local, else the bill CSV."""
-    if content.lstrip(b"\xef\xbb\xbf \r\n\t")[:1] == b"{":
+    return parse_file(io.BytesIO(content), location=location, fiscal_year=fiscal_year)
+
+
+def parse_file(f: BinaryIO, *, location: str, fiscal_year: int | None = None) -> Records:
+    """:func:`parse` of an open binary file; the bill CSV is streamed, never read whole."""
+    if f.read(4096).lstrip(b"\xef\xbb\xbf \r\n\t")[:1] == b"{":
         year = fiscal_year or _year_from(location)
         if not year:
             raise UserError(f"{SOURCE}: {location}: which fiscal year is this? (--year YYYY, B.E.)")
-        return parse_local(content, location=location, fiscal_year=year)
+        f.seek(0)
+        return parse_local(f.read(), location=location, fiscal_year=year)
+    f.seek(0)
+    text = io.TextIOWrapper(f, encoding="utf-8-sig", newline="")
     try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise LayoutError(SOURCE, location, "UTF-8 CSV text", f"undecodable bytes ({exc})") from None
-    return parse_bill(text, location=location)
+        return parse_bill(bounded_lines(text), location=location)
+    except UnicodeDecodeError:
+        f.seek(0)
+        raise LayoutError(SOURCE, location, "UTF-8 CSV text", utf8_problem(blocks(f))) from None
+    finally:
+        text.detach()  # the caller's file stays open
 
 
 def _document_name(location: str) -> str:
@@ -205,19 +218,17 @@ def run_live(db_path, *, urls=DEFAULT_URLS, fiscal_year=None, client=None) -> So
         for url in urls:
             name = pathlib.PurePosixPath(urllib.parse.urlsplit(url).path)
             dl = client.download(url, folder / "_".join(name.parts[-2:]))
-            _load(run, parse(dl.path.read_bytes(), location=url, fiscal_year=fiscal_year), url)
+            with open(dl.path, "rb") as f:
+                _load(run, parse_file(f, location=url, fiscal_year=fiscal_year), url)
         if len(urls) == 1:
             run.target_sha256 = dl.sha256
     return run
 
 
 def run_file(db_path, path, *, fiscal_year=None) -> SourceRun:
-    import hashlib
-
-    content = pathlib.Path(path).read_bytes()
-    with SourceRun(db_path, SOURCE, target=path) as run:
-        run.target_sha256 = hashlib.sha256(content).hexdigest()
-        _load(run, parse(content, location=str(path), fiscal_year=fiscal_year), str(path))
+    with SourceRun(db_path, SOURCE, target=path) as run, open(path, "rb") as f:
+        run.target_sha256 = sha256_file(path)
+        _load(run, parse_file(f, location=str(path), fiscal_year=fiscal_year), str(path))
     return run
 
 

@@ -43,11 +43,13 @@ import click
 from prongsai import config
 from prongsai.cli_options import db_option
 from prongsai.errors import UserError
+from prongsai.ops.files import sha256_file
 from prongsai.thai import (agency_id, fiscal_year, method_group, normalize_name, parse_amount,
                            parse_be_date, supplier_id, to_arabic_digits)
 from scrapers.egp_json import merge_into_published
 from scrapers.http import Client, Download, FetchError
 from scrapers.store import LayoutError, ScrapeError, SourceRun, each_file
+from scrapers.textfiles import blocks, bounded_lines, csv_rows, utf8_problem
 
 SOURCE = "datagoth"
 CURRENCY = "THB"
@@ -116,9 +118,7 @@ def parse(lines: Iterable[str], location: str) -> Iterator[Row]:
     A record maps canonical column names to the cell text with whitespace collapsed, ``''`` and
     ``'-'`` as None. Locations are ``<location>:<record number>`` counting the header as 1.
     """
-    import csv
-
-    reader = csv.reader(lines)
+    reader = csv_rows(lines, source=SOURCE, location=location, expected="a CSV export from data.go.th")
     try:
         header = next(reader)
     except StopIteration:
@@ -292,12 +292,14 @@ def load_file(db_path, path, *, source_url: str | None = None, sha256: str | Non
     fetched = _dt.datetime.fromtimestamp(path.stat().st_mtime, _dt.timezone.utc).isoformat(timespec="seconds")
     with SourceRun(db_path, SOURCE, target=url, fetched_at=fetched, label=f"{SOURCE} {path.name}") as run, \
             open(path, encoding="utf-8-sig", newline="") as text:  # utf-8-sig: the files have a BOM
-        run.target_sha256 = sha256 or _file_sha256(path)
+        run.target_sha256 = sha256 or sha256_file(path)
         try:
-            load_lines(run, text, str(path), url)
-        except UnicodeDecodeError as exc:
-            raise ScrapeError(f"{SOURCE}: {path} is not UTF-8 ({exc.reason}); data.go.th CSVs are UTF-8. "
-                              "A file saved as TIS-620 (cp874) converts with: iconv -f cp874 -t utf-8") from None
+            load_lines(run, bounded_lines(text), str(path), url)
+        except UnicodeDecodeError:
+            with open(path, "rb") as raw:
+                found = utf8_problem(blocks(raw))
+            raise ScrapeError(f"{SOURCE}: {path}: expected UTF-8 text (data.go.th CSVs are UTF-8), "
+                              f"found {found}") from None
         if not run.first_load:  # a first load has nothing stored to reconcile with
             run.flush()
             merge_into_published(run)
@@ -324,14 +326,6 @@ def unlink_replaced_winners(run: SourceRun) -> None:
                         (award, former)).rowcount:
             run.log_changes([("award_suppliers", award, pid, "(removed)", former, None)])
             run.rows_changed += 1
-
-
-def _file_sha256(path: pathlib.Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # --- fetch -------------------------------------------------------------------------------

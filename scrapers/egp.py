@@ -4,6 +4,7 @@ Formats and traps: ``../shared/research/thai-data.md`` §1, §5, §6.
 """
 from __future__ import annotations
 
+import codecs
 import re
 import urllib.parse
 
@@ -11,6 +12,7 @@ import click
 
 from prongsai.thai import to_arabic_digits
 from scrapers.store import LayoutError
+from scrapers.textfiles import utf8_problem
 
 #: e-GP announcement type codes (``anounceType``) and what they announce.
 TYPES = {
@@ -82,19 +84,16 @@ def decode(data: bytes, encoding: str, *, source: str, location: str) -> str:
     codec = "cp874" if encoding.lower() in _THAI_ENCODINGS else encoding
     try:
         return data.decode(codec)
-    except (UnicodeDecodeError, LookupError) as exc:
-        found = f"undecodable bytes ({exc})"
-        if codec == "cp874" and _is_utf8(data):
+    except LookupError:
+        raise EncodingError(source, location, "a known encoding", repr(encoding)) from None
+    except UnicodeDecodeError as exc:
+        if codecs.lookup(codec).name == "utf-8":
+            found = utf8_problem([data])
+        elif codec == "cp874" and utf8_problem([data]) is None:
             found = "UTF-8 text"
+        else:
+            found = f"byte 0x{data[exc.start]:02X} at byte {exc.start:,}, which is not {encoding}"
         raise EncodingError(source, location, f"{encoding} text", found) from None
-
-
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def fetch(client, url: str, parse, *, params=None, attempts: int = 2):

@@ -82,7 +82,7 @@ def test_renamed_column_is_a_layout_error_naming_it():
 
 def test_windows_874_csv_is_refused_not_misread():
     data = EXAMPLE.read_bytes().decode("utf-8-sig").encode("cp874")
-    with pytest.raises(LayoutError, match="UTF-8 CSV text"):
+    with pytest.raises(LayoutError, match=r"UTF-8 CSV text, found TIS-620 \(cp874\) Thai text .*iconv -f cp874"):
         budget.parse(data, location="x.csv")
 
 
@@ -210,3 +210,35 @@ def test_prongsai_scrape_budget_is_registered(tmp_path):
     result = CliRunner().invoke(cli, ["scrape", "budget", "--db", str(tmp_path / "p.db"), "--file", str(EXAMPLE)])
     assert result.exit_code == 0, result.output
     assert "budget: 10 read" in result.output and "4 instalments of multi-year obligations" in result.output
+
+
+def test_a_huge_single_line_file_is_a_clear_error_and_keeps_what_was_stored(tmp_path):
+    from click.testing import CliRunner
+
+    from prongsai.cli import cli
+
+    db_path = tmp_path / "p.db"
+    budget.run_file(db_path, PAO_2565)
+    before = open_db(db_path).execute("SELECT * FROM budget_items ORDER BY id").fetchall()
+    big = tmp_path / "big.csv"
+    with open(big, "wb") as f:  # one line, no newline: a cell of 3 MB
+        for _ in range(3):
+            f.write(b"x" * (1 << 20))
+    result = CliRunner().invoke(cli, ["scrape", "budget", "--db", str(db_path), "--file", str(big)])
+    assert result.exit_code == 1 and "Traceback" not in result.output and "_csv.Error" not in result.output
+    assert (f"budget: {big}: row 1: a field is longer than 1,048,576 characters — is this a KaoGeek "
+            "budget-bill CSV (v2 columns)?") in result.output
+    db = open_db(db_path)
+    assert db.execute("SELECT * FROM budget_items ORDER BY id").fetchall() == before
+    assert db.execute("SELECT status FROM source_runs ORDER BY id DESC").fetchone()[0] == "failed"
+
+
+def test_a_utf8_file_cut_mid_character_is_called_truncated_not_cp874(tmp_path):
+    data = EXAMPLE.read_bytes()
+    cut = data[:data.rindex("ร".encode()) + 2]  # two of ร's three bytes
+    path = tmp_path / "cut.csv"
+    path.write_bytes(cut)
+    with pytest.raises(LayoutError, match=rf"expected UTF-8 CSV text, found text that ends in the middle of a "
+                                          rf"UTF-8 character at byte {len(cut) - 2:,} \(the file looks truncated") as err:
+        budget.run_file(tmp_path / "p.db", path)
+    assert "cp874" not in str(err.value)

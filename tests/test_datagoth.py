@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sqlite3
 
 import pytest
@@ -292,7 +293,8 @@ def test_malformed_row_is_quarantined_and_too_many_fail(db_path, tmp_path):
 def test_wrong_encoding_is_a_clear_error(db_path, tmp_path):
     path = tmp_path / "tis620.csv"
     path.write_bytes((FIX / "fy2566_31cols.csv").read_bytes().decode("utf-8-sig").encode("cp874"))
-    with pytest.raises(ScrapeError, match="is not UTF-8.*iconv -f cp874 -t utf-8"):
+    with pytest.raises(ScrapeError, match="expected UTF-8 text.*found TIS-620 \\(cp874\\) Thai text.*"
+                                          "iconv -f cp874 -t utf-8"):
         datagoth.load_file(db_path, path)
 
 
@@ -437,3 +439,67 @@ def test_project_id_in_thai_digits_and_garbage():
         datagoth.to_rows(_record(**{"รหัสโครงการ": "6.6017E+10"}))
     with pytest.raises(ValueError, match="^รหัสโครงการ is empty$"):
         datagoth.to_rows(_record(**{"รหัสโครงการ": None}))
+
+
+# --- oversized and damaged files ------------------------------------------------------------------
+
+def _one_line(path, megabytes, cell=b"x"):
+    """A UTF-8 file of one line and no newline, written a megabyte at a time."""
+    with open(path, "wb") as f:
+        f.write(b"\xef\xbb\xbf")
+        for _ in range(megabytes):
+            f.write(cell * ((1 << 20) // len(cell)))
+    return path
+
+
+def _stored(db_path):
+    return q(db_path, "SELECT * FROM projects ORDER BY project_id"), q(db_path, "SELECT * FROM contracts ORDER BY id")
+
+
+@pytest.mark.parametrize("megabytes, cell, reason", [
+    (3, b"x", r"a field is longer than 1,048,576 characters"),   # one long cell, a line of 3 MB
+    (6, b"x,", r"a line is longer than 4,194,304 characters"),   # short cells, a line past the line limit
+])
+def test_a_huge_single_line_file_is_a_clear_error_and_keeps_what_was_stored(runner, loaded_a, tmp_path,
+                                                                           megabytes, cell, reason):
+    before = _stored(loaded_a)
+    big = _one_line(tmp_path / "big.csv", megabytes, cell)
+    result = runner.invoke(cli, ["scrape", "datagoth", "--db", str(loaded_a), "--file", str(big)])
+    assert result.exit_code == 1 and "Traceback" not in result.output and "_csv.Error" not in result.output
+    assert re.search(rf"datagoth: {re.escape(str(big))}: row 1: {reason} — is this a CSV export from data.go.th\?",
+                     result.output), result.output
+    assert _stored(loaded_a) == before
+    assert q(loaded_a, "SELECT status FROM source_runs ORDER BY id DESC LIMIT 1") == [("failed",)]
+
+
+def test_a_long_quoted_cell_further_down_names_its_row(db_path, tmp_path):
+    lines = (FIX / "fy2566_31cols.csv").read_bytes().decode("utf-8-sig").split("\r\n")
+    cells = lines[3].split(",")
+    cells[2] = '"' + "ถนน\n" * 300_000 + '"'  # a project title over many lines, 1.2 M characters
+    lines[3] = ",".join(cells)
+    path = tmp_path / "long.csv"
+    path.write_text("\r\n".join(lines), encoding="utf-8")
+    with pytest.raises(ScrapeError, match=r"long.csv: row 4: a field is longer than 1,048,576 characters"):
+        datagoth.load_file(db_path, path)
+
+
+def test_a_utf8_file_cut_mid_character_is_called_truncated_not_cp874(db_path, tmp_path):
+    data = (FIX / "fy2566_31cols.csv").read_bytes().rstrip(b"\r\n")
+    cut = data[:data.rindex("ม".encode()) + 1]  # the first of ม's three bytes
+    path = tmp_path / "cut.csv"
+    path.write_bytes(cut)
+    with pytest.raises(ScrapeError) as err:
+        datagoth.load_file(db_path, path)
+    message = str(err.value)
+    assert f"ends in the middle of a UTF-8 character at byte {len(cut) - 1:,}" in message
+    assert "truncated" in message and "cp874" not in message
+
+
+def test_a_stray_byte_is_named_by_its_offset_not_blamed_on_cp874(db_path, tmp_path):
+    data = (FIX / "fy2566_31cols.csv").read_bytes()
+    at = data.index(b"\r\n", 100) + 2
+    path = tmp_path / "stray.csv"
+    path.write_bytes(data[:at] + b"\xff" + data[at:])
+    with pytest.raises(ScrapeError, match=rf"byte 0xFF at byte {at:,} is not UTF-8") as err:
+        datagoth.load_file(db_path, path)
+    assert "cp874" not in str(err.value)
