@@ -10,8 +10,8 @@ Entry points:
 
 Reading streams (``ijson`` for JSON documents, line by line for JSON Lines) with flat memory;
 releases of a release package are spooled to a temporary SQLite file and merged per ocid with
-``ocdsmerge``, which needs the release schema: read from ``$PRONGSAI_OCDS_SCHEMA_DIR``, else
-downloaded once into ``data/cache/``.
+``ocdsmerge``, which needs the release schema: read from ``$PRONGSAI_OCDS_SCHEMA_DIR``, else the
+OCDS 1.1.5 copy shipped in ``scrapers/ocds_schema/``.
 
 Bad input: a JSON document that does not parse fails the run (nothing kept); a bad line of JSON
 Lines, a release without ``ocid`` or with an unreadable amount is quarantined (the 5 % rule of
@@ -46,8 +46,8 @@ from scrapers.store import ScrapeError, SourceRun
 SOURCE = OCDS_SOURCE
 REFRESH = False  # files and URLs are given by the user; there is no single live feed to poll
 BANGKOK_URL = "https://opencontract.bangkok.go.th/assets/data/output/yearly/ocds_releases_{year}.json"
-SCHEMA_VERSION = "1__1__5"
-SCHEMA_URL = f"https://standard.open-contracting.org/schema/{SCHEMA_VERSION}/release-schema.json"
+#: The OCDS release schema the merge follows: version 1.1.5, shipped with its licence (NOTICE there).
+SCHEMA_DIR = pathlib.Path(__file__).parent / "ocds_schema"
 BID_STATUSES = {"valid", "disqualified", "pending", "withdrawn", "invited"}
 
 #: Tables in load order; the link tables have no provenance columns.
@@ -68,18 +68,14 @@ class BadRelease(ValueError):
 
 
 def schema_dir() -> pathlib.Path:
-    """Directory holding ``release-schema.json``: the configured copy, else a cached download."""
+    """Directory holding ``release-schema.json``: the configured copy, else the one shipped with
+    Prongsai (so importing a file never needs the network)."""
     configured = os.environ.get("PRONGSAI_OCDS_SCHEMA_DIR")
-    if configured:
-        path = pathlib.Path(configured)
-        if not (path / "release-schema.json").exists():
-            raise OCDSError(f"PRONGSAI_OCDS_SCHEMA_DIR={path} has no release-schema.json")
-        return path
-    path = config.data_dir() / "cache" / f"ocds-schema-{SCHEMA_VERSION}"
+    if not configured:
+        return SCHEMA_DIR
+    path = pathlib.Path(configured)
     if not (path / "release-schema.json").exists():
-        path.mkdir(parents=True, exist_ok=True)
-        with Client(cache_path=None) as client:
-            client.download(SCHEMA_URL, path / "release-schema.json")
+        raise OCDSError(f"PRONGSAI_OCDS_SCHEMA_DIR={path} has no release-schema.json")
     return path
 
 
@@ -650,9 +646,9 @@ def run_live(db_path, **options) -> SourceRun:
 def command(db_path, file_path, url, bangkok, ocid_prefixes):
     """Load Open Contracting (OCDS) data: any publisher's file or URL, or Bangkok's feed.
 
-    Release packages are merged per ocid against the OCDS schema, read from
-    $PRONGSAI_OCDS_SCHEMA_DIR, else downloaded once into data/cache/: set it to load a
-    --file with no network at all.
+    Release packages are merged per ocid against the OCDS 1.1.5 release schema shipped
+    with Prongsai ($PRONGSAI_OCDS_SCHEMA_DIR points to another copy): --file never needs
+    the network.
     """
     chosen = [x for x in (file_path, url, bangkok) if x]
     if len(chosen) != 1:

@@ -5,9 +5,11 @@ import collections
 import gzip
 import hashlib
 import json
+import pathlib
 import sqlite3
 
 import pytest
+import requests
 import responses
 
 import scrapers.http
@@ -275,17 +277,31 @@ def test_record_without_compiled_release_is_merged_by_date():
     assert "only linked" in linked_only
 
 
-def test_schema_is_downloaded_once_when_not_configured(tmp_path, monkeypatch):
+def test_a_file_import_needs_no_network_the_release_schema_ships_with_prongsai(tmp_path, monkeypatch):
     monkeypatch.delenv("PRONGSAI_OCDS_SCHEMA_DIR")
-    monkeypatch.setattr(scrapers.http, "DEFAULT_INTERVAL", 0)
-    with responses.RequestsMock() as mocked:
-        mocked.get("https://standard.open-contracting.org/robots.txt", status=404)
-        mocked.get(ocds.SCHEMA_URL, body=(SCHEMA_DIR / "release-schema.json").read_bytes())
-        first = ocds.schema_dir()
-        assert ocds.schema_dir() == first
-        assert [c.request.url for c in mocked.calls].count(ocds.SCHEMA_URL) == 1
-    assert first.parent.parent == tmp_path / "data"  # under data/cache/, git-ignored
-    assert (first / "release-schema.json").read_bytes() == (SCHEMA_DIR / "release-schema.json").read_bytes()
+    ocds._merger.cache_clear()
+    asked = []
+
+    def offline(self, method, url, *args, **kwargs):
+        asked.append(url)
+        raise requests.ConnectionError(f"no network in this test: {url}")
+
+    monkeypatch.setattr(requests.Session, "request", offline)
+    run, db = _load(tmp_path, FIXTURES / "ocds" / "release-package-two-stages.json")  # merged: needs the schema
+    assert asked == [] and run.rows_quarantined == 0
+    assert db.execute("SELECT status FROM source_runs").fetchone()[0] == "ok"
+    shipped = ocds.schema_dir()
+    assert shipped.is_relative_to(pathlib.Path(ocds.__file__).parent)
+    assert (shipped / "release-schema.json").read_bytes() == (SCHEMA_DIR / "release-schema.json").read_bytes()
+    assert "Apache License" in (shipped / "LICENSE").read_text() and "Open Contracting" in (shipped / "NOTICE").read_text()
+    ocds._merger.cache_clear()
+
+
+def test_configured_schema_dir_still_wins_and_must_hold_the_schema(tmp_path, monkeypatch):
+    assert ocds.schema_dir() == SCHEMA_DIR
+    monkeypatch.setenv("PRONGSAI_OCDS_SCHEMA_DIR", str(tmp_path))
+    with pytest.raises(ocds.OCDSError, match=f"PRONGSAI_OCDS_SCHEMA_DIR={tmp_path} has no release-schema.json"):
+        ocds.schema_dir()
 
 
 def test_import_url_downloads_then_loads_with_provenance(tmp_path, monkeypatch):
