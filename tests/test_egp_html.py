@@ -163,3 +163,80 @@ def test_cli_refuses_a_malformed_project_id(tmp_path):
 
     result = CliRunner().invoke(egp_html.command, ["--db", str(tmp_path / "p.db"), "--project", "6811956"])
     assert result.exit_code == 2 and "not an e-GP project id: '6811956'" in result.output
+
+
+def _edit(path, old: str, new: str) -> bytes:
+    """The fixture with ``old`` replaced (TIS-620 both), checked to be there."""
+    data = path.read_bytes()
+    assert old.encode("cp874") in data
+    return data.replace(old.encode("cp874"), new.encode("cp874"))
+
+
+DATE_CELL = '<tr><td align="center">ประกาศ ณ วันที่ ๓๐ ธันวาคม พ.ศ. ๒๕๖๘</td></tr>'
+
+
+def test_two_announcement_dates_fail_naming_the_field_the_selector_and_the_count():
+    with pytest.raises(LayoutError) as err:
+        parse(_edit(ROAD, DATE_CELL, DATE_CELL + DATE_CELL.replace("๓๐", "๓๑")))
+    assert "ประกาศ ณ วันที่" in err.value.field
+    assert err.value.found.startswith("2 elements match") and "ณ วันที่" in err.value.found
+    assert "exactly 1" in str(err.value)
+
+
+def test_two_subject_lines_fail_naming_the_subject():
+    subject = "เรื่อง ประกาศผู้ชนะการเสนอราคา ซื้อวัสดุการแพทย์ ๒ รายการ โดยวิธีเฉพาะเจาะจง"
+    with pytest.raises(LayoutError) as err:
+        parse(_edit(TWO_LOTS, f"<p align=\"center\">{subject}</p>", f"<p>{subject}</p><p>{subject}</p>"), "69019600017")
+    assert "เรื่อง ประกาศผู้ชนะการเสนอราคา" in err.value.field and err.value.found.startswith("2 elements")
+
+
+def test_missing_date_fails_naming_it_with_no_match():
+    with pytest.raises(LayoutError) as err:
+        parse(_edit(ROAD, DATE_CELL, ""))
+    assert "ประกาศ ณ วันที่" in err.value.field and err.value.found.startswith("0 elements match")
+
+
+def test_two_titles_fail_naming_the_title():
+    title = "<title>ประกาศรายชื่อผู้ชนะการเสนอราคา</title>"
+    with pytest.raises(LayoutError) as err:
+        parse(_edit(ROAD, title, title + title))
+    assert "title" in err.value.field and err.value.found.startswith("2 elements")
+
+
+def test_a_winner_whose_clause_is_unreadable_is_never_dropped_silently():
+    data = _edit(TWO_LOTS, "โดยเสนอราคา เป็นเงินทั้งสิ้น ๑๘,๕๐๐.๐๐", "โดยเสนอราคา ๑๘,๕๐๐.๐๐")
+    with pytest.raises(LayoutError) as err:
+        parse(data, "69019600017")
+    assert "ผู้ได้รับการคัดเลือก ได้แก่" in err.value.field and "บึงกาฬเภสัช" in err.value.found
+
+
+def test_labels_are_found_through_inline_markup_spaces_and_line_breaks():
+    data = _edit(ROAD, "ผู้ได้รับการคัดเลือก ได้แก่ ห้างหุ้นส่วนจำกัด เซ็นจูรี่บึงกาฬ",
+                 "<font>ผู้ได้รับการคัดเลือก&nbsp;ได้แก่</font> <b>ห้างหุ้นส่วนจำกัด เซ็นจูรี่บึงกาฬ</b>")
+    data = data.replace(DATE_CELL.encode("cp874"),
+                        "<tr><td>ประกาศ ณ&nbsp;&nbsp;วันที่ <b>๓๐ ธันวาคม พ.ศ. ๒๕๖๘</b><br>(นายสมชาย ใจดี)</td></tr>"
+                        .encode("cp874"))
+    records = parse(data)
+    assert records.rows("suppliers")[0]["name_th"] == "ห้างหุ้นส่วนจำกัด เซ็นจูรี่บึงกาฬ"
+    assert records.rows("announcements")[0]["published_at"] == "2025-12-30"
+    assert records.rows("awards")[0]["amount"] == 7_659_000
+
+
+def test_agency_on_the_subject_line_itself():
+    data = _edit(TWO_LOTS, '<p align="center">ประกาศโรงพยาบาลบึงกาฬ</p>\n<p align="center">เรื่อง',
+                 '<p align="center">ประกาศโรงพยาบาลบึงกาฬ เรื่อง')
+    assert parse(data, "69019600017").rows("agencies")[0]["name_th"] == "โรงพยาบาลบึงกาฬ"
+
+
+def test_identical_winner_paragraphs_are_two_awards():
+    lot = TWO_LOTS.read_bytes().decode("cp874").split("\n")[-5]  # the second lot's paragraph
+    assert lot.startswith("<p>รายการที่ ๒")
+    records = parse(_edit(TWO_LOTS, lot, lot + lot), "69019600017")
+    assert [a["amount"] for a in records.rows("awards")] == [156_000, 18_500, 18_500]
+
+
+def test_a_subject_without_its_agency_is_a_layout_error_never_the_title_as_agency():
+    data = _edit(TWO_LOTS, '<p align="center">ประกาศโรงพยาบาลบึงกาฬ</p>\n', "")
+    with pytest.raises(LayoutError) as err:
+        parse(data, "69019600017")
+    assert "ประกาศ<agency>" in err.value.field
