@@ -245,6 +245,25 @@ def test_plotly_is_served_from_our_own_origin(portal_client):
     r.close()
 
 
+def test_every_chart_is_a_valid_plotly_figure(portal_client, ids):
+    import plotly.graph_objects as go
+
+    pages = ["/", "/?lang=en", "/budget", f"/agencies/{ids['agency']}", f"/suppliers/{ids['supplier']}"]
+    figs = [f for url in pages for f in figures(portal_client.get(url).get_data(as_text=True))]
+    assert len(figs) == 4 + 4 + 1 + 2 + 1
+    for fig in figs:
+        assert go.Figure(fig).to_plotly_json()["data"] == fig["data"]  # validated, nothing dropped or coerced
+
+
+def test_charts_are_built_by_plotly_so_a_wrong_property_fails_loudly():
+    from portal import charts
+
+    with pytest.raises(ValueError, match="color"):
+        charts.bar(["ก.ค. 67"], [1.0], color="not-a-colour")
+    with pytest.raises(ValueError, match="color"):
+        charts.grouped(["กระทรวงการคลัง"], [("Budget", [1.0], "#0b5cad"), ("Contracts", [2.0], "nope")])
+
+
 @pytest.mark.parametrize("url", ["/nope", "/agencies/", "/flags/%00", "/search?page=-1", "/search?page=x",
                                  "/search?page=%C2%B2", "/search?page=501", "/search?page=1e3",
                                  "/search?fiscal_year=๒๕๖๗x", "/search?method=nope", "/search?province=Atlantis",
