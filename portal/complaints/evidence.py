@@ -3,9 +3,12 @@
 Type comes from the bytes, never the name or the declared MIME type. Images are rebuilt from their
 pixels (EXIF, XMP, ICC, comments and anything appended are gone); PDFs are rewritten from their
 pages only (no document info, XMP, attachments, JavaScript or annotations) and the photos inside
-them are rebuilt from their pixels too; videos cannot be
-cleaned here, so they are kept in quarantine: moderators are warned and they are never forwarded.
+them are rebuilt from their pixels too. Videos cannot be cleaned or verified here, so they are
+kept in quarantine: a few header bytes say nothing about the rest, so a quarantined file claims no
+type at all (stored as ``application/octet-stream`` under a ``.bin`` name, only ever downloaded,
+never shown inline), moderators are warned and it is never forwarded.
 Anything in the allowlist that cannot be parsed is refused, never stored raw (no fail-open).
+Files are written 0600 whatever the umask: only the server's own user reads evidence.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import hashlib
 import io
 import os
 import pathlib
+import re
 import secrets
 import warnings
 from dataclasses import dataclass
@@ -26,6 +30,8 @@ from portal.complaints.db import fsync_dir
 MAX_PIXELS = 40_000_000          # below Pillow's own bomb limit (ASVS 5.2.6)
 MAX_PDF_PAGES = 300
 MAX_FILES = 10
+QUARANTINE_MIME = "application/octet-stream"  # an unverified file claims no type
+_BRAND = re.compile(rb"[A-Za-z0-9 ]{4}")
 
 
 class EvidenceRefused(ValueError):
@@ -54,11 +60,17 @@ def sniff(data: bytes) -> str | None:
         return "gif"
     if data.startswith(b"%PDF-"):
         return "pdf"
-    if data[4:8] == b"ftyp":
+    if data[4:8] == b"ftyp" and _ftyp_box(data):
         return "mp4"
     if data.startswith(b"\x1a\x45\xdf\xa3"):
         return "webm"
     return None
+
+
+def _ftyp_box(data: bytes) -> bool:
+    """An ISO media file starts with a whole ``ftyp`` box: size 16+ within the file, a brand such as ``mp42``."""
+    size = int.from_bytes(data[:4], "big")
+    return 16 <= size <= len(data) and size % 4 == 0 and _BRAND.fullmatch(data[8:12]) is not None
 
 
 def clean(data: bytes, original_name: str) -> CleanFile:
@@ -70,8 +82,7 @@ def clean(data: bytes, original_name: str) -> CleanFile:
         return _clean_image(data, original_name)
     if kind == "pdf":
         return _clean_pdf(data, original_name)
-    mime = "video/mp4" if kind == "mp4" else "video/webm"
-    return CleanFile(data, "video", mime, kind, "quarantine", original_name)
+    return CleanFile(data, "video", QUARANTINE_MIME, "bin", "quarantine", original_name)
 
 
 def _clean_image(data: bytes, name: str) -> CleanFile:
@@ -154,7 +165,9 @@ def store(folder: pathlib.Path, cleaned: CleanFile) -> tuple[str, str]:
     """
     stored_name = f"{secrets.token_hex(16)}.{cleaned.ext}"
     tmp = folder / f".tmp-{stored_name}"
-    with open(tmp, "xb") as fh:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.fchmod(fd, 0o600)  # the umask may take bits away from 0600 (never add them)
+    with os.fdopen(fd, "wb") as fh:
         fh.write(cleaned.data)
         fh.flush()
         os.fsync(fh.fileno())
