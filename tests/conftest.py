@@ -16,6 +16,8 @@ from prongsai.schema import open_db
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures"
+#: Tests on the real records in ../shared skip with this when the folder is absent (the suite runs without it).
+needs_shared = pytest.mark.skipif(not SHARED.exists(), reason="needs the real records in ../shared (absent)")
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ import pytest
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from conftest import SHARED
+from conftest import SHARED, needs_shared
 from prongsai import ocds_export
 from prongsai.cli import cli
 from prongsai.schema import PROVENANCE
@@ -18,16 +18,10 @@ from scrapers import ocds
 from test_ocds_import import REAL_SAMPLES
 
 OCDS_DATA = SHARED / "data" / "ocds"
-SCHEMA_DIR = OCDS_DATA / "schema-1.1.5"
-RELEASE_SCHEMA = json.loads((SCHEMA_DIR / "release-schema.json").read_text())
-PACKAGE_SCHEMA = json.loads((SCHEMA_DIR / "release-package-schema.json").read_text())
+RELEASE_SCHEMA = json.loads((ocds.SCHEMA_DIR / "release-schema.json").read_text())  # the one Prongsai ships
+PACKAGE_SCHEMA_FILE = OCDS_DATA / "schema-1.1.5" / "release-package-schema.json"
 RELEASE_URL = "https://standard.open-contracting.org/schema/1__1__5/release-schema.json"
 PROVENANCE_COLUMNS = {c.split()[0] for c in PROVENANCE.strip().split(",")}
-
-
-@pytest.fixture(autouse=True)
-def _schema(monkeypatch):
-    monkeypatch.setenv("PRONGSAI_OCDS_SCHEMA_DIR", str(SCHEMA_DIR))
 
 
 def _errors(release) -> list[str]:
@@ -54,6 +48,7 @@ def test_ocid_rules_are_shared_with_import():
     assert ocds_export.project_id_for(ocds_export.ocid_for("67119524444", "egp")) == "67119524444"
 
 
+@needs_shared
 @pytest.mark.parametrize("name", sorted(REAL_SAMPLES))
 def test_round_trip_gives_identical_rows(tmp_path, name):
     ocds.import_file(tmp_path / "first.db", OCDS_DATA / name)
@@ -114,6 +109,7 @@ def test_demo_export_reimports_its_bids_and_awards(demo_db, tmp_path):
     assert back.execute(sql).fetchall() == demo.execute(sql).fetchall()
 
 
+@needs_shared
 def test_package_format_is_a_valid_release_package(demo_db):
     out = io.StringIO()
     conn = sqlite3.connect(demo_db)
@@ -122,7 +118,8 @@ def test_package_format_is_a_valid_release_package(demo_db):
     assert len(package["releases"]) == count > 0
     resource = Resource.from_contents(RELEASE_SCHEMA, default_specification=DRAFT4)
     registry = Registry().with_resource(RELEASE_URL, resource)
-    validator = jsonschema.Draft4Validator(PACKAGE_SCHEMA, registry=registry)
+    package_schema = json.loads(PACKAGE_SCHEMA_FILE.read_text())
+    validator = jsonschema.Draft4Validator(package_schema, registry=registry)
     package["releases"] = package["releases"][:50]  # the whole export is checked release by release above
     assert [e.message for e in validator.iter_errors(package)] == []
 
