@@ -2,9 +2,12 @@
 
 One client looping over ``?sql=`` could hold every SQL thread for the whole site, so arbitrary
 SQL (``?sql=`` on the database, ``?_where=`` on a table) is limited per client by a token bucket;
-canned queries and table pages are not. Clients are told apart by their address only in memory,
-as a keyed hash that is never logged or stored. Query, export and search responses carry
-``X-Robots-Tag: noindex`` so crawlers do not walk them (robots.txt rules are in metadata.yml).
+canned queries and table pages are not. There is no bucket shared by everyone, so clients
+elsewhere can never use up a newcomer's queries (each query's time limit and Datasette's SQL
+threads bound the load). Clients are told apart by their address only in memory, as a keyed
+hash that is never logged or stored (docs/deploy.md, "How the client key is derived").
+Query, export and search responses carry ``X-Robots-Tag: noindex`` so crawlers do not walk
+them (robots.txt rules are in metadata.yml).
 """
 from __future__ import annotations
 

@@ -1,13 +1,23 @@
-"""Rate limits for the citizen and moderator forms.
+"""Rate limits for the citizen and moderator forms, and the back-off on failed logins.
 
-Keyed on HMAC(secret, client address) where the secret lives only in memory and is replaced every
-``RATE_LIMIT_ROTATE_SECONDS`` (buckets are dropped with it), so no address is ever written anywhere.
+Each limited action has a per-client limit, a global ceiling and a small per-client reserve. A
+client over its own limit waits (429). Past the global ceiling the limits tighten instead of
+closing: only clients with fewer than ``reserve`` requests in their window get through. A flood
+from many addresses is then held to a few requests per address, while a citizen who has barely
+tried yet still gets in at once. No one can lock everyone else out by filling a shared budget.
+
+Failed logins back off per (account, client), never per account: after a few free failures each
+further one doubles the wait, up to a cap. An attacker guessing from one connection slows to a
+few tries an hour; the owner, from another connection, signs in as usual.
+
+Clients are keyed on HMAC(secret, client address) where the secret lives only in memory and is replaced every
+``RATE_LIMIT_ROTATE_SECONDS`` (counters are dropped with it), so no address is ever written anywhere.
 Counters are per process, so with ``WEB_CONCURRENCY`` workers each one allows its share of every limit.
+How the client address is found: docs/deploy.md, "How the client key is derived".
 """
 from __future__ import annotations
 
 import functools
-import hashlib
 import hmac
 import math
 import os
@@ -19,52 +29,117 @@ from collections import deque
 from flask import current_app, render_template, request
 from flask_babel import gettext as _
 
-#: (requests, seconds) per client and for everyone together, per limited action.
+#: Per limited action: (requests, seconds) per client, the same for everyone together, and how
+#: many requests per client window are still admitted while everyone together is over the ceiling.
 DEFAULT_RATE_LIMITS = {
-    "report": {"client": [10, 3600], "global": [600, 3600]},
-    "track": {"client": [30, 600], "global": [1000, 600]},
-    "login": {"client": [20, 600], "global": [500, 600]},
-    "message": {"client": [30, 3600], "global": [1000, 3600]},
-    "correction": {"client": [10, 3600], "global": [300, 3600]},
+    "report": {"client": [10, 3600], "global": [600, 3600], "reserve": 2},
+    "track": {"client": [30, 600], "global": [1000, 600], "reserve": 5},
+    "login": {"client": [20, 600], "global": [500, 600], "reserve": 5},
+    "message": {"client": [30, 3600], "global": [1000, 3600], "reserve": 5},
+    "correction": {"client": [10, 3600], "global": [300, 3600], "reserve": 2},
 }
+#: Counters (and as many back-offs) a process keeps before it forgets idle, then the oldest, ones.
+MAX_KEYS = 50_000
 
 
 class RateLimiter:
-    """Sliding-window counters in memory, keyed on a rotating keyed hash of the client address."""
+    """Sliding-window counters and login back-offs in memory, keyed on a rotating keyed hash."""
 
-    def __init__(self, rotate_seconds: int = 24 * 3600):
+    def __init__(self, rotate_seconds: int = 24 * 3600, clock=time.monotonic):
         self.rotate_seconds = rotate_seconds
+        self.clock = clock
         self._lock = threading.Lock()
-        self._rotate(time.monotonic())
+        self._rotate(clock())
 
     def _rotate(self, now):
         self._secret = secrets.token_bytes(32)
         self._rotated_at = now
-        self._hits: dict[tuple, deque] = {}
+        self._hits: dict[tuple, list] = {}  # (action, client key) → times of its admitted requests, newest last
+        self._everyone: dict[str, deque] = {}  # action → times of the last `ceiling` admitted requests
+        self._windows: dict[str, float] = {}  # action → its client window, to tell idle counters
+        self._failures: dict[bytes, tuple[int, float]] = {}  # (account, client) key → (failures, next try)
 
-    def client_key(self, address: str) -> str:
-        return hmac.new(self._secret, address.encode(), hashlib.sha256).hexdigest()
+    def _now(self) -> float:
+        now = self.clock()
+        if now - self._rotated_at > self.rotate_seconds:
+            self._rotate(now)
+        return now
+
+    def client_key(self, address: str, account: str = "") -> bytes:
+        message = f"{account}\0{address}".encode("utf-8", "surrogatepass")
+        return hmac.digest(self._secret, message, "sha256")[:16]
 
     def hit(self, action: str, address: str, limits: dict) -> int:
         """Count one request; 0 if allowed, else the seconds to wait."""
-        now = time.monotonic()
+        (limit, window), (ceiling, global_window), reserve = limits["client"], limits["global"], limits["reserve"]
         with self._lock:
-            if now - self._rotated_at > self.rotate_seconds:
-                self._rotate(now)
-            waits = []
-            keys = [("client", (action, self.client_key(address))), ("global", (action, "*"))]
-            for scope, key in keys:
-                limit, window = limits[scope]
-                hits = self._hits.setdefault(key, deque())
-                while hits and now - hits[0] >= window:
-                    hits.popleft()
-                if len(hits) >= limit:
-                    waits.append(int(window - (now - hits[0])) + 1)
-            if waits:
-                return max(waits)
-            for _scope, key in keys:
-                self._hits[key].append(now)
+            now = self._now()
+            key = (action, self.client_key(address))
+            mine = [t for t in self._hits.pop(key, ()) if now - t < window]
+            everyone = self._everyone.get(action)
+            if everyone is None or everyone.maxlen != ceiling:
+                everyone = self._everyone[action] = deque(everyone or (), maxlen=ceiling)
+            crowded = len(everyone) == ceiling and now - everyone[0] < global_window
+            allowed = min(limit, reserve) if crowded else limit
+            if len(mine) >= allowed:
+                self._hits[key] = mine
+                # until enough of this client's own requests age out to bring it under ``allowed``
+                return int(window - (now - mine[len(mine) - allowed])) + 1
+            mine.append(now)
+            everyone.append(now)
+            self._hits[key] = mine  # re-inserted: the table runs from least to most recently seen
+            self._windows[action] = window
+            self._hits = _bounded(self._hits, lambda k, v: now - v[-1] < self._windows[k[0]])
             return 0
+
+    def backoff(self, account: str, address: str) -> int:
+        """Seconds before ``account`` may be tried again from ``address``; 0: now."""
+        with self._lock:
+            now = self._now()
+            _failures, next_try = self._failures.get(self.client_key(address, account), (0, now))
+            return math.ceil(next_try - now) if next_try > now else 0
+
+    def failed(self, account: str, address: str, *, free: int, first: float, cap: float) -> None:
+        """One more failed login: after ``free`` of them, each waits twice the last, from ``first`` to ``cap``."""
+        with self._lock:
+            now = self._now()
+            key = self.client_key(address, account)
+            failures = self._failures.pop(key, (0, now))[0] + 1
+            wait = 0 if failures <= free else min(cap, first * 2 ** min(failures - free - 1, 32))
+            self._failures[key] = (failures, now + wait)
+            self._failures = _bounded(self._failures, lambda k, v: v[1] > now)
+
+    def succeeded(self, account: str, address: str) -> None:
+        with self._lock:
+            self._failures.pop(self.client_key(address, account), None)
+
+
+def _bounded(table: dict, live) -> dict:
+    """``table`` while it is small; past ``MAX_KEYS``, only its ``live`` entries and at most the
+    newest half of them. A flood of fresh addresses then costs bounded memory, and a sweep only
+    every ``MAX_KEYS / 2`` new keys; an evicted client merely starts again from its reserve."""
+    if len(table) <= MAX_KEYS:
+        return table
+    kept = [(k, v) for k, v in table.items() if live(k, v)]
+    return dict(kept[-(MAX_KEYS // 2):])
+
+
+def client_address() -> str:
+    """The address limits are keyed on (``Fly-Client-IP`` is already in it behind Fly's proxy)."""
+    return request.remote_addr or "-"
+
+
+def _limits(action: str) -> dict:
+    """``action``'s limits as configured, shared out between the worker processes (at least 1 each)."""
+    limits = {**DEFAULT_RATE_LIMITS[action], **current_app.config["RATE_LIMITS"].get(action, {})}
+    processes = current_app.config["RATE_LIMIT_PROCESSES"]
+
+    def share(n):
+        return max(1, math.ceil(n / processes))
+
+    return {"client": [share(limits["client"][0]), limits["client"][1]],
+            "global": [share(limits["global"][0]), limits["global"][1]],
+            "reserve": share(limits["reserve"])}
 
 
 def rate_limited(action: str):
@@ -74,11 +149,7 @@ def rate_limited(action: str):
         @functools.wraps(view)
         def wrapped(*args, **kwargs):
             if request.method == "POST":
-                limits = {**DEFAULT_RATE_LIMITS[action], **current_app.config["RATE_LIMITS"].get(action, {})}
-                # Counters live in each worker process: share every limit out between them.
-                processes = current_app.config["RATE_LIMIT_PROCESSES"]
-                limits = {scope: [max(1, math.ceil(n / processes)), window] for scope, (n, window) in limits.items()}
-                wait = current_app.extensions["rate_limiter"].hit(action, request.remote_addr or "-", limits)
+                wait = current_app.extensions["rate_limiter"].hit(action, client_address(), _limits(action))
                 if wait:
                     body = render_template("complaints/error.html", status=429, message=_(
                         "Too many requests from your connection. Please wait a while and try again; "

@@ -1,9 +1,11 @@
-"""Moderator and volunteer accounts: argon2id passwords, per-account throttling, revocable sessions.
+"""Moderator and volunteer accounts: argon2id passwords, login back-off, revocable sessions.
 
 The session cookie carries only a random token; ``sessions`` holds its hash, so logging out,
 ``prongsai users revoke`` or disabling an account ends the session on the next request.
-Throttle: after ``LOGIN_MAX_FAILURES`` failures within ``LOGIN_WINDOW`` an account refuses even
-the right password until the window has passed (per account, not global — SecureDrop's rule).
+Back-off: after ``LOGIN_FREE_FAILURES`` failures for one account from one client, that pair waits
+``LOGIN_FIRST_WAIT`` seconds, doubling with each further failure up to ``LOGIN_MAX_WAIT``. It is
+per (account, client), in memory (``portal.ratelimit``): a guesser cannot lock the owner out, and
+an unknown account name backs off the same way, so the answer never tells which accounts exist.
 """
 from __future__ import annotations
 
@@ -20,8 +22,9 @@ from portal.complaints.db import get_cdb, now, transaction
 
 ROLES = ("volunteer", "moderator", "admin")
 MIN_PASSWORD, MAX_PASSWORD = 15, 128
-LOGIN_MAX_FAILURES = 5
-LOGIN_WINDOW = dt.timedelta(minutes=15)
+LOGIN_FREE_FAILURES = 3
+LOGIN_FIRST_WAIT = 2  # seconds
+LOGIN_MAX_WAIT = 15 * 60
 SESSION_IDLE = dt.timedelta(minutes=30)
 SESSION_ABSOLUTE = dt.timedelta(hours=12)
 
@@ -63,36 +66,31 @@ def _ago(delta) -> str:
     return (dt.datetime.now(dt.timezone.utc) - delta).replace(microsecond=0).isoformat()
 
 
-def authenticate(conn, username: str, password: str):
-    """(user, None) on success, else (None, reason) with reason 'bad' or 'throttled'."""
-    user = conn.execute("SELECT * FROM users WHERE username = ? AND disabled_at IS NULL",
-                        [username[:100]]).fetchone()
-    if user is None or len(password) > MAX_PASSWORD:
-        try:
-            hasher().verify(_dummy_hash(hasher()), password[:MAX_PASSWORD] + "x")
-        except VerificationError:
-            pass
-        return None, "bad"
-    failures = conn.execute("SELECT count(*) FROM login_failures WHERE user_id = ? AND at > ?",
-                            [user["id"], _ago(LOGIN_WINDOW)]).fetchone()[0]
-    if failures >= LOGIN_MAX_FAILURES:
-        with transaction(conn):
-            conn.execute("INSERT INTO audit (at, user_id, action) VALUES (?, ?, 'login_throttled')",
-                         [now(), user["id"]])
-        return None, "throttled"
+def authenticate(conn, username: str, password: str, client: str):
+    """(user, 0) on success; (None, 0) for a wrong name or password; (None, seconds) while this
+    account and client must wait after earlier failures (then the password is not even checked)."""
+    limiter = current_app.extensions["rate_limiter"]
+    username = username[:100]
+    wait = limiter.backoff(username, client)
+    if wait:
+        return None, wait
+    user = conn.execute("SELECT * FROM users WHERE username = ? AND disabled_at IS NULL", [username]).fetchone()
     try:
+        if user is None or len(password) > MAX_PASSWORD:  # fails, at the cost of a real check
+            hasher().verify(_dummy_hash(hasher()), password[:MAX_PASSWORD] + "x")
         hasher().verify(user["password_hash"], password)
     except (VerificationError, InvalidHashError):
+        limiter.failed(username, client, free=LOGIN_FREE_FAILURES, first=LOGIN_FIRST_WAIT, cap=LOGIN_MAX_WAIT)
+        if user is not None:
+            with transaction(conn):
+                conn.execute("INSERT INTO audit (at, user_id, action) VALUES (?, ?, 'login_failed')",
+                             [now(), user["id"]])
+        return None, 0
+    limiter.succeeded(username, client)
+    if hasher().check_needs_rehash(user["password_hash"]):
         with transaction(conn):
-            conn.execute("INSERT INTO login_failures (user_id, at) VALUES (?, ?)", [user["id"], now()])
-            conn.execute("INSERT INTO audit (at, user_id, action) VALUES (?, ?, 'login_failed')",
-                         [now(), user["id"]])
-        return None, "bad"
-    with transaction(conn):
-        if hasher().check_needs_rehash(user["password_hash"]):
             conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", [hasher().hash(password), user["id"]])
-        conn.execute("DELETE FROM login_failures WHERE user_id = ?", [user["id"]])
-    return user, None
+    return user, 0
 
 
 def _token_hash(token: str) -> str:

@@ -21,7 +21,7 @@ import sqlite3
 
 from flask import current_app, g
 
-SCHEMA_VERSION = 2  # the DDL is idempotent: a newer version re-runs it to add what is new
+SCHEMA_VERSION = 3  # the DDL is idempotent: a newer version re-runs it to add what is new
 
 STATES = ("received", "triage", "needs_info", "verified", "rejected", "forwarded", "closed", "duplicate")
 
@@ -170,12 +170,8 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 CREATE INDEX IF NOT EXISTS idx_sessions_user ON sessions(user_id);
 
-CREATE TABLE IF NOT EXISTS login_failures (
-    id INTEGER PRIMARY KEY,
-    user_id INTEGER NOT NULL REFERENCES users(id),
-    at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS idx_login_failures_user ON login_failures(user_id, at);
+-- Failed logins back off in memory per (account, client) (complaints.auth); version 2 kept them here.
+DROP TABLE IF EXISTS login_failures;
 
 CREATE TABLE IF NOT EXISTS conflicts (
     id INTEGER PRIMARY KEY,

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from portal.complaints import auth, cases, crypto, forms
 from portal.complaints.db import STATES, evidence_dir, get_cdb, now, transaction
 from portal.complaints.projects import project_facts
-from portal.ratelimit import rate_limited
+from portal.ratelimit import client_address, rate_limited
 
 bp = Blueprint("moderate", __name__, template_folder="templates")
 
@@ -51,12 +51,14 @@ def login():
     if request.method == "GET":
         return render_template("complaints/login.html", next=target, error=None)
     conn = get_cdb()
-    user, problem = auth.authenticate(conn, request.form.get("username", ""), request.form.get("password", ""))
+    user, wait = auth.authenticate(conn, request.form.get("username", ""), request.form.get("password", ""),
+                                   client_address())
+    if wait:
+        error = _("Too many failed attempts for this account from your connection. Wait %(seconds)d seconds "
+                  "and try again.", seconds=wait)
+        return render_template("complaints/login.html", next=target, error=error), 429, {"Retry-After": str(wait)}
     if user is None:
-        error = (_("Too many failed attempts for this account. Wait 15 minutes and try again.")
-                 if problem == "throttled" else _("Wrong username or password."))
-        return render_template("complaints/login.html", next=target, error=error), 429 if problem == "throttled" \
-            else 401
+        return render_template("complaints/login.html", next=target, error=_("Wrong username or password.")), 401
     auth.start_session(conn, user)
     return redirect(target, code=303)
 

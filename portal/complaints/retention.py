@@ -33,7 +33,6 @@ SCHEDULE = {
     "rejected_corrections": 365,
     "rejected_flags": 365,
     "sessions": 30,
-    "login_failures": 1,
     "audit": 1825,
     "stray_files": 1,
     "nonces": 1,
@@ -76,8 +75,6 @@ def run(conn, db_path, *, today: dt.datetime | None = None, dry_run: bool = Fals
             "DELETE FROM flags WHERE status = 'rejected' AND decided_at <= ?", [s["rejected_flags"]]).rowcount
         counts["sessions_deleted"] = conn.execute(
             "DELETE FROM sessions WHERE last_seen <= ?", [s["sessions"]]).rowcount
-        counts["login_failures_deleted"] = conn.execute(
-            "DELETE FROM login_failures WHERE at <= ?", [s["login_failures"]]).rowcount
         counts["nonces_deleted"] = conn.execute("DELETE FROM used_nonces WHERE used_at <= ?", [s["nonces"]]).rowcount
         counts["audit_deleted"] = conn.execute("DELETE FROM audit WHERE at <= ?", [s["audit"]]).rowcount
         known = {r[0] for r in conn.execute("SELECT stored_name FROM evidence")}
