@@ -1,20 +1,18 @@
 """The citizen portal: a Flask app factory (the flaskr pattern) with one blueprint per area."""
 from __future__ import annotations
 
-import os
-
 from flask import Flask
 
 from prongsai import config
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """Defaults, then ``PRONGSAI_*`` environment variables, then ``test_config``."""
+    """Defaults, then ``PRONGSAI_*`` environment variables, then ``test_config``. Without a
+    ``SECRET_KEY`` from either, the server's own random key beside the complaints database."""
     app = Flask(__name__)
     app.config.from_mapping(
         DATABASE=str(config.default_db()),
         COMPLAINTS_DATABASE=str(config.default_complaints_db()),
-        SECRET_KEY=os.environ.get("PRONGSAI_SECRET_KEY") or "dev-only-not-secret",
         BABEL_DEFAULT_LOCALE="th",
         # one catalog per area, merged by Flask-Babel (relative to portal/)
         BABEL_TRANSLATION_DIRECTORIES="translations;complaints/translations",
@@ -24,6 +22,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_prefixed_env("PRONGSAI")
     if test_config:
         app.config.update(test_config)
+    if not app.config.get("SECRET_KEY"):  # never a known key: anyone could sign sessions with it
+        app.config["SECRET_KEY"] = config.secret_key(app.config["COMPLAINTS_DATABASE"])
 
     from portal import db, format, i18n
     from portal.views import agencies, errors, exports, feeds, flags, main, pages, projects, search, suppliers

@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import os
 import pathlib
+import secrets
+
+from prongsai.errors import UserError
+from prongsai.ops.files import fsync
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -24,3 +28,46 @@ def default_complaints_db() -> pathlib.Path:
 def exports_dir(db_path) -> pathlib.Path:
     """Bulk downloads (OCDS, flags) live beside the public database they were written from."""
     return pathlib.Path(db_path).parent / "exports"
+
+
+SECRET_KEY_FILE = "secret_key"
+
+
+def secret_key_path(complaints_db) -> pathlib.Path:
+    """The server's own signing key lives in the private folder, beside the complaints database."""
+    return pathlib.Path(complaints_db).parent / SECRET_KEY_FILE
+
+
+def secret_key(complaints_db) -> str:
+    """The key that signs sessions and forms when ``PRONGSAI_SECRET_KEY`` is unset: random, made on
+    first start (mode 0600), reused on every later one.
+
+    The new key is written and synced under a temporary name, then hard-linked into place: a link
+    never replaces an existing name, so of workers starting at once one makes the key and the
+    others read it, and nobody ever reads a half-written file."""
+    path = secret_key_path(complaints_db)
+    try:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                try:
+                    os.write(fd, secrets.token_hex(32).encode())
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                os.link(tmp, path)
+                fsync(path.parent)
+            except FileExistsError:
+                pass  # another worker was first: its key is the one
+            finally:
+                tmp.unlink()
+        key = path.read_text().strip()
+    except OSError as exc:
+        raise UserError(f"cannot create or read the secret key {path} ({exc.strerror}): make its folder "
+                        "writable, or set PRONGSAI_SECRET_KEY") from None
+    if len(key) < 32:
+        raise UserError(f"the secret key {path} is damaged (under 32 characters): restore it from a "
+                        "backup, or delete it to make a new one (everyone signs in again)")
+    return key

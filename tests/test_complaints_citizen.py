@@ -290,11 +290,37 @@ def test_missing_or_foreign_csrf_token_is_refused(client, app, project_id):
     assert counts(app)[0] == 0
 
 
-def test_replayed_form_is_stored_once(client, app, project_id):
+def test_a_resent_form_shows_the_same_code_and_is_stored_once(client, app, project_id):
+    """The response was lost and the browser sends the form again: the citizen still gets the code."""
+    url = report_url(project_id) + "?lang=en"
+    data = {**form_tokens(client, url), "body": BODY, "mode": "anonymous", "concern": "money"}
+    first = client.post(url, data={**data, "evidence": [(io.BytesIO(photo_with_exif()), "a.jpg")]},
+                        content_type="multipart/form-data")
+    again = client.post(url, data={**data, "evidence": [(io.BytesIO(photo_with_exif()), "a.jpg")]},
+                        content_type="multipart/form-data")
+    assert first.status_code == again.status_code == 200
+    code = tracking_code(first.get_data(as_text=True))
+    assert code and tracking_code(again.get_data(as_text=True)) == code
+    stored, files, names = counts(app)
+    assert (stored, files, len(names)) == (1, 1, 1)  # the re-sent file is not kept twice
+    with app.test_request_context():
+        from portal.complaints import forms
+        nonce = forms.check_nonce(data["nonce"])
+    private = raw_bytes(app.config["COMPLAINTS_DATABASE"])
+    for secret in (code, code.replace("-", ""), nonce):  # nothing that would give the code back is stored
+        assert secret.encode() not in private
+
+    other = client.post(url, data={**form_tokens(client, url), "body": BODY, "mode": "anonymous",
+                                   "concern": "money"})
+    assert other.status_code == 200 and tracking_code(other.get_data(as_text=True)) not in (None, code)
+    assert counts(app)[0] == 2  # a new form is a new report
+
+
+def test_the_same_form_with_other_content_is_refused(client, app, project_id):
     url = report_url(project_id) + "?lang=en"
     data = {**form_tokens(client, url), "body": BODY, "mode": "anonymous", "concern": "money"}
     assert client.post(url, data=data).status_code == 200
-    r = client.post(url, data=data)
+    r = client.post(url, data={**data, "body": BODY + " และอีกเรื่องหนึ่ง"})
     assert r.status_code == 409 and "already sent" in r.get_data(as_text=True)
     assert tracking_code(r.get_data(as_text=True)) is None
     assert counts(app)[0] == 1
@@ -439,3 +465,38 @@ def test_follow_up_evidence_has_a_per_report_quota(client, app, project_id):
                                                     "evidence": (io.BytesIO(photo), "b.jpg")})
     assert r.status_code == 413 and "as much evidence as one report can" in r.get_data(as_text=True)
     assert counts(app)[1] == 1 and len(counts(app)[2]) == 1
+
+
+def forward(app, agencies):
+    """The newest case, verified and forwarded (as two moderators would have done it)."""
+    conn = sqlite3.connect(app.config["COMPLAINTS_DATABASE"], isolation_level=None)
+    cid = conn.execute("SELECT max(id) FROM complaints").fetchone()[0]
+    conn.execute("UPDATE complaints SET state = 'forwarded', verified_at = created_at WHERE id = ?", [cid])
+    for agency in agencies:
+        conn.execute("INSERT INTO forwardings (complaint_id, agency, channel, forwarded_at) "
+                     "VALUES (?, ?, 'email', datetime('now'))", [cid, agency])
+    conn.close()
+
+
+def outcomes_row(client, lang="en"):
+    import datetime as dt
+    page = client.get(f"/outcomes?lang={lang}").get_data(as_text=True)
+    month = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m")
+    return page, re.search(rf'<tr><th scope="row">{month}</th>(.*?)</tr>', page, re.S).group(1)
+
+
+def test_outcomes_publish_no_count_under_three(client, app, project_id):
+    assert submit(client, project_id).status_code == 200
+    forward(app, ["sao"])
+    page, row = outcomes_row(client)
+    assert not re.search(r"\b[12]\b", row), row  # not "1 received", not "State Audit Office: 1"
+    assert row.count("fewer than 3") == 3 and "State Audit Office" in row
+    assert "shown only as “fewer than 3”" in page
+    assert "น้อยกว่า 3" in outcomes_row(client, "th")[1] and "น้อยกว่า 3" in outcomes_row(client, "th")[0]
+
+    for _ in range(2):
+        assert submit(client, project_id).status_code == 200
+        forward(app, ["sao", "nacc"])  # one case, two agencies: still one report received
+    _, row = outcomes_row(client)
+    assert re.match(r"<td>3</td><td>3</td>", row), row
+    assert "State Audit Office (สตง.): 3" in row and "fewer than 3" in row  # NACC had two

@@ -1,10 +1,12 @@
 """backup/restore: an encrypted copy of complaints.db and its evidence that restores identical."""
 import sqlite3
+import stat
 import threading
 import time
 
 import pytest
 
+from prongsai import config
 from prongsai.cli import cli
 from prongsai.errors import UserError
 from prongsai.ops import backup as backups
@@ -223,3 +225,37 @@ def test_cli_backup_to_stdout(runner, tmp_path, monkeypatch, keys):
     out.write_bytes(result.stdout_bytes)
     backups.restore(out, tmp_path / "r" / "complaints.db", identity)
     assert dump(tmp_path / "r" / "complaints.db") == dump(db)
+
+
+def test_the_server_secret_key_goes_with_the_backup(tmp_path, keys):
+    """A restored server signs with the same key, so sessions and open forms keep working."""
+    identity, recipients = keys
+    db, conn = make_complaints(tmp_path / "live")
+    conn.close()
+    key = config.secret_key(db)
+    out = tmp_path / "b.age"
+    manifest = backups.backup(db, out, recipients)
+    assert "secret_key" in manifest and key.encode() not in out.read_bytes()
+
+    target = tmp_path / "restored" / "complaints.db"
+    backups.restore(out, target, identity)
+    assert config.secret_key(target) == key
+    assert stat.S_IMODE(config.secret_key_path(target).stat().st_mode) == 0o600
+
+    other = tmp_path / "other" / "complaints.db"  # a server that made its own key meanwhile
+    make_complaints(other.parent)[1].close()
+    own = config.secret_key(other)
+    backups.restore(out, other, identity, force=True)
+    assert config.secret_key(other) == key
+    [aside] = other.parent.glob("secret_key.before-restore-*")
+    assert aside.read_text() == own
+
+
+def test_a_backup_without_a_key_file_restores_without_one(tmp_path, keys):
+    identity, recipients = keys
+    db, conn = make_complaints(tmp_path / "live")
+    conn.close()
+    manifest = backups.backup(db, tmp_path / "b.age", recipients)
+    assert "secret_key" not in manifest
+    backups.restore(tmp_path / "b.age", tmp_path / "r" / "complaints.db", identity)
+    assert not config.secret_key_path(tmp_path / "r" / "complaints.db").exists()

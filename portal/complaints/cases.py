@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hmac
 import json
 import secrets
 import sqlite3
@@ -108,9 +109,21 @@ def spend_nonce(conn, nonce: str) -> None:
 
 
 def create_complaint(conn, folder, *, nonce, project, body, concern, contact, files) -> str:
-    """Store a complaint durably and return its tracking code (only after COMMIT)."""
+    """Store a complaint durably and return its tracking code (only after COMMIT). The same form
+    sent again (same nonce, project and text: its response was lost) stores nothing more and
+    gets the same code; anything else on a used nonce is refused."""
+    code = crypto.tracking_code(nonce)
+    try:
+        _store_complaint(conn, folder, code=code, nonce=nonce, project=project, body=body, concern=concern,
+                         contact=contact, files=files)
+    except Replayed:
+        if not _is_stored(conn, code=code, nonce=nonce, project=project, body=body):
+            raise
+    return code
+
+
+def _store_complaint(conn, folder, *, code, nonce, project, body, concern, contact, files) -> None:
     with stored_files(folder, files) as stored:
-        code = crypto.new_tracking_code()
         stamp = now()
         with transaction(conn):
             try:
@@ -118,11 +131,11 @@ def create_complaint(conn, folder, *, nonce, project, body, concern, contact, fi
                     "INSERT INTO complaints (case_no, tracking_hash, form_nonce, project_id, project_title, "
                     "buyer_id, procuring_entity_id, supplier_ids, province, flags_snapshot, concern, anonymous, "
                     "contact_encrypted, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    [_case_no(), crypto.code_hash(crypto.normalise_code(code)), nonce, project["project_id"],
-                     project.get("title"), project.get("buyer_id"), project.get("procuring_entity_id"),
-                     json.dumps(project.get("supplier_ids", [])), project.get("province"),
-                     json.dumps(project.get("flag_codes", [])), concern, int(not contact),
-                     crypto.encrypt(contact), stamp, stamp])
+                    [_case_no(), crypto.code_hash(crypto.normalise_code(code)), crypto.nonce_hash(nonce),
+                     project["project_id"], project.get("title"), project.get("buyer_id"),
+                     project.get("procuring_entity_id"), json.dumps(project.get("supplier_ids", [])),
+                     project.get("province"), json.dumps(project.get("flag_codes", [])), concern,
+                     int(not contact), crypto.encrypt(contact), stamp, stamp])
             except sqlite3.IntegrityError as exc:
                 if "form_nonce" in str(exc):
                     raise Replayed(_l("This form was already sent and the report was received. Its "
@@ -135,7 +148,17 @@ def create_complaint(conn, folder, *, nonce, project, body, concern, contact, fi
                 _insert_evidence(conn, complaint_id, cleaned, stored_name, sha, stamp)
             audit(conn, "received", complaint_id=complaint_id, to_state="received",
                   detail=f"files={len(stored)}")
-    return code
+
+
+def _is_stored(conn, *, code, nonce, project, body) -> bool:
+    """Whether this very report is already committed under this nonce (so already durable)."""
+    row = conn.execute(
+        "SELECT c.tracking_hash, c.project_id, v.body FROM complaints c JOIN complaint_versions v "
+        "ON v.complaint_id = c.id AND v.version = 1 WHERE c.form_nonce = ? AND c.purged_at IS NULL",
+        [crypto.nonce_hash(nonce)]).fetchone()
+    return row is not None and row["project_id"] == project["project_id"] and hmac.compare_digest(
+        row["tracking_hash"], crypto.code_hash(crypto.normalise_code(code))) and hmac.compare_digest(
+        row["body"].encode(), body.encode())
 
 
 def _insert_evidence(conn, complaint_id, cleaned, stored_name, sha, stamp, *, user_id=None, redacted_from=None):
@@ -393,19 +416,29 @@ def public_report_count(conn, project_id, *, minimum: int, min_age_days: int) ->
     return n if n >= minimum else None
 
 
-def outcomes_by_month(conn):
-    """Network-wide numbers per month received: received, verified, forwarded per agency, closed per outcome."""
+def outcomes_by_month(conn, *, minimum: int):
+    """Network-wide numbers per month received: received, verified, forwarded per agency, closed per
+    outcome, each report counted once per cell. A count from 1 to ``minimum`` - 1 comes back as None
+    ("fewer than"): so small a group could point to a person. No published cell is a sum of others
+    (there are no totals), so a hidden one cannot be worked out by subtraction."""
     months: dict[str, dict] = {}
-    for row in conn.execute(
-            "SELECT substr(c.created_at, 1, 7) AS month, c.verified_at, c.state, c.outcome, f.agency "
-            "FROM complaints c LEFT JOIN forwardings f ON f.complaint_id = c.id"):
-        m = months.setdefault(row["month"], {"received": 0, "verified": 0, "forwarded": {}, "closed": {}})
-        m["received"] += 1
-        if row["verified_at"]:
-            m["verified"] += 1
-        if row["agency"]:
-            m["forwarded"][row["agency"]] = m["forwarded"].get(row["agency"], 0) + 1
-        if row["state"] == "closed":
-            key = row["outcome"] or "other"
-            m["closed"][key] = m["closed"].get(key, 0) + 1
+    for row in conn.execute("SELECT substr(created_at, 1, 7) AS month, count(*) AS received, "
+                            "count(verified_at) AS verified FROM complaints GROUP BY month"):
+        months[row["month"]] = {"received": row["received"], "verified": row["verified"], "forwarded": {},
+                                "closed": {}}
+    for row in conn.execute("SELECT substr(c.created_at, 1, 7) AS month, f.agency AS key, "
+                            "count(DISTINCT c.id) AS n FROM complaints c JOIN forwardings f ON f.complaint_id = c.id "
+                            "GROUP BY month, key"):
+        months[row["month"]]["forwarded"][row["key"]] = row["n"]
+    for row in conn.execute("SELECT substr(created_at, 1, 7) AS month, coalesce(outcome, 'other') AS key, "
+                            "count(*) AS n FROM complaints WHERE state = 'closed' GROUP BY month, key"):
+        months[row["month"]]["closed"][row["key"]] = row["n"]
+
+    def shown(n):
+        return n if n == 0 or n >= minimum else None
+
+    for m in months.values():
+        m["received"], m["verified"] = shown(m["received"]), shown(m["verified"])
+        for part in ("forwarded", "closed"):
+            m[part] = {key: shown(n) for key, n in m[part].items()}
     return dict(sorted(months.items(), reverse=True))

@@ -166,9 +166,10 @@ def track_leave():
 
 @bp.route("/outcomes")
 def outcomes():
-    months = cases.outcomes_by_month(get_cdb())
+    minimum = current_app.config["PUBLIC_MIN_REPORTS"]
+    months = cases.outcomes_by_month(get_cdb(), minimum=minimum)
     return render_template("complaints/outcomes.html", months=months, recipients=cases.RECIPIENTS,
-                           outcomes=cases.OUTCOMES)
+                           outcomes=cases.OUTCOMES, minimum=minimum)
 
 
 @bp.route("/corrections")

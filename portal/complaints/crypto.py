@@ -1,8 +1,10 @@
 """Tracking codes and encrypted contact details.
 
-Tracking code: 120 bits from ``secrets`` in Crockford base32, six groups of four (I, L, O read as 1, 1, 0),
-so a person can copy it or write it down. With ≥ 112 bits a plain SHA-256 is the stored form
-(ASVS 6.5.2); the code itself is never stored, logged or put in a URL.
+Tracking code: 120 bits of HMAC-SHA256 (the server's secret key over the report form's one-time nonce)
+in Crockford base32, six groups of four (I, L, O read as 1, 1, 0), so a person can copy it or write it
+down. The same form sent again after a lost response gets the same code back; only the browser that
+got the form holds its nonce (the database keeps a hash), so only it can. With ≥ 112 bits a plain
+SHA-256 is the stored form (ASVS 6.5.2); the code itself is never stored, logged or put in a URL.
 
 Contact details: Fernet (AES-128-CBC + HMAC-SHA256, from ``cryptography``) with the key in
 ``PRONGSAI_COMPLAINTS_KEY`` (``prongsai users genkey`` prints a new one). Outside TESTING the
@@ -13,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import secrets
 
 from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
@@ -30,9 +31,19 @@ class MissingKey(RuntimeError):
     pass
 
 
-def new_tracking_code() -> str:
-    raw = "".join(secrets.choice(ALPHABET) for _ in range(CODE_CHARS))
+def tracking_code(nonce: str) -> str:
+    """The code of the report sent with this form nonce."""
+    key = current_app.secret_key
+    mac = hmac.new(key if isinstance(key, bytes) else key.encode(), b"prongsai-tracking-code:" + nonce.encode(),
+                   hashlib.sha256).digest()
+    bits = int.from_bytes(mac, "big") >> (len(mac) * 8 - CODE_CHARS * 5)
+    raw = "".join(ALPHABET[(bits >> (5 * i)) & 31] for i in reversed(range(CODE_CHARS)))
     return "-".join(raw[i:i + 4] for i in range(0, CODE_CHARS, 4))
+
+
+def nonce_hash(nonce: str) -> str:
+    """The stored form of a report form's nonce: with it and the secret key one could make the code."""
+    return hashlib.sha256(b"prongsai-form-nonce:" + nonce.encode()).hexdigest()
 
 
 def normalise_code(text: str) -> str | None:

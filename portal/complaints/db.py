@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS complaints (
     id INTEGER PRIMARY KEY,
     case_no TEXT NOT NULL UNIQUE,          -- non-secret handle for staff; never the tracking code
     tracking_hash TEXT NOT NULL UNIQUE,    -- sha256 of the normalised tracking code
-    form_nonce TEXT NOT NULL UNIQUE,       -- one-time form nonce: a replayed form is refused
+    form_nonce TEXT NOT NULL UNIQUE,       -- hash of the one-time form nonce: one report per form
     project_id TEXT NOT NULL,
     project_title TEXT,
     buyer_id TEXT,                         -- snapshot for conflicts of interest

@@ -1,10 +1,12 @@
 """``prongsai backup`` / ``restore``: the complaints database and its evidence files, encrypted.
 
 A backup is a tar of ``complaints.db`` (SQLite's online backup: consistent while the portal
-writes), every file under ``evidence/`` and a ``manifest.json`` of their sha256 sums, encrypted
-with age (the standard ``age -d -i key.txt`` decrypts it too). It is encrypted to the public
-keys in ``PRONGSAI_BACKUP_RECIPIENTS``, so the server writes backups it cannot read; restoring
-needs a matching secret key (``PRONGSAI_BACKUP_IDENTITY`` or ``--identity-file``), kept off it.
+writes), every file under ``evidence/``, the server's generated ``secret_key`` when it has one
+(so a restored server keeps its sessions and forms valid) and a ``manifest.json`` of their
+sha256 sums, encrypted with age (the standard ``age -d -i key.txt`` decrypts it too). It is
+encrypted to the public keys in ``PRONGSAI_BACKUP_RECIPIENTS``, so the server writes backups it
+cannot read; restoring needs a matching secret key (``PRONGSAI_BACKUP_IDENTITY`` or
+``--identity-file``), kept off it.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import tempfile
 import pyrage
 
 from portal.complaints.db import evidence_dir
+from prongsai import config
 from prongsai.errors import UserError
 from prongsai.ops.files import integrity_errors, online_copy, replace_durably, sha256_file
 
@@ -29,6 +32,7 @@ IDENTITY_ENV = "PRONGSAI_BACKUP_IDENTITY"
 FORMAT = "prongsai-complaints-backup/1"
 DB_NAME = "complaints.db"
 EVIDENCE = "evidence"
+SECRET_KEY = config.SECRET_KEY_FILE
 
 
 def evidence_files(folder: pathlib.Path) -> list[str]:
@@ -88,12 +92,17 @@ def backup(complaints_db, output, recipients: list, *, armored: bool = False) ->
             DB_NAME: {"sha256": sha256_file(snapshot), "size": snapshot.stat().st_size},
             EVIDENCE: {name: sha256_file(folder / name) for name in files},
         }
+        key = config.secret_key_path(db)
+        if key.exists():
+            manifest[SECRET_KEY] = {"sha256": sha256_file(key)}
         archive = work / "backup.tar"
         with tarfile.open(archive, "w") as tar:
             _add_bytes(tar, "manifest.json", json.dumps(manifest, indent=1).encode())
             tar.add(snapshot, DB_NAME)
             for name in files:
                 tar.add(folder / name, f"{EVIDENCE}/{name}")
+            if SECRET_KEY in manifest:
+                tar.add(key, SECRET_KEY)
         if str(output) == "-":
             with open(archive, "rb") as src:
                 pyrage.encrypt_io(src, sys.stdout.buffer, recipients, armored)
@@ -137,6 +146,12 @@ def restore(backup_file, complaints_db, identity, *, force: bool = False) -> dic
         evidence_src.mkdir(exist_ok=True)
         evidence_src.chmod(0o700)  # as the complaints area keeps it
         os.replace(evidence_src, evidence_dst)
+        if SECRET_KEY in manifest:
+            key = config.secret_key_path(target)
+            if key.exists():
+                _keep_aside(key)
+            (unpacked / SECRET_KEY).chmod(0o600)
+            replace_durably(unpacked / SECRET_KEY, key)
         replace_durably(unpacked / DB_NAME, target)
     return manifest
 
@@ -146,7 +161,7 @@ def _unpack(archive: pathlib.Path, dest: pathlib.Path) -> dict:
     with tarfile.open(archive) as tar:
         for member in tar.getmembers():
             name = member.name
-            allowed = name in ("manifest.json", DB_NAME) or (
+            allowed = name in ("manifest.json", DB_NAME, SECRET_KEY) or (
                 name.startswith(f"{EVIDENCE}/") and ".." not in name.split("/") and member.isfile())
             if not allowed:
                 raise UserError(f"unexpected entry in backup: {name!r}")
@@ -159,6 +174,10 @@ def _unpack(archive: pathlib.Path, dest: pathlib.Path) -> dict:
         raise UserError(f"not a Prongsai complaints backup (format {manifest.get('format')!r})")
     if sha256_file(dest / DB_NAME) != manifest[DB_NAME]["sha256"]:
         raise UserError("complaints.db in the backup does not match its manifest")
+    key = dest / SECRET_KEY
+    if key.exists() != (SECRET_KEY in manifest) or (
+            key.exists() and sha256_file(key) != manifest[SECRET_KEY]["sha256"]):
+        raise UserError("the secret key in the backup does not match its manifest")
     found = evidence_files(dest / EVIDENCE)
     if found != sorted(manifest[EVIDENCE]):
         raise UserError("evidence files in the backup do not match its manifest")
