@@ -99,17 +99,47 @@ def test_users_cli_add_list_revoke_disable(runner, app):
     assert runner.invoke(cli, ["users", "revoke", "nobody"]).exit_code != 0
 
 
-def test_login_throttle_is_per_account(app, users, conn):
-    for _ in range(5):
-        assert login(app, "alice", "wrong password here!!")[1].status_code == 401
-    client, r = login(app, "alice")
-    assert r.status_code == 429 and "Too many failed attempts" in r.get_data(as_text=True)
-    assert login(app, "bob")[1].status_code == 303  # not global
-    unknown = login(app, "nobody", "whatever password")[1]
-    wrong = login(app, "bob", "wrong password here!!")[1]
+def login_from(app, address, username, password=PASSWORD):
+    client = app.test_client()
+    r = client.post("/login?lang=en", data={"csrf_token": csrf(client), "username": username, "password": password},
+                    environ_base={"REMOTE_ADDR": address})
+    return client, r
+
+
+def test_wrong_passwords_slow_the_guesser_but_never_lock_the_owner_out(app, users, conn):
+    clock = [1000.0]
+    app.extensions["rate_limiter"].clock = lambda: clock[0]
+    attacker = "198.51.100.66"
+    statuses = [login_from(app, attacker, "alice", "wrong password here!!")[1].status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 401]
+    _, r = login_from(app, attacker, "alice", PASSWORD)  # backing off: not even the right password is checked
+    assert r.status_code == 429 and "Too many failed attempts for this account from your connection" in r.get_data(
+        as_text=True)
+    first_wait = int(r.headers["Retry-After"])
+    clock[0] += first_wait
+    assert login_from(app, attacker, "alice", "wrong password here!!")[1].status_code == 401
+    assert int(login_from(app, attacker, "alice", PASSWORD)[1].headers["Retry-After"]) == 2 * first_wait
+    client, r = login_from(app, "203.0.113.20", "alice")  # the owner, elsewhere, signs in at once
+    assert r.status_code == 303 and client.get("/moderate").status_code == 200
+    assert login_from(app, attacker, "bob")[1].status_code == 303  # other accounts from that client are not slowed
+    unknown = login_from(app, "203.0.113.21", "nobody", "whatever password")[1]
+    wrong = login_from(app, "203.0.113.21", "bob", "wrong password here!!")[1]
     assert unknown.status_code == wrong.status_code == 401
     actions = [r[0] for r in conn.execute("SELECT action FROM audit WHERE user_id = ?", [users["alice"]])]
-    assert actions.count("login_failed") == 5 and "login_throttled" in actions
+    assert actions.count("login_failed") == 5 and "login" in actions
+    assert "login_failures" not in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+
+
+def test_a_version_2_database_loses_its_stored_login_failures(tmp_path):
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript("CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (2);"
+                      "CREATE TABLE users (id INTEGER PRIMARY KEY);"
+                      "CREATE TABLE login_failures (id INTEGER PRIMARY KEY, user_id INTEGER, at TEXT NOT NULL);")
+    old.close()
+    conn = open_complaints_db(path)
+    assert "login_failures" not in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    conn.close()
 
 
 def test_logout_revokes_the_session_server_side(app, users):
