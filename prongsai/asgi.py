@@ -81,7 +81,7 @@ def create_asgi_app(db_path, complaints_db_path=None, *, flask_app=None):
 
     app.datasette = datasette
     app.flask_app = flask_app
-    return guard(app, flask_app)  # body size limit before buffering; headers under /data/
+    return guard(app, flask_app, DATA_PREFIX)  # per-route body limits before buffering; one set of headers
 
 
 def app_from_environment():

@@ -58,7 +58,40 @@ async def test_sql_cannot_open_complaints(site, sql):
     r = await client.get("/data/procurement.json", params={"sql": sql.format(path=complaints), "_shape": "array"})
     assert CANARY not in r.text and "someone@example.org" not in r.text
     if "pragma_database_list" in sql:
-        assert r.status_code == 200 and [row["name"] for row in r.json()] == ["main"]
+        assert r.status_code == 200 and r.json() == [{"seq": 0, "name": "main", "file": None}]
     else:
         assert r.status_code == 400
     assert not (complaints.parent / "complaints.db.copy").exists()
+
+
+@pytest.mark.parametrize("url", ["/data/-/versions", "/data/-/versions.json", "/data/-/threads",
+                                 "/data/-/threads.json", "/data/-/plugins", "/data/-/plugins.json"])
+async def test_server_details_are_not_public(site, url):
+    """Exact versions and compile options, thread stacks (file paths) and the plugin list are hidden."""
+    client, _ = site
+    r = await client.get(url)
+    assert r.status_code == 404
+    assert sqlite3.sqlite_version not in r.text and "site-packages" not in r.text
+
+
+async def test_no_server_path_in_databases_or_sql(site, demo_db):
+    client, _ = site
+    r = await client.get("/data/-/databases.json")
+    assert r.status_code == 200 and [d["name"] for d in r.json()] == ["procurement"]
+    assert "path" not in r.json()[0] and str(demo_db.parent) not in r.text
+    r = await client.get("/data/procurement.json", params={"sql": "select * from pragma_database_list",
+                                                           "_shape": "array"})
+    assert r.status_code == 200 and r.json() == [{"seq": 0, "name": "main", "file": None}]
+    r = await client.get("/data/procurement.json", params={"sql": "select file from pragma_database_list()",
+                                                           "_shape": "array"})
+    assert r.json() == [{"file": None}]
+    assert (await client.get("/data/-/settings.json")).status_code == 200  # limits are public, not secret
+
+
+@pytest.mark.parametrize("sql", ["select sqlite_version()", "select sqlite_source_id()",
+                                 "select sqlite_compileoption_get(0)", "select * from pragma_compile_options"])
+async def test_sql_does_not_tell_the_build(site, sql):
+    client, _ = site
+    r = await client.get("/data/procurement.json", params={"sql": sql})
+    assert r.status_code == 400 and sqlite3.sqlite_version not in r.text
+    assert "not authorized" in r.json()["error"] or "disallowed PRAGMA" in r.json()["error"]

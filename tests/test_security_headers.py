@@ -1,7 +1,8 @@
-"""Security headers on every portal route and method, the reduced set under /data/, cookies,
+"""Security headers on every portal route and method, the same set under /data/, cookies,
 the ASGI body guard, and which client address counts (rate limits: test_rate_limits.py)."""
 from __future__ import annotations
 
+import contextlib
 import re
 
 import httpx
@@ -54,27 +55,45 @@ def test_session_cookie_flags(app, demo_db):
     assert "HttpOnly" in r.headers["Set-Cookie"] and "SameSite=Lax" in r.headers["Set-Cookie"]
 
 
-@pytest.fixture
-async def http(demo_db, tmp_path):
+@contextlib.asynccontextmanager
+async def combined(demo_db, tmp_path, **config):
+    """An in-process client of the combined app (portal + /data/), as ``prongsai serve`` builds it."""
     from portal import create_app
     flask_app = create_app({"TESTING": True, "DATABASE": str(demo_db),
-                            "COMPLAINTS_DATABASE": str(tmp_path / "complaints.db"), "SECRET_KEY": "t",
-                            "MAX_EVIDENCE_BYTES": 100_000, "MAX_CONTENT_LENGTH": 200_000})
+                            "COMPLAINTS_DATABASE": str(tmp_path / "complaints.db"), "SECRET_KEY": "t", **config})
     app = create_asgi_app(demo_db, flask_app=flask_app)
     await app.datasette.invoke_startup()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
         yield client
 
 
-async def test_data_pages_get_the_reduced_header_set(http):
-    for path in ["/data/", "/data/procurement", "/data/procurement/projects.json?_size=1"]:
-        r = await http.get(path)
-        assert r.status_code == 200
-        assert r.headers["content-security-policy"] == "frame-ancestors 'none'"
-        assert r.headers["x-content-type-options"] == "nosniff"
-        assert r.headers["referrer-policy"] == "same-origin"
-    portal = await http.get("/outcomes")
-    check_portal_headers(portal.headers)
+@pytest.fixture
+async def http(demo_db, tmp_path):
+    async with combined(demo_db, tmp_path, MAX_EVIDENCE_BYTES=100_000, MAX_FORM_BYTES=100_000) as client:
+        yield client
+
+
+DATA_PAGES = ["/data/", "/data/procurement", "/data/procurement/projects.json?_size=1",
+              "/data/procurement.json?sql=select+1", "/data/no-such-thing"]
+SHARED = ["x-frame-options", "x-content-type-options", "referrer-policy", "cross-origin-opener-policy",
+          "permissions-policy"]
+
+
+@pytest.mark.parametrize("behind_proxy", [False, True])
+async def test_one_set_of_headers_on_portal_and_data_pages(demo_db, tmp_path, behind_proxy):
+    """HSTS follows the proxy's X-Forwarded-Proto on both sides, only behind the proxy; the shared
+    headers are the same everywhere; /data/'s CSP differs from the portal's only by inline scripts."""
+    forwarded = {"X-Forwarded-Proto": "https"}
+    async with combined(demo_db, tmp_path, BEHIND_FLY_PROXY=behind_proxy) as http:
+        portal = await http.get("/outcomes", headers=forwarded)
+        check_portal_headers(portal.headers, https=behind_proxy)
+        for path in DATA_PAGES:
+            r = await http.get(path, headers=forwarded)
+            assert r.status_code in (200, 302, 404), path
+            assert [r.headers.get(h) for h in SHARED] == [portal.headers[h] for h in SHARED], path
+            assert r.headers.get("strict-transport-security") == portal.headers.get("strict-transport-security")
+            data_csp, portal_csp = r.headers["content-security-policy"], portal.headers["content-security-policy"]
+            assert data_csp == portal_csp.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
 
 
 async def test_oversized_body_refused_by_content_length_before_the_app_runs():
@@ -91,7 +110,7 @@ async def test_oversized_body_refused_by_content_length_before_the_app_runs():
     async def receive():
         raise AssertionError("the body must not be read")
 
-    guarded = Guarded(app, max_body=1000)
+    guarded = Guarded(app, body_limit=lambda scope: 1000)
     scope = {"type": "http", "path": "/projects/x/report", "headers": [(b"content-length", b"1001")]}
     await guarded(scope, receive, send)
     assert not called and sent[0]["status"] == 413
@@ -119,7 +138,7 @@ async def test_streamed_body_cut_off_at_the_cap():
     async def send(message):
         sent.append(message)
 
-    await Guarded(app, max_body=1000)({"type": "http", "path": "/x", "headers": []}, receive, send)
+    await Guarded(app, body_limit=lambda scope: 1000)({"type": "http", "path": "/x", "headers": []}, receive, send)
     assert seen == ["http.request", "http.request", "http.disconnect"]
     assert sent[0]["status"] == 413 and all(m.get("body") != b"stored!" for m in sent)
 
@@ -169,5 +188,5 @@ async def test_chunked_body_under_the_cap_reaches_the_app_with_a_length():
         got["body"] = (await receive())["body"]
 
     scope = {"type": "http", "path": "/x", "headers": [(b"transfer-encoding", b"chunked")]}
-    await Guarded(app, max_body=1000)(scope, receive, None)
+    await Guarded(app, body_limit=lambda scope: 1000)(scope, receive, None)
     assert got == {"length": b"300", "body": b"a" * 100 + b"b" * 100 + b"c" * 100}
