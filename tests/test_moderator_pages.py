@@ -4,7 +4,7 @@ from __future__ import annotations
 import html.parser
 import pathlib
 
-from test_complaints_moderation import PASSWORD, conn, login, make_case, post, users  # noqa: F401 (fixtures)
+from test_complaints_moderation import conn, login, make_case, post, users  # noqa: F401 (fixtures)
 
 RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: reverses what follows until the end of its isolate
 CSS = pathlib.Path(__file__).resolve().parent.parent / "portal" / "complaints" / "static" / "complaints.css"
