@@ -4,7 +4,7 @@
 # in read-only, checked against its sha256; complaints.db lives on the volume at /data.
 #
 # Python: the same minor version the project is developed and tested on (pyproject.toml).
-FROM python:3.11.7-slim-bookworm
+FROM python:3.11.15-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -23,7 +23,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from prongsai.asgi import create_datasette, load_metadata  # noqa: E402
-from prongsai.build import run_build  # noqa: E402
+from prongsai.derive.build import run_build  # noqa: E402
 from prongsai.demo import generate  # noqa: E402
 
 OUTPUT = ROOT / "bench" / "output"

@@ -31,8 +31,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from portal.complaints.crypto import code_hash, normalise_code  # noqa: E402
-from portal.complaints.db import evidence_dir  # noqa: E402
-from prongsai.build import run_build  # noqa: E402
+from prongsai.core.config import evidence_dir  # noqa: E402
+from prongsai.derive.build import run_build  # noqa: E402
 from prongsai.demo import generate  # noqa: E402
 from tests.test_complaints_durability import Server, small_jpeg  # noqa: E402 - the kill test's server
 

@@ -1,6 +1,6 @@
 """All red flags (Cardinal's 11 + TH01-TH13) on a 1,000,000-project demo database.
 
-Times ``prongsai.flags.build`` (every flag, fences over the whole database, the atomic publish and
+Times ``prongsai.derive.flags.build`` (every flag, fences over the whole database, the atomic publish and
 the risk scores) and, in the same process on the same file, a baseline pass that reads every bid
 once (per-project count, min and max of the bid amounts). Prints both (the flags as the median of
 ``--runs`` builds, 3 by default), their ratio, the CPU time and the peak RSS. Target: all flags under 19 s and 1 GB (OCP's Cardinal takes about 38 s for its 11
@@ -26,8 +26,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from prongsai.demo import generate  # noqa: E402
-from prongsai.flags.build import build  # noqa: E402
-from prongsai.schema import open_db  # noqa: E402
+from prongsai.derive.flags.build import build  # noqa: E402
+from prongsai.core.schema import open_db  # noqa: E402
 
 OUTPUT = ROOT / "bench" / "output"
 TARGET_S = 19.0

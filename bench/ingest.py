@@ -31,7 +31,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "output"
 sys.path.insert(0, str(ROOT))
 
-from prongsai.thai import MONTH_ABBR_TH, tax_id_check_digit  # noqa: E402
+from prongsai.core.thai import MONTH_ABBR_TH, tax_id_check_digit  # noqa: E402
 from scrapers.datagoth import COLUMNS_A  # noqa: E402
 
 GENERIC = "วิธีการจัดหา ประกาศเชิญชวนทั่วไป คัดเลือก เฉพาะเจาะจง"
@@ -163,7 +163,7 @@ def sqlite_alone(loaded: pathlib.Path, rows: int, *, executemany: bool = False) 
     secondary index built after the rows). By ``INSERT ... SELECT``: no Python per row. With ``executemany``: the rows bound from
     Python in batches of 20,000, only the writes timed (fetching them is not the load's work).
     Floors: the full load can not beat either rate, whatever it does in Python before."""
-    from prongsai.schema import open_db
+    from prongsai.core.schema import open_db
 
     target = OUT / "sqlite-alone.db"
     for leftover in OUT.glob("sqlite-alone.db*"):

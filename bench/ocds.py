@@ -33,7 +33,7 @@ OUT = ROOT / "bench" / "output"
 TEAM_DB = pathlib.Path("/work/team/demo-1m.db")
 sys.path.insert(0, str(ROOT))
 
-from prongsai.ocds_export import _CHILD_SQL  # noqa: E402
+from prongsai.derive.ocds_export import _CHILD_SQL  # noqa: E402
 
 
 def baseline(db: pathlib.Path) -> tuple[int, float]:
@@ -80,7 +80,7 @@ def main() -> None:
     print(f"baseline scan+dump: {projects:,} projects in {base:.1f}s ({projects / base:,.0f}/s)")
 
     export = OUT / "ocds.jsonl"
-    seconds, rss = child(f"from prongsai.ocds_export import export_file; export_file({str(db)!r}, {str(export)!r})")
+    seconds, rss = child(f"from prongsai.derive.ocds_export import export_file; export_file({str(db)!r}, {str(export)!r})")
     print(f"export: {projects:,} projects in {seconds:.1f}s ({projects / seconds:,.0f}/s), "
           f"ratio {base / seconds:.2f} x baseline, peak RSS {rss:.0f} MB, {export.stat().st_size / 1e6:,.0f} MB out")
 

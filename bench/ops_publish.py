@@ -18,9 +18,9 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from prongsai.build import run_build  # noqa: E402
+from prongsai.derive.build import run_build  # noqa: E402
 from prongsai.demo import generate  # noqa: E402
-from prongsai.ops.files import integrity_errors, online_copy, sha256_file  # noqa: E402
+from prongsai.core.files import integrity_errors, online_copy, sha256_file  # noqa: E402
 
 OUTPUT = ROOT / "bench" / "output"
 

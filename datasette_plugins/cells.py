@@ -1,7 +1,7 @@
 """How Prongsai's cells read in Datasette's HTML: baht, Buddhist-era dates, portal links, flag badges.
 
 Only the HTML changes; JSON and CSV keep the stored values. Columns are recognised by the
-names the public schema uses everywhere (``prongsai/schema.py``), so a new table that follows
+names the public schema uses everywhere (``prongsai/core/schema.py``), so a new table that follows
 the schema renders the same way without configuration.
 """
 from __future__ import annotations
@@ -13,9 +13,9 @@ from urllib.parse import quote
 from datasette import hookimpl
 from markupsafe import Markup
 
-from prongsai.flags.definitions import DISCLAIMER
-from prongsai.flags.explain import explain
-from prongsai.thai import be_date
+from prongsai.derive.flags.definitions import DISCLAIMER
+from prongsai.derive.flags.explain import explain
+from prongsai.core.thai import be_date
 
 DATABASE = "procurement"
 MONEY = {"budget", "reference_price", "amount", "award_amount", "contract_amount", "unit_value",

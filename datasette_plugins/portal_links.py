@@ -15,7 +15,7 @@ from datasette import hookimpl
 from datasette.utils import path_with_added_args, tilde_decode
 from markupsafe import Markup
 
-from prongsai.thai import be_date
+from prongsai.core.thai import be_date
 
 DATABASE = "procurement"
 _site: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()

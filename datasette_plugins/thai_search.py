@@ -1,6 +1,6 @@
 """Thai search in Datasette: digits folded in queries, and a LIKE fallback for short terms.
 
-The trigram indexes (``prongsai/search_index.py``) find any Thai substring of three or more
+The trigram indexes (``prongsai/derive/search_index.py``) find any Thai substring of three or more
 code points but never a shorter one, so a ``?_search=`` with a shorter term is rewritten to
 ``?_contains=``, which this plugin answers with LIKE over the same folded text. Thai digits are
 folded to Arabic in every ``_search`` value, as they are in the index.
@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlencode
 from datasette import hookimpl
 from datasette.filters import FilterArguments
 
-from prongsai.search_index import SEARCHES, TRIGRAM, fold, text_table
+from prongsai.derive.search_index import SEARCHES, TRIGRAM, fold, text_table
 
 DATABASE = "procurement"
 FALLBACK_ARG = "_contains"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from prongsai import config
+from prongsai.core import config
 
 
 def create_app(test_config: dict | None = None) -> Flask:

@@ -38,7 +38,7 @@ def explain(code: str, evidence_json, definition: dict | None) -> str:
     lang = "th" if is_thai() else "en"
     evidence = parse_evidence(evidence_json)
     try:
-        from prongsai.flags.explain import explain as flags_explain
+        from prongsai.derive.flags.explain import explain as flags_explain
 
         return flags_explain(code, evidence, lang)
     except (ImportError, KeyError):

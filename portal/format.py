@@ -12,7 +12,7 @@ from flask_babel import get_locale, lazy_gettext as _l
 
 from portal.i18n import gettext as _
 
-from prongsai.thai import BE_OFFSET, MONTH_ABBR_TH, be_date
+from prongsai.core.thai import BE_OFFSET, MONTH_ABBR_TH, be_date
 
 MONTH_ABBR_EN = [None, "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 

@@ -4,18 +4,16 @@ from __future__ import annotations
 import pathlib
 import socket
 
-import yaml
 from a2wsgi import WSGIMiddleware
 from datasette.app import Datasette
 from datasette.database import Database
 
 from prongsai import datasette_inspect
 from prongsai.asgi_guards import guard
-from prongsai.config import ROOT
+from prongsai.core.config import ROOT, load_metadata
 
 DATA_PREFIX = "/data/"
 DATASETTE_NAME = "procurement"
-METADATA = ROOT / "metadata.yml"
 PLUGINS_DIR = ROOT / "datasette_plugins"
 TEMPLATES_DIR = ROOT / "datasette_templates"
 
@@ -31,10 +29,6 @@ SETTINGS = {
     "suggest_facets": False,  # suggestions scan every column of a 1M-row table; metadata.yml names the facets
     "num_sql_threads": 3,
 }
-
-
-def load_metadata() -> dict:
-    return yaml.safe_load(METADATA.read_text(encoding="utf-8")) if METADATA.exists() else {}
 
 
 def create_datasette(db_path, *, inspect_file=None) -> Datasette:

@@ -10,8 +10,8 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, routes_command, shell_command
 
-from prongsai.cli_options import complaints_db_option, db_option
-from prongsai.errors import UserError
+from prongsai.core.cli_options import complaints_db_option, db_option
+from prongsai.core.errors import UserError
 
 
 def _create_app():
@@ -52,7 +52,7 @@ def demo(db_path, projects, seed, force):
               help="Cardinal-style settings.ini for the R-indicators (default: the shipped file).")
 def build(db_path, flag_settings):
     """Compute derived tables: red flags, dashboard aggregates, full-text index."""
-    from prongsai.build import run_build
+    from prongsai.derive.build import run_build
 
     if not os.path.exists(db_path):
         raise UserError(f"database not found: {db_path} (run `prongsai demo` or `prongsai scrape` first)")
@@ -117,12 +117,12 @@ cli.add_command(_users)
 cli.add_command(_retention)
 
 
-from prongsai.ocds_export import command as _ocds_export  # noqa: E402
+from prongsai.derive.ocds_export import command as _ocds_export  # noqa: E402
 
 export.add_command(_ocds_export, "ocds")
 
 
-from prongsai.flags.cli import export_flags as _export_flags, flags as _flags  # noqa: E402
+from prongsai.derive.flags.cli import export_flags as _export_flags, flags as _flags  # noqa: E402
 
 export.add_command(_export_flags, "flags")
 cli.add_command(_flags)

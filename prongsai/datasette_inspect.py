@@ -12,7 +12,7 @@ import pathlib
 import secrets
 import sqlite3
 
-from prongsai.schema import read_meta_file, set_meta
+from prongsai.core.schema import read_meta_file, set_meta
 
 DATABASE_NAME = "procurement"
 

@@ -17,10 +17,10 @@ import pathlib
 import random
 import sqlite3
 
-from prongsai.errors import UserError
-from prongsai.progress import progress
-from prongsai.schema import get_meta, open_db, read_meta_file
-from prongsai.thai import fiscal_year, normalize_name, supplier_id, tax_id_check_digit
+from prongsai.core.errors import UserError
+from prongsai.core.progress import progress
+from prongsai.core.schema import get_meta, open_db, read_meta_file
+from prongsai.core.thai import fiscal_year, normalize_name, supplier_id, tax_id_check_digit
 
 SOURCE = "demo"
 CURRENCY = "THB"

@@ -24,10 +24,10 @@ from typing import BinaryIO, Iterable
 
 import click
 
-from prongsai.errors import UserError
-from prongsai.thai import BE_OFFSET, agency_id, is_blank, parse_amount, to_arabic_digits
-from prongsai.cli_options import db_option
-from prongsai.ops.files import sha256_file
+from prongsai.core.errors import UserError
+from prongsai.core.thai import BE_OFFSET, agency_id, is_blank, parse_amount, to_arabic_digits
+from prongsai.core.cli_options import db_option
+from prongsai.core.files import sha256_file
 from scrapers.records import Records, load, summary
 from scrapers.store import LayoutError, ScrapeError, SourceRun, each_file
 from scrapers.textfiles import blocks, bounded_lines, csv_rows, utf8_problem
@@ -209,7 +209,7 @@ def _year_from(location: str) -> int | None:
 
 def run_live(db_path, *, urls=DEFAULT_URLS, fiscal_year=None, client=None) -> SourceRun:
     """Download each document (streamed, checksummed) and load them all in one run."""
-    from prongsai import config
+    from prongsai.core import config
     from scrapers.http import Client
 
     client = client or Client()

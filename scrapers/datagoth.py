@@ -11,10 +11,10 @@ What the files really look like (``shared/research/thai-data.md`` §3) and how e
   another length is quarantined.
 - วิธีจัดซื้อฯ and กลุ่มวิธีจัดซื้อฯ are swapped between generations: the one holding the generic
   listing ``วิธีการจัดหา ประกาศเชิญชวนทั่วไป ...`` is the group column, the other is the method;
-  the group and OCDS method are derived from the method (``prongsai.thai.method_group``).
+  the group and OCDS method are derived from the method (``prongsai.core.thai.method_group``).
 - Dates ``15-ก.ย.-64`` and ``17 ม.ค. 68`` and ``-``; Thai digits anywhere.
 - Tax ids: Excel-damaged ``3.0556E+11`` (status damaged) and masked ``313060050xxxx`` never become a
-  valid-looking id (``prongsai.thai.supplier_id``).
+  valid-looking id (``prongsai.core.thai.supplier_id``).
 - Projects are keyed by รหัสโครงการ; contracts by project + เลขที่สัญญา; one award per project
   (amount ราคาตกลงซื้อ/จ้าง, a project total) with every contract's supplier linked to it.
   ราคาตกลงซื้อ/จ้าง = 0 with no winner means no winner yet: no award, no contract, never a 0 price.
@@ -40,11 +40,11 @@ from typing import Iterable, Iterator, NamedTuple
 
 import click
 
-from prongsai import config
-from prongsai.cli_options import db_option
-from prongsai.errors import UserError
-from prongsai.ops.files import sha256_file
-from prongsai.thai import (agency_id, fiscal_year, method_group, normalize_name, parse_amount,
+from prongsai.core import config
+from prongsai.core.cli_options import db_option
+from prongsai.core.errors import UserError
+from prongsai.core.files import sha256_file
+from prongsai.core.thai import (agency_id, fiscal_year, method_group, normalize_name, parse_amount,
                            parse_be_date, supplier_id, to_arabic_digits)
 from scrapers.egp_json import merge_into_published
 from scrapers.http import Client, Download, FetchError
@@ -416,7 +416,7 @@ def _download(client: Client, res: dict, dest: pathlib.Path) -> Download:
 
 
 def _unchanged(db_path, url: str, sha256: str) -> bool:
-    from prongsai.schema import open_db
+    from prongsai.core.schema import open_db
 
     if not pathlib.Path(db_path).exists():
         return False

@@ -10,7 +10,7 @@ import urllib.parse
 
 import click
 
-from prongsai.thai import to_arabic_digits
+from prongsai.core.thai import to_arabic_digits
 from scrapers.store import LayoutError
 from scrapers.textfiles import utf8_problem
 

@@ -20,10 +20,10 @@ import bs4
 import click
 import soupsieve
 
-from prongsai.errors import UserError
-from prongsai.thai import agency_id, normalize_name, parse_amount, parse_be_date, supplier_id, to_arabic_digits
+from prongsai.core.errors import UserError
+from prongsai.core.thai import agency_id, normalize_name, parse_amount, parse_be_date, supplier_id, to_arabic_digits
 from scrapers import egp
-from prongsai.cli_options import db_option
+from prongsai.core.cli_options import db_option
 from scrapers.records import Records, load, summary
 from scrapers.store import LayoutError, SourceRun
 
@@ -42,7 +42,7 @@ _SPACES = re.compile(r"\s{2,}|[^\S ]")
 
 # Fields: what is published (named in errors), the label selecting its block, the pattern reading
 # it. Labels are single words or exact phrases of the page's own text. In the patterns \d matches
-# Thai digits too (๐-๙ are Unicode decimals); captured numbers go through prongsai.thai.
+# Thai digits too (๐-๙ are Unicode decimals); captured numbers go through prongsai.core.thai.
 _SUBJECT_FIELD = "ประกาศ<agency> เรื่อง ประกาศผู้ชนะการเสนอราคา <project> โดยวิธี<method>"
 _SUBJECT_LABEL = soupsieve.compile(':-soup-contains-own("เรื่อง"):-soup-contains-own("ผู้ชนะการเสนอราคา")')
 _SUBJECT = re.compile(r"ประกาศ\s*(?P<agency>[^\n]+?)\s+เรื่อง\s*ประกาศ(?:รายชื่อ)?ผู้ชนะการเสนอราคา\s*"

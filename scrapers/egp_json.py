@@ -14,11 +14,11 @@ import json
 
 import click
 
-from prongsai.errors import UserError
-from prongsai.thai import (agency_id, fiscal_year, method_group, normalize_name, parse_amount, parse_be_date,
+from prongsai.core.errors import UserError
+from prongsai.core.thai import (agency_id, fiscal_year, method_group, normalize_name, parse_amount, parse_be_date,
                            short_hash, supplier_id)
 from scrapers import egp
-from prongsai.cli_options import db_option
+from prongsai.core.cli_options import db_option
 from scrapers.records import Records, load, summary
 from scrapers.store import LayoutError, ScrapeError, SourceRun
 

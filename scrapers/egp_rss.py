@@ -16,10 +16,10 @@ import click
 import defusedxml.ElementTree as ET
 from defusedxml import DefusedXmlException
 
-from prongsai.errors import UserError
-from prongsai.thai import to_arabic_digits
+from prongsai.core.errors import UserError
+from prongsai.core.thai import to_arabic_digits
 from scrapers import egp
-from prongsai.cli_options import db_option
+from prongsai.core.cli_options import db_option
 from scrapers.records import Records, load, summary
 from scrapers.store import LayoutError, ScrapeError, SourceRun
 

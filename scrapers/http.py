@@ -41,11 +41,11 @@ from requests.adapters import HTTPAdapter
 from requests_cache import DO_NOT_CACHE, CachedSession
 from urllib3.util.retry import Retry
 
-from prongsai import __version__, config
-from prongsai.errors import UserError
+from prongsai.core import config
+from prongsai.core.errors import UserError
 
 PROJECT_URL = "https://github.com/prongsai/prongsai"
-USER_AGENT = f"Prongsai/{__version__} (+{PROJECT_URL}; Thai procurement transparency)"
+USER_AGENT = f"Prongsai/{config.VERSION} (+{PROJECT_URL}; Thai procurement transparency)"
 
 DEFAULT_INTERVAL = 1.0
 #: host suffix -> minimum seconds between two requests to that host.

@@ -34,12 +34,12 @@ import click
 import ijson
 import ocdsmerge
 
-from prongsai import config, thai
-from prongsai.cli_options import db_option
-from prongsai.ocds_export import (
+from prongsai.core import config, thai
+from prongsai.core.cli_options import db_option
+from prongsai.core.ocds import (
     AGENCY_SCHEME, OCDS_SOURCE, PROJECT_PATHS, TAX_ID_SCHEMES, THAI_OFFSET, dig, project_id_for,
 )
-from prongsai.ops.files import sha256_file
+from prongsai.core.files import sha256_file
 from scrapers.http import Client
 from scrapers.store import ScrapeError, SourceRun
 

@@ -58,9 +58,9 @@ import sqlite3
 
 import sqlite_utils
 
-from prongsai.errors import UserError
-from prongsai.progress import progress
-from prongsai.schema import get_meta, open_db, set_meta
+from prongsai.core.errors import UserError
+from prongsai.core.progress import progress
+from prongsai.core.schema import get_meta, open_db, set_meta
 
 MAX_BAD_SHARE = 0.05
 #: Whose values stand when two sources give one row: a source overwrites a row stored by itself

@@ -9,9 +9,9 @@ import pathlib
 import pytest
 
 from portal import create_app
-from prongsai.build import run_build
+from prongsai.derive.build import run_build
 from prongsai.demo import generate
-from prongsai.schema import open_db
+from prongsai.core.schema import open_db
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -72,7 +72,7 @@ def portal_db(demo_db, tmp_path_factory) -> pathlib.Path:
     """The demo database plus a known red flag and an OCDS-style project with two contracts."""
     import shutil
 
-    from prongsai import aggregates
+    from prongsai.derive import aggregates
 
     path = tmp_path_factory.mktemp("portal") / "procurement.db"
     shutil.copy(demo_db, path)

@@ -7,7 +7,7 @@ import pytest
 import responses
 
 from conftest import FIXTURES, SHARED
-from prongsai.schema import open_db
+from prongsai.core.schema import open_db
 from scrapers import budget
 from scrapers.http import Client, FetchError
 from scrapers.store import LayoutError, TooManyBadRows

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from portal.complaints import crypto
-from portal.complaints.db import evidence_dir
+from prongsai.core.config import evidence_dir
 
 BODY = "เห็นรถขนดินเข้าออกตอนกลางคืน แต่ถนนยังไม่เสร็จ ผู้รับเหมาไม่อยู่หน้างานเลย (test)"
 

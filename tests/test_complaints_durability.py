@@ -29,7 +29,7 @@ from cryptography.fernet import Fernet
 from PIL import Image
 
 from portal.complaints.crypto import code_hash, normalise_code
-from portal.complaints.db import evidence_dir
+from prongsai.core.config import evidence_dir
 
 
 def free_port() -> int:

@@ -11,8 +11,8 @@ import requests
 import responses
 
 from prongsai.cli import cli
-from prongsai.errors import UserError
-from prongsai.schema import open_db, set_meta
+from prongsai.core.errors import UserError
+from prongsai.core.schema import open_db, set_meta
 from scrapers import datagoth
 from scrapers.http import Client
 from scrapers.store import LayoutError, ScrapeError

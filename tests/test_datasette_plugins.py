@@ -42,7 +42,7 @@ async def test_ids_link_to_portal_pages(datasette):
 async def test_flag_codes_are_badges_explained_in_plain_words(datasette):
     from markupsafe import escape
 
-    from prongsai.flags.explain import explain
+    from prongsai.derive.flags.explain import explain
 
     db = datasette.get_database("procurement")
     project_id, code, evidence = (await db.execute(

@@ -1,7 +1,7 @@
 """Thai search through Datasette: trigram substrings, the LIKE fallback for short terms, Thai digits."""
 import pytest
 
-from prongsai import search_index
+from prongsai.derive import search_index
 from prongsai.asgi import create_datasette
 
 

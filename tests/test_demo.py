@@ -4,9 +4,9 @@ import sqlite3
 import pytest
 
 from prongsai.demo import PROVINCES, generate
-from prongsai.errors import UserError
-from prongsai.schema import open_db, set_meta
-from prongsai.thai import is_valid_tax_id
+from prongsai.core.errors import UserError
+from prongsai.core.schema import open_db, set_meta
+from prongsai.core.thai import is_valid_tax_id
 
 
 def _digest(path):

@@ -5,7 +5,7 @@ import pytest
 import responses
 
 from conftest import FIXTURES
-from prongsai.schema import open_db
+from prongsai.core.schema import open_db
 from scrapers import egp_html
 from scrapers.egp import EncodingError
 from scrapers.http import Client, FetchError
@@ -152,7 +152,7 @@ def test_the_same_announcement_from_listing_and_page_is_one_row(tmp_path):
 
 
 def test_page_without_a_project_id_is_a_clear_error():
-    from prongsai.errors import UserError
+    from prongsai.core.errors import UserError
 
     with pytest.raises(UserError, match="which project"):
         egp_html.parse(ROAD.read_bytes(), url="https://example.th/page.html")

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from responses import matchers
 
 from conftest import FIXTURES
-from prongsai.schema import open_db
+from prongsai.core.schema import open_db
 from scrapers import egp_json
 from scrapers.http import Client, FetchError
 from scrapers.store import LayoutError, ScrapeError

@@ -100,7 +100,7 @@ def test_load_is_idempotent_and_stubs_never_overwrite(tmp_path):
     db_path = tmp_path / "p.db"
     first = egp_rss.run_file(db_path, FEED, dept_id="5380400", announce_type="D0")
     assert first.rows_changed > 0
-    from prongsai.schema import open_db
+    from prongsai.core.schema import open_db
 
     db = open_db(db_path)
     db.execute("UPDATE projects SET title = 'ชื่อจาก data.go.th', budget = 7700000 WHERE project_id = '68119564509'")
@@ -142,7 +142,7 @@ def test_live_5xx_is_retried_then_a_clear_error_and_nothing_is_kept(tmp_path, cl
         with pytest.raises(FetchError, match="egpannouncerss.xml"):
             egp_rss.run_live(db_path, depts=["5380400", "9999999"], types=["W0"], client=client)
         assert failing.call_count == 5  # first try + 4 retries
-    from prongsai.schema import open_db
+    from prongsai.core.schema import open_db
 
     db = open_db(db_path)
     assert db.execute("SELECT count(*) FROM announcements").fetchone()[0] == 3

@@ -7,13 +7,13 @@ import sqlite3
 import pytest
 
 from prongsai.cli import cli
-from prongsai.errors import UserError
-from prongsai.flags import scores
-from prongsai.flags.build import build
-from prongsai.flags.cardinal import quantile
-from prongsai.flags.definitions import CARDINAL_CODES, FLAGS, THAI_CODES
-from prongsai.flags.explain import explain
-from prongsai.flags.settings import load_cardinal, load_thai
+from prongsai.core.errors import UserError
+from prongsai.derive.flags import scores
+from prongsai.derive.flags.build import build
+from prongsai.derive.flags.cardinal import quantile
+from prongsai.derive.flags.definitions import CARDINAL_CODES, FLAGS, THAI_CODES
+from prongsai.derive.flags.explain import explain
+from prongsai.derive.flags.settings import load_cardinal, load_thai
 
 
 def test_every_flag_finds_rows_in_the_demo(demo_db):
@@ -97,7 +97,7 @@ def test_thai_settings_from_the_environment(tmp_path, monkeypatch):
 def test_a_failed_build_keeps_the_previous_flags(tmp_path, demo_db, monkeypatch):
     import shutil
 
-    from prongsai.schema import open_db
+    from prongsai.core.schema import open_db
 
     path = tmp_path / "copy.db"
     shutil.copy(demo_db, path)
@@ -126,7 +126,7 @@ def test_an_error_on_either_connection_stops_the_build(tmp_path, demo_db, monkey
     import shutil
     import threading
 
-    from prongsai.schema import open_db
+    from prongsai.core.schema import open_db
 
     path = tmp_path / "copy.db"
     shutil.copy(demo_db, path)
@@ -135,7 +135,7 @@ def test_an_error_on_either_connection_stops_the_build(tmp_path, demo_db, monkey
     def broken(*args, **kwargs):
         raise RuntimeError(f"broken {name}")
 
-    monkeypatch.setattr(importlib.import_module(f"prongsai.flags.{module}"), name, broken)
+    monkeypatch.setattr(importlib.import_module(f"prongsai.derive.flags.{module}"), name, broken)
     raised = []
 
     def run():

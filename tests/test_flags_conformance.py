@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from prongsai.flags.build import build
-from prongsai.flags.export import cardinal_results
+from prongsai.derive.flags.build import build
+from prongsai.derive.flags.export import cardinal_results
 from scrapers.ocds import import_file
 from conftest import SHARED
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from prongsai.flags.build import build
+from prongsai.derive.flags.build import build
 
 MASKED = "x:masked"
 

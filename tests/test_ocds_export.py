@@ -11,9 +11,9 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from conftest import SHARED, needs_shared
-from prongsai import ocds_export
+from prongsai.derive import ocds_export
 from prongsai.cli import cli
-from prongsai.schema import PROVENANCE
+from prongsai.core.schema import PROVENANCE
 from scrapers import ocds
 from test_ocds_import import REAL_SAMPLES
 
@@ -42,10 +42,12 @@ def _rows(db_path) -> dict:
 
 
 def test_ocid_rules_are_shared_with_import():
-    assert ocds_export.ocid_for("ocds-213czf-UA-1", "ocds") == "ocds-213czf-UA-1"
-    assert ocds_export.ocid_for("67119524444", "datagoth") == "ocds-prongsai-67119524444"
-    assert ocds_export.ocid_for("67119524444", "demo", prefix="ocds-abc123") == "ocds-abc123-67119524444"
-    assert ocds_export.project_id_for(ocds_export.ocid_for("67119524444", "egp")) == "67119524444"
+    from prongsai.core.ocds import ocid_for, project_id_for
+
+    assert ocid_for("ocds-213czf-UA-1", "ocds") == "ocds-213czf-UA-1"
+    assert ocid_for("67119524444", "datagoth") == "ocds-prongsai-67119524444"
+    assert ocid_for("67119524444", "demo", prefix="ocds-abc123") == "ocds-abc123-67119524444"
+    assert project_id_for(ocid_for("67119524444", "egp")) == "67119524444"
 
 
 @needs_shared

@@ -395,7 +395,7 @@ def test_a_compiled_release_removes_its_dropped_rows_of_a_project_another_source
 
 
 def test_thai_midnight_is_a_plain_date_and_exports_as_a_date_time_again(tmp_path):
-    from prongsai import ocds_export
+    from prongsai.derive import ocds_export
 
     release = {"ocid": "ocds-x-1", "tender": {"tenderPeriod": {"startDate": "2024-01-05T00:00:00+07:00",
                                                                "endDate": "2024-01-20T16:30:00+07:00"}}}

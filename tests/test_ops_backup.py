@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from prongsai import config
+from prongsai.core import config
 from prongsai.cli import cli
-from prongsai.errors import UserError
+from prongsai.core.errors import UserError
 from prongsai.ops import backup as backups
 
 CANARY = "ผู้ร้องเรียนลับ-canary-7f3a"
@@ -182,7 +182,8 @@ def test_with_the_complaints_area_own_store(app, tmp_path, keys):
     from PIL import Image
 
     from portal.complaints import cases
-    from portal.complaints.db import evidence_dir, open_complaints_db
+    from prongsai.core.config import evidence_dir
+    from portal.complaints.db import open_complaints_db
     from portal.complaints.evidence import clean
     from prongsai.ops.check import check_complaints
 

@@ -5,7 +5,7 @@ import pytest
 import responses
 
 from prongsai.cli import cli
-from prongsai.errors import UserError
+from prongsai.core.errors import UserError
 from prongsai.ops.fetch import fetch_public
 from prongsai.ops.publish import publish, sidecar
 from scrapers.http import Client

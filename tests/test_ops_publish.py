@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from prongsai.build import run_build
+from prongsai.derive.build import run_build
 from prongsai.cli import cli
 from prongsai.demo import generate
-from prongsai.errors import UserError
+from prongsai.core.errors import UserError
 from prongsai.ops.publish import publish, sidecar
 
 

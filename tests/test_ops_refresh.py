@@ -8,11 +8,11 @@ import types
 import pytest
 
 from portal import create_app
-from prongsai.build import run_build
+from prongsai.derive.build import run_build
 from prongsai.cli import cli
-from prongsai.errors import UserError
+from prongsai.core.errors import UserError
 from prongsai.ops.refresh import Source, plan, refresh
-from prongsai.schema import open_db, set_meta
+from prongsai.core.schema import open_db, set_meta
 
 
 @pytest.fixture

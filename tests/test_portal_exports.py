@@ -4,7 +4,7 @@ import json
 import httpx
 
 from prongsai.asgi import create_asgi_app
-from prongsai.ocds_export import export_file
+from prongsai.derive.ocds_export import export_file
 
 
 def test_exports_index_and_download(app, client, demo_db, tmp_path):

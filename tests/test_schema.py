@@ -2,7 +2,7 @@ import sqlite3
 
 import pytest
 
-from prongsai.schema import MIGRATIONS, SCHEMA_VERSION, migrate, open_db
+from prongsai.core.schema import MIGRATIONS, SCHEMA_VERSION, migrate, open_db
 
 
 def test_migrations_apply_once(tmp_db):

@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from prongsai.schema import get_meta, open_db, set_meta
+from prongsai.core.schema import get_meta, open_db, set_meta
 from scrapers.store import DemoDatabaseError, LayoutError, ScrapeError, SourceRun, TooManyBadRows
 
 URL = "https://data.go.th/x.csv"

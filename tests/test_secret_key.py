@@ -10,8 +10,8 @@ import pytest
 from flask.sessions import SecureCookieSessionInterface
 
 from portal import create_app
-from prongsai import config
-from prongsai.errors import UserError
+from prongsai.core import config
+from prongsai.core.errors import UserError
 
 OLD_CONSTANT = "dev-only-not-secret"
 
@@ -46,7 +46,7 @@ def test_a_configured_key_wins_and_no_file_is_written(demo_db, tmp_path, monkeyp
 
 
 def test_workers_starting_at_once_agree_on_one_key(tmp_path):
-    script = ("import sys; from prongsai import config; "
+    script = ("import sys; from prongsai.core import config; "
               "print(config.secret_key(sys.argv[1]))")
     workers = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "complaints.db")],
                                 stdout=subprocess.PIPE, text=True) for _ in range(8)]
@@ -65,7 +65,8 @@ def test_a_session_minted_with_the_old_constant_opens_no_case(demo_db, tmp_path)
     pid = "P-1"
     with app.app_context():
         from portal.complaints import cases
-        from portal.complaints.db import evidence_dir, get_cdb
+        from prongsai.core.config import evidence_dir
+        from portal.complaints.db import get_cdb
         cases.create_complaint(get_cdb(), evidence_dir(app.config["COMPLAINTS_DATABASE"]), nonce="n-1",
                                project={"project_id": pid}, body="A road was paid for but never built.",
                                concern="money", contact=None, files=[])

@@ -1,6 +1,6 @@
 import pytest
 
-from prongsai.thai import (be_date, classify_tax_id, fiscal_year, is_valid_tax_id, normalize_name,
+from prongsai.core.thai import (be_date, classify_tax_id, fiscal_year, is_valid_tax_id, normalize_name,
                            parse_amount, parse_be_date, supplier_id, tax_id_check_digit)
 
 

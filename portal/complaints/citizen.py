@@ -9,7 +9,8 @@ from flask import (Blueprint, abort, current_app, redirect, render_template, req
 from flask_babel import gettext as _
 
 from portal.complaints import cases, crypto, forms
-from portal.complaints.db import evidence_dir, get_cdb, now, transaction
+from prongsai.core.config import evidence_dir
+from portal.complaints.db import get_cdb, now, transaction
 from portal.complaints.projects import project_facts
 from portal.ratelimit import rate_limited
 

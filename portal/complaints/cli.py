@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 
 from portal.complaints import auth, retention as retention_rules
 from portal.complaints.db import now, open_complaints_db, transaction
-from prongsai.errors import UserError
+from prongsai.core.errors import UserError
 
 
 def complaints_db_option(f):

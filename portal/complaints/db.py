@@ -7,7 +7,8 @@ database under server-generated names (``evidence.stored_name``), outside any se
 
 For other tools (``prongsai check``, ``prongsai backup``)::
 
-    from portal.complaints.db import open_complaints_db, evidence_dir
+    from portal.complaints.db import open_complaints_db
+    from prongsai.core.config import evidence_dir
     conn = open_complaints_db(path)          # creates/migrates the schema; sqlite3.Row rows
     folder = evidence_dir(path)              # every evidence row has folder / stored_name
 """
@@ -20,6 +21,8 @@ import pathlib
 import sqlite3
 
 from flask import current_app, g
+
+from prongsai.core.config import evidence_dir
 
 SCHEMA_VERSION = 3  # the DDL is idempotent: a newer version re-runs it to add what is new
 
@@ -224,11 +227,6 @@ CREATE TABLE IF NOT EXISTS used_nonces (
 
 def now() -> str:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
-
-
-def evidence_dir(db_path) -> pathlib.Path:
-    """The evidence folder beside the database (never inside a served folder)."""
-    return pathlib.Path(db_path).resolve().parent / "evidence"
 
 
 def open_complaints_db(path) -> sqlite3.Connection:

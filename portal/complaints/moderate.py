@@ -12,7 +12,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.complaints import auth, cases, crypto, forms
-from portal.complaints.db import STATES, evidence_dir, get_cdb, now, transaction
+from prongsai.core.config import evidence_dir
+from portal.complaints.db import STATES, get_cdb, now, transaction
 from portal.complaints.projects import project_facts
 from portal.ratelimit import client_address, rate_limited
 

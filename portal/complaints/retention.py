@@ -23,7 +23,9 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from portal.complaints.db import evidence_dir, now
+from prongsai.core.config import evidence_dir
+
+from portal.complaints.db import now
 
 SCHEDULE = {
     "contact_after_end": 90,

@@ -11,8 +11,8 @@ import pathlib
 from flask import Blueprint, abort, current_app, render_template, send_from_directory
 from flask_babel import lazy_gettext as _
 
-from prongsai import config
-from prongsai.asgi import load_metadata
+from prongsai.core import config
+from prongsai.core.config import load_metadata
 
 bp = Blueprint("exports", __name__)
 

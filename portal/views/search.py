@@ -21,7 +21,7 @@ PAGE_SIZE = 20
 MAX_QUERY = 100
 SCAN_SECONDS = 0.25
 FTS_SECONDS = 2.0
-#: the trigram index over project titles (prongsai/search_index.py), when built
+#: the trigram index over project titles (prongsai/derive/search_index.py), when built
 FTS_TABLE = "projects_fts"
 
 
@@ -128,7 +128,7 @@ def _has_fts(table: str = FTS_TABLE) -> bool:
 
 def _fts_terms(q: str) -> str | None:
     """Each term of 3+ letters as a quoted FTS5 phrase (folded as the index is); None if none qualify."""
-    from prongsai.search_index import TRIGRAM, fold
+    from prongsai.derive.search_index import TRIGRAM, fold
 
     terms = ['"' + t.replace('"', '""') + '"' for t in fold(q).split() if len(t) >= TRIGRAM]
     return " ".join(terms) or None

@@ -22,10 +22,10 @@ import tempfile
 
 import pyrage
 
-from portal.complaints.db import evidence_dir
-from prongsai import config
-from prongsai.errors import UserError
-from prongsai.ops.files import integrity_errors, online_copy, replace_durably, sha256_file
+from prongsai.core.config import evidence_dir
+from prongsai.core import config
+from prongsai.core.errors import UserError
+from prongsai.core.files import integrity_errors, online_copy, replace_durably, sha256_file
 
 RECIPIENTS_ENV = "PRONGSAI_BACKUP_RECIPIENTS"
 IDENTITY_ENV = "PRONGSAI_BACKUP_IDENTITY"

@@ -12,9 +12,9 @@ import dataclasses
 import pathlib
 import sqlite3
 
-from portal.complaints.db import evidence_dir
+from prongsai.core.config import evidence_dir
 from prongsai.ops.backup import evidence_files
-from prongsai.ops.files import connect_ro, integrity_errors, sha256_file
+from prongsai.core.files import connect_ro, integrity_errors, sha256_file
 from prongsai.ops.publish import sidecar
 
 #: Names shown in a report before "and N more".

@@ -6,9 +6,9 @@ import os
 
 import click
 
-from prongsai import config
-from prongsai.cli_options import complaints_db_option, db_option
-from prongsai.errors import UserError
+from prongsai.core import config
+from prongsai.core.cli_options import complaints_db_option, db_option
+from prongsai.core.errors import UserError
 from prongsai.ops import backup as backups
 from prongsai.ops.check import check_complaints, check_public
 from prongsai.ops.fetch import fetch_public as fetch

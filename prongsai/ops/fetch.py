@@ -12,8 +12,8 @@ from __future__ import annotations
 import pathlib
 import re
 
-from prongsai.errors import UserError
-from prongsai.ops.files import sha256_file
+from prongsai.core.errors import UserError
+from prongsai.core.files import sha256_file
 from prongsai.ops.publish import sidecar, staging_path, swap_in
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")

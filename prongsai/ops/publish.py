@@ -12,8 +12,8 @@ import pathlib
 import shutil
 
 from prongsai import datasette_inspect
-from prongsai.errors import UserError
-from prongsai.ops.files import (connect_ro, integrity_errors, online_copy, replace_durably, sha256_file,
+from prongsai.core.errors import UserError
+from prongsai.core.files import (connect_ro, integrity_errors, online_copy, replace_durably, sha256_file,
                                 write_text_durably)
 
 #: Tables a database must have before it may go public (schema, build output, run log).

@@ -19,13 +19,15 @@ from collections.abc import Callable
 import click
 import yaml
 
-from prongsai import config, datasette_inspect
-from prongsai.config import ROOT
-from prongsai.errors import UserError
-from prongsai.ops.files import online_copy
+from prongsai.core import config
+
+from prongsai import datasette_inspect
+from prongsai.core.config import ROOT
+from prongsai.core.errors import UserError
+from prongsai.core.files import online_copy
 from prongsai.ops.publish import swap_in
-from prongsai.schema import read_meta_file
-from prongsai.thai import fiscal_year
+from prongsai.core.schema import read_meta_file
+from prongsai.core.thai import fiscal_year
 
 SOURCES_FILE = ROOT / "sources.yml"
 
@@ -104,7 +106,7 @@ def _expand(value, values: dict, path, name: str):
 def refresh(db_path, sources: list[Source], run_source: RunSource, *, flag_settings=None,
             echo=click.echo) -> tuple[list[Outcome], dict]:
     """Refresh ``db_path`` from ``sources``; return each source's outcome and what was published."""
-    from prongsai.build import run_build
+    from prongsai.derive.build import run_build
 
     live = pathlib.Path(db_path)
     staging = live.with_name(f".{live.name}.refresh")
@@ -131,8 +133,8 @@ def refresh(db_path, sources: list[Source], run_source: RunSource, *, flag_setti
 
 def write_exports(db_path, echo=click.echo) -> None:
     """The bulk downloads that Datasette and ``/exports/`` link to, from the database just published."""
-    from prongsai.flags.export import export_file as export_flags
-    from prongsai.ocds_export import export_file as export_ocds
+    from prongsai.derive.flags.export import export_file as export_flags
+    from prongsai.derive.ocds_export import export_file as export_ocds
 
     folder = config.exports_dir(db_path)
     echo(f"refresh: exports into {folder}", err=True)
@@ -177,7 +179,7 @@ def _record_failure(staging: pathlib.Path, source: str, last_id: int, started_at
     """Make sure the failure is in ``source_runs``, whether or not the scraper got to record it."""
     if not staging.exists():
         return
-    from prongsai.schema import open_db
+    from prongsai.core.schema import open_db
 
     db = open_db(staging)
     try:

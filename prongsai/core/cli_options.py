@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from prongsai import config
+from prongsai.core import config
 
 
 def _path_option(flag: str, dest: str, help: str, default):

@@ -8,7 +8,7 @@ Projects that raised no flag have no ``risk_scores`` row: their score is 0.
 """
 from __future__ import annotations
 
-from prongsai.flags.definitions import FLAGS, SEVERITY_WEIGHTS
+from prongsai.derive.flags.definitions import FLAGS, SEVERITY_WEIGHTS
 
 #: Added before rounding to 0.1 so that SQLite and Python round exact halves (58.75) alike.
 _NUDGE = 1e-9

@@ -28,9 +28,9 @@ import sqlite3
 import tempfile
 import threading
 
-from prongsai.flags import base, cardinal, scores, thai
-from prongsai.flags.definitions import CARDINAL_CODES, FLAGS
-from prongsai.flags.settings import load_cardinal, load_thai, pipe_set
+from prongsai.derive.flags import base, cardinal, scores, thai
+from prongsai.derive.flags.definitions import CARDINAL_CODES, FLAGS
+from prongsai.derive.flags.settings import load_cardinal, load_thai, pipe_set
 
 #: Scratch databases, each written by one connection while the other only reads the others:
 #: projects (first connection), bids (first), awards (second), the second one's results, the

@@ -10,7 +10,7 @@ import configparser
 import os
 import pathlib
 
-from prongsai.errors import UserError
+from prongsai.core.errors import UserError
 
 HERE = pathlib.Path(__file__).resolve().parent
 DEFAULT_CARDINAL = HERE / "settings.ini"

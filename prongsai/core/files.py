@@ -6,7 +6,7 @@ import os
 import pathlib
 import sqlite3
 
-from prongsai.errors import UserError
+from prongsai.core.errors import UserError
 
 CHUNK = 1 << 20
 

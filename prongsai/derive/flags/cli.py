@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import click
 
-from prongsai.cli_options import db_option
-from prongsai.errors import UserError
-from prongsai.flags.definitions import FLAGS
-from prongsai.flags.explain import describe
+from prongsai.core.cli_options import db_option
+from prongsai.core.errors import UserError
+from prongsai.derive.flags.definitions import FLAGS
+from prongsai.derive.flags.explain import describe
 
 
 @click.group()
@@ -46,7 +46,7 @@ def explain_command(code, lang, evidence):
 @click.option("--ocid-prefix", default=None, help="Prefix of the ocids of non-OCDS projects (as `export ocds`).")
 def export_flags(db_path, fmt, output, ocid_prefix):
     """Write the R-flags in Cardinal's JSON layout (0.0 on a tenderer is a raised flag, as in Cardinal)."""
-    from prongsai.flags.export import export_file
+    from prongsai.derive.flags.export import export_file
 
     export_file(db_path, output, fmt=fmt, prefix=ocid_prefix)
     if output != "-":

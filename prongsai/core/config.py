@@ -1,14 +1,25 @@
 """Where Prongsai keeps its files. ``PRONGSAI_DATA_DIR`` moves both databases at once."""
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import pathlib
 import secrets
 
-from prongsai.errors import UserError
-from prongsai.ops.files import fsync
+import yaml
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+from prongsai.core.errors import UserError
+from prongsai.core.files import fsync
+
+#: the installed package's version (pyproject.toml is its one source).
+VERSION = importlib.metadata.version("prongsai")
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+#: Datasette's metadata: titles, canned queries, licences; the portal reads it too (robots, exports).
+METADATA = ROOT / "metadata.yml"
+
+
+def load_metadata() -> dict:
+    return yaml.safe_load(METADATA.read_text(encoding="utf-8")) if METADATA.exists() else {}
 
 
 def data_dir() -> pathlib.Path:
@@ -23,6 +34,11 @@ def default_db() -> pathlib.Path:
 def default_complaints_db() -> pathlib.Path:
     """The private database: complaints, complainants, moderators. Datasette never opens it."""
     return data_dir() / "complaints.db"
+
+
+def evidence_dir(complaints_db) -> pathlib.Path:
+    """Evidence files live beside the private database (never inside a served folder)."""
+    return pathlib.Path(complaints_db).resolve().parent / "evidence"
 
 
 def exports_dir(db_path) -> pathlib.Path:

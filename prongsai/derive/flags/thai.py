@@ -6,8 +6,8 @@ multiplied out (``(ref - award) * 100 <= pct * ref``) so a value exactly at a th
 """
 from __future__ import annotations
 
-from prongsai.flags.base import create_supplier_projects, in_list
-from prongsai.flags.settings import pipe_set
+from prongsai.derive.flags.base import create_supplier_projects, in_list
+from prongsai.derive.flags.settings import pipe_set
 
 
 def _methods(cfg, column: str, params: list) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import string
 
-from prongsai.flags.definitions import DISCLAIMER, FLAGS
+from prongsai.derive.flags.definitions import DISCLAIMER, FLAGS
 
 SCOPE_NAMES = {
     "th": {"process": "โครงการ", "buyer": "หน่วยงานเจ้าของงบ", "procuring_entity": "หน่วยงานจัดซื้อ",

@@ -3,16 +3,16 @@
 The rules, defaults and edge cases follow Cardinal's code (``src/indicators/*.rs``), not just its
 docs; ``research/red-flags.md`` §1 lists them. Fences use Cardinal's quartile estimator
 (statrs ``Data::lower_quartile``: Hyndman-Fan type 8) over the whole database. Results go to the
-temporary tables ``fp`` (process) and ``fo`` (organisation) that ``prongsai.flags.build`` publishes.
+temporary tables ``fp`` (process) and ``fo`` (organisation) that ``prongsai.derive.flags.build`` publishes.
 """
 from __future__ import annotations
 
 import functools
 import math
 
-from prongsai.flags.base import create_supplier_projects, in_list
-from prongsai.flags.definitions import CARDINAL_CODES
-from prongsai.flags.settings import pipe_set
+from prongsai.derive.flags.base import create_supplier_projects, in_list
+from prongsai.derive.flags.definitions import CARDINAL_CODES
+from prongsai.derive.flags.settings import pipe_set
 
 
 def quantile(values: list[float], tau: float) -> float:

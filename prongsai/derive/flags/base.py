@@ -1,7 +1,7 @@
 """Compact scratch tables every flag reads, each built in one pass over a source table.
 
 They live in scratch databases attached for the build, so the build's two connections (one per
-core, see ``prongsai.flags.build``) share them; ``_bx`` is a temporary view of each connection.
+core, see ``prongsai.derive.flags.build``) share them; ``_bx`` is a temporary view of each connection.
 
 Cardinal reads one OCDS compiled release at a time; we read the same facts from our tables:
 ``ocid`` = ``projects.project_id``, ``tender.status`` = ``tender_status``,

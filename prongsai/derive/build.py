@@ -11,14 +11,14 @@ import secrets
 
 import click
 
-from prongsai.schema import open_db, set_meta
+from prongsai.core.schema import open_db, set_meta
 
 #: (label, "module:function") in the order they run; flags first, aggregates read them.
 STEPS = [
-    ("flags", "prongsai.flags.build:build"),
-    ("aggregates", "prongsai.aggregates:build"),
-    ("investigations", "prongsai.investigations:build"),
-    ("search index", "prongsai.search_index:build"),
+    ("flags", "prongsai.derive.flags.build:build"),
+    ("aggregates", "prongsai.derive.aggregates:build"),
+    ("investigations", "prongsai.derive.investigations:build"),
+    ("search index", "prongsai.derive.search_index:build"),
     ("datasette inspect", "prongsai.datasette_inspect:build"),  # keep last: counts every table
 ]
 

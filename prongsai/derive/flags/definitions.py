@@ -2,7 +2,7 @@
 
 One list read by the build (``flag_definitions`` table), ``prongsai flags explain`` and the
 portal, so a flag is described the same way everywhere. Templates are ``str.format`` strings
-filled from the flag's evidence JSON (see :func:`prongsai.flags.explain.explain`).
+filled from the flag's evidence JSON (see :func:`prongsai.derive.flags.explain.explain`).
 A flag is a risk signal, never proof of wrongdoing.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ DISCLAIMER = {
     "en": "A red flag is a risk signal, not proof of wrongdoing.",
 }
 
-#: Weight of one raised flag in the risk score (see ``prongsai.flags.scores``).
+#: Weight of one raised flag in the risk score (see ``prongsai.derive.flags.scores``).
 SEVERITY_WEIGHTS = {"high": 0.45, "medium": 0.25, "low": 0.10}
 
 

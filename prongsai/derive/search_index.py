@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from prongsai.thai import to_arabic_digits
+from prongsai.core.thai import to_arabic_digits
 
 #: table -> (key column, searchable columns). metadata.yml points each table's fts_table here.
 SEARCHES = {

@@ -11,9 +11,9 @@ import pathlib
 import sqlite3
 import sys
 
-from prongsai.errors import UserError
-from prongsai.flags.definitions import CARDINAL_CODES, DISCLAIMER
-from prongsai.ocds_export import ocid_for
+from prongsai.core.errors import UserError
+from prongsai.derive.flags.definitions import CARDINAL_CODES, DISCLAIMER
+from prongsai.core.ocds import ocid_for
 
 GROUPS = {"buyer": "Buyer", "procuring_entity": "ProcuringEntity", "tenderer": "Tenderer"}
 FORMATS = ("cardinal",)
