@@ -49,7 +49,6 @@ Errors a user can act on subclass :class:`ScrapeError` (a ``UserError``: one lin
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import gc
 import hashlib
 import json
@@ -58,6 +57,7 @@ import sqlite3
 
 import sqlite_utils
 
+from prongsai.core.clock import now
 from prongsai.core.errors import UserError
 from prongsai.core.progress import progress
 from prongsai.core.schema import get_meta, open_db, set_meta
@@ -108,7 +108,7 @@ def each_file(source: str, items, load, *, label=str) -> list:
 
 def now_iso() -> str:
     """UTC timestamp with microseconds: it also tells this run's rows from the previous run's."""
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds")
+    return now("microseconds")
 
 
 def row_sha256(values) -> str:

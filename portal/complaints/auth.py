@@ -18,7 +18,8 @@ from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import abort, current_app, g, redirect, request, session, url_for
 
-from portal.complaints.db import get_cdb, now, transaction
+from prongsai.core.clock import ago, now
+from portal.complaints.db import get_cdb, transaction
 
 ROLES = ("volunteer", "moderator", "admin")
 MIN_PASSWORD, MAX_PASSWORD = 15, 128
@@ -63,7 +64,7 @@ def create_user(conn, username: str, password: str, role: str) -> int:
 
 
 def _ago(delta) -> str:
-    return (dt.datetime.now(dt.timezone.utc) - delta).replace(microsecond=0).isoformat()
+    return ago(delta)
 
 
 def authenticate(conn, username: str, password: str, client: str):

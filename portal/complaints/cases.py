@@ -16,7 +16,8 @@ import sqlite3
 from flask_babel import lazy_gettext as _l
 
 from portal.complaints import crypto
-from portal.complaints.db import now, transaction
+from prongsai.core.clock import ago, now
+from portal.complaints.db import transaction
 from portal.complaints.evidence import store
 
 TRANSITIONS = {
@@ -362,7 +363,7 @@ def record_forwarding(conn, user_id, forwarding_id, *, reference=None, answer=No
 
 def follow_ups_due(conn, days: int, user_id):
     """Forwarded cases with no answer from the agency for ``days`` since forwarding or the last reminder."""
-    cutoff = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)).replace(microsecond=0).isoformat()
+    cutoff = ago(dt.timedelta(days=days))
     rows = conn.execute(
         "SELECT c.*, f.id AS forwarding_id, f.agency, f.forwarded_at, f.last_reminder_at FROM forwardings f "
         "JOIN complaints c ON c.id = f.complaint_id WHERE c.state = 'forwarded' AND f.answered_at IS NULL "
@@ -409,7 +410,7 @@ def approved_flag_count(conn, project_id) -> int:
 
 def public_report_count(conn, project_id, *, minimum: int, min_age_days: int) -> int | None:
     """Verified or forwarded reports, only when at least ``minimum`` are ``min_age_days`` old."""
-    cutoff = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=min_age_days)).replace(microsecond=0).isoformat()
+    cutoff = ago(dt.timedelta(days=min_age_days))
     n = conn.execute("SELECT count(*) FROM complaints WHERE project_id = ? AND verified_at IS NOT NULL "
                      "AND state IN ('verified', 'forwarded', 'closed') AND created_at <= ?",
                      [project_id, cutoff]).fetchone()[0]

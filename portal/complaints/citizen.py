@@ -10,7 +10,8 @@ from flask_babel import gettext as _
 
 from portal.complaints import cases, crypto, forms
 from prongsai.core.config import evidence_dir
-from portal.complaints.db import get_cdb, now, transaction
+from prongsai.core.clock import now
+from portal.complaints.db import get_cdb, transaction
 from portal.complaints.projects import project_facts
 from portal.ratelimit import rate_limited
 

@@ -10,7 +10,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from portal.complaints import auth, retention as retention_rules
-from portal.complaints.db import now, open_complaints_db, transaction
+from prongsai.core.clock import now
+from portal.complaints.db import open_complaints_db, transaction
 from prongsai.core.errors import UserError
 
 

@@ -9,28 +9,25 @@ For other tools (``prongsai check``, ``prongsai backup``)::
 
     from portal.complaints.db import open_complaints_db
     from prongsai.core.config import evidence_dir
+from prongsai.core.migrations import migrate
     conn = open_complaints_db(path)          # creates/migrates the schema; sqlite3.Row rows
     folder = evidence_dir(path)              # every evidence row has folder / stored_name
 """
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import os
 import pathlib
 import sqlite3
 
 from flask import current_app, g
 
 from prongsai.core.config import evidence_dir
+from prongsai.core.migrations import migrate
 
-SCHEMA_VERSION = 3  # the DDL is idempotent: a newer version re-runs it to add what is new
 
 STATES = ("received", "triage", "needs_info", "verified", "rejected", "forwarded", "closed", "duplicate")
 
 DDL = f"""
-CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
-
 CREATE TABLE IF NOT EXISTS complaints (
     id INTEGER PRIMARY KEY,
     case_no TEXT NOT NULL UNIQUE,          -- non-secret handle for staff; never the tracking code
@@ -224,9 +221,9 @@ CREATE TABLE IF NOT EXISTS used_nonces (
 );
 """
 
-
-def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+#: version -> DDL script, applied once each (prongsai.core.migrations). Version 3 is the whole
+#: schema, written idempotently, so databases of versions 1 and 2 come up to it; append new versions.
+MIGRATIONS = {3: DDL}
 
 
 def open_complaints_db(path) -> sqlite3.Connection:
@@ -240,33 +237,8 @@ def open_complaints_db(path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA secure_delete=ON")
-    if _version(conn) < SCHEMA_VERSION:
-        with transaction(conn):
-            if _version(conn) < SCHEMA_VERSION:
-                for statement in _statements(DDL):
-                    conn.execute(statement)
-                conn.execute("INSERT INTO schema_version VALUES (?)", [SCHEMA_VERSION])
+    migrate(conn, MIGRATIONS)
     return conn
-
-
-def _statements(script: str):
-    """Split DDL into statements (triggers contain semicolons) so it runs inside one transaction."""
-    current = ""
-    for line in script.splitlines(keepends=True):
-        if line.lstrip().startswith("--") and not current.strip():
-            continue
-        current += line
-        if sqlite3.complete_statement(current):
-            yield current
-            current = ""
-
-
-def _version(conn) -> int:
-    try:
-        row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
-    except sqlite3.OperationalError:
-        return 0
-    return row[0] or 0
 
 
 @contextlib.contextmanager
@@ -294,9 +266,3 @@ def close_cdb(exc=None) -> None:
         conn.close()
 
 
-def fsync_dir(path: pathlib.Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps
 from pypdf import PdfReader, PdfWriter
 
-from portal.complaints.db import fsync_dir
+from prongsai.core.files import fsync
 
 MAX_PIXELS = 40_000_000          # below Pillow's own bomb limit (ASVS 5.2.6)
 MAX_PDF_PAGES = 300
@@ -172,7 +172,7 @@ def store(folder: pathlib.Path, cleaned: CleanFile) -> tuple[str, str]:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, folder / stored_name)
-    fsync_dir(folder)
+    fsync(folder)
     return stored_name, hashlib.sha256(cleaned.data).hexdigest()
 
 

@@ -13,7 +13,8 @@ from flask_babel import lazy_gettext as _l
 
 from portal.complaints import auth, cases, crypto, forms
 from prongsai.core.config import evidence_dir
-from portal.complaints.db import STATES, get_cdb, now, transaction
+from prongsai.core.clock import now
+from portal.complaints.db import STATES, get_cdb, transaction
 from portal.complaints.projects import project_facts
 from portal.ratelimit import client_address, rate_limited
 

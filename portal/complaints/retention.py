@@ -25,7 +25,7 @@ import time
 
 from prongsai.core.config import evidence_dir
 
-from portal.complaints.db import now
+from prongsai.core.clock import now
 
 SCHEDULE = {
     "contact_after_end": 90,

@@ -10,11 +10,12 @@ Row ids that join tables (``bids.id``, ``awards.id``, ``contracts.id``, ``items.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import pathlib
 import sqlite3
 
 import sqlite_utils
+
+from prongsai.core import migrations
 
 #: Columns every source row carries (OpenSanctions-style provenance).
 PROVENANCE = """
@@ -296,43 +297,8 @@ SCHEMA_VERSION = max(MIGRATIONS)
 
 
 def migrate(db: sqlite_utils.Database) -> list[int]:
-    """Apply pending migrations, each in its own transaction; return the versions applied."""
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT)"
-    )
-    done = {row[0] for row in db.execute("SELECT version FROM schema_version")}
-    applied = []
-    for version in sorted(MIGRATIONS):
-        if version in done:
-            continue
-        conn = db.conn
-        conn.execute("BEGIN")
-        try:
-            for statement in _statements(MIGRATIONS[version]):
-                conn.execute(statement)
-            conn.execute(
-                "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
-                (version, _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")),
-            )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        applied.append(version)
-    return applied
-
-
-def _statements(script: str):
-    """Split a DDL script into statements (executescript would commit our transaction)."""
-    buf = ""
-    for piece in script.split(";"):
-        buf += piece + ";"
-        if sqlite3.complete_statement(buf):
-            if buf.strip(" \n;"):
-                yield buf.strip()
-            buf = ""
-    if buf.strip(" \n;"):
-        raise ValueError(f"incomplete SQL statement in migration: {buf[:80]!r}")
+    """Apply pending migrations (see :mod:`prongsai.core.migrations`); return the versions applied."""
+    return migrations.migrate(db.conn, MIGRATIONS)
 
 
 def open_db(path, *, create: bool = True) -> sqlite_utils.Database:

@@ -11,6 +11,7 @@ import secrets
 
 import click
 
+from prongsai.core.clock import now
 from prongsai.core.schema import open_db, set_meta
 
 #: (label, "module:function") in the order they run; flags first, aggregates read them.
@@ -37,7 +38,7 @@ def run_build(db_path, *, flag_settings=None) -> str:
     build_id = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
     db.execute("BEGIN")
     set_meta(db, build_id=build_id,
-             built_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+             built_at=now())
     db.execute("COMMIT")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.execute("PRAGMA journal_mode = DELETE")  # a single file Datasette can open immutable

@@ -18,7 +18,6 @@ the release schema allows), all under ``tender``:
 """
 from __future__ import annotations
 
-import datetime as _dt
 import functools
 import hashlib
 import json
@@ -28,10 +27,12 @@ import sys
 
 import click
 
+from prongsai.core.clock import now
 from prongsai.core import config
 from prongsai.core.cli_options import db_option
 from prongsai.core.errors import UserError
-from prongsai.core.ocds import AGENCY_SCHEME, DEFAULT_OCID_PREFIX, OCDS_SOURCE, PROJECT_PATHS, TAX_ID_SCHEMES, THAI_OFFSET, ocid_for, ocid_prefix
+from prongsai.core.ocds import (AGENCY_SCHEME, DEFAULT_OCID_PREFIX, OCDS_SOURCE, PROJECT_PATHS, TAX_ID_SCHEMES,
+                                THAI_OFFSET, ocid_for)
 from prongsai.core.progress import progress
 
 # --- export ----------------------------------------------------------------------------------
@@ -291,14 +292,12 @@ def _supplier_fields(s):
             (("address", "countryName"), s["country"])]
 
 
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def releases(conn, *, prefix: str | None = None):
     """Every project of ``conn`` (a sqlite3 connection) as a compiled release, one at a time."""
     conn.row_factory = sqlite3.Row
-    return _Exporter(conn, prefix, _now()).releases()
+    return _Exporter(conn, prefix, now()).releases()
 
 
 def write(conn, out, *, fmt: str = "jsonl", prefix: str | None = None, uri: str | None = None,
@@ -306,7 +305,7 @@ def write(conn, out, *, fmt: str = "jsonl", prefix: str | None = None, uri: str 
     """Stream every project to the text file ``out`` as JSON Lines or one release package."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r} (expected one of {', '.join(FORMATS)})")
-    published = _now()
+    published = now()
     count = 0
     if fmt == "package":
         header = {"uri": uri or "urn:x-prongsai:ocds-export", "version": "1.1", "publishedDate": published,

@@ -22,6 +22,7 @@ import tempfile
 
 import pyrage
 
+from prongsai.core.clock import now
 from prongsai.core.config import evidence_dir
 from prongsai.core import config
 from prongsai.core.errors import UserError
@@ -88,7 +89,7 @@ def backup(complaints_db, output, recipients: list, *, armored: bool = False) ->
         files = evidence_files(folder)
         manifest = {
             "format": FORMAT,
-            "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "created_at": now(),
             DB_NAME: {"sha256": sha256_file(snapshot), "size": snapshot.stat().st_size},
             EVIDENCE: {name: sha256_file(folder / name) for name in files},
         }

@@ -19,6 +19,7 @@ from collections.abc import Callable
 import click
 import yaml
 
+from prongsai.core.clock import now
 from prongsai.core import config
 
 from prongsai import datasette_inspect
@@ -146,7 +147,7 @@ def _run_one(source: Source, staging: pathlib.Path, run_source: RunSource, echo)
     options = " ".join(f"{k}={v}" for k, v in source.options.items())
     echo(f"refresh: {source.name} {options}".rstrip(), err=True)
     last_id = _last_run_id(staging)
-    started, started_at = time.monotonic(), _now()
+    started, started_at = time.monotonic(), now()
     try:
         run_source(source.name, source.options, staging)
     except click.ClickException as exc:
@@ -188,10 +189,10 @@ def _record_failure(staging: pathlib.Path, source: str, last_id: int, started_at
                          "ORDER BY id DESC LIMIT 1", [source, last_id]).fetchone()
         if row is None:
             db.execute("INSERT INTO source_runs (source, started_at, finished_at, status, error) "
-                       "VALUES (?, ?, ?, 'failed', ?)", [source, started_at, _now(), error])
+                       "VALUES (?, ?, ?, 'failed', ?)", [source, started_at, now(), error])
         elif row[1] != "failed":  # crashed mid-run: the row still says running
             db.execute("UPDATE source_runs SET status = 'failed', finished_at = ?, "
-                       "error = coalesce(error, ?) WHERE id = ?", [_now(), error, row[0]])
+                       "error = coalesce(error, ?) WHERE id = ?", [now(), error, row[0]])
         db.execute("COMMIT")
     finally:
         db.close()
@@ -220,5 +221,3 @@ def _exclusive(path: pathlib.Path):
         yield
 
 
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import datetime as _dt
 import json
 import pathlib
 import re
@@ -28,6 +27,7 @@ import sqlite3
 import tempfile
 import threading
 
+from prongsai.core.clock import now
 from prongsai.derive.flags import base, cardinal, scores, thai
 from prongsai.derive.flags.definitions import CARDINAL_CODES, FLAGS
 from prongsai.derive.flags.settings import load_cardinal, load_thai, pipe_set
@@ -55,7 +55,7 @@ def build(db, settings_path=None, thai_settings_path=None) -> dict:
     cardinal_settings = load_cardinal(settings_path)
     thai_settings = load_thai(thai_settings_path)
     db_file = db.conn.execute("PRAGMA database_list").fetchone()[2]
-    computed_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    computed_at = now()
     top = cardinal_settings.get("", {})
     scope = {"exclusions": pipe_set(cardinal_settings.get("exclusions", {}).get("procurement_method_details")),
              "include": pipe_set(top.get("price_comparison_procurement_methods")),
