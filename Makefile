@@ -10,7 +10,7 @@ PYTHON ?= python3
 
 run: $(STAMP) $(CATALOGS)
 	@test -f $(DB) || $(BIN)/prongsai demo --db $(DB)
-	$(BIN)/prongsai build --db $(DB)
+	$(BIN)/prongsai build --exports --db $(DB)
 	@# a throwaway complaints key unless one is set: contact details from earlier runs stay unreadable
 	PRONGSAI_COMPLAINTS_KEY="$${PRONGSAI_COMPLAINTS_KEY:-$$($(BIN)/prongsai users genkey)}" $(BIN)/prongsai serve --db $(DB)
 

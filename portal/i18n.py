@@ -1,4 +1,7 @@
-"""Thai first, English on request: ``?lang=`` (remembered in a cookie), Accept-Language, else Thai."""
+"""Thai for everyone by default; English by choice (``?lang=en``, remembered in a cookie).
+
+The browser's Accept-Language is not followed: many Thai citizens use phones set to English, and
+a page in Thai is what the portal promises them; the switch is on every page."""
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -18,7 +21,7 @@ def select_locale() -> str:
     remembered = request.cookies.get(LANG_COOKIE)
     if remembered in languages:
         return remembered
-    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def _translations():

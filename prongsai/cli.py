@@ -50,13 +50,17 @@ def demo(db_path, projects, seed, force):
 @db_option
 @click.option("--flag-settings", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Cardinal-style settings.ini for the R-indicators (default: the shipped file).")
-def build(db_path, flag_settings):
+@click.option("--exports", is_flag=True, help="Also write the bulk downloads (OCDS, flags) beside the database.")
+def build(db_path, flag_settings, exports):
     """Compute derived tables: red flags, dashboard aggregates, full-text index."""
     from prongsai.derive.build import run_build
+    from prongsai.derive.exports import write_exports
 
     if not os.path.exists(db_path):
         raise UserError(f"database not found: {db_path} (run `prongsai demo` or `prongsai scrape` first)")
     build_id = run_build(db_path, flag_settings=flag_settings)
+    if exports:
+        write_exports(db_path)
     click.echo(f"build {build_id} done: {db_path}")
 
 

@@ -9,14 +9,30 @@ from prongsai.derive.ocds_export import export_file
 
 def test_exports_index_and_download(app, client, demo_db, tmp_path):
     app.config["EXPORTS_DIR"] = str(tmp_path / "exports")
-    assert "prongsai export ocds" in client.get("/exports/?lang=en").get_data(as_text=True)
+    empty = client.get("/exports/").get_data(as_text=True)
+    assert "ทุกคืน" in empty and "prongsai" not in empty.split("<main", 1)[1].split("</main>")[0]
     export_file(demo_db, tmp_path / "exports" / "ocds.jsonl")
-    page = client.get("/exports/?lang=en").get_data(as_text=True)
-    assert 'href="/exports/ocds.jsonl"' in page
+    page = client.get("/exports/").get_data(as_text=True)
+    assert 'href="/exports/ocds.jsonl"' in page and " น.</time>" in page and "UTC" not in page
     r = client.get("/exports/ocds.jsonl")
     assert r.status_code == 200 and "attachment" in r.headers["Content-Disposition"]
     first = json.loads(r.get_data(as_text=True).splitlines()[0])
     assert first["ocid"] and first["tender"]
+
+
+def test_build_with_exports_writes_what_the_page_lists(demo_db, tmp_path):
+    import shutil
+
+    from click.testing import CliRunner
+
+    from prongsai.cli import cli
+
+    demo_copy = tmp_path / "procurement.db"
+    shutil.copy(demo_db, demo_copy)
+    result = CliRunner().invoke(cli, ["build", "--exports", "--db", str(demo_copy)])
+    assert result.exit_code == 0, result.output
+    folder = demo_copy.parent / "exports"
+    assert {p.name for p in folder.iterdir()} >= {"ocds.jsonl", "flags-cardinal.json"}
 
 
 def test_only_listed_exports_are_served(app, client, tmp_path):

@@ -91,8 +91,8 @@ def test_language_from_query_is_remembered_in_a_cookie(portal_client):
     assert '<html lang="th"' in portal_client.get("/about?lang=th").get_data(as_text=True)
 
 
-def test_language_from_accept_language_then_thai(portal_client):
-    assert '<html lang="en"' in portal_client.get("/", headers={"Accept-Language": "en-US,en;q=0.9"}).get_data(as_text=True)
+def test_thai_by_default_whatever_the_browser_asks(portal_client):
+    assert '<html lang="th"' in portal_client.get("/", headers={"Accept-Language": "en-US,en;q=0.9"}).get_data(as_text=True)
     assert '<html lang="th"' in portal_client.get("/", headers={"Accept-Language": "fr"}).get_data(as_text=True)
 
 

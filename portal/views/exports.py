@@ -15,6 +15,8 @@ from prongsai.core import config
 from prongsai.core.config import load_metadata
 
 bp = Blueprint("exports", __name__)
+#: Thai time (no daylight saving), in which the page says when each file was written.
+BANGKOK = _dt.timezone(_dt.timedelta(hours=7))
 
 #: file name -> (format, description); only these are ever served.
 EXPORTS = {
@@ -40,7 +42,7 @@ def index():
         if path.is_file():
             stat = path.stat()
             files.append({"name": name, "format": fmt, "description": description, "size": stat.st_size,
-                          "modified": _dt.datetime.fromtimestamp(stat.st_mtime, _dt.timezone.utc)})
+                          "modified": _dt.datetime.fromtimestamp(stat.st_mtime, BANGKOK)})
     return render_template("exports.html", files=files)
 
 

@@ -19,16 +19,15 @@ from collections.abc import Callable
 import click
 import yaml
 
-from prongsai.core.clock import now
-from prongsai.core import config
-
 from prongsai import datasette_inspect
+from prongsai.core.clock import now
 from prongsai.core.config import ROOT
 from prongsai.core.errors import UserError
 from prongsai.core.files import online_copy
-from prongsai.ops.publish import swap_in
 from prongsai.core.schema import read_meta_file
 from prongsai.core.thai import fiscal_year
+from prongsai.derive.exports import write_exports
+from prongsai.ops.publish import swap_in
 
 SOURCES_FILE = ROOT / "sources.yml"
 
@@ -130,17 +129,6 @@ def refresh(db_path, sources: list[Source], run_source: RunSource, *, flag_setti
             _remove(staging)
         write_exports(live, echo)
     return outcomes, published
-
-
-def write_exports(db_path, echo=click.echo) -> None:
-    """The bulk downloads that Datasette and ``/exports/`` link to, from the database just published."""
-    from prongsai.derive.flags.export import export_file as export_flags
-    from prongsai.derive.ocds_export import export_file as export_ocds
-
-    folder = config.exports_dir(db_path)
-    echo(f"refresh: exports into {folder}", err=True)
-    export_ocds(db_path, folder / "ocds.jsonl")
-    export_flags(db_path, folder / "flags-cardinal.json")
 
 
 def _run_one(source: Source, staging: pathlib.Path, run_source: RunSource, echo) -> Outcome:
