@@ -19,14 +19,11 @@ import statistics
 import sys
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from harness import output, timed
+from prongsai.asgi import create_datasette, load_metadata
+from prongsai.derive.build import run_build
+from prongsai.demo import generate
 
-from prongsai.asgi import create_datasette, load_metadata  # noqa: E402
-from prongsai.derive.build import run_build  # noqa: E402
-from prongsai.demo import generate  # noqa: E402
-
-OUTPUT = ROOT / "bench" / "output"
 RUNS = 5
 TARGET_S = 1.0
 BASELINE_SQL = "SELECT buyer_id, count(*), total(budget) FROM projects GROUP BY buyer_id"
@@ -35,8 +32,7 @@ BASELINE_SQL = "SELECT buyer_id, count(*), total(budget) FROM projects GROUP BY 
 def prepare(args) -> pathlib.Path:
     if args.db and args.skip_build:
         return pathlib.Path(args.db)  # served immutable: never written
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    target = OUTPUT / ("canned-copy.db" if args.db else f"canned-{args.projects}.db")
+    target = output("canned-copy.db" if args.db else f"canned-{args.projects}.db")
     if args.db:
         if pathlib.Path(args.db).resolve() != target.resolve():
             print(f"copying {args.db} -> {target}", flush=True)
@@ -44,9 +40,8 @@ def prepare(args) -> pathlib.Path:
     elif not target.exists():
         generate(target, projects=args.projects, seed=1)
     if not args.skip_build:
-        started = time.perf_counter()
-        run_build(target)
-        print(f"prongsai build: {time.perf_counter() - started:.1f} s", flush=True)
+        seconds, _ = timed(lambda: run_build(target))
+        print(f"prongsai build: {seconds:.1f} s", flush=True)
     return target
 
 

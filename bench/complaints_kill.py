@@ -27,14 +27,14 @@ import uuid
 
 import httpx
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from harness import test_module
+from portal.complaints.crypto import code_hash, normalise_code
+from prongsai.core.config import evidence_dir
+from prongsai.derive.build import run_build
+from prongsai.demo import generate
 
-from portal.complaints.crypto import code_hash, normalise_code  # noqa: E402
-from prongsai.core.config import evidence_dir  # noqa: E402
-from prongsai.derive.build import run_build  # noqa: E402
-from prongsai.demo import generate  # noqa: E402
-from tests.test_complaints_durability import Server, small_jpeg  # noqa: E402 - the kill test's server
+_kill_test = test_module("test_complaints_durability")  # the kill test's real server
+Server, small_jpeg = _kill_test.Server, _kill_test.small_jpeg
 
 CODE = re.compile(r'<output id="tracking-code"[^>]*>([^<]+)</output>')
 

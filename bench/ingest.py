@@ -23,16 +23,11 @@ import json
 import pathlib
 import random
 import sqlite3
-import subprocess
-import sys
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-OUT = ROOT / "bench" / "output"
-sys.path.insert(0, str(ROOT))
-
-from prongsai.core.thai import MONTH_ABBR_TH, tax_id_check_digit  # noqa: E402
-from scrapers.datagoth import COLUMNS_A  # noqa: E402
+from harness import OUT, child, output, ratio, remove_db
+from prongsai.core.thai import MONTH_ABBR_TH, tax_id_check_digit
+from scrapers.datagoth import COLUMNS_A
 
 GENERIC = "วิธีการจัดหา ประกาศเชิญชวนทั่วไป คัดเลือก เฉพาะเจาะจง"
 METHODS = [("เฉพาะเจาะจง", 68), ("ประกวดราคาอิเล็กทรอนิกส์ (e-bidding)", 15),
@@ -106,7 +101,7 @@ def generate(path: pathlib.Path, rows: int, seed: int = 1) -> None:
 
 
 def csv_file(rows: int) -> pathlib.Path:
-    path = OUT / f"datagoth-{rows}.csv"
+    path = output(f"datagoth-{rows}.csv")
     if not path.exists():
         t = time.perf_counter()
         tmp = path.with_suffix(".tmp")
@@ -119,9 +114,8 @@ def csv_file(rows: int) -> pathlib.Path:
 def baseline(path: pathlib.Path) -> tuple[float, float]:
     """(rows per wall second, rows per CPU second) of csv.reader -> executemany into one
     unindexed table, one transaction."""
-    db = OUT / "baseline.db"
-    for leftover in OUT.glob("baseline.db*"):
-        leftover.unlink()
+    db = output("baseline.db")
+    remove_db(db)
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute(f"CREATE TABLE raw ({', '.join(f'c{i} TEXT' for i in range(len(COLUMNS_A)))})")
@@ -165,9 +159,8 @@ def sqlite_alone(loaded: pathlib.Path, rows: int, *, executemany: bool = False) 
     Floors: the full load can not beat either rate, whatever it does in Python before."""
     from prongsai.core.schema import open_db
 
-    target = OUT / "sqlite-alone.db"
-    for leftover in OUT.glob("sqlite-alone.db*"):
-        leftover.unlink()
+    target = output("sqlite-alone.db")
+    remove_db(target)
     db = open_db(target)
     conn = db.conn
     conn.execute("PRAGMA foreign_keys = OFF")
@@ -208,26 +201,22 @@ def sqlite_alone(loaded: pathlib.Path, rows: int, *, executemany: bool = False) 
 
 
 _CHILD = """
-import json, resource, sys, time
+import json, sys, time
 from prongsai.cli import cli
 t, cpu = time.perf_counter(), time.process_time()
 cli.main(["scrape", "datagoth", "--db", sys.argv[1], "--file", sys.argv[2]], prog_name="prongsai",
          standalone_mode=False)
-print(json.dumps({"seconds": time.perf_counter() - t, "cpu_seconds": time.process_time() - cpu,
-                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({"seconds": time.perf_counter() - t, "cpu_seconds": time.process_time() - cpu}))
 """
 
 
 def full_load(path: pathlib.Path, rows: int) -> dict:
     """Run ``prongsai scrape datagoth --file`` in a child process: seconds and peak RSS."""
-    db = OUT / f"load-{rows}.db"
-    for leftover in OUT.glob(f"load-{rows}.db*"):
-        leftover.unlink()
-    done = subprocess.run([sys.executable, "-c", _CHILD, str(db), str(path)], cwd=ROOT,
-                          capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        sys.exit(f"load of {path} failed:\n{done.stdout}\n{done.stderr}")
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    db = output(f"load-{rows}.db")
+    remove_db(db)
+    _, rss, printed = child(_CHILD, str(db), str(path))
+    result = json.loads(printed.strip().splitlines()[-1])
+    result["max_rss_mb"] = rss
     conn = sqlite3.connect(db)
     result["runs"] = conn.execute("SELECT status, rows_in, rows_changed, rows_quarantined FROM source_runs").fetchall()
     conn.close()
@@ -240,7 +229,6 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=500_000)
     parser.add_argument("--small", type=int, default=100_000)
     args = parser.parse_args()
-    OUT.mkdir(parents=True, exist_ok=True)
     big, small = csv_file(args.rows), csv_file(args.small)
 
     base, base_cpu = baseline(big)
@@ -251,9 +239,8 @@ def main() -> None:
     print(f"full load scrape datagoth --file ({args.rows:,} rows):    {big_run['rate']:>9,.0f} rows/s "
           f"({big_run['cpu_rate']:,.0f} rows per CPU second; {big_run['seconds']:.1f}s; "
           f"run {big_run['runs']})")
-    for label, ratio in (("wall", big_run["rate"] / base), ("CPU", big_run["cpu_rate"] / base_cpu)):
-        print(f"ratio full/baseline ({label} time): {ratio:.2f}  (target >= 0.30: "
-              f"{'OK' if ratio >= 0.3 else 'MISSED'})")
+    ratio("full/baseline (wall time)", big_run["rate"], base, target=0.3)
+    ratio("full/baseline (CPU time)", big_run["cpu_rate"], base_cpu, target=0.3)
     parse_rate = transform_only(small)
     loaded = OUT / f"load-{args.rows}.db"
     floor, bound = sqlite_alone(loaded, args.rows), sqlite_alone(loaded, args.rows, executemany=True)

@@ -24,22 +24,16 @@ import json
 import os
 import pathlib
 import sqlite3
-import subprocess
-import sys
-import time
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-OUT = ROOT / "bench" / "output"
+from harness import child, output, ratio, timed
+from prongsai.derive.ocds_export import _CHILD_SQL
+
 TEAM_DB = pathlib.Path("/work/team/demo-1m.db")
-sys.path.insert(0, str(ROOT))
-
-from prongsai.derive.ocds_export import _CHILD_SQL  # noqa: E402
 
 
-def baseline(db: pathlib.Path) -> tuple[int, float]:
+def baseline(db: pathlib.Path) -> int:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
-    started = time.perf_counter()
     with open(os.devnull, "w") as sink:
         projects = 0
         for row in conn.execute("SELECT * FROM projects ORDER BY project_id"):
@@ -48,19 +42,7 @@ def baseline(db: pathlib.Path) -> tuple[int, float]:
         for sql in _CHILD_SQL.values():
             for row in conn.execute(sql):
                 sink.write(json.dumps(dict(row), ensure_ascii=False))
-    return projects, time.perf_counter() - started
-
-
-def child(code: str) -> tuple[float, float]:
-    """Run ``code`` in a fresh interpreter; (seconds, its peak RSS in MB)."""
-    started = time.perf_counter()
-    script = (f"import resource, sys; sys.path.insert(0, {str(ROOT)!r}); {code}; "
-              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    if proc.returncode:
-        raise SystemExit(proc.stderr)
-    seconds = time.perf_counter() - started
-    return seconds, int(proc.stdout.split()[-1]) / 1024
+    return projects
 
 
 def main() -> None:
@@ -69,33 +51,34 @@ def main() -> None:
     parser.add_argument("--projects", type=int, default=200_000)
     parser.add_argument("--import-releases", type=int, default=100_000)
     args = parser.parse_args()
-    OUT.mkdir(parents=True, exist_ok=True)
-    db = args.db or (TEAM_DB if TEAM_DB.exists() else OUT / "ocds-demo.db")
+    db = args.db or (TEAM_DB if TEAM_DB.exists() else output("ocds-demo.db"))
     if not db.exists():
         from prongsai.demo import generate
 
         generate(db, projects=args.projects, seed=1)
 
-    projects, base = baseline(db)
+    base, projects = timed(lambda: baseline(db))
     print(f"baseline scan+dump: {projects:,} projects in {base:.1f}s ({projects / base:,.0f}/s)")
 
-    export = OUT / "ocds.jsonl"
-    seconds, rss = child(f"from prongsai.derive.ocds_export import export_file; export_file({str(db)!r}, {str(export)!r})")
+    export = output("ocds.jsonl")
+    seconds, rss, _ = child("import sys; from prongsai.derive.ocds_export import export_file; "
+                            "export_file(sys.argv[1], sys.argv[2])", str(db), str(export))
     print(f"export: {projects:,} projects in {seconds:.1f}s ({projects / seconds:,.0f}/s), "
-          f"ratio {base / seconds:.2f} x baseline, peak RSS {rss:.0f} MB, {export.stat().st_size / 1e6:,.0f} MB out")
+          f"peak RSS {rss:.0f} MB, {export.stat().st_size / 1e6:,.0f} MB out")
+    ratio("export/baseline (projects per second)", 1 / seconds, 1 / base, target=0.2)
 
     results = []
     for n in (args.import_releases // 4, args.import_releases):
-        part = OUT / f"ocds-{n}.jsonl"
+        part = output(f"ocds-{n}.jsonl")
         with open(export) as src, open(part, "w") as dst:
             for i, line in enumerate(src):
                 if i >= n:
                     break
                 dst.write(line)
-        target = OUT / f"ocds-import-{n}.db"
+        target = output(f"ocds-import-{n}.db")
         target.unlink(missing_ok=True)
-        seconds, rss = child("from scrapers.ocds import import_file; "
-                             f"import_file({str(target)!r}, {str(part)!r})")
+        seconds, rss, _ = child("import sys; from scrapers.ocds import import_file; "
+                                "import_file(sys.argv[1], sys.argv[2])", str(target), str(part))
         results.append(rss)
         print(f"import: {n:,} releases in {seconds:.1f}s ({n / seconds:,.0f}/s), peak RSS {rss:.0f} MB")
         target.unlink()

@@ -13,22 +13,15 @@ import argparse
 import pathlib
 import shutil
 import sys
-import time
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from prongsai.derive.build import run_build  # noqa: E402
-from prongsai.demo import generate  # noqa: E402
-from prongsai.core.files import integrity_errors, online_copy, sha256_file  # noqa: E402
-
-OUTPUT = ROOT / "bench" / "output"
+import harness
+from prongsai.derive.build import run_build
+from prongsai.demo import generate
+from prongsai.core.files import integrity_errors, online_copy, sha256_file
 
 
 def timed(label, size, fn):
-    started = time.perf_counter()
-    result = fn()
-    seconds = time.perf_counter() - started
+    seconds, result = harness.timed(fn)
     print(f"{label:<28} {seconds:8.1f} s  {size / seconds / 1e6:8.0f} MB/s", flush=True)
     return seconds, result
 
@@ -38,15 +31,14 @@ def main() -> int:
     parser.add_argument("--db", help="database to measure (default: generate one)")
     parser.add_argument("--projects", type=int, default=50_000)
     args = parser.parse_args()
-    OUTPUT.mkdir(parents=True, exist_ok=True)
     if args.db:
         source = pathlib.Path(args.db)
     else:
-        source = OUTPUT / f"ops-{args.projects}.db"
+        source = harness.output(f"ops-{args.projects}.db")
         if not source.exists():
             generate(source, projects=args.projects, seed=1)
             run_build(source)
-    plain, published = OUTPUT / "ops-plain-copy.db", OUTPUT / "ops-published.db"
+    plain, published = harness.output("ops-plain-copy.db"), harness.output("ops-published.db")
     size = source.stat().st_size
     print(f"database: {source} ({size / 1e9:.2f} GB)")
     try:
@@ -57,9 +49,8 @@ def main() -> int:
         timed("check: quick_check", size, lambda: integrity_errors(published, quick=True))
     finally:
         for p in (plain, published):
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                p.with_name(p.name + suffix).unlink(missing_ok=True)
-    print(f"ratio online-backup copy / plain copy: {copy / base:.2f}")
+            harness.remove_db(p)
+    harness.ratio("online-backup copy / plain copy (seconds)", copy, base)
     return 1 if errors else 0
 
 

@@ -29,8 +29,7 @@ import threading
 import time
 from urllib.parse import quote
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-OUTPUT = ROOT / "bench" / "output"
+from harness import ROOT, output
 TEAM_DB = pathlib.Path("/work/team/demo-1m.db")
 PRONGSAI = [str(ROOT / ".venv" / "bin" / "prongsai")]
 
@@ -47,8 +46,7 @@ def prepare(db: pathlib.Path | None, projects: int) -> pathlib.Path:
         if not db.exists():
             sys.exit(f"database not found: {db}")
         return db
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    path = OUTPUT / f"portal-{projects}.db"
+    path = output(f"portal-{projects}.db")
     if path.exists():
         return path
     if projects == 1_000_000 and TEAM_DB.exists():
@@ -89,7 +87,7 @@ def free_port() -> int:
 
 
 def start_server(db: pathlib.Path, port: int, workers: int) -> subprocess.Popen:
-    env = dict(os.environ, PRONGSAI_DATA_DIR=str(OUTPUT / "portal-load-data"))
+    env = dict(os.environ, PRONGSAI_DATA_DIR=str(output("portal-load-data")))
     proc = subprocess.Popen(PRONGSAI + ["serve", "--db", str(db), "--port", str(port), "--workers", str(workers)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
