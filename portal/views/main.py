@@ -5,7 +5,7 @@ import pathlib
 import sqlite3
 
 import plotly
-from flask import Blueprint, jsonify, render_template, send_file
+from flask import Blueprint, current_app, jsonify, render_template, send_file
 from flask_babel import gettext as _
 
 from portal import charts
@@ -94,4 +94,21 @@ def healthz():
     except sqlite3.Error as exc:
         body["status"] = "degraded"
         body["error"] = f"public database unreadable: {exc.__class__.__name__}"
+    body.update(_primary(body))
     return jsonify(body)
+
+
+def _primary(body: dict) -> dict:
+    """This machine's role and the primary's build as last read (a read copy's refresh watch puts it
+    in ``extensions``); a copy whose build is not the primary's says "stale" and still answers 200,
+    so Fly keeps it serving the build it has while it fetches the new one."""
+    role = current_app.config.get("ROLE", "primary")
+    watch = current_app.extensions.get("primary_build")
+    if watch is None:
+        return {"role": role, "primary_build_id": body["build_id"]}
+    out = {"role": role, "primary_build_id": watch["build_id"], "primary_checked_at": watch["checked_at"]}
+    if watch["error"]:
+        out["primary_error"] = watch["error"]
+    if body["status"] == "ok" and watch["build_id"] and watch["build_id"] != body["build_id"]:
+        out["status"] = "stale"
+    return out
