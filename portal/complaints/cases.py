@@ -13,9 +13,11 @@ import json
 import secrets
 import sqlite3
 
+from flask import has_request_context
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from portal.complaints import crypto
+from portal.complaints import crypto, notices
 from prongsai.core.clock import ago, now
 from portal.complaints.db import transaction
 from portal.complaints.evidence import store
@@ -131,12 +133,12 @@ def _store_complaint(conn, folder, *, code, nonce, project, body, concern, conta
                 cur = conn.execute(
                     "INSERT INTO complaints (case_no, tracking_hash, form_nonce, project_id, project_title, "
                     "buyer_id, procuring_entity_id, supplier_ids, province, flags_snapshot, concern, anonymous, "
-                    "contact_encrypted, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "contact_encrypted, lang, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     [_case_no(), crypto.code_hash(crypto.normalise_code(code)), crypto.nonce_hash(nonce),
                      project["project_id"], project.get("title"), project.get("buyer_id"),
                      project.get("procuring_entity_id"), json.dumps(project.get("supplier_ids", [])),
                      project.get("province"), json.dumps(project.get("flag_codes", [])), concern,
-                     int(not contact), crypto.encrypt(contact), stamp, stamp])
+                     int(not contact), crypto.encrypt(contact), _language(), stamp, stamp])
             except sqlite3.IntegrityError as exc:
                 if "form_nonce" in str(exc):
                     raise Replayed(_l("This form was already sent and the report was received. Its "
@@ -149,6 +151,11 @@ def _store_complaint(conn, folder, *, code, nonce, project, body, concern, conta
                 _insert_evidence(conn, complaint_id, cleaned, stored_name, sha, stamp)
             audit(conn, "received", complaint_id=complaint_id, to_state="received",
                   detail=f"files={len(stored)}")
+
+
+def _language() -> str:
+    """The language the reporter used, for the messages they may get."""
+    return "en" if has_request_context() and str(get_locale()) == "en" else "th"
 
 
 def _is_stored(conn, *, code, nonce, project, body) -> bool:
@@ -194,7 +201,7 @@ def complainant_message(conn, folder, complaint_id, *, body, files, nonce):
         audit(conn, "message_from_complainant", complaint_id=complaint_id, detail=f"files={len(stored)}")
         complaint = _fresh(conn, complaint_id)
         if complaint["state"] == "needs_info":
-            _apply(conn, complaint, "triage", None, "the sender answered")
+            _apply(conn, complaint, "triage", None, "the sender answered", tell=False)
 
 
 def find_by_code(conn, text: str):
@@ -245,7 +252,8 @@ def _check(complaint, to_state):
                          a=STATE_LABELS[complaint["state"]], b=STATE_LABELS.get(to_state, to_state)))
 
 
-def _apply(conn, complaint, to_state, user_id, reason, *, duplicate_of=None, outcome=None, approved_by=None):
+def _apply(conn, complaint, to_state, user_id, reason, *, duplicate_of=None, outcome=None, approved_by=None,
+           tell=True):
     stamp = now()
     conn.execute(
         "UPDATE complaints SET state = ?, updated_at = ?, duplicate_of = coalesce(?, duplicate_of), "
@@ -257,6 +265,8 @@ def _apply(conn, complaint, to_state, user_id, reason, *, duplicate_of=None, out
     audit(conn, "transition", user_id=user_id, complaint_id=complaint["id"], from_state=complaint["state"],
           to_state=to_state, reason=reason,
           detail=f"approved_by={approved_by}" if approved_by else None)
+    if tell:
+        notices.reporter_news(conn, complaint["id"])
 
 
 def _fresh(conn, complaint_id):
@@ -326,10 +336,22 @@ def approve(conn, user_id, proposal_id):
                approved_by=user_id)
         if proposal["to_state"] == "forwarded":
             payload = json.loads(proposal["payload"])
-            conn.execute("INSERT INTO forwardings (complaint_id, agency, channel, forwarded_at, proposed_by, "
-                         "approved_by) VALUES (?, ?, ?, ?, ?, ?)",
-                         [complaint["id"], payload["agency"], payload["channel"], stamp,
-                          proposal["proposed_by"], user_id])
+            cur = conn.execute("INSERT INTO forwardings (complaint_id, agency, channel, forwarded_at, proposed_by, "
+                               "approved_by) VALUES (?, ?, ?, ?, ?, ?)",
+                               [complaint["id"], payload["agency"], payload["channel"], stamp,
+                                proposal["proposed_by"], user_id])
+            forwarding = conn.execute("SELECT * FROM forwardings WHERE id = ?", [cur.lastrowid]).fetchone()
+            notices.agency_package(conn, complaint, forwarding, body=latest_body(conn, complaint["id"]),
+                                   files=package_files(conn, complaint["id"]),
+                                   recipient=RECIPIENTS[payload["agency"]])
+
+
+def package_files(conn, complaint_id):
+    """The cleaned evidence an agency gets: redacted copies in place of their originals, no quarantine."""
+    superseded = {r[0] for r in conn.execute("SELECT redacted_from FROM evidence WHERE complaint_id = ? AND "
+                                             "redacted_from IS NOT NULL", [complaint_id])}
+    return [r for r in conn.execute("SELECT * FROM evidence WHERE complaint_id = ? AND status = 'clean' "
+                                    "ORDER BY id", [complaint_id]) if r["id"] not in superseded]
 
 
 def withdraw(conn, user_id, proposal_id):
@@ -378,6 +400,7 @@ def moderator_message(conn, complaint_id, body, *, user_id):
                      "VALUES (?, 'moderator', ?, ?, ?)", [complaint_id, user_id, body, now()])
         conn.execute("UPDATE complaints SET updated_at = ? WHERE id = ?", [now(), complaint_id])
         audit(conn, "message_from_moderator", user_id=user_id, complaint_id=complaint_id)
+        notices.reporter_news(conn, complaint_id)
 
 
 def redact(conn, user_id, complaint_id, body, reason):

@@ -221,9 +221,107 @@ CREATE TABLE IF NOT EXISTS used_nonces (
 );
 """
 
+#: The citizen network loop: the outbox and its attempts, agency reply links and answers, reminders,
+#: moderators' notification choices, public summaries of resolved cases, the reporter's language.
+LOOP = """
+ALTER TABLE complaints ADD COLUMN lang TEXT NOT NULL DEFAULT 'th';
+ALTER TABLE forwardings ADD COLUMN overdue_at TEXT;
+
+-- Every message Prongsai sends, written in the transaction of the event that causes it.
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    idem_key TEXT NOT NULL UNIQUE,         -- one message per event: a second enqueue is a no-op
+    message_id TEXT NOT NULL UNIQUE,       -- the e-mail's Message-ID, fixed before the first attempt
+    kind TEXT NOT NULL,
+    complaint_id INTEGER REFERENCES complaints(id),
+    user_id INTEGER REFERENCES users(id),
+    payload BLOB NOT NULL,                 -- Fernet: recipient, subject, texts, attachments
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sending', 'sent', 'failed')),
+    stage TEXT CHECK (stage IN ('claimed', 'ending')),  -- 'ending': committed to send the final dot
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    lease_until TEXT,
+    last_error TEXT,
+    unconfirmed INTEGER NOT NULL DEFAULT 0,  -- sent, but the worker died before the server's answer
+    created_at TEXT NOT NULL,
+    sent_at TEXT
+);
+CREATE INDEX idx_outbox_due ON outbox(status, next_attempt_at);
+CREATE INDEX idx_outbox_complaint ON outbox(complaint_id);
+CREATE INDEX idx_outbox_user ON outbox(user_id);
+
+CREATE TABLE outbox_attempts (
+    id INTEGER PRIMARY KEY,
+    outbox_id INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    outcome TEXT CHECK (outcome IN ('sent', 'retry', 'failed', 'crashed', 'crashed_after_data')),
+    error TEXT
+);
+CREATE INDEX idx_attempts_outbox ON outbox_attempts(outbox_id);
+
+-- One reply link per forwarding; the token is an HMAC of the salt under the secret key, stored hashed.
+CREATE TABLE agency_links (
+    id INTEGER PRIMARY KEY,
+    forwarding_id INTEGER NOT NULL UNIQUE REFERENCES forwardings(id),
+    salt TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    revoked_at TEXT,
+    closed_at TEXT                         -- set by the answer that states the outcome
+);
+
+CREATE TABLE agency_answers (
+    id INTEGER PRIMARY KEY,
+    forwarding_id INTEGER NOT NULL REFERENCES forwardings(id),
+    form_nonce TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('acknowledge', 'need_info', 'outcome')),
+    outcome TEXT,
+    body TEXT NOT NULL,
+    reference TEXT,
+    doc_stored_name TEXT UNIQUE,           -- a cleaned document inside evidence/
+    doc_original_name TEXT,
+    doc_mime TEXT,
+    doc_size INTEGER,
+    doc_sha256 TEXT,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'published', 'rejected')),
+    public_text TEXT,                      -- what the reporter and the public may read, by a moderator
+    decided_by INTEGER REFERENCES users(id),
+    decided_at TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX idx_answers_forwarding ON agency_answers(forwarding_id);
+CREATE INDEX idx_answers_decided_by ON agency_answers(decided_by);
+
+CREATE TABLE reminders (
+    forwarding_id INTEGER NOT NULL REFERENCES forwardings(id),
+    number INTEGER NOT NULL,
+    sent_at TEXT NOT NULL,
+    PRIMARY KEY (forwarding_id, number)
+);
+
+CREATE TABLE notify_prefs (
+    user_id INTEGER PRIMARY KEY REFERENCES users(id),
+    email_encrypted BLOB,
+    mode TEXT NOT NULL DEFAULT 'daily' CHECK (mode IN ('off', 'daily', 'immediate')),
+    lang TEXT NOT NULL DEFAULT 'th' CHECK (lang IN ('th', 'en')),
+    last_digest_at TEXT,
+    last_audit_id INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE case_summaries (
+    complaint_id INTEGER PRIMARY KEY REFERENCES complaints(id),
+    summary TEXT NOT NULL,
+    written_by INTEGER REFERENCES users(id),
+    published_at TEXT NOT NULL
+);
+CREATE INDEX idx_summaries_written_by ON case_summaries(written_by);
+"""
+
 #: version -> DDL script, applied once each (prongsai.core.migrations). Version 3 is the whole
 #: schema, written idempotently, so databases of versions 1 and 2 come up to it; append new versions.
-MIGRATIONS = {3: DDL}
+MIGRATIONS = {3: DDL, 4: LOOP}
 
 
 def open_complaints_db(path) -> sqlite3.Connection:

@@ -238,10 +238,7 @@ def _package(complaint):
     """Project facts, flags, the latest (redacted) text and the cleaned evidence; never the sender."""
     conn = get_cdb()
     facts = project_facts(complaint["project_id"]) or {"project_id": complaint["project_id"]}
-    superseded = {r[0] for r in conn.execute("SELECT redacted_from FROM evidence WHERE complaint_id = ? AND "
-                                             "redacted_from IS NOT NULL", [complaint["id"]])}
-    files = [r for r in conn.execute("SELECT * FROM evidence WHERE complaint_id = ? AND status = 'clean' "
-                                     "ORDER BY id", [complaint["id"]]) if r["id"] not in superseded]
+    files = cases.package_files(conn, complaint["id"])
     forwarding = conn.execute("SELECT * FROM forwardings WHERE complaint_id = ? ORDER BY id DESC LIMIT 1",
                               [complaint["id"]]).fetchone()
     return facts, files, forwarding

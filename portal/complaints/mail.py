@@ -1,0 +1,162 @@
+"""E-mail through a real SMTP server (stdlib ``smtplib``), settings from ``PRONGSAI_SMTP_*``.
+
+``send`` writes the message and, before the final ``.`` that makes the server accept it, calls
+``before_end`` so the outbox can commit "the end is being sent": a worker killed before that
+point left nothing at the server (it drops a transaction whose data never ended), one killed
+after it has almost surely delivered. The outbox turns that into at-most-once delivery.
+"""
+from __future__ import annotations
+
+import dataclasses
+import email.policy
+import re
+import smtplib
+import socket
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from prongsai.core.errors import UserError
+
+SECURITY = ("starttls", "ssl", "plain")
+DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "plain": 25}
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+class Permanent(Exception):
+    """The server or the address refuses this message: trying again will not help."""
+
+
+class Temporary(Exception):
+    """The server is away or busy, or said "try later" (4xx)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    host: str
+    port: int
+    security: str
+    user: str | None
+    password: str | None
+    sender: str
+    timeout: float = 30.0
+
+
+def settings(config) -> Settings:
+    """From the app config (``PRONGSAI_SMTP_HOST`` … ``_FROM``); UserError naming what is wrong."""
+    from portal.complaints.intake import check_address
+
+    host = config.get("SMTP_HOST")
+    if not host:
+        raise UserError("PRONGSAI_SMTP_HOST is not set: the outbox keeps every message until it is")
+    security = str(config.get("SMTP_SECURITY", "starttls")).lower()
+    if security not in SECURITY:
+        raise UserError(f"PRONGSAI_SMTP_SECURITY must be one of {', '.join(SECURITY)}, not {security!r}")
+    try:
+        port = int(config.get("SMTP_PORT") or DEFAULT_PORTS[security])
+    except ValueError:
+        raise UserError(f"PRONGSAI_SMTP_PORT is not a port number: {config.get('SMTP_PORT')!r}") from None
+    try:
+        sender = check_address(str(config.get("SMTP_FROM") or ""))
+    except ValueError as exc:
+        raise UserError(f"PRONGSAI_SMTP_FROM: {exc}") from None
+    user = config.get("SMTP_USER")
+    return Settings(str(host), port, security, str(user) if user else None,
+                    str(config.get("SMTP_PASSWORD") or "") or None, sender,
+                    float(config.get("SMTP_TIMEOUT", 30)))
+
+
+def build(s: Settings, *, to: str, subject: str, text: str, html: str, message_id: str,
+          attachments=()) -> EmailMessage:
+    """Plain text and HTML alternatives, optional files; nothing loaded from elsewhere."""
+    msg = EmailMessage()
+    msg["From"] = s.sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = message_id
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    for name, mime, data in attachments:
+        maintype, subtype = mime.split("/", 1)
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return msg
+
+
+class Connection:
+    """One SMTP session for a batch of messages; reopened after any error."""
+
+    def __init__(self, s: Settings):
+        self.s = s
+        self.smtp: smtplib.SMTP | None = None
+
+    def _open(self) -> smtplib.SMTP:
+        s = self.s
+        try:
+            if s.security == "ssl":
+                smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=ssl.create_default_context())
+            else:
+                smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+                if s.security == "starttls":
+                    smtp.starttls(context=ssl.create_default_context())
+            if s.user:
+                smtp.login(s.user, s.password or "")
+        except smtplib.SMTPAuthenticationError as exc:
+            raise Permanent(f"the SMTP server refused the login of {s.user}: {exc.smtp_code} "
+                            f"{exc.smtp_error.decode(errors='replace')}") from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise Temporary(f"cannot reach the SMTP server {s.host}:{s.port} ({s.security}): {exc}") from None
+        return smtp
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                self.smtp.close()
+            self.smtp = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def send(self, msg: EmailMessage, before_end=lambda: None) -> None:
+        """Deliver ``msg`` to its ``To``; Permanent or Temporary (with the server's words) on failure."""
+        try:
+            self._transaction(msg, before_end)
+        except (Permanent, Temporary):
+            self._reset()
+            raise
+        except (OSError, socket.timeout, smtplib.SMTPException) as exc:
+            self._reset()
+            raise Temporary(f"the connection to the SMTP server failed: {exc}") from None
+
+    def _reset(self):
+        if self.smtp is not None:
+            self.smtp.close()
+            self.smtp = None
+
+    def _transaction(self, msg, before_end):
+        if self.smtp is None:
+            self.smtp = self._open()
+        smtp = self.smtp
+        _expect(smtp.mail(self.s.sender), (250,), f"sender {self.s.sender}")
+        _expect(smtp.rcpt(msg["To"]), (250, 251), f"recipient {msg['To']}")
+        _expect(smtp.docmd("DATA"), (354,), "DATA")
+        data = _LEADING_DOT.sub(b"..", msg.as_bytes(policy=email.policy.SMTP))
+        smtp.send(data if data.endswith(b"\r\n") else data + b"\r\n")
+        before_end()
+        smtp.send(b".\r\n")
+        _expect(smtp.getreply(), (250,), "the message")
+
+
+def _expect(reply, codes, what):
+    code, text = reply
+    if code in codes:
+        return
+    words = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+    problem = f"the SMTP server refused {what}: {code} {words}"
+    raise (Permanent if 500 <= code < 600 else Temporary)(problem)

@@ -1,0 +1,159 @@
+"""The one durable outbox: every message Prongsai sends is a row of complaints.db.
+
+A row is written in the transaction of the event that causes it (``enqueue``), under an
+idempotency key (the same event queued twice is one message) and with its Message-ID fixed
+then. ``prongsai notify`` delivers (``portal.complaints.notify``); no request waits on SMTP.
+
+States: ``pending`` -> ``sending`` (claimed, with a lease; ``stage`` says how far) -> ``sent``,
+or back to ``pending`` with exponential backoff, or ``failed`` after ``OUTBOX_MAX_ATTEMPTS`` or
+a permanent refusal (moderators see it at /moderate/outbox and can queue it again). Every attempt
+is a row of ``outbox_attempts``.
+
+Delivery is at most once. SMTP has no idempotency, so a worker that dies mid-send leaves a
+question only the recipient can answer. The worker commits ``stage='ending'`` just before it
+sends the final ``.`` of the message: a dead worker's row still ``claimed`` never reached the
+end, so the server dropped it and it is sent again (with the same Message-ID); a row ``ending``
+is taken as sent and marked ``unconfirmed`` (it is lost only if the worker died in the
+microseconds between that commit and the write of five bytes; moderators see the count).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+from flask import current_app
+
+from portal.complaints import crypto
+from portal.complaints.db import transaction
+from prongsai.core.clock import now, utcnow
+
+DEFAULT_MAX_ATTEMPTS = 8
+DEFAULT_BASE_DELAY = 60          # seconds; doubled after each failed attempt
+MAX_DELAY = 6 * 3600
+DEFAULT_LEASE = 300              # seconds a claim lasts without the worker's lock
+
+
+def _setting(name, default):
+    return int(current_app.config.get(name, default))
+
+
+def enqueue(conn, key: str, kind: str, *, to: dict, subject: str, text: str, html: str,
+            attachments=(), complaint_id=None, user_id=None) -> bool:
+    """Inside the caller's transaction. ``to`` is ``{"address": …}`` or ``{"agency": key}`` (looked
+    up when sent). Returns False when a message with this key already exists."""
+    payload = json.dumps({"to": to, "subject": subject, "text": text, "html": html,
+                          "attachments": list(attachments)}, ensure_ascii=False)
+    domain = str(current_app.config.get("SMTP_FROM") or "prongsai.invalid").rpartition("@")[2] or "prongsai.invalid"
+    message_id = f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO outbox (idem_key, message_id, kind, complaint_id, user_id, payload, next_attempt_at, "
+        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [key, message_id, kind, complaint_id, user_id, crypto.encrypt(payload), now(), now()])
+    return cur.rowcount == 1
+
+
+def payload(row) -> dict:
+    return json.loads(crypto.decrypt(row["payload"]) or "null") or {}
+
+
+def recover(conn, *, everything: bool = False) -> int:
+    """Rows left ``sending`` by a dead worker (lease over, or all of them when this worker holds the
+    lock): not yet ``ending`` -> pending again; ``ending`` -> sent, unconfirmed."""
+    stamp = now()
+    where = "status = 'sending'" + ("" if everything else " AND lease_until < ?")
+    with transaction(conn):
+        rows = conn.execute(f"SELECT id, stage FROM outbox WHERE {where}", [] if everything else [stamp]).fetchall()
+        for row in rows:
+            ended = row["stage"] == "ending"
+            conn.execute("UPDATE outbox_attempts SET finished_at = ?, outcome = ? WHERE outbox_id = ? AND "
+                         "finished_at IS NULL", [stamp, "crashed_after_data" if ended else "crashed", row["id"]])
+            if ended:
+                conn.execute("UPDATE outbox SET status = 'sent', stage = NULL, unconfirmed = 1, sent_at = ?, "
+                             "lease_until = NULL WHERE id = ?", [stamp, row["id"]])
+            else:
+                conn.execute("UPDATE outbox SET status = 'pending', stage = NULL, next_attempt_at = ?, "
+                             "lease_until = NULL, last_error = 'the worker stopped during this attempt' "
+                             "WHERE id = ?", [stamp, row["id"]])
+    return len(rows)
+
+
+def claim(conn, limit: int) -> list:
+    """Due pending rows, marked ``sending`` with a lease and an open attempt, in one commit."""
+    stamp = now()
+    lease = (utcnow() + dt.timedelta(seconds=_setting("OUTBOX_LEASE_SECONDS", DEFAULT_LEASE))).isoformat(
+        timespec="seconds")
+    with transaction(conn):
+        rows = conn.execute("SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? "
+                            "ORDER BY next_attempt_at, id LIMIT ?", [stamp, limit]).fetchall()
+        for row in rows:
+            conn.execute("UPDATE outbox SET status = 'sending', stage = 'claimed', attempts = attempts + 1, "
+                         "lease_until = ? WHERE id = ?", [lease, row["id"]])
+            conn.execute("INSERT INTO outbox_attempts (outbox_id, started_at) VALUES (?, ?)", [row["id"], stamp])
+    return rows
+
+
+def ending(conn, outbox_id: int, previous_sent: int | None = None) -> None:
+    """Committed just before the final dot; the previous message's success rides in the same commit."""
+    with transaction(conn):
+        if previous_sent is not None:
+            _mark_sent(conn, previous_sent)
+        conn.execute("UPDATE outbox SET stage = 'ending' WHERE id = ?", [outbox_id])
+
+
+def sent(conn, outbox_id: int) -> None:
+    with transaction(conn):
+        _mark_sent(conn, outbox_id)
+
+
+def _mark_sent(conn, outbox_id):
+    stamp = now()
+    conn.execute("UPDATE outbox SET status = 'sent', stage = NULL, sent_at = ?, lease_until = NULL, last_error = NULL "
+                 "WHERE id = ?", [stamp, outbox_id])
+    conn.execute("UPDATE outbox_attempts SET finished_at = ?, outcome = 'sent' WHERE outbox_id = ? AND "
+                 "finished_at IS NULL", [stamp, outbox_id])
+
+
+def failed(conn, row, error: str, *, permanent: bool) -> str:
+    """Record a failed attempt: retried later with backoff, or given up (returns the new status)."""
+    stamp = now()
+    attempts = conn.execute("SELECT attempts FROM outbox WHERE id = ?", [row["id"]]).fetchone()[0]
+    give_up = permanent or attempts >= _setting("OUTBOX_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS)
+    delay = min(MAX_DELAY, _setting("OUTBOX_BASE_DELAY", DEFAULT_BASE_DELAY) * 2 ** (attempts - 1))
+    with transaction(conn):
+        conn.execute("UPDATE outbox_attempts SET finished_at = ?, outcome = ?, error = ? WHERE outbox_id = ? AND "
+                     "finished_at IS NULL", [stamp, "failed" if give_up else "retry", error[:1000], row["id"]])
+        conn.execute("UPDATE outbox SET status = ?, stage = NULL, lease_until = NULL, last_error = ?, "
+                     "next_attempt_at = ? WHERE id = ?",
+                     ["failed" if give_up else "pending", error[:1000],
+                      (utcnow() + dt.timedelta(seconds=delay)).isoformat(timespec="seconds"), row["id"]])
+    return "failed" if give_up else "pending"
+
+
+def retry(conn, outbox_id: int) -> bool:
+    """A moderator queues a failed message again (after fixing an address, say)."""
+    with transaction(conn):
+        return conn.execute("UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ? "
+                            "WHERE id = ? AND status = 'failed'", [now(), outbox_id]).rowcount == 1
+
+
+def health(conn) -> dict:
+    """For /healthz: pending and failed counts, sent-but-unconfirmed, and the oldest pending's age."""
+    row = conn.execute(
+        "SELECT sum(status IN ('pending', 'sending')) AS pending, sum(status = 'failed') AS failed, "
+        "sum(unconfirmed) AS unconfirmed, min(CASE WHEN status IN ('pending', 'sending') THEN created_at END) "
+        "AS oldest FROM outbox").fetchone()
+    oldest = None
+    if row["oldest"]:
+        oldest = int((utcnow() - dt.datetime.fromisoformat(row["oldest"])).total_seconds())
+    return {"pending": row["pending"] or 0, "failed": row["failed"] or 0, "unconfirmed": row["unconfirmed"] or 0,
+            "oldest_pending_seconds": oldest}
+
+
+def problems(conn, limit: int = 200):
+    """Failed and long-waiting messages for the moderators' page: kind, case, error; never content."""
+    return conn.execute(
+        "SELECT o.id, o.kind, o.status, o.attempts, o.last_error, o.created_at, o.next_attempt_at, o.unconfirmed, "
+        "c.case_no FROM outbox o LEFT JOIN complaints c ON c.id = o.complaint_id "
+        "WHERE o.status = 'failed' OR o.unconfirmed = 1 OR (o.status = 'pending' AND o.attempts > 0) "
+        "ORDER BY o.id DESC LIMIT ?", [limit]).fetchall()
