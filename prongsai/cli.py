@@ -115,10 +115,11 @@ for _command in OPS_COMMANDS:  # refresh, publish, backup, restore, backup-key, 
     cli.add_command(_command)
 
 
-from portal.complaints.cli import retention as _retention, users as _users  # noqa: E402
+from portal.complaints.cli import notify as _notify, retention as _retention, users as _users  # noqa: E402
 
 cli.add_command(_users)
 cli.add_command(_retention)
+cli.add_command(_notify)
 
 
 from prongsai.derive.ocds_export import command as _ocds_export  # noqa: E402
