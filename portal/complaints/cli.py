@@ -113,3 +113,25 @@ def retention(complaints_db_path, dry_run):
     counts = retention_rules.run(_open(path), path, dry_run=dry_run)
     prefix = "would delete" if dry_run else "retention done"
     click.echo(f"{prefix}: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+
+
+@click.command()
+@with_appcontext
+@complaints_db_option
+@click.option("--once", is_flag=True, help="Deliver what is due, then exit (default: keep delivering).")
+@click.option("--interval", type=click.FloatRange(0.1, 3600), default=2.0, show_default=True,
+              help="Seconds between looks at the outbox when it is empty.")
+def notify(complaints_db_path, once, interval):
+    """Deliver the outbox (e-mail via PRONGSAI_SMTP_*), send due reminders and digests."""
+    from portal.complaints import mail, notify as worker
+    from portal.complaints.letters import require_base_url
+
+    problem = current_app.extensions.get("complaints_disabled")
+    if problem:
+        raise UserError(problem)
+    require_base_url(current_app.config)
+    settings = mail.settings(current_app.config)
+    if complaints_db_path:
+        current_app.config["COMPLAINTS_DATABASE"] = complaints_db_path
+    totals = worker.run(_open(complaints_db_path), settings, once=once, interval=interval)
+    click.echo("outbox: " + ", ".join(f"{k}={v}" for k, v in totals.items()))

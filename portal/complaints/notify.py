@@ -1,0 +1,123 @@
+"""The outbox worker behind ``prongsai notify``: due reminders and digests, then delivery.
+
+One worker at a time holds ``notify.lock`` beside complaints.db (``flock``, released by the
+kernel when the process dies, even by kill -9), so at start it knows every row left ``sending``
+belongs to a dead worker and recovers it (``outbox.recover``). Between rounds it sleeps
+``interval`` seconds; ``once`` drains what is due and returns.
+"""
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import pathlib
+import time
+
+from flask import current_app
+
+from portal.complaints import agency, digests, intake, mail, outbox
+from prongsai.core.config import evidence_dir
+from prongsai.core.errors import UserError
+
+log = logging.getLogger(__name__)
+BATCH = 200
+
+
+def _attachments(items):
+    folder = evidence_dir(current_app.config["COMPLAINTS_DATABASE"])
+    files = []
+    for item in items:
+        path = folder / item["stored_name"]
+        if not path.exists():
+            raise mail.Permanent(f"the evidence file {item['filename']} no longer exists (retention?)")
+        files.append((item["filename"], item["mime"], path.read_bytes()))
+    return files
+
+
+def message(s: mail.Settings, row):
+    """The e-mail of an outbox row; the agency's address is looked up now, from the intake list."""
+    data = outbox.payload(row)
+    if not data:
+        raise mail.Permanent("the message cannot be decrypted: PRONGSAI_COMPLAINTS_KEY is not the key it was "
+                             "queued with")
+    to = data["to"]
+    try:
+        address = intake.address(to["agency"]) if "agency" in to else intake.check_address(to["address"])
+    except UserError as exc:
+        raise mail.Temporary(str(exc)) from None
+    except ValueError as exc:
+        raise mail.Permanent(f"recipient: {exc}") from None
+    return mail.build(s, to=address, subject=data["subject"], text=data["text"], html=data["html"],
+                      message_id=row["message_id"], attachments=_attachments(data["attachments"]))
+
+
+def deliver(conn, s: mail.Settings, *, batch: int = BATCH) -> dict:
+    """Claim and send one batch over one SMTP session. A message's success is committed together
+    with the next message's 'ending' stage (one commit per message instead of two)."""
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    rows = outbox.claim(conn, batch)
+    if not rows:
+        return counts
+    done = None  # delivered; its 'sent' not committed yet
+    with mail.Connection(s) as connection:
+        for row in rows:
+            def before_end(row=row):
+                nonlocal done
+                outbox.ending(conn, row["id"], done)
+                done = None
+            try:
+                connection.send(message(s, row), before_end)
+            except (mail.Permanent, mail.Temporary) as exc:
+                if done is not None:
+                    outbox.sent(conn, done)
+                    done = None
+                status = outbox.failed(conn, row, str(exc), permanent=isinstance(exc, mail.Permanent))
+                counts["failed" if status == "failed" else "retry"] += 1
+                log.warning("outbox %s (%s): %s", row["id"], row["kind"], exc)
+                continue
+            done = row["id"]
+            counts["sent"] += 1
+    if done is not None:
+        outbox.sent(conn, done)
+    return counts
+
+
+def tick(conn) -> None:
+    """What time alone causes: reminders to agencies, overdue cases, moderators' digests."""
+    agency.reminders_due(conn)
+    digests.queue(conn)
+
+
+class Lock:
+    def __init__(self, db_path):
+        self.path = pathlib.Path(db_path).with_name("notify.lock")
+
+    def __enter__(self):
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.fd)
+            raise UserError(f"another `prongsai notify` is running (it holds {self.path})") from None
+        return self
+
+    def __exit__(self, *exc):
+        os.close(self.fd)
+
+
+def run(conn, s: mail.Settings, *, once: bool, interval: float = 2.0, tick_every: float = 60.0) -> dict:
+    totals = {"sent": 0, "retry": 0, "failed": 0, "recovered": 0}
+    with Lock(current_app.config["COMPLAINTS_DATABASE"]):
+        totals["recovered"] = outbox.recover(conn, everything=True)
+        last_tick = 0.0
+        while True:
+            if time.monotonic() - last_tick >= tick_every:
+                tick(conn)
+                last_tick = time.monotonic()
+            counts = deliver(conn, s)
+            for key, n in counts.items():
+                totals[key] += n
+            if not any(counts.values()):
+                if once:
+                    return totals
+                time.sleep(interval)
