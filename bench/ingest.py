@@ -133,16 +133,14 @@ def baseline(path: pathlib.Path) -> tuple[float, float]:
 
 
 def transform_only(path: pathlib.Path) -> float:
-    """Rows per CPU second of ``parse`` + ``to_rows`` alone, no database: with the full load's CPU
+    """Rows per CPU second of ``parse_records`` alone, no database: with the full load's CPU
     rate this splits a row's cost into the transformation and the store (hashing, SQLite)."""
-    from scrapers.datagoth import parse, to_rows
+    from scrapers.datagoth import parse_records
 
     n, cpu = 0, time.process_time()
     with open(path, encoding="utf-8-sig", newline="") as f:
-        for row in parse(f, str(path)):
-            n += 1
-            if row.record is not None:
-                to_rows(row.record)
+        for records in parse_records(f, str(path)):
+            n += records.rows_in
     return n / (time.process_time() - cpu)
 
 
@@ -247,7 +245,7 @@ def main() -> None:
     per_100k = {"baseline": 1e5 / base_cpu, "load": 1e5 / big_run["cpu_rate"], "parse": 1e5 / parse_rate,
                 "sqlite": 1e5 / floor, "bound": 1e5 / bound}
     print(f"CPU seconds per 100,000 rows: baseline {per_100k['baseline']:.1f}; full load "
-          f"{per_100k['load']:.1f} = parse + to_rows {per_100k['parse']:.1f} + store and SQLite "
+          f"{per_100k['load']:.1f} = parse_records {per_100k['parse']:.1f} + store and SQLite "
           f"{per_100k['load'] - per_100k['parse']:.1f}, of which SQLite alone (INSERT ... SELECT of the "
           f"loaded rows) {per_100k['sqlite']:.1f}, or {per_100k['bound']:.1f} with the rows bound from "
           f"Python (executemany): ceilings of {floor / base_cpu:.2f} and {bound / base_cpu:.2f} x baseline "

@@ -48,6 +48,7 @@ from prongsai.core.thai import (agency_id, fiscal_year, method_group, normalize_
                            parse_be_date, supplier_id, to_arabic_digits)
 from scrapers.egp_json import merge_into_published
 from scrapers.http import Client, Download, FetchError
+from scrapers.records import Records, load
 from scrapers.store import LayoutError, ScrapeError, SourceRun, each_file
 from scrapers.textfiles import blocks, bounded_lines, csv_rows, utf8_problem
 
@@ -193,8 +194,13 @@ _PARSED = (("วันที่ประกาศ", _date), ("วันที่
            ("ราคาตกลงซื้อ/จ้าง", _amount), ("งบสัญญา(บาท)", _amount))
 
 
-def to_rows(r: dict) -> dict[str, list[dict]]:
-    """One parsed record -> rows per table. Raises ``ValueError`` naming a malformed value."""
+def to_records(r: dict, records: Records | None = None) -> Records:
+    """One parsed record -> its rows, added to ``records`` (a new one by default). Raises
+    ``ValueError`` naming a malformed value, before adding any row.
+
+    The record names its agency and winner as that row has them (the project's province, the
+    winner's spelling, a joint-venture marker): those are stubs, which only fill what is still
+    empty, so files that differ there do not rewrite each other on every run."""
     pid = r["รหัสโครงการ"] or ""
     if not (pid.isascii() and pid.isdigit() and len(pid) >= 6):
         pid = to_arabic_digits(pid)
@@ -220,9 +226,10 @@ def to_rows(r: dict) -> dict[str, list[dict]]:
     method = _method(r["วิธีจัดซื้อฯ"] or "", r["กลุ่มวิธีจัดซื้อฯ"] or "")
     group, ocds = method_group(method)
     buyer = _agency(agency_name) if agency_name else None
-    rows: dict[str, list[dict]] = {
-        "agencies": [{"id": buyer, "name_th": agency_name, "province": province}] if buyer else [],
-        "projects": [{
+    records = Records() if records is None else records
+    if buyer:
+        records.stub("agencies", {"id": buyer, "name_th": agency_name, "province": province})
+    records.upsert("projects", {
             "project_id": pid, "title": r["ชื่อโครงการ"], "project_type": ptype,
             "main_procurement_category": CATEGORY.get(ptype, "services") if ptype else None,
             "buyer_id": buyer, "procuring_entity_id": buyer, "sub_agency": r["ชื่อหน่วยงานย่อย"],
@@ -231,58 +238,57 @@ def to_rows(r: dict) -> dict[str, list[dict]]:
             "currency": CURRENCY, "status": r["สถานะโครงการ"], "province": province,
             "district": r.get("เขต/อำเภอ"), "subdistrict": r.get("แขวง/ตำบล"),
             "location_wkt": _wkt(r["พิกัดของโครงการ"], r.get("ละติจูดโครงการ"), r.get("ลองจิจูดโครงการ")),
-        }],
-    }
+    })
     winner_name, contract_no, raw_tax = r["ชื่อผู้ชนะ"], r["เลขที่สัญญา"], r["เลขนิติบุคคล"]
     if not agreed and not winner_name and not contract_no:
-        return rows  # ราคาตกลงซื้อ/จ้าง = 0 and nobody named: no winner yet
+        return records  # ราคาตกลงซื้อ/จ้าง = 0 and nobody named: no winner yet
     sid = None
     if winner_name or raw_tax:
         sid, tax_id, status, normalized = _supplier(raw_tax or "", winner_name or "")
-        rows["suppliers"] = [{"id": sid, "tax_id": tax_id, "tax_id_raw": raw_tax, "tax_id_status": status,
-                              "name_th": winner_name, "name_normalized": normalized, "country": "TH"}]
-        rows["award_suppliers"] = [{"award_id": f"{pid}/1", "supplier_id": sid}]
+        records.stub("suppliers", {"id": sid, "tax_id": tax_id, "tax_id_raw": raw_tax, "tax_id_status": status,
+                                   "name_th": winner_name, "name_normalized": normalized, "country": "TH"})
+        records.link("award_suppliers", {"award_id": f"{pid}/1", "supplier_id": sid})
     award = f"{pid}/1"
-    rows["awards"] = [{"id": award, "project_id": pid, "award_id": "1", "status": "active",
-                       "amount": agreed or None, "currency": CURRENCY, "date": transaction or signed}]
-    rows["contracts"] = [{
+    records.upsert("awards", {"id": award, "project_id": pid, "award_id": "1", "status": "active",
+                              "amount": agreed or None, "currency": CURRENCY, "date": transaction or signed})
+    records.upsert("contracts", {
         "id": f"{pid}/{contract_no or 'x:' + (sid or '')}", "project_id": pid, "award_id": award,
         "contract_no": contract_no, "supplier_id": sid, "supplier_name": winner_name,
         "award_amount": agreed or None, "contract_amount": contract_value, "currency": CURRENCY,
-        "signed_date": signed, "end_date": end, "status": r["สถานะสัญญา"]}]
-    return rows
+        "signed_date": signed, "end_date": end, "status": r["สถานะสัญญา"]})
+    return records
+
+
+#: Source rows per :class:`Records` of :func:`parse_records`: a file streams in flat memory.
+BATCH = 1000
+
+
+def parse_records(lines: Iterable[str], location: str) -> Iterator[Records]:
+    """Decoded CSV lines -> one :class:`Records` per :data:`BATCH` rows (pure), malformed rows
+    quarantined with their cells."""
+    records = Records()
+    for row in parse(lines, location):
+        records.rows_in += 1
+        if row.record is None:
+            records.quarantine(row.location, json.dumps(row.cells, ensure_ascii=False), row.problem)
+        else:
+            try:
+                to_records(row.record, records)
+            except ValueError as exc:
+                records.quarantine(row.location, json.dumps(row.cells, ensure_ascii=False), str(exc))
+        if records.rows_in == BATCH:
+            yield records
+            records = Records()
+    if records.rows_in:
+        yield records
 
 
 # --- load --------------------------------------------------------------------------------
 
-LINK_TABLES = ("award_suppliers",)
-#: A row names its agency and winner as that row has them (the project's province, the winner's
-#: spelling, a joint-venture marker): those only fill what is still empty, so files that differ
-#: there do not rewrite each other on every run.
-ENTITY_TABLES = ("agencies", "suppliers")
-
-
 def load_lines(run: SourceRun, lines: Iterable[str], location: str, source_url: str) -> None:
-    """Parse ``lines`` and upsert every record through ``run`` (malformed rows to quarantine)."""
-    upsert = run.upsert
-    for row in parse(lines, location):
-        run.read()
-        if row.record is None:
-            run.quarantine(row.location, json.dumps(row.cells, ensure_ascii=False), row.problem)
-            continue
-        try:
-            tables = to_rows(row.record)
-        except ValueError as exc:
-            run.quarantine(row.location, json.dumps(row.cells, ensure_ascii=False), str(exc))
-            continue
-        for table, items in tables.items():
-            if table in LINK_TABLES:
-                for item in items:
-                    run.link(table, item)
-            else:
-                overwrite = table not in ENTITY_TABLES
-                for item in items:
-                    upsert(table, item, source_url=source_url, overwrite=overwrite)
+    """Parse ``lines`` and load every record through ``run`` (malformed rows to quarantine)."""
+    for records in parse_records(lines, location):
+        load(run, records, source_url=source_url)
 
 
 def load_file(db_path, path, *, source_url: str | None = None, sha256: str | None = None) -> SourceRun:

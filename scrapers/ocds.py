@@ -5,7 +5,7 @@ Entry points:
 - ``import_file(db, path)`` loads a release package, record package, single release or JSON
   Lines of compiled releases (one per line; gzip allowed) in one ``SourceRun``; the red-flag
   conformance tests load Cardinal's fixtures with it.
-- ``release_rows(release)`` is the pure mapping: one compiled release -> rows per table.
+- ``release_records(release)`` is the pure mapping: one compiled release -> its ``Records``.
 - ``prongsai scrape ocds --file PATH | --url URL | --bangkok YEAR``.
 
 Reading streams (``ijson`` for JSON documents, line by line for JSON Lines) with flat memory;
@@ -41,6 +41,7 @@ from prongsai.core.ocds import (
 )
 from prongsai.core.files import sha256_file
 from scrapers.http import Client
+from scrapers.records import Records, load
 from scrapers.store import ScrapeError, SourceRun
 
 SOURCE = OCDS_SOURCE
@@ -416,7 +417,7 @@ def _classification(obj: dict) -> tuple[str | None, str | None]:
     return _text(c.get("scheme") or c.get("schema")), _text(c.get("id"))
 
 
-def release_rows(release: dict, *, ocid_prefixes=()) -> dict[str, list[dict]]:
+def _release_rows(release: dict, ocid_prefixes) -> dict[str, list[dict]]:
     """Rows for every table from one compiled release (pure; raises ``BadRelease``)."""
     if not isinstance(release, dict):
         raise BadRelease("release is not a JSON object")
@@ -532,37 +533,46 @@ def release_rows(release: dict, *, ocid_prefixes=()) -> dict[str, list[dict]]:
     return rows
 
 
+#: What a compiled release states whole (its blanks erase); an organisation is only mentioned.
+COMPLETE_TABLES = frozenset(TABLES) - LINK_TABLES - {"agencies", "suppliers"}
+
+
+def release_records(release: dict, *, partial: bool = False, ocid_prefixes=()) -> Records:
+    """One release -> its :class:`Records` (pure; raises ``BadRelease``). Organisations and a
+    ``partial`` release (see :func:`read_releases`) give only the values they have, so they never
+    erase what another release or source stored."""
+    rows = _release_rows(release, ocid_prefixes)
+    records = Records(rows_in=1, complete=frozenset() if partial else COMPLETE_TABLES)
+    for table in TABLES:
+        for row in rows[table]:
+            if table in LINK_TABLES:
+                records.link(table, row)
+            else:
+                records.upsert(table, row if table in records.complete else
+                               {k: v for k, v in row.items() if v is not None})
+    return records
+
+
 # --- loading ---------------------------------------------------------------------------------
 
 
-def load(run: SourceRun, releases, *, source_url: str | None = None, ocid_prefixes=()) -> None:
-    """Map and upsert every release read by :func:`read_releases` into ``run``.
-
-    Organisations and partial releases give only the values they have, so they never erase
-    what another release or source stored; a compiled release states the whole process, so
-    when every release of the run was compiled, what it no longer lists is removed (`_prune`).
-    """
+def load_releases(run: SourceRun, releases, *, source_url: str | None = None, ocid_prefixes=()) -> None:
+    """Map and load every release read by :func:`read_releases` into ``run``. A compiled
+    release states the whole process, so when every release of the run was compiled, what it
+    no longer lists is removed (`_prune`)."""
     compiled_only = True
     for location, release, problem, partial in releases:
-        run.read()
         compiled_only = compiled_only and not partial
+        records = None
         if problem is None:
             try:
-                rows = release_rows(release, ocid_prefixes=ocid_prefixes)
+                records = release_records(release, partial=partial, ocid_prefixes=ocid_prefixes)
             except BadRelease as e:
                 problem = str(e)
-        if problem is not None:
-            run.quarantine(location, release, problem)
-            continue
-        for table in TABLES:
-            for row in rows[table]:
-                if table in LINK_TABLES:
-                    run.link(table, row)
-                    continue
-                complete = not (partial or table in ("agencies", "suppliers"))
-                if not complete:
-                    row = {k: v for k, v in row.items() if v is not None}
-                run.upsert(table, row, source_url=source_url, complete=complete)
+        if records is None:
+            records = Records(rows_in=1)
+            records.quarantine(location, release, problem)
+        load(run, records, source_url=source_url)
     if compiled_only:
         run.flush()
         _prune(run)
@@ -608,7 +618,7 @@ def import_file(db, path, *, source_url: str | None = None, sha256: str | None =
     fetched = _dt.datetime.fromtimestamp(path.stat().st_mtime, _dt.timezone.utc).isoformat(timespec="seconds")
     with SourceRun(db, SOURCE, url, fetched_at=fetched, label=f"ocds {path.name}: releases") as run:
         run.target_sha256 = sha256 or sha256_file(path)
-        load(run, read_releases(path), source_url=url, ocid_prefixes=ocid_prefixes)
+        load_releases(run, read_releases(path), source_url=url, ocid_prefixes=ocid_prefixes)
     return run
 
 

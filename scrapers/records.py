@@ -1,40 +1,58 @@
-"""What a pure parser returns, and how it reaches a :class:`~scrapers.store.SourceRun`.
+"""What every source's pure parser returns, and how it reaches a :class:`~scrapers.store.SourceRun`.
 
 Parsers stay free of I/O: they turn bytes into :class:`Records` (rows per table, malformed
-rows with their reason, how many source rows were read). :func:`load` feeds them to a run.
+rows with their reason, how many source rows were read); :func:`load` feeds them to a run.
+A big file streams as a sequence of :class:`Records`, one per batch of source rows.
 
-Two kinds of rows: ``upsert`` rows are what this source knows best and overwrite (with a
+Three kinds of rows: ``upsert`` rows are what this source knows best and overwrite (with a
 ``changes`` entry); ``stub`` rows only fill what is still empty, so a feed that knows just a
-project's id and title never replaces the richer values another source already stored.
+project's id and title never replaces the richer values another source already stored;
+``link`` rows belong to link tables (no provenance), inserted unless present.
 """
 from __future__ import annotations
 
 import dataclasses
+from typing import NamedTuple
+
+
+class Row(NamedTuple):
+    table: str
+    values: dict
+
+
+class Bad(NamedTuple):
+    """A source row that cannot be loaded: it goes to ``quarantine`` and the run carries on."""
+    location: str
+    raw: object
+    reason: str
 
 
 @dataclasses.dataclass
 class Records:
-    upserts: list[tuple[str, dict]] = dataclasses.field(default_factory=list)
-    stubs: list[tuple[str, dict]] = dataclasses.field(default_factory=list)
-    links: list[tuple[str, dict]] = dataclasses.field(default_factory=list)
-    bad: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)  # location, raw, reason
+    upserts: list[Row] = dataclasses.field(default_factory=list)
+    stubs: list[Row] = dataclasses.field(default_factory=list)
+    links: list[Row] = dataclasses.field(default_factory=list)
+    bad: list[Bad] = dataclasses.field(default_factory=list)
     rows_in: int = 0
     #: rows read and deliberately not loaded (the parser's docstring says which and why).
     skipped: int = 0
     #: the source answered "no such document" (e.g. e-GP's E4514 page): nothing to record.
     missing: str | None = None
+    #: tables whose upserts state every column they give (an OCDS compiled release states the
+    #: whole process): there a blank erases what the same source stored before.
+    complete: frozenset[str] = frozenset()
 
     def upsert(self, table: str, row: dict) -> None:
-        self.upserts.append((table, row))
+        self.upserts.append(Row(table, row))
 
     def stub(self, table: str, row: dict) -> None:
-        self.stubs.append((table, row))
+        self.stubs.append(Row(table, row))
 
     def link(self, table: str, row: dict) -> None:
-        self.links.append((table, row))
+        self.links.append(Row(table, row))
 
     def quarantine(self, location: str, raw, reason: str) -> None:
-        self.bad.append((location, raw, reason))
+        self.bad.append(Bad(location, raw, reason))
 
     def rows(self, table: str) -> list[dict]:
         """Every upsert and stub row for ``table`` (what tests and callers inspect)."""
@@ -42,12 +60,14 @@ class Records:
 
 
 def load(run, records: Records, *, source_url: str | None = None) -> None:
-    """Feed ``records`` into ``run`` (a ``SourceRun``): counts, quarantine, upserts, stubs, links."""
+    """Feed ``records`` into ``run`` (a ``SourceRun``): counts, quarantine, upserts, stubs, links.
+    Upserts go before stubs, so where both give one row the upsert is the one kept."""
     run.read(records.rows_in)
     for location, raw, reason in records.bad:
         run.quarantine(location, raw, reason)
+    complete = records.complete
     for table, row in records.upserts:
-        run.upsert(table, row, source_url=source_url)
+        run.upsert(table, row, source_url=source_url, complete=table in complete)
     for table, row in records.stubs:
         run.upsert(table, row, source_url=source_url, overwrite=False)
     for table, row in records.links:

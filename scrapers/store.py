@@ -1,15 +1,11 @@
 """Loading records into ``procurement.db``: one transaction per run, provenance on every row.
 
-Every scraper loads through a :class:`SourceRun`::
+Every source's pure parser returns :class:`scrapers.records.Records` (one per document, or
+one per batch of rows of a big file), and every scraper loads them through a :class:`SourceRun`::
 
     with SourceRun(db_path, source="datagoth", target=url_or_path) as run:
-        for location, raw, record in parse(lines):
-            run.read()                                  # counts rows_in, drives progress
-            if problem:
-                run.quarantine(location, raw, reason)   # row skipped, run carries on
-                continue
-            run.upsert("projects", {"project_id": ..., "title": ...}, source_url=url)
-            run.link("award_suppliers", {"award_id": ..., "supplier_id": ...})
+        for records in parse_records(lines):
+            load(run, records, source_url=url)   # rows_in, quarantine, upserts, stubs, links
 
 What the run guarantees:
 
@@ -29,11 +25,14 @@ What the run guarantees:
   and only in a row this source stored; a value that fills a blank is not an amendment (no
   ``changes`` row) and leaves the row's provenance as it was.
   ``upsert(..., overwrite=False)`` (a stub, or what a source only mentions in passing) and any
-  upsert into a row stored by a source of higher :data:`SOURCE_RANK` only fill the stored
+  upsert into a row stored by a source of higher ``scrapers.merge.SOURCE_RANK`` only fill the stored
   row's blanks, and leave its provenance as it was.
 - ``link(table, row)`` inserts a row of a link table (no provenance) unless it exists.
 - ``quarantine(location, raw, reason)`` stores a malformed row; more than ``max_bad_share``
   (5 %) of ``rows_in`` quarantined fails the run.
+- The merge policy (who overwrites whom, what fills a blank, when a blank erases) is
+  :mod:`scrapers.merge`, pure; a flush here plans each pending upsert by it (``_plan``) and
+  then writes the plan (``_write``).
 - Writes are batched (``executemany``, one ``SELECT ... IN`` per 500 keys to compare; nothing to
   compare in a table that was empty), written parents first, and foreign keys are checked at
   commit, so the order of calls inside a run does not matter. A table empty at the start of the
@@ -49,11 +48,12 @@ Errors a user can act on subclass :class:`ScrapeError` (a ``UserError``: one lin
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
-import hashlib
 import json
 import pathlib
 import sqlite3
+from typing import NamedTuple
 
 import sqlite_utils
 
@@ -61,12 +61,9 @@ from prongsai.core.clock import now
 from prongsai.core.errors import UserError
 from prongsai.core.progress import progress
 from prongsai.core.schema import get_meta, open_db, set_meta
+from scrapers.merge import may_erase, may_overwrite, merge, row_sha256
 
 MAX_BAD_SHARE = 0.05
-#: Whose values stand when two sources give one row: a source overwrites a row stored by itself
-#: or a source of the same or lower rank (default 1), and only fills the empty columns of one
-#: stored by a higher rank. The published datasets outrank e-GP's pages (preliminary, partial).
-SOURCE_RANK = {"datagoth": 2, "ocds": 2}
 PROVENANCE = ("source", "source_url", "fetched_at", "content_sha256", "first_seen", "last_seen")
 _IN_CHUNK = 500
 _DONE_LIMIT = 100_000
@@ -111,17 +108,32 @@ def now_iso() -> str:
     return now("microseconds")
 
 
-def row_sha256(values) -> str:
-    """sha256 of a row's values (key included) in the order its source gives its columns."""
-    return hashlib.sha256("\x1f".join(map(str, values)).encode("utf-8")).hexdigest()
+class Pending(NamedTuple):
+    """One upsert waiting for the next flush (the first for its key in this run)."""
+    row: dict
+    source_url: str | None
+    overwrite: bool  # False: a stub, it only fills the stored row's blanks
+    complete: bool   # the row states every column it gives: its blanks erase too
 
 
-def _same(old, new) -> bool:
-    if old == new:
-        return True
-    if old is None or new is None:
-        return False
-    return str(old) == str(new)
+class _Suspect(NamedTuple):
+    """A stored row whose digest differs from an upsert's: the merge policy decides."""
+    key: object
+    values: tuple
+    source_url: str | None
+    digest: str
+    overwrite: bool
+    complete: bool
+
+
+@dataclasses.dataclass
+class _Writes:
+    """What one flush writes for one table and column set, batched per kind of statement."""
+    inserts: list = dataclasses.field(default_factory=list)
+    touches: list = dataclasses.field(default_factory=list)   # (last_seen, key): same values
+    updates: list = dataclasses.field(default_factory=list)   # the merged row, new provenance
+    fills: dict = dataclasses.field(default_factory=dict)     # filled columns -> (values..., last_seen, key)
+    changes: list = dataclasses.field(default_factory=list)   # amendments for ``changes``
 
 
 class SourceRun:
@@ -131,7 +143,6 @@ class SourceRun:
                  fetched_at: str | None = None, batch_size: int = 20000, label: str | None = None,
                  length: int | None = None, max_bad_share: float = MAX_BAD_SHARE):
         self.source = source
-        self.rank = SOURCE_RANK.get(source, 1)
         self._own_db = not isinstance(db, sqlite_utils.Database)
         try:
             self.db = open_db(db) if self._own_db else db
@@ -149,7 +160,7 @@ class SourceRun:
         self.id: int | None = None
         self._label = label or f"{source}: rows"
         self._length = length
-        self._upserts: dict[str, dict] = {}
+        self._upserts: dict[str, dict[object, Pending]] = {}
         self._links: dict[str, list[dict]] = {}
         self._buffered = 0
         self._pk: dict[str, str] = {}
@@ -331,7 +342,7 @@ class SourceRun:
     def upsert(self, table: str, row: dict, *, source_url: str | None = None, overwrite: bool = True,
                complete: bool = False) -> None:
         """``overwrite=False``: a stored row only gets its blanks filled (see the module
-        docstring); so does one stored by a source of higher :data:`SOURCE_RANK` either way.
+        docstring); so does one stored by a source of higher ``merge.SOURCE_RANK`` either way.
         ``complete=True``: the row states every column it gives, so its blanks erase too."""
         pk = self._pk.get(table) or self._primary_key(table)
         pending = self._upserts.get(table)
@@ -339,7 +350,7 @@ class SourceRun:
             pending = self._upserts[table] = {}
         key = row[pk]
         if key not in pending and key not in self._done.get(table, ()):
-            pending[key] = (row, source_url, overwrite, complete)
+            pending[key] = Pending(row, source_url, overwrite, complete)
             self._buffered += 1
             if self._buffered >= self.batch_size:
                 self.flush()
@@ -414,77 +425,90 @@ class SourceRun:
         return pk
 
     def _flush_upserts(self, table: str, pending: dict) -> None:
-        conn = self.db.conn
-        pk = self._pk[table]
+        """One batch of statements per column set: rows given with the same columns share them."""
         fresh = self._is_fresh(table)  # empty when this run began: nothing to compare with
-        source, stamp, seen = self.source, self.fetched_at, self.seen_at
-        groups: dict[tuple, list] = {}  # fresh: the INSERT's parameters; else what to compare
-        for key, (row, url, overwrite, complete) in pending.items():
-            values = tuple(row.values())
-            groups.setdefault(tuple(row), []).append((*values, source, url, stamp, row_sha256(values), seen, seen)
-                                                     if fresh else (key, values, url, overwrite, complete))
-        for cols, items in groups.items():
+        by_columns: dict[tuple, list[Pending]] = {}
+        for item in pending.values():
+            by_columns.setdefault(tuple(item.row), []).append(item)
+        for cols, items in by_columns.items():
             unknown = set(cols) - self._columns[table]
             if unknown:
                 raise ValueError(f"{table} has no column(s) {sorted(unknown)}")
-            names = ", ".join(f"[{c}]" for c in (*cols, *PROVENANCE))
-            insert = (f"INSERT INTO [{table}] ({names}) VALUES ({','.join('?' * (len(cols) + 6))}) "
-                      f"ON CONFLICT([{pk}]) DO NOTHING")  # only rows written earlier in this run
             if fresh:
-                before = conn.total_changes
-                conn.executemany(insert, items)
-                self.rows_changed += conn.total_changes - before
-                continue
-            existing = self._select(table, pk, ("last_seen", "content_sha256", "source"), [i[0] for i in items])
-            inserts, touches, suspects = [], [], []
-            for key, values, url, overwrite, complete in items:
-                digest = row_sha256(values)
-                old = existing.get(key)
-                if old is None:
-                    inserts.append((*values, source, url, stamp, digest, seen, seen))
-                elif old[0] == seen:
-                    continue  # written earlier in this run: the first record wins
-                elif old[1] == digest:
-                    touches.append((seen, key))
-                else:
-                    overwrite = overwrite and SOURCE_RANK.get(old[2], 1) <= self.rank
-                    # a complete row takes back only what this source gave
-                    suspects.append((key, values, url, digest, overwrite, complete and old[2] == source))
-            updates, changes, fills = [], [], {}
-            stored = self._select(table, pk, cols, [s[0] for s in suspects]) if suspects else {}
-            project_col = cols.index("project_id") if "project_id" in cols else None
-            for key, values, url, digest, overwrite, complete in suspects:
-                old_values = stored[key]
-                # A blank erases only from a complete row; a value fills a blank, or replaces another
-                # value where this source may overwrite: only a replacement is an amendment.
-                diff = [(c, a, b) for c, a, b in zip(cols, old_values, values)
-                        if (b is not None or complete) and not _same(a, b) and (overwrite or a is None)]
-                if not diff:  # same values, given by another source or column set
-                    touches.append((seen, key))
-                    continue
-                if not (overwrite and any(a is not None for _, a, _ in diff)):
-                    # only blanks filled: the provenance stays
-                    fills.setdefault(tuple(c for c, _, _ in diff), []).append((*(b for _, _, b in diff), seen, key))
-                    continue
-                merged = tuple(a if b is None and not complete else b for a, b in zip(old_values, values))
-                updates.append((*merged, source, url, stamp, digest, seen, key))
-                project = key if table == "projects" else (
+                before = self.db.conn.total_changes
+                self.db.conn.executemany(self._insert_sql(table, cols), [
+                    self._provenanced(values, item.source_url, row_sha256(values))
+                    for item in items for values in (tuple(item.row.values()),)])
+                self.rows_changed += self.db.conn.total_changes - before
+            else:
+                self._write(table, cols, self._plan(table, cols, items))
+
+    def _insert_sql(self, table: str, cols: tuple) -> str:
+        names = ", ".join(f"[{c}]" for c in (*cols, *PROVENANCE))
+        return (f"INSERT INTO [{table}] ({names}) VALUES ({','.join('?' * (len(cols) + len(PROVENANCE)))}) "
+                f"ON CONFLICT([{self._pk[table]}]) DO NOTHING")  # only rows written earlier in this run
+
+    def _provenanced(self, values: tuple, source_url, digest: str) -> tuple:
+        """An INSERT's parameters: the values, then :data:`PROVENANCE`."""
+        return (*values, self.source, source_url, self.fetched_at, digest, self.seen_at, self.seen_at)
+
+    def _plan(self, table: str, cols: tuple, items: list[Pending]) -> _Writes:
+        """Compare ``items`` with the stored rows and decide each one by the merge policy."""
+        pk, seen = self._pk[table], self.seen_at
+        existing = self._select(table, pk, ("last_seen", "content_sha256", "source"),
+                                [item.row[pk] for item in items])
+        writes, suspects = _Writes(), []
+        for item in items:
+            key, values = item.row[pk], tuple(item.row.values())
+            digest = row_sha256(values)
+            old = existing.get(key)
+            if old is None:
+                writes.inserts.append(self._provenanced(values, item.source_url, digest))
+            elif old[0] == seen:
+                continue  # written earlier in this run: the first record wins
+            elif old[1] == digest:
+                writes.touches.append((seen, key))
+            else:
+                suspects.append(_Suspect(key, values, item.source_url, digest,
+                                         may_overwrite(self.source, old[2], item.overwrite),
+                                         may_erase(self.source, old[2], item.complete)))
+        stored = self._select(table, pk, cols, [s.key for s in suspects]) if suspects else {}
+        project_col = cols.index("project_id") if "project_id" in cols else None
+        for suspect in suspects:
+            outcome = merge(cols, stored[suspect.key], suspect.values, overwrite=suspect.overwrite,
+                            complete=suspect.complete)
+            if not outcome.changes:  # same values, given by another source or column set
+                writes.touches.append((seen, suspect.key))
+            elif outcome.merged is None:
+                writes.fills.setdefault(tuple(c.column for c in outcome.changes), []).append(
+                    (*(c.new for c in outcome.changes), seen, suspect.key))
+            else:
+                merged = outcome.merged
+                writes.updates.append((*merged, self.source, suspect.source_url, self.fetched_at,
+                                       suspect.digest, seen, suspect.key))
+                project = suspect.key if table == "projects" else (
                     merged[project_col] if project_col is not None else None)
-                changes.extend((table, str(key), project, c, a, b) for c, a, b in diff if a is not None)
-            if inserts:
-                conn.executemany(insert, inserts)
-            if touches:
-                conn.executemany(f"UPDATE [{table}] SET last_seen = ? WHERE [{pk}] = ?", touches)
-            if updates:
-                sets = ", ".join(f"[{c}] = ?" for c in (*cols, "source", "source_url", "fetched_at",
-                                                         "content_sha256", "last_seen"))
-                conn.executemany(f"UPDATE [{table}] SET {sets} WHERE [{pk}] = ?", updates)
-            for filled, rows in fills.items():
-                sets = ", ".join(f"[{c}] = ?" for c in (*filled, "last_seen"))
-                conn.executemany(f"UPDATE [{table}] SET {sets} WHERE [{pk}] = ?", rows)
-                self.rows_changed += len(rows)
-            self.log_changes(changes)
-            self.rows_changed += len(inserts) + len(updates)
+                writes.changes.extend((table, str(suspect.key), project, c.column, c.old, c.new)
+                                      for c in outcome.changes if c.old is not None)
+        return writes
+
+    def _write(self, table: str, cols: tuple, writes: _Writes) -> None:
+        """The planned writes, one ``executemany`` per kind."""
+        conn, pk = self.db.conn, self._pk[table]
+        if writes.inserts:
+            conn.executemany(self._insert_sql(table, cols), writes.inserts)
+        if writes.touches:
+            conn.executemany(f"UPDATE [{table}] SET last_seen = ? WHERE [{pk}] = ?", writes.touches)
+        if writes.updates:
+            sets = ", ".join(f"[{c}] = ?" for c in (*cols, "source", "source_url", "fetched_at",
+                                                     "content_sha256", "last_seen"))
+            conn.executemany(f"UPDATE [{table}] SET {sets} WHERE [{pk}] = ?", writes.updates)
+        for filled, rows in writes.fills.items():
+            sets = ", ".join(f"[{c}] = ?" for c in (*filled, "last_seen"))
+            conn.executemany(f"UPDATE [{table}] SET {sets} WHERE [{pk}] = ?", rows)
+            self.rows_changed += len(rows)
+        self.log_changes(writes.changes)
+        self.rows_changed += len(writes.inserts) + len(writes.updates)
 
     def log_changes(self, changes) -> None:
         """``changes`` rows for (table, row id, project id, field, old value, new value), seen

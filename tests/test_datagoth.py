@@ -420,25 +420,25 @@ def _record(**changes):
 
 
 def test_thai_digits_and_separators_in_amounts():
-    rows = datagoth.to_rows(_record(**{"งบประมาณ(บาท)": "๑,๖๓๘,๓๐๓.๗๕", "ราคากลาง(บาท)": None}))
-    assert rows["projects"][0]["budget"] == 1638303.75 and rows["projects"][0]["reference_price"] is None
+    rows = datagoth.to_records(_record(**{"งบประมาณ(บาท)": "๑,๖๓๘,๓๐๓.๗๕", "ราคากลาง(บาท)": None}))
+    assert rows.rows("projects")[0]["budget"] == 1638303.75 and rows.rows("projects")[0]["reference_price"] is None
     with pytest.raises(ValueError, match=r"งบสัญญา\(บาท\): not an amount: 'สามแสน'"):
-        datagoth.to_rows(_record(**{"งบสัญญา(บาท)": "สามแสน"}))
+        datagoth.to_records(_record(**{"งบสัญญา(บาท)": "สามแสน"}))
 
 
 def test_missing_fiscal_year_comes_from_the_dates_never_from_the_project_id():
-    rows = datagoth.to_rows(_record(**{"ปีงบประมาณ": None, "วันที่เกิดรายการ": "3-ต.ค.-65"}))
-    assert rows["projects"][0]["fiscal_year"] == 2566  # October 2022 opens FY2566
+    rows = datagoth.to_records(_record(**{"ปีงบประมาณ": None, "วันที่เกิดรายการ": "3-ต.ค.-65"}))
+    assert rows.rows("projects")[0]["fiscal_year"] == 2566  # October 2022 opens FY2566
     with pytest.raises(ValueError, match="ปีงบประมาณ is not a B.E. year"):
-        datagoth.to_rows(_record(**{"ปีงบประมาณ": "66"}))
+        datagoth.to_records(_record(**{"ปีงบประมาณ": "66"}))
 
 
 def test_project_id_in_thai_digits_and_garbage():
-    assert datagoth.to_rows(_record(**{"รหัสโครงการ": "๖๖๐๑๗๐๐๑๐๐๑"}))["projects"][0]["project_id"] == "66017001001"
+    assert datagoth.to_records(_record(**{"รหัสโครงการ": "๖๖๐๑๗๐๐๑๐๐๑"})).rows("projects")[0]["project_id"] == "66017001001"
     with pytest.raises(ValueError, match="รหัสโครงการ is not a project id"):
-        datagoth.to_rows(_record(**{"รหัสโครงการ": "6.6017E+10"}))
+        datagoth.to_records(_record(**{"รหัสโครงการ": "6.6017E+10"}))
     with pytest.raises(ValueError, match="^รหัสโครงการ is empty$"):
-        datagoth.to_rows(_record(**{"รหัสโครงการ": None}))
+        datagoth.to_records(_record(**{"รหัสโครงการ": None}))
 
 
 # --- oversized and damaged files ------------------------------------------------------------------

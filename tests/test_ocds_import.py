@@ -130,10 +130,10 @@ def test_a_rerun_changes_nothing(tmp_path):
 
 
 def test_our_own_ocid_prefix_is_stripped():
-    rows = ocds.release_rows({"ocid": "ocds-prongsai-67119524444", "tender": {"id": "x"}})
-    assert rows["projects"][0]["project_id"] == "67119524444"
-    rows = ocds.release_rows({"ocid": "ocds-abc-1"}, ocid_prefixes=["ocds-abc"])
-    assert rows["projects"][0]["project_id"] == "1"
+    records = ocds.release_records({"ocid": "ocds-prongsai-67119524444", "tender": {"id": "x"}})
+    assert records.rows("projects")[0]["project_id"] == "67119524444"
+    records = ocds.release_records({"ocid": "ocds-abc-1"}, ocid_prefixes=["ocds-abc"])
+    assert records.rows("projects")[0]["project_id"] == "1"
 
 
 # --- Cardinal's conformance fixtures: every field Cardinal reads survives the import ----------
@@ -226,7 +226,7 @@ def test_bad_lines_are_quarantined_and_the_rest_loads(tmp_path):
 
 def test_an_unreadable_amount_quarantines_its_release(tmp_path):
     with pytest.raises(ocds.BadRelease, match="tender.value: not an amount"):
-        ocds.release_rows({"ocid": "x", "tender": {"value": {"amount": "a lot"}}})
+        ocds.release_records({"ocid": "x", "tender": {"value": {"amount": "a lot"}}})
 
 
 def test_mostly_bad_input_loads_nothing(tmp_path):
