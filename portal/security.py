@@ -40,7 +40,8 @@ HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 DEFAULT_FORM_BYTES = 256 * 1024
 #: The views that read evidence files: their body may carry ``MAX_EVIDENCE_BYTES`` of files
 #: besides the fields. Every other request, ``/data/`` included, gets ``MAX_FORM_BYTES``.
-UPLOAD_ENDPOINTS = frozenset({"complaints.report", "complaints.track_message", "moderate.redact_file"})
+UPLOAD_ENDPOINTS = frozenset({"complaints.report", "complaints.track_message", "moderate.redact_file",
+                              "reply.answer"})
 
 csrf = CSRFProtect()
 
