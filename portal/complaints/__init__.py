@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from portal.complaints import cases, citizen, crypto, db, moderate
+from portal.complaints import cases, citizen, crypto, db, moderate, reply
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,7 @@ def init_app(app) -> None:
     app.teardown_appcontext(db.close_cdb)
     app.register_blueprint(citizen.bp)
     app.register_blueprint(moderate.bp)
+    app.register_blueprint(reply.bp)
 
     @app.template_global()
     def complaint_counts(project_id: str) -> dict:

@@ -17,7 +17,8 @@ from flask_babel import lazy_gettext as _l
 
 from portal.complaints import cases, links, notices
 from portal.complaints.db import transaction
-from prongsai.core.clock import now, utcnow
+from prongsai.core import clock
+from prongsai.core.clock import now
 
 KINDS = {
     "acknowledge": _l("We received the report"),
@@ -124,7 +125,7 @@ def reminders_due(conn) -> int:
         "JOIN complaints c ON c.id = f.complaint_id WHERE c.state = 'forwarded' AND c.purged_at IS NULL AND "
         "f.answered_at IS NULL AND f.overdue_at IS NULL").fetchall()
     for f in rows:
-        age = (utcnow() - dt.datetime.fromisoformat(f["forwarded_at"])).days
+        age = (clock.utcnow() - dt.datetime.fromisoformat(f["forwarded_at"])).days
         with transaction(conn):
             if conn.execute("SELECT answered_at FROM forwardings WHERE id = ?", [f["id"]]).fetchone()[0]:
                 continue  # answered since the list was read

@@ -416,6 +416,24 @@ def redact(conn, user_id, complaint_id, body, reason):
               detail=f"version={version + 1}")
 
 
+def publish_summary(conn, user_id, complaint_id, text) -> None:
+    """The moderated public summary of a closed case, shown on /outcomes beside its project."""
+    with transaction(conn):
+        if _fresh(conn, complaint_id)["state"] != "closed":
+            raise Refused(_l("Only a closed case has a public summary."))
+        conn.execute("INSERT INTO case_summaries (complaint_id, summary, written_by, published_at) VALUES (?, ?, ?, ?) "
+                     "ON CONFLICT (complaint_id) DO UPDATE SET summary = excluded.summary, "
+                     "written_by = excluded.written_by, published_at = excluded.published_at",
+                     [complaint_id, text, user_id, now()])
+        audit(conn, "summary_published", user_id=user_id, complaint_id=complaint_id)
+
+
+def public_summaries(conn, limit: int = 100):
+    return conn.execute("SELECT c.case_no, c.project_id, c.project_title, c.outcome, c.closed_at, s.summary FROM "
+                        "case_summaries s JOIN complaints c ON c.id = s.complaint_id WHERE c.state = 'closed' AND "
+                        "c.purged_at IS NULL ORDER BY s.published_at DESC LIMIT ?", [limit]).fetchall()
+
+
 def timeline(conn, complaint_id):
     """What the complainant sees: state changes and forwarding events, no moderator names or reasons."""
     events = [{"at": r["at"], "state": r["to_state"]} for r in conn.execute(

@@ -8,7 +8,7 @@ import time
 from flask import (Blueprint, abort, current_app, redirect, render_template, request, session, url_for)
 from flask_babel import gettext as _
 
-from portal.complaints import cases, crypto, forms
+from portal.complaints import agency, cases, crypto, forms
 from prongsai.core.config import evidence_dir
 from prongsai.core.clock import now
 from portal.complaints.db import get_cdb, transaction
@@ -31,7 +31,7 @@ def _fail(status: int, message: str):
 def complaints_enabled():
     problem = current_app.extensions.get("complaints_disabled")
     if problem and request.endpoint not in ("complaints.outcomes", "complaints.corrections_log",
-                                            "complaints.static"):
+                                            "complaints.responsiveness", "complaints.static"):
         return _fail(503, _("Reporting is switched off on this server until its operator sets the "
                             "encryption key. Please try again later."))
 
@@ -124,7 +124,10 @@ def track():
     return render_template("complaints/track.html", complaint=complaint, events=events,
                            forwardings=forwardings, messages=messages, labels=cases.STATE_LABELS,
                            recipients=cases.RECIPIENTS, outcomes=cases.OUTCOMES,
-                           follow_up_days=current_app.config["FOLLOW_UP_DAYS"], nonce=forms.new_nonce())
+                           follow_up_days=agency.reminder_days()[0], nonce=forms.new_nonce(),
+                           reminders=agency.reminders_of(conn, complaint["id"]), kinds=agency.KINDS,
+                           answers=agency.published_answers(conn, complaint["id"]), reminder_total=len(
+                               agency.reminder_days()))
 
 
 @bp.route("/track/message", methods=["POST"])
@@ -171,7 +174,16 @@ def outcomes():
     minimum = current_app.config["PUBLIC_MIN_REPORTS"]
     months = cases.outcomes_by_month(get_cdb(), minimum=minimum)
     return render_template("complaints/outcomes.html", months=months, recipients=cases.RECIPIENTS,
-                           outcomes=cases.OUTCOMES, minimum=minimum)
+                           outcomes=cases.OUTCOMES, minimum=minimum, summaries=cases.public_summaries(get_cdb()))
+
+
+@bp.route("/responsiveness")
+def responsiveness():
+    """Per receiving agency: forwarded, answered, median days to a first answer, overdue."""
+    minimum = current_app.config["PUBLIC_MIN_REPORTS"]
+    return render_template("complaints/responsiveness.html", board=agency.board(get_cdb(), minimum=minimum),
+                           recipients=cases.RECIPIENTS, minimum=minimum, reminder_days=agency.reminder_days(),
+                           overdue_days=current_app.config.get("OVERDUE_DAYS", agency.DEFAULT_OVERDUE_DAYS))
 
 
 @bp.route("/corrections")

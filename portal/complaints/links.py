@@ -15,7 +15,8 @@ import secrets
 
 from flask import current_app
 
-from prongsai.core.clock import now, utcnow
+from prongsai.core import clock
+from prongsai.core.clock import now
 
 DEFAULT_DAYS = 365
 
@@ -38,7 +39,7 @@ def create(conn, forwarding_id: int) -> str:
     days = int(current_app.config.get("REPLY_LINK_DAYS", DEFAULT_DAYS))
     conn.execute("INSERT INTO agency_links (forwarding_id, salt, token_hash, created_at, expires_at) "
                  "VALUES (?, ?, ?, ?, ?)", [forwarding_id, salt, token_hash(token), now(),
-                                            (utcnow() + dt.timedelta(days=days)).isoformat(timespec="seconds")])
+                                            (clock.utcnow() + dt.timedelta(days=days)).isoformat(timespec="seconds")])
     return token
 
 

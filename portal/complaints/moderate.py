@@ -11,10 +11,11 @@ from flask import (Blueprint, Response, abort, current_app, g, redirect, render_
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from portal.complaints import auth, cases, crypto, forms
+from portal.complaints import agency, auth, cases, crypto, digests, forms, outbox
 from prongsai.core.config import evidence_dir
 from prongsai.core.clock import now
 from portal.complaints.db import STATES, get_cdb, transaction
+from portal.complaints.intake import check_address
 from portal.complaints.projects import project_facts
 from portal.ratelimit import client_address, rate_limited
 
@@ -88,7 +89,7 @@ def queue():
     corrections = conn.execute("SELECT * FROM corrections WHERE state = 'received' ORDER BY id").fetchall()
     return render_template("complaints/queue.html", cases=open_cases, proposals=proposals, due=due, flags=flags,
                            corrections=corrections, labels=cases.STATE_LABELS, categories=FLAG_CATEGORIES,
-                           recipients=cases.RECIPIENTS)
+                           recipients=cases.RECIPIENTS, outbox_failed=outbox.health(conn)["failed"])
 
 
 def _case(case_no):
@@ -121,6 +122,11 @@ def case(case_no):
         proposals=conn.execute("SELECT p.*, u.username FROM proposals p JOIN users u ON u.id = p.proposed_by "
                                "WHERE complaint_id = ? ORDER BY p.id", [cid]).fetchall(),
         forwardings=conn.execute("SELECT * FROM forwardings WHERE complaint_id = ? ORDER BY id", [cid]).fetchall(),
+        deliveries=conn.execute("SELECT kind, status, sent_at, unconfirmed, last_error FROM outbox WHERE "
+                                "complaint_id = ? AND kind != 'reporter_news' ORDER BY id", [cid]).fetchall(),
+        answers=conn.execute("SELECT a.* FROM agency_answers a JOIN forwardings f ON f.id = a.forwarding_id "
+                             "WHERE f.complaint_id = ? ORDER BY a.id", [cid]).fetchall(), kinds=agency.KINDS,
+        summary=conn.execute("SELECT * FROM case_summaries WHERE complaint_id = ?", [cid]).fetchone(),
         flags=json.loads(complaint["flags_snapshot"]), next_states=[s for s in STATES if s in cases.TRANSITIONS[complaint["state"]]],
         two_person=cases.TWO_PERSON, labels=cases.STATE_LABELS, recipients=cases.RECIPIENTS,
         suggested=cases.CONCERNS[complaint["concern"]][1], concerns=cases.CONCERNS, outcomes=cases.OUTCOMES)
@@ -388,3 +394,87 @@ def flag_project(project_id):
     except cases.Replayed as exc:
         return _refused(str(exc.args[0]), 409)
     return redirect(url_for("moderate.flag_project", project_id=project_id, sent=1), code=303)
+
+
+@bp.route("/moderate/answers/<int:answer_id>", methods=["POST"])
+@auth.require("moderator")
+def decide_answer(answer_id):
+    complaint = _answer_case(answer_id)
+    text, error = forms.clean_text(request.form.get("public_text"), required=False, max_len=5000)
+    if error:
+        return _refused(str(error))
+    return _act(complaint["case_no"], lambda: agency.moderate_answer(
+        get_cdb(), g.user["id"], answer_id, request.form.get("decision"), text))
+
+
+def _answer_case(answer_id):
+    row = get_cdb().execute("SELECT c.case_no FROM agency_answers a JOIN forwardings f ON f.id = a.forwarding_id "
+                            "JOIN complaints c ON c.id = f.complaint_id WHERE a.id = ?", [answer_id]).fetchone()
+    if row is None:
+        abort(404)
+    return _case(row["case_no"])
+
+
+@bp.route("/moderate/answers/<int:answer_id>/document")
+@auth.require("moderator")
+def answer_document(answer_id):
+    complaint = _answer_case(answer_id)
+    conn = get_cdb()
+    row = conn.execute("SELECT * FROM agency_answers WHERE id = ?", [answer_id]).fetchone()
+    if not row["doc_stored_name"]:
+        abort(404)
+    with transaction(conn):
+        cases.audit(conn, "agency_document_downloaded", user_id=g.user["id"], complaint_id=complaint["id"])
+    path = evidence_dir(current_app.config["COMPLAINTS_DATABASE"]) / row["doc_stored_name"]
+    return Response(path.read_bytes(), mimetype="application/octet-stream", headers={
+        "Content-Disposition": f"attachment; filename=\"{complaint['case_no']}-answer-{answer_id}."
+                               f"{row['doc_stored_name'].rsplit('.', 1)[-1]}\"",
+        "Content-Security-Policy": "sandbox; default-src 'none'",
+    })
+
+
+@bp.route("/moderate/cases/<case_no>/summary", methods=["POST"])
+@auth.require("moderator")
+def summary(case_no):
+    complaint = _case(case_no)
+    text, error = forms.clean_text(request.form.get("summary"), required=True, max_len=2000, min_len=10)
+    if error:
+        return _refused(str(error))
+    return _act(case_no, lambda: cases.publish_summary(get_cdb(), g.user["id"], complaint["id"], text))
+
+
+@bp.route("/moderate/outbox", methods=["GET", "POST"])
+@auth.require("moderator")
+def outbox_page():
+    conn = get_cdb()
+    if request.method == "POST":
+        if outbox.retry(conn, request.form.get("id", type=int) or 0):
+            with transaction(conn):
+                cases.audit(conn, "outbox_retry", user_id=g.user["id"], detail=f"outbox={request.form.get('id')}")
+        return redirect(url_for("moderate.outbox_page"), code=303)
+    return render_template("complaints/outbox.html", rows=outbox.problems(conn), health=outbox.health(conn))
+
+
+@bp.route("/moderate/notifications", methods=["GET", "POST"])
+@auth.require("moderator")
+def notifications():
+    conn = get_cdb()
+    pref = conn.execute("SELECT * FROM notify_prefs WHERE user_id = ?", [g.user["id"]]).fetchone()
+    values = {"email": crypto.decrypt(pref["email_encrypted"]) if pref else "", "mode": pref["mode"] if pref
+              else "off", "lang": pref["lang"] if pref else "th"}
+    error = None
+    if request.method == "POST":
+        values = {k: request.form.get(k, "").strip() for k in ("email", "mode", "lang")}
+        if values["mode"] not in digests.MODES or values["lang"] not in ("th", "en"):
+            error = _("Choose one of the options.")
+        elif values["mode"] != "off" or values["email"]:
+            try:
+                values["email"] = check_address(values["email"])
+            except ValueError:
+                error = _("This is not an e-mail address: “%(text)s”.", text=values["email"])
+        if error is None:
+            digests.save_choice(conn, g.user["id"], email=values["email"] or None, mode=values["mode"],
+                                lang=values["lang"])
+            return redirect(url_for("moderate.notifications", saved=1), code=303)
+    return render_template("complaints/notifications.html", values=values, modes=digests.MODES, error=error,
+                           saved=request.args.get("saved") == "1"), 400 if error else 200

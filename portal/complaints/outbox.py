@@ -26,7 +26,8 @@ from flask import current_app
 
 from portal.complaints import crypto
 from portal.complaints.db import transaction
-from prongsai.core.clock import now, utcnow
+from prongsai.core import clock
+from prongsai.core.clock import now
 
 DEFAULT_MAX_ATTEMPTS = 8
 DEFAULT_BASE_DELAY = 60          # seconds; doubled after each failed attempt
@@ -81,7 +82,7 @@ def recover(conn, *, everything: bool = False) -> int:
 def claim(conn, limit: int) -> list:
     """Due pending rows, marked ``sending`` with a lease and an open attempt, in one commit."""
     stamp = now()
-    lease = (utcnow() + dt.timedelta(seconds=_setting("OUTBOX_LEASE_SECONDS", DEFAULT_LEASE))).isoformat(
+    lease = (clock.utcnow() + dt.timedelta(seconds=_setting("OUTBOX_LEASE_SECONDS", DEFAULT_LEASE))).isoformat(
         timespec="seconds")
     with transaction(conn):
         rows = conn.execute("SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? "
@@ -126,7 +127,7 @@ def failed(conn, row, error: str, *, permanent: bool) -> str:
         conn.execute("UPDATE outbox SET status = ?, stage = NULL, lease_until = NULL, last_error = ?, "
                      "next_attempt_at = ? WHERE id = ?",
                      ["failed" if give_up else "pending", error[:1000],
-                      (utcnow() + dt.timedelta(seconds=delay)).isoformat(timespec="seconds"), row["id"]])
+                      (clock.utcnow() + dt.timedelta(seconds=delay)).isoformat(timespec="seconds"), row["id"]])
     return "failed" if give_up else "pending"
 
 
@@ -145,7 +146,7 @@ def health(conn) -> dict:
         "AS oldest FROM outbox").fetchone()
     oldest = None
     if row["oldest"]:
-        oldest = int((utcnow() - dt.datetime.fromisoformat(row["oldest"])).total_seconds())
+        oldest = int((clock.utcnow() - dt.datetime.fromisoformat(row["oldest"])).total_seconds())
     return {"pending": row["pending"] or 0, "failed": row["failed"] or 0, "unconfirmed": row["unconfirmed"] or 0,
             "oldest_pending_seconds": oldest}
 
