@@ -143,6 +143,7 @@ class Connection:
         if self.smtp is None:
             self.smtp = self._open()
         smtp = self.smtp
+        smtp.ehlo_or_helo_if_needed()
         _expect(smtp.mail(self.s.sender), (250,), f"sender {self.s.sender}")
         _expect(smtp.rcpt(msg["To"]), (250, 251), f"recipient {msg['To']}")
         _expect(smtp.docmd("DATA"), (354,), "DATA")
