@@ -75,9 +75,8 @@ def receive(conn, folder, token: str, *, nonce, kind, outcome, body, reference, 
             [forwarding["id"], nonce, kind, outcome if kind == "outcome" else None, body, reference or None,
              doc and doc[1], doc and doc[0].original_name, doc and doc[0].mime, doc and len(doc[0].data),
              doc and doc[2], stamp])
-        conn.execute("UPDATE forwardings SET answered_at = coalesce(answered_at, ?), "
-                     "agency_reference = coalesce(?, agency_reference) WHERE id = ?",
-                     [stamp, reference or None, forwarding["id"]])
+        conn.execute("UPDATE forwardings SET answered_at = coalesce(answered_at, ?) WHERE id = ?",
+                     [stamp, forwarding["id"]])
         if kind == "outcome":
             conn.execute("UPDATE agency_links SET closed_at = ? WHERE id = ?", [stamp, link["id"]])
         cases.audit(conn, "agency_answer_received", complaint_id=complaint["id"], detail=f"kind={kind}")

@@ -14,8 +14,8 @@ bp = Blueprint("reply", __name__, template_folder="templates")
 
 @bp.after_request
 def private(response):
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the path
+    response.headers["Cache-Control"] = "no-store"  # the token is in the path; the portal's Referrer-Policy
+    # (same-origin) keeps it from other sites
     return response
 
 
