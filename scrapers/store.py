@@ -435,13 +435,20 @@ class SourceRun:
             if unknown:
                 raise ValueError(f"{table} has no column(s) {sorted(unknown)}")
             if fresh:
-                before = self.db.conn.total_changes
-                self.db.conn.executemany(self._insert_sql(table, cols), [
-                    self._provenanced(values, item.source_url, row_sha256(values))
-                    for item in items for values in (tuple(item.row.values()),)])
-                self.rows_changed += self.db.conn.total_changes - before
+                self._insert_fresh(table, cols, items)
             else:
                 self._write(table, cols, self._plan(table, cols, items))
+
+    def _insert_fresh(self, table: str, cols: tuple, items: list[Pending]) -> None:
+        """Nothing stored to compare with: every item is an INSERT (the hot path of a first load)."""
+        source, stamp, seen = self.source, self.fetched_at, self.seen_at
+        params = []
+        for item in items:
+            values = tuple(item.row.values())
+            params.append((*values, source, item.source_url, stamp, row_sha256(values), seen, seen))
+        before = self.db.conn.total_changes
+        self.db.conn.executemany(self._insert_sql(table, cols), params)
+        self.rows_changed += self.db.conn.total_changes - before
 
     def _insert_sql(self, table: str, cols: tuple) -> str:
         names = ", ".join(f"[{c}]" for c in (*cols, *PROVENANCE))
