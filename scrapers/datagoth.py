@@ -46,6 +46,7 @@ from prongsai.core.errors import UserError
 from prongsai.core.files import sha256_file
 from prongsai.core.thai import (agency_id, fiscal_year, method_group, normalize_name, parse_amount,
                            parse_be_date, supplier_id, to_arabic_digits)
+from scrapers.command import file_or_live
 from scrapers.egp_json import merge_into_published
 from scrapers.http import Client, Download, FetchError
 from scrapers.records import Records, load
@@ -460,14 +461,12 @@ def command(db_path, year, files, url):
     """
     if sum(map(bool, (files, year, url))) > 1:
         raise UserError("use one of --file, --year or --url")
-    if files:
-        each_file(SOURCE, files, lambda path: click.echo(_summary(load_file(db_path, path))))
-        return
-    if url:
-        with Client() as client:
-            name = hashlib.sha256(url.encode()).hexdigest()[:16]
-            dl = client.download(url, config.data_dir() / "raw" / SOURCE / f"{name}.csv")
-        click.echo(_summary(load_file(db_path, dl.path, source_url=url, sha256=dl.sha256)))
-        return
-    for run in run_live(db_path, year=year):
-        click.echo(_summary(run))
+    file_or_live(SOURCE, files, lambda path: load_file(db_path, path),
+                 lambda: [_load_url(db_path, url)] if url else run_live(db_path, year=year), summary=_summary)
+
+
+def _load_url(db_path, url: str) -> SourceRun:
+    with Client() as client:
+        name = hashlib.sha256(url.encode()).hexdigest()[:16]
+        dl = client.download(url, config.data_dir() / "raw" / SOURCE / f"{name}.csv")
+    return load_file(db_path, dl.path, source_url=url, sha256=dl.sha256)

@@ -24,7 +24,8 @@ from prongsai.core.errors import UserError
 from prongsai.core.thai import agency_id, normalize_name, parse_amount, parse_be_date, supplier_id, to_arabic_digits
 from scrapers import egp
 from prongsai.core.cli_options import db_option
-from scrapers.records import Records, load, summary
+from scrapers.command import at_most_one, file_or_live, first
+from scrapers.records import Records, load
 from scrapers.store import LayoutError, SourceRun
 
 SOURCE = "egp-html"
@@ -260,12 +261,10 @@ def run_file(db_path, path, *, url=None, project_id=None, announce_type=None) ->
 def command(db_path, urls, projects, announce_type, path):
     """Legacy e-GP winner announcements (TIS-620 HTML) into announcements, awards and suppliers."""
     if path:
-        if len(urls) > 1 or len(projects) > 1:
-            raise UserError("--file reads one page: give at most one --url or --project")
-        run = run_file(db_path, path, url=urls[0] if urls else None,
-                       project_id=projects[0] if projects else None, announce_type=announce_type)
-    else:
-        if not urls and not projects:
-            raise UserError("say which announcement: --url LINK or --project ID (or --file PATH)")
-        run = run_live(db_path, urls=urls, projects=projects, announce_type=announce_type or "W0")
-    click.echo(summary(run))
+        at_most_one("--file reads one page", url=urls, project=projects)
+    elif not urls and not projects:
+        raise UserError("say which announcement: --url LINK or --project ID (or --file PATH)")
+    file_or_live(SOURCE, (path,) if path else (),
+                 lambda file: run_file(db_path, file, url=first(urls), project_id=first(projects),
+                                       announce_type=announce_type),
+                 lambda: run_live(db_path, urls=urls, projects=projects, announce_type=announce_type or "W0"))

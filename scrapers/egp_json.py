@@ -19,7 +19,8 @@ from prongsai.core.thai import (agency_id, fiscal_year, method_group, normalize_
                            short_hash, supplier_id)
 from scrapers import egp
 from prongsai.core.cli_options import db_option
-from scrapers.records import Records, load, summary
+from scrapers.command import at_most_one, file_or_live, first
+from scrapers.records import Records, load
 from scrapers.store import LayoutError, ScrapeError, SourceRun
 
 SOURCE = "egp-json"
@@ -454,11 +455,8 @@ def command(db_path, year, method_id, keyword, max_pages, projects, path, kind, 
     403 or 429; prefer saved responses (--file) for bulk work.
     """
     if path:
-        if len(projects) > 1:
-            raise UserError("--file reads one response: give at most one --project")
-        run = run_file(db_path, path, kind=kind, project_id=projects[0] if projects else None,
-                       year=year, url=url)
-    else:
-        run = run_live(db_path, year=year, method_id=method_id, keyword=keyword, max_pages=max_pages,
-                       projects=projects)
-    click.echo(summary(run))
+        at_most_one("--file reads one response", project=projects)
+    file_or_live(SOURCE, (path,) if path else (),
+                 lambda file: run_file(db_path, file, kind=kind, project_id=first(projects), year=year, url=url),
+                 lambda: run_live(db_path, year=year, method_id=method_id, keyword=keyword, max_pages=max_pages,
+                                  projects=projects))

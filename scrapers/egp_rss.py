@@ -20,7 +20,8 @@ from prongsai.core.errors import UserError
 from prongsai.core.thai import to_arabic_digits
 from scrapers import egp
 from prongsai.core.cli_options import db_option
-from scrapers.records import Records, load, summary
+from scrapers.command import at_most_one, file_or_live, first
+from scrapers.records import Records, load
 from scrapers.store import LayoutError, ScrapeError, SourceRun
 
 SOURCE = "egp-rss"
@@ -134,12 +135,9 @@ def command(db_path, depts, types, method_id, path, url):
     Live: one feed per agency and type, at most one request per 3 seconds.
     """
     if path:
-        if len(depts) > 1 or len(types) > 1:
-            raise UserError("--file reads one feed: give at most one --dept and one --type")
-        run = run_file(db_path, path, dept_id=depts[0] if depts else None,
-                       announce_type=types[0] if types else None, url=url)
-    else:
-        if not depts:
-            raise UserError("say which agencies: --dept CODE (or read a saved feed with --file)")
-        run = run_live(db_path, depts=depts, types=types or tuple(egp.TYPES), method_id=method_id)
-    click.echo(summary(run))
+        at_most_one("--file reads one feed", dept=depts, type=types)
+    elif not depts:
+        raise UserError("say which agencies: --dept CODE (or read a saved feed with --file)")
+    file_or_live(SOURCE, (path,) if path else (),
+                 lambda file: run_file(db_path, file, dept_id=first(depts), announce_type=first(types), url=url),
+                 lambda: run_live(db_path, depts=depts, types=types or tuple(egp.TYPES), method_id=method_id))

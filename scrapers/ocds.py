@@ -40,6 +40,7 @@ from prongsai.core.ocds import (
     AGENCY_SCHEME, OCDS_SOURCE, PROJECT_PATHS, TAX_ID_SCHEMES, THAI_OFFSET, dig, project_id_for,
 )
 from prongsai.core.files import sha256_file
+from scrapers.command import file_or_live
 from scrapers.http import Client
 from scrapers.records import Records, load
 from scrapers.store import ScrapeError, SourceRun
@@ -663,9 +664,8 @@ def command(db_path, file_path, url, bangkok, ocid_prefixes):
     chosen = [x for x in (file_path, url, bangkok) if x]
     if len(chosen) != 1:
         raise click.UsageError("give exactly one of --file, --url, --bangkok")
-    if file_path:
-        run = import_file(db_path, file_path, ocid_prefixes=ocid_prefixes)
-    else:
-        run = import_url(db_path, url or bangkok_url(bangkok), ocid_prefixes=ocid_prefixes)
-    click.echo(f"ocds: {run.rows_in:,} releases read, {run.rows_changed:,} rows changed, "
-               f"{run.rows_quarantined:,} quarantined -> {db_path}")
+    file_or_live(SOURCE, (file_path,) if file_path else (),
+                 lambda file: import_file(db_path, file, ocid_prefixes=ocid_prefixes),
+                 lambda: import_url(db_path, url or bangkok_url(bangkok), ocid_prefixes=ocid_prefixes),
+                 summary=lambda run: f"ocds: {run.rows_in:,} releases read, {run.rows_changed:,} rows changed, "
+                                     f"{run.rows_quarantined:,} quarantined -> {db_path}")
