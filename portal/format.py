@@ -80,7 +80,7 @@ def month(value: str) -> str:
     return f"{MONTH_ABBR_EN[mon]} {year}"
 
 
-def fiscal_year(value) -> str:
+def fiscal_year_label(value) -> str:
     """Thai fiscal years are B.E. (Oct-Sep): ``ปีงบประมาณ 2568`` / ``FY2025``."""
     if value is None:
         return "–"
@@ -124,7 +124,7 @@ def tilde(value) -> str:
 
 
 FILTERS = {"money": money, "label": label, "tilde": tilde, "number": number, "baht": baht, "baht_short": baht_short, "date": date, "month": month,
-           "fiscal_year": fiscal_year, "percent": percent, "evidence": evidence}
+           "fiscal_year_label": fiscal_year_label, "percent": percent, "evidence": evidence}
 
 
 def _path(*parts: str) -> str:

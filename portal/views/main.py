@@ -12,7 +12,7 @@ from portal import charts
 from portal.cache import cached_page
 from portal.db import get_db, get_meta
 from portal.flagtext import definitions
-from portal.format import baht_short, fiscal_year, month
+from portal.format import baht_short, fiscal_year_label, month
 from portal.params import choice_arg
 from portal.provinces import tile_map
 
@@ -55,7 +55,7 @@ def index():
     flagged_share = (counts.get("flagged_projects") or 0) / projects if projects else None
     figures = {
         "months": charts.bar([month(m["month"]) for m in months], [m["amount"] for m in months]),
-        "years": charts.bar([fiscal_year(y["fiscal_year"]) for y in by_fy], [y["amount"] for y in by_fy]),
+        "years": charts.bar([fiscal_year_label(y["fiscal_year"]) for y in by_fy], [y["amount"] for y in by_fy]),
         "methods": charts.pie([m["method"] for m in methods], [m["amount"] for m in methods]),
         "ministries": charts.bar([m["ministry"] for m in ministries[:12]], [m["amount"] for m in ministries[:12]],
                                  horizontal=True),

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, render_template
 from portal import charts
 from portal.db import get_db
 from portal.flagtext import definitions, explain
-from portal.format import fiscal_year
+from portal.format import fiscal_year_label
 
 bp = Blueprint("suppliers", __name__)
 
@@ -32,7 +32,7 @@ def show(supplier_id):
                                      "ORDER BY code", [supplier_id])]
     recent = db.execute("SELECT * FROM agg_recent WHERE scope = 'supplier' AND key = ? ORDER BY rank",
                         [supplier_id]).fetchall()
-    figures = {"years": charts.bar([fiscal_year(y["fiscal_year"]) for y in years], [y["amount"] for y in years])}
+    figures = {"years": charts.bar([fiscal_year_label(y["fiscal_year"]) for y in years], [y["amount"] for y in years])}
     return render_template("supplier.html", s=supplier, stats=stats, years=years, agencies=agencies,
                            rivals=rivals, project_flags=project_flags, org_flags=org_flags, recent=recent,
                            figures=figures, flag_defs=defs)
