@@ -25,7 +25,7 @@ from prongsai.core.config import ROOT
 from prongsai.core.errors import UserError
 from prongsai.core.files import online_copy
 from prongsai.core.schema import read_meta_file
-from prongsai.core.thai import fiscal_year
+from prongsai.core.thai import current_fiscal_year, fiscal_year
 from prongsai.derive.exports import write_exports
 from prongsai.ops.publish import swap_in
 
@@ -61,7 +61,7 @@ def plan(registry: dict[str, bool], path=SOURCES_FILE, *, today: _dt.date | None
     if unknown:
         raise UserError(f"{path}: no such source: {', '.join(sorted(unknown))} "
                         f"(known: {', '.join(registry)})")
-    fy = fiscal_year(today or _dt.date.today())
+    fy = fiscal_year(today) if today else current_fiscal_year()
     values = {"fiscal_year": fy, "previous_fiscal_year": fy - 1}
     sources = []
     for name, default in registry.items():
