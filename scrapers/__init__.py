@@ -34,12 +34,6 @@ def source(name: str) -> ModuleType:
     return importlib.import_module(SOURCES[name])
 
 
-def refreshable() -> dict[str, ModuleType]:
-    """Sources a routine ``prongsai refresh`` runs, in registry order."""
-    modules = {name: source(name) for name in SOURCES}
-    return {name: m for name, m in modules.items() if getattr(m, "REFRESH", False)}
-
-
 def register(group) -> None:
     """Add every source's command to the click ``group`` (``prongsai scrape``)."""
     for name in SOURCES:

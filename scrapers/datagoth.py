@@ -44,7 +44,7 @@ from prongsai.core import config
 from prongsai.core.cli_options import db_option
 from prongsai.core.errors import UserError
 from prongsai.core.files import sha256_file
-from prongsai.core.thai import (agency_id, fiscal_year, method_group, normalize_name, parse_amount,
+from prongsai.core.thai import (agency_id, current_fiscal_year, fiscal_year, method_group, normalize_name, parse_amount,
                            parse_be_date, supplier_id, to_arabic_digits)
 from scrapers.command import file_or_live
 from scrapers.egp_json import merge_into_published
@@ -382,7 +382,7 @@ def run_live(db_path, *, year: int | None = None, client: Client | None = None,
     whose sha256 equals the last successful run's for the same URL is not loaded again.
     Every file is tried; failures are reported together at the end.
     """
-    year = year or fiscal_year(_dt.date.today())
+    year = year or current_fiscal_year()
     raw_dir = pathlib.Path(raw_dir or config.data_dir() / "raw" / SOURCE / str(year))
     own = client is None
     client = client or Client()

@@ -15,8 +15,8 @@ import json
 import click
 
 from prongsai.core.errors import UserError
-from prongsai.core.thai import (agency_id, fiscal_year, method_group, normalize_name, parse_amount, parse_be_date,
-                           short_hash, supplier_id)
+from prongsai.core.thai import (agency_id, current_fiscal_year, method_group, normalize_name, parse_amount,
+                                parse_be_date, short_hash, supplier_id)
 from scrapers import egp
 from prongsai.core.cli_options import db_option
 from scrapers.command import at_most_one, file_or_live, first
@@ -402,7 +402,7 @@ def run_live(db_path, *, year=None, method_id=None, keyword=None, max_pages=None
 
     client = client or Client()
     if not projects and year is None:
-        year = fiscal_year(_dt.date.today())
+        year = current_fiscal_year()
     target = f"{BASE} " + (f"projects {','.join(projects)}" if projects else f"budgetYear={year}")
     with SourceRun(db_path, SOURCE, target=target) as run:
         if year is not None:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import pathlib
 import threading
 import time
@@ -43,6 +42,7 @@ from urllib3.util.retry import Retry
 
 from prongsai.core import config
 from prongsai.core.errors import UserError
+from prongsai.core.files import sha256_file
 
 PROJECT_URL = "https://github.com/prongsai/prongsai"
 USER_AGENT = f"Prongsai/{config.VERSION} (+{PROJECT_URL}; Thai procurement transparency)"
@@ -231,7 +231,7 @@ class Client:
                 problem = f"truncated: {size:,} of {total:,} bytes"
                 continue
             part.replace(dest)
-            return Download(dest, url, size, _sha256(dest))
+            return Download(dest, url, size, sha256_file(dest))
         raise FetchError(f"download of {url} failed after {attempts} attempts: {problem}")
 
     def _download_response(self, url: str, headers: dict) -> requests.Response:
@@ -268,14 +268,6 @@ def _total_length(response: requests.Response, have: int) -> int | None:
     if length and length.isdigit():
         return have + int(length) if response.status_code == 206 else int(length)
     return None
-
-
-def _sha256(path: pathlib.Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _reason(exc: BaseException) -> str:

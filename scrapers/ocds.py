@@ -641,8 +641,7 @@ def bangkok_url(year: int) -> str:
 
 def run_live(db_path, **options) -> SourceRun:
     """The current B.E. year of Bangkok's feed."""
-    today = _dt.date.today()
-    return import_url(db_path, bangkok_url(today.year + thai.BE_OFFSET))
+    return import_url(db_path, bangkok_url(thai.thai_today().year + thai.BE_OFFSET))
 
 
 @click.command("ocds")

@@ -8,15 +8,12 @@ import sqlite3
 
 from prongsai.core.errors import UserError
 
-CHUNK = 1 << 20
 
 
 def sha256_file(path) -> str:
-    digest = hashlib.sha256()
+    """Hex sha256 of a file's bytes, read in blocks (downloads and databases of gigabytes)."""
     with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def fsync(path) -> None:

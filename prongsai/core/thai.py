@@ -9,6 +9,8 @@ import hashlib
 import re
 import unicodedata
 
+from prongsai.core import clock
+
 THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 
 #: Thai month abbreviations and full names -> month number.
@@ -21,6 +23,8 @@ MONTHS = {
 MONTH_ABBR_TH = [None, "ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.",
                  "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค."]
 BE_OFFSET = 543
+#: Thailand's clock, UTC+7 all year (no summer time): where the fiscal and the B.E. year turn.
+THAI_TZ = _dt.timezone(_dt.timedelta(hours=7), "ICT")
 
 _EMPTY = {"", "-", "--", "null", "none", "nan"}
 
@@ -91,6 +95,16 @@ def fiscal_year(date: str | _dt.date) -> int:
     if isinstance(date, str):
         date = _dt.date.fromisoformat(date[:10])
     return date.year + BE_OFFSET + (1 if date.month >= 10 else 0)
+
+
+def thai_today() -> _dt.date:
+    """Today's date in Thailand (the server's clock is UTC: 1 October begins 7 hours earlier there)."""
+    return clock.utcnow().astimezone(THAI_TZ).date()
+
+
+def current_fiscal_year() -> int:
+    """The Thai fiscal year running now: a live refresh's default."""
+    return fiscal_year(thai_today())
 
 
 def be_date(date: str | _dt.date, *, long: bool = False) -> str:
