@@ -64,3 +64,14 @@ def test_damaged_ids_never_merge_companies():
 def test_normalize_name():
     assert normalize_name("ห้างหุ้นส่วนจำกัด ห้างหุ้นส่วนจำกัด  สิทธิยนต์") == "ห้างหุ้นส่วนจำกัด สิทธิยนต์"
     assert normalize_name("บริษัท เอ (สัญญากิจการค้าร่วม)") == "บริษัท เอ (กิจการร่วมค้า)"
+
+
+def test_the_current_fiscal_year_turns_on_1_october_in_thailand(monkeypatch):
+    import datetime as dt
+
+    from prongsai.core import clock, thai
+
+    monkeypatch.setattr(clock, "utcnow", lambda: dt.datetime(2025, 9, 30, 16, 59, tzinfo=dt.timezone.utc))
+    assert thai.current_fiscal_year() == 2568
+    monkeypatch.setattr(clock, "utcnow", lambda: dt.datetime(2025, 9, 30, 17, 0, tzinfo=dt.timezone.utc))
+    assert thai.current_fiscal_year() == 2569 and thai.thai_today() == dt.date(2025, 10, 1)
