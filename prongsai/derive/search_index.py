@@ -43,24 +43,26 @@ def text_table(table: str) -> str:
 
 
 def build(db) -> None:
-    """Rebuild every search index in one transaction."""
+    """Rebuild every search index in one transaction.
+
+    sqlite-utils creates and drops the tables and runs FTS5's ``rebuild`` and ``optimize``; its
+    ``enable_fts`` is not used: it indexes a table's own (unfolded) text, names the index after
+    that table and commits on its own (``executescript``)."""
     conn = db.conn
     conn.create_function("prongsai_fold", 1, fold, deterministic=True)
     conn.execute("BEGIN")
     try:
         for table, (key, columns) in SEARCHES.items():
-            fts, text = fts_table(table), text_table(table)
-            cols = ", ".join(columns)
-            conn.execute(f"DROP TABLE IF EXISTS [{fts}]")
-            conn.execute(f"DROP TABLE IF EXISTS [{text}]")
-            conn.execute(f"CREATE TABLE [{text}] (source_rowid INTEGER PRIMARY KEY, [{key}] TEXT, "
-                         + ", ".join(f"[{c}] TEXT" for c in columns) + ")")
-            conn.execute(f"INSERT INTO [{text}] SELECT rowid, [{key}], "
+            fts, text = db[fts_table(table)], db[text_table(table)]
+            fts.drop(ignore=True)
+            text.drop(ignore=True)
+            text.create({"source_rowid": int, key: str, **{c: str for c in columns}}, pk="source_rowid")
+            conn.execute(f"INSERT INTO [{text.name}] SELECT rowid, [{key}], "
                          + ", ".join(f"prongsai_fold([{c}])" for c in columns) + f" FROM [{table}]")
-            conn.execute(f"CREATE VIRTUAL TABLE [{fts}] USING fts5({cols}, content='{text}', "
-                         "content_rowid='source_rowid', tokenize='trigram')")
-            conn.execute(f"INSERT INTO [{fts}]([{fts}]) VALUES ('rebuild')")
-            conn.execute(f"INSERT INTO [{fts}]([{fts}]) VALUES ('optimize')")
+            conn.execute(f"CREATE VIRTUAL TABLE [{fts.name}] USING fts5({', '.join(columns)}, "
+                         f"content=[{text.name}], content_rowid='source_rowid', tokenize='trigram')")
+            text.rebuild_fts()
+            text.optimize()
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
