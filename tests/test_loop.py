@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import re
 
 import pytest
@@ -252,3 +253,25 @@ def test_outcomes_show_moderated_summaries_linking_to_the_project(mail_app, conn
     assert r.status_code == 303
     page = mail_app.test_client().get("/outcomes?lang=en").get_data(as_text=True)
     assert "หน่วยงานตรวจแล้วไม่พบความผิด" in page and 'href="/projects/P-1"' in page and "#flags-h" in page
+
+
+def test_a_revoked_link_is_refused_and_agency_documents_survive_retention(mail_app, conn, smtp):  # noqa: F811
+    from portal.complaints import retention
+
+    _code, case = make_case(mail_app, conn)
+    alice = forward(mail_app, conn, case["case_no"])
+    run_worker(mail_app, conn)
+    link = reply_link(smtp)
+    r = answer(mail_app.test_client(), link, kind="acknowledge", body="รับเรื่องแล้ว",
+               document=(io.BytesIO(jpeg()), "memo.jpg"))
+    assert r.status_code == 200
+    forwarding = conn.execute("SELECT id FROM forwardings").fetchone()[0]
+    assert post(alice, f"/moderate/forwardings/{forwarding}/revoke-link").status_code == 303
+    revoked = mail_app.test_client().get(link + "?lang=en")
+    assert revoked.status_code == 410 and "withdrawn" in revoked.get_data(as_text=True)
+    document = evidence_dir(mail_app.config["COMPLAINTS_DATABASE"]) / conn.execute(
+        "SELECT doc_stored_name FROM agency_answers").fetchone()[0]
+    os.utime(document, (0, 0))  # old enough to be taken for a stray
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=31)
+    counts = retention.run(conn, mail_app.config["COMPLAINTS_DATABASE"], today=later)
+    assert counts["outbox_deleted"] >= 1 and counts["stray_files_deleted"] == 0 and document.exists()

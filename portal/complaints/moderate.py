@@ -478,3 +478,20 @@ def notifications():
             return redirect(url_for("moderate.notifications", saved=1), code=303)
     return render_template("complaints/notifications.html", values=values, modes=digests.MODES, error=error,
                            saved=request.args.get("saved") == "1"), 400 if error else 200
+
+
+@bp.route("/moderate/forwardings/<int:forwarding_id>/revoke-link", methods=["POST"])
+@auth.require("moderator")
+def revoke_link(forwarding_id):
+    """The agency's reply link stops working (sent to a wrong address, leaked)."""
+    conn = get_cdb()
+    row = conn.execute("SELECT c.case_no, c.id FROM forwardings f JOIN complaints c ON c.id = f.complaint_id "
+                       "WHERE f.id = ?", [forwarding_id]).fetchone()
+    if row is None:
+        abort(404)
+    _case(row["case_no"])
+    with transaction(conn):
+        conn.execute("UPDATE agency_links SET revoked_at = coalesce(revoked_at, ?) WHERE forwarding_id = ?",
+                     [now(), forwarding_id])
+        cases.audit(conn, "reply_link_revoked", user_id=g.user["id"], complaint_id=row["id"])
+    return redirect(url_for("moderate.case", case_no=row["case_no"]), code=303)

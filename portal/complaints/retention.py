@@ -15,6 +15,9 @@ rejected volunteer flags               365     deleted
 ended sessions, login failures         30 / 1  deleted
 audit log                              1825    deleted after 5 years
 stray evidence files (no row)          1       deleted (left by a crash between file and commit)
+sent outbox messages                   30      deleted with their attempts (they hold packages and addresses);
+                                               given-up ones stay in sight until retried or the case is purged
+agency answers of a purged case        —       purged with the case content (text, document)
 spent form nonces                      1       deleted (forms expire after 6 hours anyway)
 =====================================  ======  ===========================================================
 """
@@ -38,6 +41,7 @@ SCHEDULE = {
     "audit": 1825,
     "stray_files": 1,
     "nonces": 1,
+    "outbox": 30,
 }
 
 
@@ -64,8 +68,16 @@ def run(conn, db_path, *, today: dt.datetime | None = None, dry_run: bool = Fals
             doomed_files += [r[0] for r in conn.execute("SELECT stored_name FROM evidence WHERE complaint_id = ?",
                                                         [cid])]
             conn.execute("UPDATE evidence SET redacted_from = NULL WHERE complaint_id = ?", [cid])
+            doomed_files += [r[0] for r in conn.execute(
+                "SELECT a.doc_stored_name FROM agency_answers a JOIN forwardings f ON f.id = a.forwarding_id "
+                "WHERE f.complaint_id = ? AND a.doc_stored_name IS NOT NULL", [cid])]
+            conn.execute("UPDATE agency_answers SET body = '', public_text = NULL, reference = NULL, "
+                         "doc_stored_name = NULL, doc_original_name = NULL WHERE forwarding_id IN "
+                         "(SELECT id FROM forwardings WHERE complaint_id = ?)", [cid])
             for table in ("evidence", "messages", "complaint_versions", "proposals"):
                 conn.execute(f"DELETE FROM {table} WHERE complaint_id = ?", [cid])  # noqa: S608 fixed names
+            conn.execute("DELETE FROM outbox WHERE complaint_id = ? AND status IN ('sent', 'failed')", [cid])
+            conn.execute("DELETE FROM case_summaries WHERE complaint_id = ?", [cid])
             conn.execute("UPDATE complaints SET contact_encrypted = NULL, purged_at = ? WHERE id = ?", [now(), cid])
         counts["cases_purged"] = len(purge_ids)
         counts["correction_contact_erased"] = conn.execute(
@@ -79,7 +91,11 @@ def run(conn, db_path, *, today: dt.datetime | None = None, dry_run: bool = Fals
             "DELETE FROM sessions WHERE last_seen <= ?", [s["sessions"]]).rowcount
         counts["nonces_deleted"] = conn.execute("DELETE FROM used_nonces WHERE used_at <= ?", [s["nonces"]]).rowcount
         counts["audit_deleted"] = conn.execute("DELETE FROM audit WHERE at <= ?", [s["audit"]]).rowcount
-        known = {r[0] for r in conn.execute("SELECT stored_name FROM evidence")}
+        counts["outbox_deleted"] = conn.execute(
+            "DELETE FROM outbox WHERE status = 'sent' AND sent_at <= ?",
+            [s["outbox"]]).rowcount
+        known = {r[0] for r in conn.execute("SELECT stored_name FROM evidence UNION "
+                                            "SELECT doc_stored_name FROM agency_answers WHERE doc_stored_name NOT NULL")}
         cutoff = time.time() - SCHEDULE["stray_files"] * 86400
         strays = [p for p in folder.iterdir() if p.is_file() and p.name not in known and p.stat().st_mtime < cutoff]
         counts["stray_files_deleted"] = len(strays)
