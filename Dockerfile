@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
-# Prongsai on Fly.io (docs/deploy.md): one `prongsai serve` process on one port. The public
-# database is built by the pipeline (`prongsai refresh` or `demo` + `build` + `publish`) and baked
-# in read-only, checked against its sha256; complaints.db lives on the volume at /data.
+# Prongsai on Fly.io (docs/deploy.md): `prongsai serve` on one port, on the primary beside the
+# notification worker, on a read copy alone (fly.toml's [processes]; deploy/entrypoint.sh). The
+# public database is built by the pipeline (`prongsai refresh` or `demo` + `build` + `publish`) and
+# baked in read-only, checked against its sha256; complaints.db lives on the volume at /data.
 #
 # Python: the same minor version the project is developed and tested on (pyproject.toml).
 FROM python:3.11.15-slim-bookworm
@@ -34,4 +35,5 @@ RUN pip install --no-deps -e . \
 # The entrypoint starts as root only to give the volume to the prongsai user, then drops to it.
 EXPOSE 8080
 ENTRYPOINT ["/app/deploy/entrypoint.sh"]
-CMD ["prongsai", "serve", "--host", "0.0.0.0", "--db", "/app/data/procurement.db"]
+# Without process groups the machine is the primary (deploy/supervisord.conf).
+CMD ["primary"]

@@ -1,14 +1,17 @@
 """The deployment files agree with the app: no Docker engine or Fly account here, so this reads
 fly.toml, the Dockerfile, .dockerignore, litestream.yml and the workflow, and runs what can run."""
+import configparser
 import fnmatch
 import json
 import os
 import pathlib
 import re
 import shlex
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 import tomllib
 
 import pytest
@@ -41,6 +44,10 @@ def docker_env() -> dict:
 
 
 CMD = json.loads(instruction("CMD")[-1])
+SUPERVISOR = configparser.ConfigParser(interpolation=None)
+SUPERVISOR.read(ROOT / "deploy" / "supervisord.conf")
+#: what the primary's supervisord starts as the server (the image's CMD is `primary`)
+SERVE = shlex.split(SUPERVISOR["program:serve"]["command"])
 
 
 def test_fly_region_https_and_volume():
@@ -48,6 +55,7 @@ def test_fly_region_https_and_volume():
     assert FLY["http_service"]["force_https"] is True
     [mount] = FLY["mounts"]
     assert mount["destination"] == FLY["env"]["PRONGSAI_DATA_DIR"] == docker_env()["PRONGSAI_DATA_DIR"]
+    assert mount["processes"] == ["app"]  # the volume is the primary's; copies have none
     concurrency = FLY["http_service"]["concurrency"]
     assert concurrency["type"] == "requests" and 0 < concurrency["soft_limit"] < concurrency["hard_limit"]
 
@@ -63,7 +71,7 @@ def test_docker_command_serves_on_fly_port(monkeypatch, demo_db):
     bind every interface on $PORT, which is the port Fly sends traffic to."""
     import uvicorn
 
-    assert CMD[:2] == ["prongsai", "serve"]
+    assert CMD == ["primary"] and SERVE[:2] == ["prongsai", "serve"]
     tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]["prongsai"]  # the console script
     calls = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
@@ -73,7 +81,7 @@ def test_docker_command_serves_on_fly_port(monkeypatch, demo_db):
         monkeypatch.setenv(key, value)
     for key in ("PRONGSAI_SERVE_DB", "PRONGSAI_SERVE_COMPLAINTS_DB"):  # serve --workers sets them
         monkeypatch.setenv(key, "")
-    args = CMD[1:]
+    args = SERVE[1:]
     args[args.index("--db") + 1] = str(demo_db)
     result = cli.main(args, standalone_mode=False)
     assert result is None and calls
@@ -84,7 +92,7 @@ def test_docker_command_serves_on_fly_port(monkeypatch, demo_db):
 
 
 def test_public_database_is_baked_outside_the_volume():
-    db = pathlib.Path(CMD[CMD.index("--db") + 1])
+    db = pathlib.Path(SERVE[SERVE.index("--db") + 1])
     workdir = pathlib.Path(instruction("WORKDIR")[-1])
     assert db == workdir / "data" / "procurement.db"
     assert not db.is_relative_to(FLY["mounts"][0]["destination"])
@@ -113,7 +121,7 @@ def test_release_command_is_a_valid_prongsai_call():
     assert args[:2] == ["prongsai", "check"] and "--public-only" in args
     ctx = cli.make_context("prongsai", args[1:], resilient_parsing=False)
     sub = cli.get_command(ctx, "check")
-    assert sub.make_context("check", args[2:]).params["db_path"] == CMD[CMD.index("--db") + 1]
+    assert sub.make_context("check", args[2:]).params["db_path"] == SERVE[SERVE.index("--db") + 1]
 
 
 def test_python_matches_the_project():
@@ -226,7 +234,7 @@ def test_workflow_runs_refresh_nightly_and_reports_failed_sources():
     assert any("prongsai backup" in s.get("run", "") for s in workflow["jobs"]["backup"]["steps"])
 
 
-def run_entrypoint(tmp_path, args, *, uid="10001", bucket="prongsai-complaints"):
+def run_entrypoint(tmp_path, args, *, uid="10001", bucket="prongsai-complaints", env_extra=None):
     """deploy/entrypoint.sh with ``id``, ``setpriv`` and ``litestream`` stood in by recorders."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
@@ -235,13 +243,15 @@ def run_entrypoint(tmp_path, args, *, uid="10001", bucket="prongsai-complaints")
     for name, body in {"id": f"echo {uid}", "chown": 'echo "chown $*" >> "$LOG"',
                        "setpriv": 'echo "setpriv $*" >> "$LOG"',
                        "litestream": 'echo "litestream $*" >> "$LOG"',
-                       "prongsai": 'echo "prongsai $*" >> "$LOG"'}.items():
+                       "supervisord": 'echo "supervisord $*" >> "$LOG"',
+                       "prongsai": 'echo "PRONGSAI_ROLE=${PRONGSAI_ROLE:-} prongsai $*" >> "$LOG"'}.items():
         (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
         (bin_dir / name).chmod(0o755)
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "LOG": str(log), "PRONGSAI_DATA_DIR": str(tmp_path / "data")}
     if bucket:
         env["BUCKET_NAME"] = bucket
-    subprocess.run(["sh", str(ROOT / "deploy/entrypoint.sh"), *args], env=env, check=True, timeout=30)
+    subprocess.run(["sh", str(ROOT / "deploy/entrypoint.sh"), *args], env={**env, **(env_extra or {})},
+                   check=True, timeout=30)
     return log.read_text().splitlines()
 
 
@@ -255,11 +265,75 @@ def test_entrypoint_drops_root_then_serves_under_litestream(tmp_path):
     calls = run_entrypoint(tmp_path, CMD)
     assert calls[0] == (f"litestream restore -config /app/litestream.yml -if-db-not-exists -if-replica-exists "
                         f"{tmp_path / 'data'}/complaints.db")
-    assert calls[1] == f"litestream replicate -config /app/litestream.yml -exec {' '.join(CMD)}"
+    assert calls[1] == ("litestream replicate -config /app/litestream.yml "
+                        "-exec supervisord -c /app/deploy/supervisord.conf")
     assert (pathlib.Path("/app/litestream.yml") == pathlib.Path(instruction("WORKDIR")[-1]) / "litestream.yml")
+    assert pathlib.Path("/app/deploy/supervisord.conf") == pathlib.Path(instruction("WORKDIR")[-1]) / "deploy" / \
+        "supervisord.conf"
+    serve_alone = ["prongsai", "serve", "--host", "0.0.0.0"]  # one machine without the worker: still replicated
+    assert run_entrypoint(tmp_path, serve_alone)[1].endswith("-exec " + " ".join(serve_alone))
 
 
 def test_entrypoint_never_replicates_from_one_off_commands(tmp_path):
     release = shlex.split(FLY["deploy"]["release_command"])
-    assert run_entrypoint(tmp_path, release) == [" ".join(release)]
-    assert run_entrypoint(tmp_path, CMD, bucket=None) == [" ".join(CMD)]
+    assert run_entrypoint(tmp_path, release) == ["PRONGSAI_ROLE= " + " ".join(release)]
+    assert run_entrypoint(tmp_path, CMD, bucket=None) == ["supervisord -c /app/deploy/supervisord.conf"]
+
+
+def test_copies_fetch_then_serve_as_copies_and_never_replicate(tmp_path):
+    url = "https://example.org/releases/data/procurement.db"
+    calls = run_entrypoint(tmp_path, [FLY["processes"]["public"]], env_extra={"PRONGSAI_PUBLIC_DB_URL": url})
+    local = f"{tmp_path / 'data'}/public/procurement.db"
+    assert calls == [f"PRONGSAI_ROLE=copy prongsai fetch-public --db {local}",
+                     f"PRONGSAI_ROLE=copy prongsai serve --host 0.0.0.0 --db {local}"]
+    # without a published URL a copy serves the image's own database (then a deploy refreshes it)
+    assert run_entrypoint(tmp_path, ["copy"]) == [
+        "PRONGSAI_ROLE=copy prongsai serve --host 0.0.0.0 --db /app/data/procurement.db"]
+
+
+def test_process_groups_primary_and_copies():
+    assert FLY["processes"] == {"app": "primary", "public": "copy"}
+    assert set(FLY["http_service"]["processes"]) == {"app", "public"}  # both serve; copies replay writes
+    [door] = FLY["services"]  # the primary's own door: large bodies and its build id
+    assert door["processes"] == ["app"] and door["internal_port"] == FLY["http_service"]["internal_port"]
+    [port] = door["ports"]
+    assert FLY["env"]["PRONGSAI_PRIMARY_URL"].endswith(f":{port['port']}") and "tls" in port["handlers"]
+    assert int(FLY["env"]["PRONGSAI_REFRESH_SECONDS"]) > 0
+    # the primary runs the server and the notification worker, restarted if they exit
+    assert shlex.split(SUPERVISOR["program:notify"]["command"]) == ["prongsai", "notify"]
+    for program in ("program:serve", "program:notify"):
+        assert SUPERVISOR[program]["autorestart"] == "true" and SUPERVISOR[program]["stopsignal"] == "TERM"
+    assert int(SUPERVISOR["program:serve"]["stopwaitsecs"]) < int(FLY["kill_timeout"].rstrip("s"))
+
+
+SUPERVISORD = pathlib.Path(sys.executable).parent / "supervisord"
+
+
+@pytest.mark.skipif(not SUPERVISORD.exists(), reason="supervisor not installed")
+def test_supervisord_runs_both_programs_and_stops_them_on_sigterm(tmp_path):
+    """Our supervisord.conf through the real supervisord, `prongsai` stood in by a script that
+    notes its start and its SIGTERM."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "programs.log"
+    stand_in = bin_dir / "prongsai"
+    stand_in.write_text(f"""#!/bin/sh
+echo "start $1" >> {log}
+trap 'echo "stop $1" >> {log}; exit 0' TERM
+while true; do sleep 0.1; done
+""")
+    stand_in.chmod(0o755)
+    proc = subprocess.Popen([str(SUPERVISORD), "-c", str(ROOT / "deploy" / "supervisord.conf")],
+                            env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not (log.exists() and len(log.read_text().splitlines()) >= 2):
+            time.sleep(0.1)
+        assert sorted(log.read_text().splitlines()) == ["start notify", "start serve"]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert sorted(log.read_text().splitlines()) == ["start notify", "start serve", "stop notify", "stop serve"]

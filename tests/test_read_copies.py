@@ -77,6 +77,7 @@ async def test_copies_serve_pages_and_every_write_lands_on_the_primary(cluster, 
         assert proxy.retried > retried  # the restart was really felt
         after, _ = await proxy.request("GET", "/healthz")
         assert after.status_code == 200
+        print(f"retried {proxy.retried}, replayed {proxy.replayed}, forms without a session {proxy.sessionless_forms}")
     finally:
         await proxy.close()
     for copy in (copy1, copy2):  # nothing private was ever made on a copy
