@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from datasette import hookimpl
-from datasette.utils.asgi import NotFound, Response
+from datasette import NotFound, Response, hookimpl
 
 BUILD_FUNCTIONS = {"sqlite_version", "sqlite_source_id", "sqlite_compileoption_get", "sqlite_compileoption_used"}
 

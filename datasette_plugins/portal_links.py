@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import copy
 import weakref
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from datasette import hookimpl
-from datasette.utils import path_with_added_args, tilde_decode
+from datasette.utils import tilde_decode
 from markupsafe import Markup
 
 from prongsai.core.thai import be_date
@@ -61,8 +61,7 @@ def startup(datasette):
 
 
 def _table_metadata(datasette, tables, meta, freshness) -> dict:
-    local = ((datasette._metadata_local or {}).get("databases") or {}).get(DATABASE) or {}
-    described = local.get("tables") or {}
+    described = datasette.metadata("tables", database=DATABASE) or {}
     hidden = tuple((datasette.plugin_config("prongsai-hidden") or {}).get("prefixes") or ())
     out = {}
     for table in sorted(tables):
@@ -159,6 +158,7 @@ def _suggested_facets(datasette, database, table, columns, request) -> list[dict
     config = datasette.plugin_config("prongsai-suggested-facets") or {}
     wanted = config.get("columns") or []
     active = set(request.args.getlist("_facet")) | set(datasette.table_metadata(database, table).get("facets") or [])
+    args = parse_qsl(request.query_string, keep_blank_values=True)
     return [{"name": column,
-             "toggle_url": datasette.urls.path(path_with_added_args(request, [("_facet", column)]))}
+             "toggle_url": datasette.urls.path(f"{request.path}?{urlencode([*args, ('_facet', column)])}")}
             for column in wanted if column in (columns or []) and column not in active]

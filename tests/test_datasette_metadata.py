@@ -2,6 +2,7 @@
 every canned investigation documented and returning rows on the demo database."""
 import re
 
+import markupsafe
 import pytest
 
 from prongsai.asgi import load_metadata
@@ -56,6 +57,8 @@ async def test_site_title_licence_and_attribution():
 async def test_tables_show_source_and_last_update(datasette):
     r = await datasette.client.get("/procurement/projects")
     assert "ปรับปรุงล่าสุด / Last updated: 2025-10-15 (15 ต.ค. 2568)" in r.text
+    described = load_metadata()["databases"]["procurement"]["tables"]["projects"]["description"]
+    assert str(markupsafe.escape(described)) in r.text  # metadata.yml's description, above the line
     assert datasette.table_metadata("procurement", "projects")["source"] == "demo"
     r = await datasette.client.get("/procurement/project_awards")
     assert "Computed by <code>prongsai build</code>" in r.text
