@@ -4,6 +4,8 @@ from __future__ import annotations
 import string
 
 from portal.db import get_db
+from prongsai.derive.flags.definitions import FLAGS
+from prongsai.derive.flags.explain import explain as flags_explain
 from portal.format import evidence as parse_evidence, is_thai
 
 
@@ -35,14 +37,9 @@ def explain(code: str, evidence_json, definition: dict | None) -> str:
     The red-flags module's ``explain`` renders the flags it defines; a flag it does not know
     (added by another build) falls back to its stored template, blanks shown as "…".
     """
-    lang = "th" if is_thai() else "en"
     evidence = parse_evidence(evidence_json)
-    try:
-        from prongsai.derive.flags.explain import explain as flags_explain
-
-        return flags_explain(code, evidence, lang)
-    except (ImportError, KeyError):
-        pass
+    if code in FLAGS:
+        return flags_explain(code, evidence, "th" if is_thai() else "en")
     template = (definition or {}).get("explanation") or ""
     try:
         return template.format(**evidence)

@@ -108,7 +108,7 @@ def test_a_failed_build_keeps_the_previous_flags(tmp_path, demo_db, monkeypatch)
         conn.execute(f"DROP TABLE {target}")  # red_flags is replaced, then copying the scores fails
 
     monkeypatch.setattr(scores, "insert", broken)
-    with pytest.raises(sqlite3.OperationalError, match="no such table: we.risk_scores"):
+    with pytest.raises(sqlite3.OperationalError, match="no such table: second_staged.risk_scores"):
         build(db)
     assert db.execute("SELECT count(*), total(value) FROM red_flags").fetchone() == before
     assert db.execute("SELECT count(*) FROM flag_definitions").fetchone()[0] == len(FLAGS)

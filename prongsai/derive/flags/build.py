@@ -32,12 +32,13 @@ from prongsai.derive.flags import base, cardinal, scores, thai
 from prongsai.derive.flags.definitions import CARDINAL_CODES, FLAGS
 from prongsai.derive.flags.settings import load_cardinal, load_thai, pipe_set
 
-#: Scratch databases, each written by one connection while the other only reads the others:
-#: projects (first connection), bids (first), awards (second), the second one's results, the
-#: staged public tables of the first and of the second, and the first one's results.
-SCRATCH = ("wp", "wa", "wb", "wc", "wd", "we", "wf")
+#: Scratch databases, each written by one connection while the other only reads the others.
+PROJECTS, BIDS, AWARDS = "scope_projects", "scope_bids", "scope_awards"     # first, first, second
+FIRST_RESULTS, SECOND_RESULTS = "first_results", "second_results"
+FIRST_STAGED, SECOND_STAGED = "first_staged", "second_staged"
+SCRATCH = (PROJECTS, BIDS, AWARDS, SECOND_RESULTS, FIRST_STAGED, SECOND_STAGED, FIRST_RESULTS)
 #: Where each public table is staged before publishing (see ``_stage``); the first connection's first.
-STAGED = {"red_flags": "wd", "org_flags": "we", "risk_scores": "we"}
+STAGED = {"red_flags": FIRST_STAGED, "org_flags": SECOND_STAGED, "risk_scores": SECOND_STAGED}
 #: Cardinal's indicators that read no bids: the second connection computes them while the first
 #: builds the bid tables.
 WITHOUT_BIDS = ("R003", "R018", "R048")
@@ -46,8 +47,9 @@ WITHOUT_BIDS = ("R003", "R018", "R048")
 #: TH06 and TH07 also read the second connection's ``_th``.
 SHARED_WORK = (("R038", "R025", "TH08"), ("R024", "R058"), ("R028",), ("R036",), ("R035",), ("R030",))
 SECOND_CONNECTION_THAI = tuple(code for code in thai.BID_CODES if not any(code in group for group in SHARED_WORK))
-_RESULTS = (("fp", "pid INTEGER, code TEXT, value REAL, evidence TEXT"),
-            ("fo", "org_type TEXT, org_id TEXT, code TEXT, value REAL, evidence TEXT"))
+#: Each connection's raised flags, per project and per organisation (temporary tables).
+_RESULTS = (("process_hits", "pid INTEGER, code TEXT, value REAL, evidence TEXT"),
+            ("org_hits", "org_type TEXT, org_id TEXT, code TEXT, value REAL, evidence TEXT"))
 
 
 def build(db, settings_path=None, thai_settings_path=None) -> dict:
@@ -69,19 +71,18 @@ def build(db, settings_path=None, thai_settings_path=None) -> dict:
         others = pool.submit(other.flags, cardinal_settings, thai_settings, projects_ready, bids_ready)
         try:
             try:
-                base.create_projects(conn, "wp", **scope)
+                base.create_projects(conn, PROJECTS, **scope)
             finally:
                 projects_ready.set()
             try:
-                base.create_bids(conn, "wa")
+                base.create_bids(conn, BIDS)
             finally:
                 bids_ready.set()
             other.awards_ready.wait()
             if other.awards_failed:
                 others.result()  # raises the second connection's error
             meta = work.run(conn)
-            conn.execute("CREATE TABLE wf.fp1 AS SELECT * FROM temp.fp")
-            conn.execute("CREATE TABLE wf.fo1 AS SELECT * FROM temp.fo")
+            _keep_results(conn, FIRST_RESULTS)
             try:
                 other.results_ready.wait()
             except threading.BrokenBarrierError:
@@ -90,7 +91,7 @@ def build(db, settings_path=None, thai_settings_path=None) -> dict:
             # flag by flag, as computed: sorting 600k wide rows by project costs more than it saves
             conn.execute(f"""
                 INSERT INTO {_stage(conn, "red_flags")}
-                SELECT p.project_id, f.code, f.value, f.evidence, ? FROM ({_results('p')}) f
+                SELECT p.project_id, f.code, f.value, f.evidence, ? FROM ({_results('process_hits')}) f
                 JOIN _p p ON p.pid = f.pid""", [computed_at])
 
             def staged_by_the_second():
@@ -106,9 +107,15 @@ def build(db, settings_path=None, thai_settings_path=None) -> dict:
     return meta
 
 
-def _results(scope: str) -> str:
-    """Both connections' ``fp`` or ``fo`` rows, once each has copied its temporary table to scratch."""
-    return f"SELECT * FROM wf.f{scope}1 UNION ALL SELECT * FROM wc.f{scope}2"
+def _keep_results(conn, schema: str) -> None:
+    """Copy this connection's temporary results to ``schema``, where the other connection can read them."""
+    for name, _ in _RESULTS:
+        conn.execute(f"CREATE TABLE {schema}.{name} AS SELECT * FROM temp.{name}")
+
+
+def _results(table: str) -> str:
+    """Both connections' ``process_hits`` or ``org_hits``, once each has kept them in scratch."""
+    return f"SELECT * FROM {FIRST_RESULTS}.{table} UNION ALL SELECT * FROM {SECOND_RESULTS}.{table}"
 
 
 def _stage(conn, table: str) -> str:
@@ -178,10 +185,10 @@ class _Second:
         then (bids ready) its own and the shared ones; then, with both connections' results, it
         stages ``org_flags`` and ``risk_scores``."""
         try:
-            # ``wp`` is attached once written: even reading its schema would wait for the writer
+            # the projects' scratch is attached once written: even reading its schema would wait for the writer
             self.conn = _connect(self.db_file, self.scratch, read_only=True,
-                                 schemas=[schema for schema in SCRATCH if schema != "wp"])
-            base.create_awards(self.conn, "wb")
+                                 schemas=[schema for schema in SCRATCH if schema != PROJECTS])
+            base.create_awards(self.conn, AWARDS)
         except BaseException:
             self.awards_failed = True
             self.results_ready.abort()
@@ -190,22 +197,21 @@ class _Second:
             self.awards_ready.set()
         try:
             projects_ready.wait()
-            _attach(self.conn, self.scratch, "wp")
+            _attach(self.conn, self.scratch, PROJECTS)
             thai.compute(self.conn, thai_settings, bids=False)
             meta = cardinal.compute(self.conn, cardinal_settings, WITHOUT_BIDS)
             bids_ready.wait()
             thai.compute(self.conn, _only(thai_settings, SECOND_CONNECTION_THAI), bids=True)
             meta.update(self.work.run(self.conn))
-            self.conn.execute("CREATE TABLE wc.fp2 AS SELECT * FROM temp.fp")
-            self.conn.execute("CREATE TABLE wc.fo2 AS SELECT * FROM temp.fo")
+            _keep_results(self.conn, SECOND_RESULTS)
             self.results_ready.wait()
         except BaseException:
             self.results_ready.abort()
             raise
         self.conn.execute(f"INSERT INTO {_stage(self.conn, 'org_flags')} SELECT org_type, org_id, code, value, "
-                          f"evidence, ? FROM ({_results('o')}) ORDER BY 1, 2, 3", [self.computed_at])
+                          f"evidence, ? FROM ({_results('org_hits')}) ORDER BY 1, 2, 3", [self.computed_at])
         scores.insert(self.conn, _stage(self.conn, "risk_scores"),
-                      f"SELECT pid, code FROM ({_results('p')})",
+                      f"SELECT pid, code FROM ({_results('process_hits')})",
                       self.computed_at)
         return meta
 

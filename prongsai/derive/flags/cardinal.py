@@ -3,7 +3,7 @@
 The rules, defaults and edge cases follow Cardinal's code (``src/indicators/*.rs``), not just its
 docs; ``research/red-flags.md`` §1 lists them. Fences use Cardinal's quartile estimator
 (statrs ``Data::lower_quartile``: Hyndman-Fan type 8) over the whole database. Results go to the
-temporary tables ``fp`` (process) and ``fo`` (organisation) that ``prongsai.derive.flags.build`` publishes.
+temporary tables ``process_hits`` and ``org_hits`` that ``prongsai.derive.flags.build`` publishes.
 """
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ class Cardinal:
         method_ok = f"p.ocds_method IS NOT NULL AND {in_list('p.ocds_method', methods, params)}" if methods else "1"
         # chrono's num_days(): whole days, truncated toward zero; invalid dates never match.
         self.conn.execute(f"""
-            INSERT INTO fp
+            INSERT INTO process_hits
             SELECT pid, 'R003', 1.0,
                    json_object('days', days, 'threshold', threshold, 'tender_start', tender_start,
                                'tender_end', tender_end, 'procurement_method', ocds_method)
@@ -103,7 +103,7 @@ class Cardinal:
         methods = pipe_set(cfg.get("procurement_methods", "open|selective"))
         method_ok = f"p.ocds_method IS NOT NULL AND {in_list('p.ocds_method', methods, params)}" if methods else "1"
         self.conn.execute(f"""
-            INSERT INTO fp
+            INSERT INTO process_hits
             SELECT p.pid, 'R018', 1.0,
                    json_object('number_of_tenderers', p.number_of_tenderers, 'procurement_method', p.ocds_method)
             FROM _p p
@@ -164,7 +164,7 @@ class Cardinal:
         if not (q1 > 0 and fence > 0):
             return
         ev = self._ratio_evidence("lower")
-        self.conn.execute(f"INSERT INTO fp SELECT pid, 'R024', ratio, {ev} FROM _slr WHERE ratio <= ?",
+        self.conn.execute(f"INSERT INTO process_hits SELECT pid, 'R024', ratio, {ev} FROM _slr WHERE ratio <= ?",
                           [fence, fence, self.currency, fence])
         self._tenderers("R024", "SELECT pid, winner AS tid FROM _slr WHERE ratio <= ? "
                         "UNION SELECT pid, loser FROM _slr WHERE ratio <= ?", [fence, fence], 0.0)
@@ -181,7 +181,7 @@ class Cardinal:
         if not fence > 0:
             return
         ev = self._ratio_evidence("upper")
-        self.conn.execute(f"INSERT INTO fp SELECT pid, 'R058', ratio, {ev} FROM _slr WHERE ratio >= ?",
+        self.conn.execute(f"INSERT INTO process_hits SELECT pid, 'R058', ratio, {ev} FROM _slr WHERE ratio >= ?",
                           [fence, fence, self.currency, fence])
         self._tenderers("R058", "SELECT pid, winner AS tid FROM _slr WHERE ratio >= ?", [fence], 0.0)
 
@@ -197,7 +197,7 @@ class Cardinal:
                           AND b.tset != a.tset)
         """)
         self.conn.execute("""
-            INSERT INTO fp
+            INSERT INTO process_hits
             SELECT pid, 'R028', 1.0,
                    json_object('amount', min(amount), 'currency', min(currency),
                                'bid_ids', json_group_array((SELECT id FROM main.bids WHERE rowid = ord)),
@@ -221,7 +221,7 @@ class Cardinal:
                                                 AND s.supplier_id = b.supplier_id))
         """)
         self.conn.execute("""
-            INSERT INTO fp
+            INSERT INTO process_hits
             SELECT pid, 'R030', 1.0,
                    json_object('bid_date', max(date), 'tender_end', min(tender_end),
                                'bid_ids', json_group_array(DISTINCT bid_id),
@@ -247,7 +247,7 @@ class Cardinal:
             WHERE valid_n = 1 AND a.nonfinal = 0 AND a.act_n = 1 AND a.act_sid = vid
         """)
         self.conn.execute("""
-            INSERT INTO fp SELECT pid, 'R035', n, json_object('disqualified', n, 'winner_id', winner,
+            INSERT INTO process_hits SELECT pid, 'R035', n, json_object('disqualified', n, 'winner_id', winner,
                    'threshold', ?) FROM _r035 WHERE n >= ?
         """, [threshold, threshold])
         self._tenderers("R035", "SELECT pid, winner AS tid FROM _r035 WHERE n >= ?", [threshold], 0.0)
@@ -258,7 +258,7 @@ class Cardinal:
         # first by bid order among equal amounts, as in Cardinal.
         comparable = "b.pc AND typeof(b.amount) IN ('integer', 'real') AND b.currency = ?"
         self.conn.execute(f"""
-            INSERT INTO fp
+            INSERT INTO process_hits
             SELECT pid, 'R036', 1.0,
                    json_object('lowest_amount', amount, 'lowest_bid_id', (SELECT id FROM main.bids WHERE rowid = ord),
                                'lowest_valid_amount', lowest_valid, 'currency', currency)
@@ -290,7 +290,7 @@ class Cardinal:
         if not (q1 > 0 and lower > 0) or math.isnan(upper):
             return
         self.conn.execute("""
-            INSERT INTO fo
+            INSERT INTO org_hits
             SELECT 'tenderer', tid, 'R025', wins / n,
                    json_object('wins', CAST(wins AS INTEGER), 'processes', n, 'ratio', wins / n,
                                'ratio_pct', 100.0 * wins / n, 'fence', ?, 'fence_pct', 100.0 * ?,
@@ -335,7 +335,7 @@ class Cardinal:
             if not fence > 0:
                 continue
             self.conn.execute("""
-                INSERT INTO fo
+                INSERT INTO org_hits
                 SELECT org_type, org_id, 'R038', d / n,
                        json_object('disqualified', CAST(d AS INTEGER), 'submitted', n, 'processes', processes,
                                    'ratio', d / n, 'ratio_pct', 100.0 * d / n, 'fence', ?, 'fence_pct', 100.0 * ?)
@@ -365,7 +365,7 @@ class Cardinal:
         if math.isnan(fence):
             return
         self.conn.execute("""
-            INSERT INTO fo
+            INSERT INTO org_hits
             SELECT 'tenderer', tid, 'R048', variety,
                    json_object('variety', variety, 'processes', processes, 'codes', json(codes), 'threshold', ?,
                                'digits', ?)
@@ -377,7 +377,7 @@ class Cardinal:
     def _tenderers(self, code: str, pairs_sql: str, params: list, value: float) -> None:
         """Tenderer-group results: one org flag per tenderer with the projects that raised it."""
         self.conn.execute(f"""
-            INSERT INTO fo
+            INSERT INTO org_hits
             SELECT 'tenderer', tid, '{code}', {value},
                    json_object('processes', count(*),
                                'project_ids', json_group_array((SELECT project_id FROM _p p WHERE p.pid = g.pid)))

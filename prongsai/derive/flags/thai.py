@@ -43,7 +43,7 @@ def _gap(conn, code: str, amount: str, base: str, compare: str, threshold: float
     """
     gap = f"({amount} - {base})" if key == "pct_above" else f"({base} - {amount})"
     conn.execute(f"""
-        INSERT INTO fp SELECT pid, '{code}', pct,
+        INSERT INTO process_hits SELECT pid, '{code}', pct,
                json_object('{amount}', {amount}, '{base}', {base}, '{key}', pct, 'threshold_pct', ?)
         FROM (SELECT *, {gap} * 100.0 / {base} AS pct FROM _th
               WHERE {base} > 0 AND {amount} IS NOT NULL AND {gap} * 100.0 {compare} ? * {base} AND {where})
@@ -67,7 +67,7 @@ def th03(conn, cfg):
 
 def th04(conn, cfg):
     conn.execute("""
-        INSERT INTO fp SELECT pid, 'TH04', max(pct),
+        INSERT INTO process_hits SELECT pid, 'TH04', max(pct),
                json_object('contract_amount', sum(contract_amount), 'award_amount', sum(award_amount),
                            'pct_above', max(pct), 'contract_ids', json_group_array(id), 'threshold_pct', ?)
         FROM (SELECT t.pid, c.id, c.contract_amount, c.award_amount,
@@ -88,7 +88,7 @@ def th06(conn, cfg):
     # ``_bp.tenderers`` stops at 3 ("three or more"): counted exactly only when min_bidders is above 3
     params = [cfg["min_bidders"], cfg["min_bidders"]]
     conn.execute(f"""
-        INSERT INTO fp SELECT pid, 'TH06', bidders,
+        INSERT INTO process_hits SELECT pid, 'TH06', bidders,
                json_object('bidders', bidders, 'min_bidders', ?, 'method', method, 'procurement_method', ocds_method)
         FROM (SELECT t.pid, t.method, t.ocds_method,
                      CASE WHEN x.max_nt > 1 THEN (SELECT count(DISTINCT supplier_id) FROM _bx b WHERE b.pid = t.pid)
@@ -101,7 +101,7 @@ def th06(conn, cfg):
 def th07(conn, cfg):
     pct = cfg["max_spread_pct"]
     conn.execute("""
-        INSERT INTO fp SELECT pid, 'TH07', spread,
+        INSERT INTO process_hits SELECT pid, 'TH07', spread,
                json_object('bids', bids, 'winner_amount', wa, 'spread_pct', spread, 'winner_id', winner,
                            'lowest', lo, 'highest', hi, 'threshold_pct', ?)
         FROM (SELECT *, max(hi - wa, wa - lo) * 100.0 / wa AS spread FROM (
@@ -132,7 +132,7 @@ def th08(conn, cfg):
         WHERE together * 100.0 >= ? * min(n1.n, n2.n)
     """, [cfg["min_together"], cfg["min_share_pct"]])
     conn.execute("""
-        INSERT INTO fo
+        INSERT INTO org_hits
         SELECT 'tenderer', sid, 'TH08', max(together),
                json_object('partner_id', partner, 'together', max(together), 'share_pct', share,
                            'processes', n, 'partners', json_group_array(json_object('id', partner_all,
@@ -151,7 +151,7 @@ def th09(conn, cfg):
     params = [cfg["last_days"]]
     where = _methods(cfg, "ocds_method", params)
     conn.execute(f"""
-        INSERT INTO fp SELECT pid, 'TH09', days,
+        INSERT INTO process_hits SELECT pid, 'TH09', days,
                json_object('date', date, 'fiscal_year', fiscal_year, 'days_to_year_end', days,
                            'amount', award_amount, 'last_days', ?)
         FROM (SELECT *, CAST(julianday(CASE WHEN CAST(substr(date, 6, 2) AS INTEGER) >= 10
@@ -175,7 +175,7 @@ def th10(conn, cfg):
     """, params)
     window = cfg["window_days"]
     conn.execute(f"""
-        INSERT INTO fp
+        INSERT INTO process_hits
         SELECT pid, 'TH10', count,
                json_object('supplier_id', winner, 'count', count, 'total', total, 'limit', ?,
                            'window_days', ?, 'first_date', first_date, 'last_date', last_date,
@@ -196,7 +196,7 @@ def th10(conn, cfg):
 
 def th11(conn, cfg):
     conn.execute("""
-        INSERT INTO fo
+        INSERT INTO org_hits
         SELECT 'buyer', buyer_id, 'TH11', share,
                json_object('supplier_id', supplier_id, 'fiscal_year', fiscal_year, 'share_pct', share * 100,
                            'supplier_amount', supplier_amount, 'total_amount', total_amount, 'years', json(years))
@@ -220,7 +220,7 @@ def th11(conn, cfg):
 def th12(conn, cfg):
     params = [cfg["limit"], cfg["limit"]]
     conn.execute(f"""
-        INSERT INTO fp SELECT pid, 'TH12', amount, json_object('amount', amount, 'limit', ?,
+        INSERT INTO process_hits SELECT pid, 'TH12', amount, json_object('amount', amount, 'limit', ?,
                                                                     'method', method)
         FROM (SELECT *, COALESCE(award_amount, budget) AS amount FROM _th)
         WHERE amount > ? AND {_methods(cfg, 'ocds_method', params)}
@@ -229,7 +229,7 @@ def th12(conn, cfg):
 
 def th13(conn, cfg):
     conn.execute("""
-        INSERT INTO fp SELECT t.pid, 'TH13', t.award_amount,
+        INSERT INTO process_hits SELECT t.pid, 'TH13', t.award_amount,
                json_object('supplier_id', s.id, 'tax_id_status', s.tax_id_status, 'tax_id_raw', s.tax_id_raw,
                            'amount', t.award_amount, 'min_amount', ?)
         FROM _th t JOIN suppliers s ON s.id = t.winner
