@@ -13,6 +13,8 @@ few tries an hour; the owner, from another connection, signs in as usual.
 Clients are keyed on HMAC(secret, client address) where the secret lives only in memory and is replaced every
 ``RATE_LIMIT_ROTATE_SECONDS`` (counters are dropped with it), so no address is ever written anywhere.
 Counters are per process, so with ``WEB_CONCURRENCY`` workers each one allows its share of every limit.
+With read copies these limits are still only counted on the primary: a copy replays every form
+post there and never runs these views (docs/scaling.md, step 3).
 How the client address is found: docs/deploy.md, "How the client key is derived".
 """
 from __future__ import annotations
