@@ -17,7 +17,7 @@ from scrapers import datagoth
 from scrapers.http import Client
 from scrapers.store import LayoutError, ScrapeError
 
-from conftest import FIXTURES, SHARED
+from conftest import FIXTURES, SHARED, needs_shared
 
 REAL = SHARED / "data" / "thai" / "egp-contracts-datagoth-dronemarket" / "ics_egp_contracts.csv"
 FIX = FIXTURES / "datagoth"
@@ -45,6 +45,7 @@ def one(db_path, sql, *args):
 
 # --- the real file ------------------------------------------------------------------------
 
+@needs_shared
 def test_real_sample_loads_every_row(db_path):
     run = datagoth.load_file(db_path, REAL)
     assert (run.rows_in, run.rows_quarantined) == (5, 0)
@@ -54,6 +55,7 @@ def test_real_sample_loads_every_row(db_path):
     assert one(db_path, "SELECT status, rows_in, target_sha256 IS NOT NULL FROM source_runs") == ("ok", 5, 1)
 
 
+@needs_shared
 def test_real_sample_both_date_formats_and_dash(db_path):
     datagoth.load_file(db_path, REAL)
     assert one(db_path, "SELECT signed_date, end_date FROM contracts WHERE project_id = '64097344169'") == (
@@ -64,6 +66,7 @@ def test_real_sample_both_date_formats_and_dash(db_path):
     assert one(db_path, "SELECT announce_date FROM projects WHERE project_id = '65117587281'") == ("2022-12-13",)
 
 
+@needs_shared
 def test_real_sample_method_columns_swapped_in_fy2568(db_path):
     datagoth.load_file(db_path, REAL)
     methods = dict(q(db_path, "SELECT project_id, method || '|' || method_group || '|' || ocds_method FROM projects"))
@@ -72,6 +75,7 @@ def test_real_sample_method_columns_swapped_in_fy2568(db_path):
     assert methods["65117587281"] == "ประกวดราคาอิเล็กทรอนิกส์ (e-bidding)|ประกาศเชิญชวนทั่วไป|open"
 
 
+@needs_shared
 def test_real_sample_tax_ids_damaged_then_intact(db_path):
     datagoth.load_file(db_path, REAL)
     rows = q(db_path, "SELECT id, tax_id, tax_id_raw, tax_id_status FROM suppliers ORDER BY tax_id_status")
@@ -313,7 +317,7 @@ def test_cli_file_and_demo_guard(runner, tmp_path):
     assert "3 rows read" in result.output
     demo = tmp_path / "demo.db"
     set_meta(open_db(demo), dataset="demo")
-    result = runner.invoke(cli, ["scrape", "datagoth", "--db", str(demo), "--file", str(REAL)])
+    result = runner.invoke(cli, ["scrape", "datagoth", "--db", str(demo), "--file", str(FIX / "fy2566_31cols.csv")])
     assert result.exit_code == 1 and "DEMO database" in result.output and "Traceback" not in result.output
 
 
@@ -408,7 +412,7 @@ def test_live_timeout_and_truncated_download_keep_existing_data(db_path, tmp_pat
 
 def test_cli_options_exclude_each_other(runner, tmp_path):
     result = runner.invoke(cli, ["scrape", "datagoth", "--db", str(tmp_path / "x.db"), "--year", "2568",
-                                 "--file", str(REAL)])
+                                 "--file", str(FIX / "fy2566_31cols.csv")])
     assert result.exit_code == 1 and "use one of --file, --year or --url" in result.output
 
 

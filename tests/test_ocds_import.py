@@ -13,7 +13,7 @@ import requests
 import responses
 
 import scrapers.http
-from conftest import FIXTURES, SHARED
+from conftest import FIXTURES, SHARED, needs_shared
 from prongsai.cli import cli
 from scrapers import ocds
 from scrapers.store import TooManyBadRows
@@ -37,7 +37,11 @@ REAL_SAMPLES = {
 
 @pytest.fixture(autouse=True)
 def _schema(monkeypatch):
-    monkeypatch.setenv("PRONGSAI_OCDS_SCHEMA_DIR", str(SCHEMA_DIR))
+    """The schema as published in ../shared when present, else the copy shipped with Prongsai."""
+    if SCHEMA_DIR.exists():
+        monkeypatch.setenv("PRONGSAI_OCDS_SCHEMA_DIR", str(SCHEMA_DIR))
+    else:
+        monkeypatch.delenv("PRONGSAI_OCDS_SCHEMA_DIR", raising=False)
 
 
 def _count(db, table):
@@ -52,6 +56,7 @@ def _load(tmp_path, path, name="p.db"):
     return run, conn
 
 
+@needs_shared
 @pytest.mark.parametrize("name", sorted(REAL_SAMPLES))
 def test_every_real_sample_imports(tmp_path, name):
     run, db = _load(tmp_path, OCDS_DATA / name)
@@ -62,6 +67,7 @@ def test_every_real_sample_imports(tmp_path, name):
     assert {r[0] for r in db.execute("SELECT DISTINCT source FROM projects")} == {"ocds"}
 
 
+@needs_shared
 def test_prozorro_open_tender_keeps_bids_awards_and_parties(tmp_path):
     _, db = _load(tmp_path, OCDS_DATA / "prozorro-ua/records-10.json")
     release = next(json.loads(line) for line in open(OCDS_DATA / "prozorro-ua/compiled-releases-10.jsonl")
@@ -84,6 +90,7 @@ def test_prozorro_open_tender_keeps_bids_awards_and_parties(tmp_path):
     assert supplier["tax_id_status"] == "missing"  # a Ukrainian EDRPOU is not a Thai tax id
 
 
+@needs_shared
 def test_ids_come_from_identifiers_when_references_have_none(tmp_path):
     _, db = _load(tmp_path, OCDS_DATA / "ocdskit-realdata/cdmx-compiled-releases-2.jsonl")
     release = json.loads(open(OCDS_DATA / "ocdskit-realdata/cdmx-compiled-releases-2.jsonl").readline())
@@ -97,6 +104,7 @@ def test_ids_come_from_identifiers_when_references_have_none(tmp_path):
     assert project["number_of_tenderers"] == release["tender"]["numberOfTenderers"]
 
 
+@needs_shared
 def test_contract_whose_award_is_not_published_keeps_its_link(tmp_path):
     _, db = _load(tmp_path, OCDS_DATA / "ocdskit-realdata/release-package_1.1-2.json")
     contract = db.execute("SELECT * FROM contracts").fetchone()
@@ -123,6 +131,7 @@ def test_release_package_is_merged_per_ocid(tmp_path):
     assert contract["supplier_id"] == "TH-RD-0105536000003" and contract["award_amount"] == 4590000
 
 
+@needs_shared
 def test_a_rerun_changes_nothing(tmp_path):
     ocds.import_file(tmp_path / "p.db", OCDS_DATA / "prozorro-ua/records-10.json")
     again = ocds.import_file(tmp_path / "p.db", OCDS_DATA / "prozorro-ua/compiled-releases-10.jsonl")
@@ -178,6 +187,7 @@ def _stored(db, ocid):
             "bids": bids, "awards": awards}
 
 
+@needs_shared
 @pytest.mark.parametrize("path", CARDINAL_FILES, ids=[f"{p.parent.name}/{p.name}" for p in CARDINAL_FILES])
 def test_cardinal_fixture_imports_without_loss(tmp_path, path):
     run, db = _load(tmp_path, path)
@@ -187,6 +197,7 @@ def test_cardinal_fixture_imports_without_loss(tmp_path, path):
         assert _stored(db, release["ocid"]) == _expected(release), release["ocid"]
 
 
+@needs_shared
 def test_cardinal_fixtures_cover_the_odd_cases():
     """The conformance test above must see the tricky inputs it claims to handle."""
     seen = collections.Counter()
@@ -248,11 +259,13 @@ def test_invalid_json_document_fails_with_its_name(tmp_path):
     assert _count(db, "projects") == 0
 
 
+@needs_shared
 def test_a_json_document_that_is_not_ocds_is_refused(tmp_path):
     with pytest.raises(ocds.OCDSError, match="not OCDS"):
         _load(tmp_path, SCHEMA_DIR / "release-package-schema.json")
 
 
+@needs_shared
 def test_cli_scrape_ocds(runner, tmp_path):
     db = tmp_path / "cli.db"
     result = runner.invoke(cli, ["scrape", "ocds", "--db", str(db), "--file",
@@ -277,6 +290,7 @@ def test_record_without_compiled_release_is_merged_by_date():
     assert "only linked" in linked_only
 
 
+@needs_shared
 def test_a_file_import_needs_no_network_the_release_schema_ships_with_prongsai(tmp_path, monkeypatch):
     monkeypatch.delenv("PRONGSAI_OCDS_SCHEMA_DIR")
     ocds._merger.cache_clear()
@@ -297,6 +311,7 @@ def test_a_file_import_needs_no_network_the_release_schema_ships_with_prongsai(t
     ocds._merger.cache_clear()
 
 
+@needs_shared
 def test_configured_schema_dir_still_wins_and_must_hold_the_schema(tmp_path, monkeypatch):
     assert ocds.schema_dir() == SCHEMA_DIR
     monkeypatch.setenv("PRONGSAI_OCDS_SCHEMA_DIR", str(tmp_path))
@@ -304,6 +319,7 @@ def test_configured_schema_dir_still_wins_and_must_hold_the_schema(tmp_path, mon
         ocds.schema_dir()
 
 
+@needs_shared
 def test_import_url_downloads_then_loads_with_provenance(tmp_path, monkeypatch):
     monkeypatch.setattr(scrapers.http, "DEFAULT_INTERVAL", 0)
     url = "https://opencontract.example.th/data/compiled.jsonl"
@@ -344,6 +360,7 @@ def test_a_compiled_release_states_the_whole_process(tmp_path):
     assert change == ("title", "Old title", None)
 
 
+@needs_shared
 def test_a_package_on_one_long_line_is_streamed(tmp_path, monkeypatch):
     monkeypatch.setattr(ocds, "MAX_LINE", 4096)  # Bangkok's yearly files are one line of many MB
     package = json.loads((OCDS_DATA / "prozorro-ua/records-10.json").read_text())
@@ -420,6 +437,7 @@ def test_a_release_package_never_removes(tmp_path):
     assert _count(sqlite3.connect(tmp_path / "p.db"), "bids") == 2
 
 
+@needs_shared
 def test_gzipped_json_lines_of_packages(tmp_path):
     """ocdskit and Kingfisher write one package per line, often gzipped."""
     package = (FIXTURES / "ocds" / "release-package-two-stages.json").read_text()
