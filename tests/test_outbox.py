@@ -170,7 +170,8 @@ def test_rows_of_a_dead_worker_are_recovered_by_how_far_they_got(mail_app, conn,
         queue(conn, key)
     claimed = outbox.claim(conn, 10)
     assert len(claimed) == 2 and outbox.health(conn)["pending"] == 2
-    outbox.ending(conn, claimed[1]["id"])  # died after committing 'ending', before the server's answer
+    with outbox.ending(conn, claimed[1]["id"]):
+        pass  # the final dot written; the worker dies before the server's answer
     assert outbox.recover(conn) == 0  # leases still running
     assert outbox.recover(conn, everything=True) == 2
     rows = {r["idem_key"]: r for r in conn.execute("SELECT * FROM outbox")}

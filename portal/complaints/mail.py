@@ -1,12 +1,12 @@
 """E-mail through a real SMTP server (stdlib ``smtplib``), settings from ``PRONGSAI_SMTP_*``.
 
-``send`` writes the message and, before the final ``.`` that makes the server accept it, calls
-``before_end`` so the outbox can commit "the end is being sent": a worker killed before that
-point left nothing at the server (it drops a transaction whose data never ended), one killed
-after it has almost surely delivered. The outbox turns that into at-most-once delivery.
+``send`` writes the message but its final ``.``, the one write that makes the server accept it,
+and writes that dot inside ``final_dot()``: the outbox's transaction that records "ending" is
+open around it and commits right after, so the record follows the dot within microseconds.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import smtplib
@@ -138,10 +138,11 @@ class Connection:
     def __exit__(self, *exc):
         self.close()
 
-    def send(self, msg: Message, before_end=lambda: None) -> None:
-        """Deliver ``msg`` to its ``To``; Permanent or Temporary (with the server's words) on failure."""
+    def send(self, msg: Message, final_dot=contextlib.nullcontext) -> None:
+        """Deliver ``msg`` to its ``To``; Permanent or Temporary (with the server's words) on failure.
+        ``final_dot()`` wraps the write of the final dot (the outbox's commit of "ending")."""
         try:
-            self._transaction(msg, before_end)
+            self._transaction(msg, final_dot)
         except (Permanent, Temporary):
             self._reset()
             raise
@@ -154,7 +155,7 @@ class Connection:
             self.smtp.close()
             self.smtp = None
 
-    def _transaction(self, msg, before_end):
+    def _transaction(self, msg, final_dot):
         if self.smtp is None:
             self.smtp = self._open()
         smtp = self.smtp
@@ -164,8 +165,8 @@ class Connection:
         _expect(smtp.docmd("DATA"), (354,), "DATA")
         data = _LEADING_DOT.sub(b"..", _EOL.sub(b"\r\n", msg.as_bytes()))
         smtp.send(data if data.endswith(b"\r\n") else data + b"\r\n")
-        before_end()
-        smtp.send(b".\r\n")
+        with final_dot():
+            smtp.send(b".\r\n")
         _expect(smtp.getreply(), (250,), "the message")
 
 

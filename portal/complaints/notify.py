@@ -7,6 +7,7 @@ belongs to a dead worker and recovers it (``outbox.recover``). Between rounds it
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -61,12 +62,14 @@ def deliver(conn, s: mail.Settings, *, batch: int = BATCH) -> dict:
     done = None  # delivered; its 'sent' not committed yet
     with mail.Connection(s) as connection:
         for row in rows:
-            def before_end(row=row):
+            @contextlib.contextmanager
+            def final_dot(row=row):
                 nonlocal done
-                outbox.ending(conn, row["id"], done)
+                with outbox.ending(conn, row["id"], done):
+                    yield
                 done = None
             try:
-                connection.send(message(s, row), before_end)
+                connection.send(message(s, row), final_dot)
             except (mail.Permanent, mail.Temporary) as exc:
                 if done is not None:
                     outbox.sent(conn, done)

@@ -9,15 +9,20 @@ or back to ``pending`` with exponential backoff, or ``failed`` after ``OUTBOX_MA
 a permanent refusal (moderators see it at /moderate/outbox and can queue it again). Every attempt
 is a row of ``outbox_attempts``.
 
-Delivery is at most once. SMTP has no idempotency, so a worker that dies mid-send leaves a
-question only the recipient can answer. The worker commits ``stage='ending'`` just before it
-sends the final ``.`` of the message: a dead worker's row still ``claimed`` never reached the
-end, so the server dropped it and it is sent again (with the same Message-ID); a row ``ending``
-is taken as sent and marked ``unconfirmed`` (it is lost only if the worker died in the
-microseconds between that commit and the write of five bytes; moderators see the count).
+Delivery is exactly once under kill -9 but for a window of microseconds. SMTP has no idempotency:
+once the final ``.`` is written the server delivers, whether or not we hear its answer. So the
+worker writes the message but the dot, opens the transaction that sets ``stage='ending'``, writes
+the dot, and commits at once (``ending``). A dead worker's row still ``claimed`` had no dot
+written (the server dropped the unfinished transaction) unless the worker died in the
+microseconds between the dot's write and the commit's write to the WAL: it is sent again with the
+same Message-ID (at least once, in that window only). A row ``ending`` had its dot written: it is
+taken as sent and marked ``unconfirmed``. The commit's fsync comes after its write, and a killed
+process's writes stay in the OS page cache, so the fsync is not in the window; after a power
+loss, a message in flight may be sent twice.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -94,12 +99,15 @@ def claim(conn, limit: int) -> list:
     return rows
 
 
-def ending(conn, outbox_id: int, previous_sent: int | None = None) -> None:
-    """Committed just before the final dot; the previous message's success rides in the same commit."""
+@contextlib.contextmanager
+def ending(conn, outbox_id: int, previous_sent: int | None = None):
+    """Around the write of the final dot: opened before it, committed right after it, so a row
+    ``ending`` always had its dot written. The previous message's success rides in the same commit."""
     with transaction(conn):
         if previous_sent is not None:
             _mark_sent(conn, previous_sent)
         conn.execute("UPDATE outbox SET stage = 'ending' WHERE id = ?", [outbox_id])
+        yield
 
 
 def sent(conn, outbox_id: int) -> None:
