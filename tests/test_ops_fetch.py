@@ -81,3 +81,28 @@ def test_cli_reads_the_url_from_the_environment(runner, published, tmp_path, mon
         result = runner.invoke(cli, ["fetch-public", "--db", str(target)])
     assert result.exit_code == 0, result.output
     assert "installed build" in result.output and build_id(target) == build_id(published)
+
+
+def test_a_cut_download_resumes_on_the_next_run_and_never_mixes_builds(published, tmp_path):
+    target = tmp_path / "mirror" / "procurement.db"
+    target.parent.mkdir()
+    whole = published.read_bytes()
+    expected = sidecar(published).read_text().split()[0]
+    part = target.with_name(f".{target.name}.{expected[:16]}.fetch.part")
+    part.write_bytes(whole[: len(whole) // 2])  # the run before was cut half-way
+    other = target.with_name(f".{target.name}.{'e' * 16}.fetch.part")
+    other.write_bytes(b"half of another build")
+    ranges = []
+
+    def ranged(request):
+        start = int(request.headers["Range"].removeprefix("bytes=").rstrip("-"))
+        ranges.append(start)
+        return 206, {"Content-Range": f"bytes {start}-{len(whole) - 1}/{len(whole)}"}, whole[start:]
+
+    with responses.RequestsMock() as rsps:
+        rsps.get(URL + ".sha256", body=sidecar(published).read_text())
+        rsps.add_callback(responses.GET, URL, callback=ranged)
+        rsps.get(URL + "-inspect.json", status=404)
+        assert fetch_public(URL, target, client())["downloaded"]
+    assert ranges == [len(whole) // 2] and target.read_bytes() == whole
+    assert not part.exists() and not other.exists()

@@ -5,7 +5,8 @@ it (docs/scaling.md, step 2). ``publish`` leaves ``procurement.db``, ``procureme
 and Datasette's inspect file side by side; upload the three anywhere (the nightly workflow keeps
 them as the `data` release) and give this command the database's URL. Nothing is downloaded when
 the local file already has the published sha256; a download that differs is refused and the
-current file stays in place. An interrupted download resumes on the next run.
+current file stays in place. An interrupted download resumes on the next run (its ``.part`` is
+kept, named by the sha256 it should reach).
 """
 from __future__ import annotations
 
@@ -32,7 +33,13 @@ def fetch_public(url: str, target, client) -> dict:
     if target.exists() and local.exists() and local.read_text().split()[:1] == [expected] \
             and sha256_file(target) == expected:
         return {"sha256": expected, "downloaded": False}
-    tmp = staging_path(target)
+    staging_path(target)  # the folder made, an old publish's leftover gone
+    # Named by the published sha256, so a cut download resumes only into the same file: a
+    # leftover of another build is dropped, never completed with this one's bytes.
+    tmp = target.with_name(f".{target.name}.{expected[:16]}.fetch")
+    for stale in target.parent.glob(f".{target.name}.*.fetch*"):
+        if not stale.name.startswith(tmp.name):
+            stale.unlink(missing_ok=True)
     inspect_tmp = tmp.with_name(tmp.name + "-inspect.json")
     try:
         download = client.download(url, tmp)
