@@ -87,6 +87,18 @@ def _absent(row: dict, fields) -> str | None:
     return f"no {', '.join(missing)}" if missing else None
 
 
+def _whole_rows(records: Records, rows: list, fields, where: str):
+    """``(location, row)`` of each row with every one of ``fields`` (location ``<where> <n>``);
+    every row is counted, one lacking a field is quarantined naming it."""
+    for n, row in enumerate(rows, start=1):
+        records.rows_in += 1
+        location = f"{where} {n}"
+        if reason := _absent(row, fields):
+            records.quarantine(location, row, reason)
+            continue
+        yield location, row
+
+
 def _datetime(value) -> str | None:
     """process5 ISO date-time -> ISO in the common era, offset kept (B.E. years corrected)."""
     if value in (None, ""):
@@ -113,12 +125,7 @@ def parse_listing(content: bytes, *, url: str, budget_year: int | None = None) -
     """One listing page -> projects, their agencies and the announcement each row shows."""
     records = Records()
     rows = _checked(_list(_data(content, url), "data", url, "data."), LISTING_FIELDS, url, "data.data")
-    for n, row in enumerate(rows, start=1):
-        records.rows_in += 1
-        location = f"{url} row {n}"
-        if reason := _absent(row, LISTING_FIELDS):
-            records.quarantine(location, row, reason)
-            continue
+    for location, row in _whole_rows(records, rows, LISTING_FIELDS, f"{url} row"):
         try:
             pid = egp.project_id(row["projectId"])
             published_at = _datetime(row["announceDate"])
@@ -180,12 +187,7 @@ def parse_result(content: bytes, *, url: str, project_id: str) -> Records:
             raise LayoutError(SOURCE, url, f"{where} object", type(entry).__name__)
         bidders = _checked(_list(entry, "procureResultDataResponse", url, where + "."), BIDDER_FIELDS, url,
                            f"{where}.procureResultDataResponse")
-        for n, bidder in enumerate(bidders, start=1):
-            records.rows_in += 1
-            location = f"{url} lot {lot} bidder {n}"
-            if reason := _absent(bidder, BIDDER_FIELDS):
-                records.quarantine(location, bidder, reason)
-                continue
+        for location, bidder in _whole_rows(records, bidders, BIDDER_FIELDS, f"{url} lot {lot} bidder"):
             flag = str(bidder["resultFlag"] or "").strip().upper()
             try:
                 if flag not in RESULT_STATUS:
@@ -242,16 +244,12 @@ def parse_contracts(content: bytes, *, url: str, project_id: str, parties: dict 
     rows = _checked(_list(_data(content, url), "contractAvailableResponse", url, "data."), CONTRACT_FIELDS, url,
                     "data.contractAvailableResponse")
     contracts = []
-    for n, row in enumerate(rows, start=1):
-        records.rows_in += 1
-        if reason := _absent(row, CONTRACT_FIELDS):
-            records.quarantine(f"{url} contract {n}", row, reason)
-            continue
+    for location, row in _whole_rows(records, rows, CONTRACT_FIELDS, f"{url} contract"):
         try:
             signed = parse_be_date(row["contractDate"])
             amount = parse_amount(row["contractPrice"])
         except ValueError as exc:
-            records.quarantine(f"{url} contract {n}", row, str(exc))
+            records.quarantine(location, row, str(exc))
             continue
         name = row["corporateName"]
         normalized = normalize_name(name)
