@@ -13,7 +13,7 @@ from prongsai import datasette_inspect
 from prongsai.asgi_guards import guard
 from prongsai.copies import DEFAULT_INTERVAL, PrimaryWatch
 from prongsai.core.config import ROOT, load_metadata
-from prongsai.replay import OneWriter, Role, role_from_environment
+from prongsai.replay import OneWriter, PrimaryDoor, Role, role_from_environment
 
 DATA_PREFIX = "/data/"
 DATASETTE_NAME = "procurement"
@@ -137,7 +137,9 @@ def create_asgi_app(db_path, complaints_db_path=None, *, flask_app=None, role: R
     hooks = _as_copy(flask_app, role, db_path) if role.copy else ((), ())
     app = guard(CombinedApp(PublicData(db_path), flask_app, *hooks), flask_app, DATA_PREFIX)
     # per-route body limits before buffering, one set of headers; on a copy, writes go to the primary first
-    return OneWriter(app, flask_app, role, DATA_PREFIX) if role.copy else app
+    if role.copy:
+        return OneWriter(app, flask_app, role, DATA_PREFIX)
+    return PrimaryDoor(app, role.primary_url) if role.primary_url else app
 
 
 def _as_copy(flask_app, role: Role, db_path):

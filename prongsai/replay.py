@@ -14,6 +14,12 @@ proxy then sends the same request there. The proxy holds at most ``REPLAY_LIMIT`
 replay it, so a larger (or chunked, so unknown) body is sent on with a 307 to the primary's own
 URL instead, which keeps the method and the body. A request that was already replayed and still
 reached a copy is refused, never replayed again (a loop means the primary is misnamed).
+
+That URL is the public hostname on a port only the primary serves (fly.toml). Session cookies
+ignore ports, but behind HTTPS Flask-WTF checks that the Referer has the request's scheme, host
+and port: the 307 asks the browser for the site's origin as Referer (``strict-origin``), and the
+primary (``PrimaryDoor``) hands a request that came in through its door to the app under the
+public host, so that check compares like with like.
 """
 from __future__ import annotations
 
@@ -70,8 +76,12 @@ def role_from_environment(environ=None) -> Role:
     name = environ.get("PRONGSAI_ROLE", "primary").strip() or "primary"
     if name not in ROLES:
         raise UserError(f"PRONGSAI_ROLE={name!r}: expected one of {', '.join(ROLES)}")
+    url = environ.get("PRONGSAI_PRIMARY_URL", "").strip().rstrip("/")
+    url_ok = urlsplit(url).scheme in ("http", "https") and bool(urlsplit(url).netloc)
     if name == "primary":
-        return Role()
+        if url and not url_ok:
+            raise UserError(f"PRONGSAI_PRIMARY_URL={url!r} is not an http(s) URL of the primary")
+        return Role(primary_url=url or None)
     problems = []
     instance = environ.get("PRONGSAI_PRIMARY_INSTANCE", "").strip()
     region = environ.get("PRONGSAI_PRIMARY_REGION", "").strip()
@@ -87,8 +97,7 @@ def role_from_environment(environ=None) -> Role:
         replay = None
         problems.append("set PRONGSAI_PRIMARY_INSTANCE (the primary's machine id: fly machines list) "
                         "or PRONGSAI_PRIMARY_REGION")
-    url = environ.get("PRONGSAI_PRIMARY_URL", "").strip().rstrip("/")
-    if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+    if not url_ok:
         problems.append(f"PRONGSAI_PRIMARY_URL={url!r} is not an http(s) URL of the primary")
     if not environ.get("PRONGSAI_SECRET_KEY"):
         problems.append("PRONGSAI_SECRET_KEY is unset: every machine must sign with the same key")
@@ -148,7 +157,8 @@ class OneWriter:
             location = self.role.primary_url + quote(scope.get("root_path", "") + scope["path"])
             if scope.get("query_string"):
                 location += "?" + scope["query_string"].decode("latin-1")
-            await _answer(send, 307, b"", [(b"location", location.encode("latin-1"))])
+            await _answer(send, 307, b"", [(b"location", location.encode("latin-1")),
+                                           (b"referrer-policy", b"strict-origin")])
             return
         await _answer(send, 421, MISDIRECTED, [(b"fly-replay", self.role.replay.encode())])
 
@@ -159,3 +169,25 @@ async def _answer(send, status: int, body: bytes, headers=()):
                             (b"content-length", str(len(body)).encode()), (b"cache-control", b"no-store"),
                             *headers]})
     await send({"type": "http.response.body", "body": body})
+
+
+class PrimaryDoor:
+    """On the primary: a request through its own door (``PRONGSAI_PRIMARY_URL``, where a copy's
+    307 sends large uploads) reaches the app as the public site's, under the public host (the
+    door's hostname without its port)."""
+
+    def __init__(self, app, primary_url: str):
+        self.app = app
+        door = urlsplit(primary_url)
+        self.door = door.netloc.encode("latin-1") if door.port else None
+        self.public = (door.hostname or "").encode("latin-1")
+
+    def __getattr__(self, name):
+        return getattr(self.app, name)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and self.door:
+            headers = scope.get("headers", [])
+            if (b"host", self.door) in headers:
+                scope = {**scope, "headers": [(n, self.public if n == b"host" else v) for n, v in headers]}
+        await self.app(scope, receive, send)

@@ -6,6 +6,7 @@ import sqlite3
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from werkzeug.routing import IntegerConverter
 
 import portal.complaints.db as complaints_db
@@ -153,6 +154,7 @@ async def test_replay_answers_before_reading_the_body(copy_app):
         assert sent[0]["status"] == 307
         assert dict(sent[0]["headers"])[b"location"] == \
             (PRIMARY + "/projects/%E0%B8%81%201/report?lang=en").encode()
+        assert dict(sent[0]["headers"])[b"referrer-policy"] == b"strict-origin"  # the origin goes along
         sent.clear()
     # already replayed once and still on a copy: the primary is misnamed; never loop
     await copy_app(scope([(b"content-length", b"3"), (b"fly-replay-src", b"instance=abc;region=sin")]),
@@ -181,3 +183,26 @@ def test_copy_settings_are_checked_with_clear_errors():
         assert missing in str(error.value)
     with pytest.raises(UserError, match="not a Fly machine id"):
         role_from_environment({**COPY_ENV, "PRONGSAI_PRIMARY_INSTANCE": "x;region=iad"})
+
+
+async def track_post_through_the_door(app) -> httpx.Response:
+    """A form opened on the public site, then sent (as after a copy's 307) to the primary's door,
+    behind Fly's HTTPS proxy: the browser sends the site's origin as Referer (strict-origin)."""
+    proxy = {"X-Forwarded-Proto": "https", "Fly-Client-IP": "203.0.113.9"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://prongsai.test",
+                                 headers=proxy) as client:
+        form = await client.get("/track?lang=en")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+        return await client.post("https://prongsai.test:8443/track?lang=en", data={"csrf_token": token, "code": "X"},
+                                 headers={"Referer": "https://prongsai.test/"})
+
+
+async def test_an_upload_sent_to_the_primarys_door_passes_the_strict_referer_check(demo_db, tmp_path, monkeypatch):
+    monkeypatch.setenv("PRONGSAI_BEHIND_FLY_PROXY", "true")
+    monkeypatch.setenv("PRONGSAI_SECRET_KEY", "shared")
+    monkeypatch.setenv("PRONGSAI_COMPLAINTS_KEY", Fernet.generate_key().decode())
+    refused = await track_post_through_the_door(create_asgi_app(demo_db, tmp_path / "complaints.db"))
+    assert refused.status_code == 400 and "did not come from this site" in refused.text  # Flask-WTF alone
+    monkeypatch.setenv("PRONGSAI_PRIMARY_URL", "https://prongsai.test:8443")
+    accepted = await track_post_through_the_door(create_asgi_app(demo_db, tmp_path / "complaints.db"))
+    assert accepted.status_code == 404 and "did not come from this site" not in accepted.text  # the view: no such code
