@@ -246,7 +246,8 @@ def _write(conn: sqlite3.Connection, g: _Gen, seed: int) -> None:
     with progress("demo projects", g.n) as update:
         conn.execute("BEGIN")
         i = 0
-        while i < g.n:
+        known = KNOWN_CASE_PROJECTS if g.n >= 1000 else 0  # in place of the last random ones
+        while i < g.n - known:
             made = _project(g, batch, prov)
             i += made
             if len(batch["projects"]) >= 5000:
@@ -254,6 +255,8 @@ def _write(conn: sqlite3.Connection, g: _Gen, seed: int) -> None:
                 conn.execute("COMMIT")
                 conn.execute("BEGIN")
             update(made)
+        if known:
+            _known_cases(g, batch, prov)
         _flush(conn, batch)
         conn.execute("COMMIT")
 
@@ -346,8 +349,40 @@ def _split_group(g: _Gen, batch, prov) -> int:
     return count
 
 
+#: Seeded cases whose truth the tests know (after the random projects, so those stay as they were):
+#: a laptop class bought by many agencies at 22-28k baht a unit with two outliers at 3x (TH14), and a
+#: closed group of three tenderers taking turns winning one agency's tenders (TH15) beside the same
+#: three at another agency where one always wins (no rotation).
+PRICE_CLASS, PRICE_UNITS, PRICE_OUTLIER_AGENCIES = "43211503", ("เครื่อง", "เครื่อง.", " เครื่อง "), (3, 4)
+ROTATION_AGENCY, STEADY_AGENCY, ROTATION_TENDERS = 5, 6, 6
+KNOWN_CASE_PROJECTS = 16 + 2 * ROTATION_TENDERS
+
+
+def rotation_members(g: _Gen) -> list[int]:
+    """The seeded bid-rotation group: three suppliers from the end of the list (rarely drawn at random)."""
+    return [len(g.suppliers) - 1, len(g.suppliers) - 2, len(g.suppliers) - 3]
+
+
+def _known_cases(g: _Gen, batch, prov) -> None:
+    r = g.r
+    for k in range(KNOWN_CASE_PROJECTS - 2 * ROTATION_TENDERS):
+        agency = g.agencies[k]
+        price = round(r.uniform(22_000, 28_000), 2) * (3 if k in PRICE_OUTLIER_AGENCIES else 1)
+        qty = r.randint(2, 20)
+        _emit_project(g, batch, prov, method=METHODS[0], agency=agency, plant=None,
+                      fixed_date=_dt.date(2025, 2, 1 + k), fixed_amount=round(price * qty, 2),
+                      fixed_items=[(PRICE_CLASS, PRICE_UNITS[k % 3], qty, price)])
+    members = rotation_members(g)
+    for agency, rotate in ((ROTATION_AGENCY, True), (STEADY_AGENCY, False)):
+        for k in range(ROTATION_TENDERS):
+            winner = members[k % 3] if rotate else members[0]
+            _emit_project(g, batch, prov, method=METHODS[1], agency=g.agencies[agency], plant=None,
+                          fixed_date=_dt.date(2025, 3, 1 + 3 * k), fixed_winner=winner,
+                          fixed_bidders=[winner] + [m for m in members if m != winner])
+
+
 def _emit_project(g: _Gen, batch, prov, *, method, agency, plant, fixed_date=None,
-                  fixed_amount=None, fixed_winner=None):
+                  fixed_amount=None, fixed_winner=None, fixed_bidders=None, fixed_items=None):
     r = g.r
     name, group, method_id, ocds_method, _ = method
     competitive = ocds_method != "limited"
@@ -396,7 +431,9 @@ def _emit_project(g: _Gen, batch, prov, *, method, agency, plant, fixed_date=Non
 
     # bids
     bidders = [winner]
-    if competitive:
+    if fixed_bidders:
+        bidders = list(fixed_bidders)
+    elif competitive:
         n = 1 + min(7, int(r.expovariate(0.55)))
         if plant in ("clustered", "identical_bids", "all_but_winner_disqualified", "lowest_disqualified",
                      "heavy_discount", "late_bid") and n < 3:
@@ -460,11 +497,14 @@ def _emit_project(g: _Gen, batch, prov, *, method, agency, plant, fixed_date=Non
     classes = [specialty] if r.random() < 0.8 else [specialty, specialty]
     if winner in g.generalists:
         classes = [r.choice([seg for t in PROJECT_TYPES for seg in t[3]])]
-    for k, seg in enumerate(classes, 1):
+    items = fixed_items or []
+    for seg in [] if fixed_items else classes:
         cid = f"{seg}{r.randint(10, 99)}{r.randint(0, 9)}000"
         qty = r.randint(1, 200)
-        batch["items"].append((f"{pid}/{k}", pid, str(k), "UNSPSC", cid, subject, qty, "หน่วย",
-                               round(award_amount / qty, 2), CURRENCY) + p_prov)
+        items.append((cid, "หน่วย", qty, round(award_amount / qty, 2)))
+    for k, (cid, unit, qty, unit_value) in enumerate(items, 1):
+        batch["items"].append((f"{pid}/{k}", pid, str(k), "UNSPSC", cid, subject, qty, unit, unit_value,
+                               CURRENCY) + p_prov)
         batch["award_items"].append((f"{pid}/1", "UNSPSC", cid))
     for k, (s, amount, status, day) in enumerate(bid_rows, 1):
         bid_row_id = f"{pid}/{k}"
