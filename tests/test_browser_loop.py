@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 import pytest
-from test_browser import CHROMIUM, LAUNCH_ARGS, OUTPUT, _free_port, browser  # noqa: F401 - fixture
+from test_browser import CHROMIUM, OUTPUT, _free_port, browser  # noqa: F401 - fixture
 from test_outbox import Inbox
 
 pytestmark = [pytest.mark.browser,

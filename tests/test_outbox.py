@@ -170,8 +170,7 @@ def test_rows_of_a_dead_worker_are_recovered_by_how_far_they_got(mail_app, conn,
         queue(conn, key)
     claimed = outbox.claim(conn, 10)
     assert len(claimed) == 2 and outbox.health(conn)["pending"] == 2
-    with outbox.ending(conn, claimed[1]["id"]):
-        pass  # the final dot written; the worker dies before the server's answer
+    outbox.final_dot(conn, claimed[1]["id"], lambda: None)  # then the worker dies before the server's answer
     assert outbox.recover(conn) == 0  # leases still running
     assert outbox.recover(conn, everything=True) == 2
     rows = {r["idem_key"]: r for r in conn.execute("SELECT * FROM outbox")}
@@ -242,3 +241,24 @@ def test_notify_refuses_to_start_without_a_public_url(mail_app):
     mail_app.config["PUBLIC_URL"] = None
     result = mail_app.test_cli_runner().invoke(cli, ["notify", "--once"])
     assert result.exit_code != 0 and "PRONGSAI_PUBLIC_URL is not set" in result.output
+
+
+def test_sigterm_finishes_the_message_being_sent_and_puts_the_rest_back(mail_app, conn, smtp, monkeypatch):
+    import signal
+
+    for n in range(5):
+        queue(conn, f"k{n}")
+    sent = []
+    real = notify.message
+
+    def message_then_term(s, row):  # a deploy's SIGTERM arrives while the first message is being sent
+        if not sent:
+            signal.raise_signal(signal.SIGTERM)
+        sent.append(row["id"])
+        return real(s, row)
+
+    monkeypatch.setattr(notify, "message", message_then_term)
+    totals = notify.run(conn, mail.settings(mail_app.config), once=False)
+    assert totals["sent"] == 1 and len(smtp.messages) == 1
+    assert conn.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0] == 4
+    assert conn.execute("SELECT count(*) FROM outbox WHERE status = 'sending'").fetchone()[0] == 0

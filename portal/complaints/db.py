@@ -237,7 +237,7 @@ CREATE TABLE outbox (
     user_id INTEGER REFERENCES users(id),
     payload BLOB NOT NULL,                 -- Fernet: recipient, subject, texts, attachments
     status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sending', 'sent', 'failed')),
-    stage TEXT CHECK (stage IN ('claimed', 'ending')),  -- 'ending': committed to send the final dot
+    stage TEXT CHECK (stage IN ('claimed', 'ending')),  -- 'claimed' while a worker holds it
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TEXT NOT NULL,
     lease_until TEXT,
@@ -321,7 +321,11 @@ CREATE INDEX idx_summaries_written_by ON case_summaries(written_by);
 
 #: version -> DDL script, applied once each (prongsai.core.migrations). Version 3 is the whole
 #: schema, written idempotently, so databases of versions 1 and 2 come up to it; append new versions.
-MIGRATIONS = {3: DDL, 4: LOOP}
+MIGRATIONS = {3: DDL, 4: LOOP, 5: """
+-- The final dot of this outbox row was written (portal.complaints.outbox): one small row, so the
+-- commit that records it right after the dot writes one page.
+CREATE TABLE outbox_dots (outbox_id INTEGER PRIMARY KEY REFERENCES outbox(id) ON DELETE CASCADE);
+"""}
 
 
 def open_complaints_db(path) -> sqlite3.Connection:

@@ -1,12 +1,10 @@
 """E-mail through a real SMTP server (stdlib ``smtplib``), settings from ``PRONGSAI_SMTP_*``.
 
 ``send`` writes the message but its final ``.``, the one write that makes the server accept it,
-and writes that dot inside ``final_dot()``: the outbox's transaction that records "ending" is
-open around it and commits right after, so the record follows the dot within microseconds.
+and hands the write of that dot to ``final_dot``, so the outbox can commit "ending" just before.
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import re
 import smtplib
@@ -138,9 +136,9 @@ class Connection:
     def __exit__(self, *exc):
         self.close()
 
-    def send(self, msg: Message, final_dot=contextlib.nullcontext) -> None:
+    def send(self, msg: Message, final_dot=lambda write_dot: write_dot()) -> None:
         """Deliver ``msg`` to its ``To``; Permanent or Temporary (with the server's words) on failure.
-        ``final_dot()`` wraps the write of the final dot (the outbox's commit of "ending")."""
+        ``final_dot(write_dot)`` records "ending" and then calls ``write_dot``."""
         try:
             self._transaction(msg, final_dot)
         except (Permanent, Temporary):
@@ -165,8 +163,7 @@ class Connection:
         _expect(smtp.docmd("DATA"), (354,), "DATA")
         data = _LEADING_DOT.sub(b"..", _EOL.sub(b"\r\n", msg.as_bytes()))
         smtp.send(data if data.endswith(b"\r\n") else data + b"\r\n")
-        with final_dot():
-            smtp.send(b".\r\n")
+        final_dot(lambda: smtp.sock.sendall(b".\r\n"))
         _expect(smtp.getreply(), (250,), "the message")
 
 

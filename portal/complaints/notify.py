@@ -7,11 +7,12 @@ belongs to a dead worker and recovers it (``outbox.recover``). Between rounds it
 """
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import logging
 import os
 import pathlib
+import signal
+import threading
 import time
 
 from flask import current_app
@@ -52,36 +53,30 @@ def message(s: mail.Settings, row):
                       message_id=row["message_id"], attachments=_attachments(data["attachments"]))
 
 
-def deliver(conn, s: mail.Settings, *, batch: int = BATCH) -> dict:
-    """Claim and send one batch over one SMTP session. A message's success is committed together
-    with the next message's 'ending' stage (one commit per message instead of two)."""
+def deliver(conn, s: mail.Settings, *, batch: int = BATCH, stop=lambda: False) -> dict:
+    """Claim and send one batch over one SMTP session; the server's 250s are committed together
+    at the end (or before a failure is recorded): until then each row's recorded dot stands for it."""
     counts = {"sent": 0, "retry": 0, "failed": 0}
     rows = outbox.claim(conn, batch)
     if not rows:
         return counts
-    done = None  # delivered; its 'sent' not committed yet
+    accepted = []
     with mail.Connection(s) as connection:
         for row in rows:
-            @contextlib.contextmanager
-            def final_dot(row=row):
-                nonlocal done
-                with outbox.ending(conn, row["id"], done):
-                    yield
-                done = None
+            if stop():
+                break  # the rest of the batch is put back by recover() on the way out
             try:
-                connection.send(message(s, row), final_dot)
+                connection.send(message(s, row), lambda write_dot, row=row: outbox.final_dot(conn, row["id"], write_dot))
             except (mail.Permanent, mail.Temporary) as exc:
-                if done is not None:
-                    outbox.sent(conn, done)
-                    done = None
+                outbox.sent(conn, accepted)
+                accepted = []
                 status = outbox.failed(conn, row, str(exc), permanent=isinstance(exc, mail.Permanent))
                 counts["failed" if status == "failed" else "retry"] += 1
                 log.warning("outbox %s (%s): %s", row["id"], row["kind"], exc)
                 continue
-            done = row["id"]
+            accepted.append(row["id"])
             counts["sent"] += 1
-    if done is not None:
-        outbox.sent(conn, done)
+    outbox.sent(conn, accepted)
     return counts
 
 
@@ -109,18 +104,28 @@ class Lock:
 
 
 def run(conn, s: mail.Settings, *, once: bool, interval: float = 2.0, tick_every: float = 60.0) -> dict:
+    """Deliver until stopped. SIGTERM (a deploy) or Ctrl-C lets the message being sent finish, puts
+    the rest of the batch back and exits; only SIGKILL leaves a message half-sent."""
     totals = {"sent": 0, "retry": 0, "failed": 0, "recovered": 0}
-    with Lock(current_app.config["COMPLAINTS_DATABASE"]):
-        totals["recovered"] = outbox.recover(conn, everything=True)
-        last_tick = 0.0
-        while True:
-            if time.monotonic() - last_tick >= tick_every:
-                tick(conn)
-                last_tick = time.monotonic()
-            counts = deliver(conn, s)
-            for key, n in counts.items():
-                totals[key] += n
-            if not any(counts.values()):
-                if once:
-                    return totals
-                time.sleep(interval)
+    stopping = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        with Lock(current_app.config["COMPLAINTS_DATABASE"]):
+            totals["recovered"] = outbox.recover(conn, everything=True)
+            last_tick = 0.0
+            while not stopping.is_set():
+                if time.monotonic() - last_tick >= tick_every:
+                    tick(conn)
+                    last_tick = time.monotonic()
+                counts = deliver(conn, s, stop=stopping.is_set)
+                for key, n in counts.items():
+                    totals[key] += n
+                if not any(counts.values()):
+                    if once:
+                        break
+                    stopping.wait(interval)
+            outbox.recover(conn, everything=True)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return totals

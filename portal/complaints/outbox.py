@@ -9,20 +9,18 @@ or back to ``pending`` with exponential backoff, or ``failed`` after ``OUTBOX_MA
 a permanent refusal (moderators see it at /moderate/outbox and can queue it again). Every attempt
 is a row of ``outbox_attempts``.
 
-Delivery is exactly once under kill -9 but for a window of microseconds. SMTP has no idempotency:
-once the final ``.`` is written the server delivers, whether or not we hear its answer. So the
-worker writes the message but the dot, opens the transaction that sets ``stage='ending'``, writes
-the dot, and commits at once (``ending``). A dead worker's row still ``claimed`` had no dot
-written (the server dropped the unfinished transaction) unless the worker died in the
-microseconds between the dot's write and the commit's write to the WAL: it is sent again with the
-same Message-ID (at least once, in that window only). A row ``ending`` had its dot written: it is
-taken as sent and marked ``unconfirmed``. The commit's fsync comes after its write, and a killed
-process's writes stay in the OS page cache, so the fsync is not in the window; after a power
-loss, a message in flight may be sent twice.
+Delivery is exactly once but for a window of microseconds, where it is at least once. SMTP has
+no idempotency: once the final ``.`` is written the server delivers, whether or not we hear its
+answer. So the worker writes the message but the dot, then writes the dot inside a transaction
+that records it in ``outbox_dots`` and commits at once (``final_dot``). A dead worker's row with
+no dot recorded had none written (the server drops an unfinished transaction), unless the worker
+died in the microseconds between the dot's write and the commit: it is sent again with the same
+Message-ID. A row with its dot recorded is taken as sent and marked ``unconfirmed`` (moderators
+see the count). The other order (commit, then dot) loses instead of duplicating; aiosmtpd, like
+any server may, also drops a message whose client vanishes right after the dot, so it loses more.
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -65,22 +63,23 @@ def payload(row) -> dict:
 
 def recover(conn, *, everything: bool = False) -> int:
     """Rows left ``sending`` by a dead worker (lease over, or all of them when this worker holds the
-    lock): not yet ``ending`` -> pending again; ``ending`` -> sent, unconfirmed."""
+    lock): no dot written -> pending again; dot written -> sent, unconfirmed."""
     stamp = now()
     where = "status = 'sending'" + ("" if everything else " AND lease_until < ?")
     with transaction(conn):
-        rows = conn.execute(f"SELECT id, stage FROM outbox WHERE {where}", [] if everything else [stamp]).fetchall()
+        rows = conn.execute(f"SELECT id, id IN (SELECT outbox_id FROM outbox_dots) AS dot FROM outbox WHERE {where}",
+                            [] if everything else [stamp]).fetchall()
         for row in rows:
-            ended = row["stage"] == "ending"
             conn.execute("UPDATE outbox_attempts SET finished_at = ?, outcome = ? WHERE outbox_id = ? AND "
-                         "finished_at IS NULL", [stamp, "crashed_after_data" if ended else "crashed", row["id"]])
-            if ended:
+                         "finished_at IS NULL", [stamp, "crashed_after_data" if row["dot"] else "crashed", row["id"]])
+            if row["dot"]:
                 conn.execute("UPDATE outbox SET status = 'sent', stage = NULL, unconfirmed = 1, sent_at = ?, "
                              "lease_until = NULL WHERE id = ?", [stamp, row["id"]])
             else:
                 conn.execute("UPDATE outbox SET status = 'pending', stage = NULL, next_attempt_at = ?, "
                              "lease_until = NULL, last_error = 'the worker stopped during this attempt' "
                              "WHERE id = ?", [stamp, row["id"]])
+            conn.execute("DELETE FROM outbox_dots WHERE outbox_id = ?", [row["id"]])
     return len(rows)
 
 
@@ -99,28 +98,34 @@ def claim(conn, limit: int) -> list:
     return rows
 
 
-@contextlib.contextmanager
-def ending(conn, outbox_id: int, previous_sent: int | None = None):
-    """Around the write of the final dot: opened before it, committed right after it, so a row
-    ``ending`` always had its dot written. The previous message's success rides in the same commit."""
-    with transaction(conn):
-        if previous_sent is not None:
-            _mark_sent(conn, previous_sent)
-        conn.execute("UPDATE outbox SET stage = 'ending' WHERE id = ?", [outbox_id])
-        yield
+def final_dot(conn, outbox_id: int, write_dot) -> None:
+    """``write_dot()`` inside the transaction that records it, committed right after: the commit
+    writes one page and, with ``synchronous=NORMAL`` for it alone, no fsync stands between the dot
+    and the record becoming visible (a fsync there let a kill drop records of dots written)."""
+    conn.execute("PRAGMA synchronous=NORMAL")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("INSERT INTO outbox_dots (outbox_id) VALUES (?)", [outbox_id])
+            write_dot()
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    finally:
+        conn.execute("PRAGMA synchronous=FULL")
 
 
-def sent(conn, outbox_id: int) -> None:
-    with transaction(conn):
-        _mark_sent(conn, outbox_id)
-
-
-def _mark_sent(conn, outbox_id):
+def sent(conn, outbox_ids) -> None:
+    """The server's 250 for these rows, in one commit."""
     stamp = now()
-    conn.execute("UPDATE outbox SET status = 'sent', stage = NULL, sent_at = ?, lease_until = NULL, last_error = NULL "
-                 "WHERE id = ?", [stamp, outbox_id])
-    conn.execute("UPDATE outbox_attempts SET finished_at = ?, outcome = 'sent' WHERE outbox_id = ? AND "
-                 "finished_at IS NULL", [stamp, outbox_id])
+    with transaction(conn):
+        for outbox_id in outbox_ids:
+            conn.execute("UPDATE outbox SET status = 'sent', stage = NULL, sent_at = ?, lease_until = NULL, "
+                         "last_error = NULL WHERE id = ?", [stamp, outbox_id])
+            conn.execute("UPDATE outbox_attempts SET finished_at = ?, outcome = 'sent' WHERE outbox_id = ? AND "
+                         "finished_at IS NULL", [stamp, outbox_id])
+            conn.execute("DELETE FROM outbox_dots WHERE outbox_id = ?", [outbox_id])
 
 
 def failed(conn, row, error: str, *, permanent: bool) -> str:
@@ -132,6 +137,7 @@ def failed(conn, row, error: str, *, permanent: bool) -> str:
     with transaction(conn):
         conn.execute("UPDATE outbox_attempts SET finished_at = ?, outcome = ?, error = ? WHERE outbox_id = ? AND "
                      "finished_at IS NULL", [stamp, "failed" if give_up else "retry", error[:1000], row["id"]])
+        conn.execute("DELETE FROM outbox_dots WHERE outbox_id = ?", [row["id"]])
         conn.execute("UPDATE outbox SET status = ?, stage = NULL, lease_until = NULL, last_error = ?, "
                      "next_attempt_at = ? WHERE id = ?",
                      ["failed" if give_up else "pending", error[:1000],
