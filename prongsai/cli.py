@@ -68,7 +68,8 @@ def build(db_path, flag_settings, exports):
 @db_option
 @complaints_db_option
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=None, help="Port (default: $PORT, else 8000).")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="Port (default: $PORT, else 8000; 0: any free port, printed at start).")
 @click.option("--workers", type=click.IntRange(1, 32), default=None,
               help="Server processes, one per core (default: $WEB_CONCURRENCY, else 1). "
                    "Rate limits are counted per process.")
@@ -80,7 +81,7 @@ def serve(db_path, complaints_db_path, host, port, workers):
 
     if not os.path.exists(db_path):
         raise UserError(f"database not found: {db_path} (run `prongsai demo` and `prongsai build` first)")
-    port = port or int(os.environ.get("PORT", 8000))
+    port = port if port is not None else int(os.environ.get("PORT", 8000))
     workers = workers or int(os.environ.get("WEB_CONCURRENCY", 1))
     problem = current_app.extensions.get("complaints_disabled")
     if problem:
