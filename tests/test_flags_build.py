@@ -20,7 +20,7 @@ def test_every_flag_finds_rows_in_the_demo(demo_db):
     db = sqlite3.connect(demo_db)
     found = {code for (code,) in db.execute("SELECT code FROM red_flags UNION SELECT code FROM org_flags")}
     assert found == set(FLAGS)
-    assert db.execute("SELECT count(*) FROM flag_definitions").fetchone()[0] == len(FLAGS) == 24
+    assert db.execute("SELECT count(*) FROM flag_definitions").fetchone()[0] == len(FLAGS) == 26
     assert db.execute("SELECT count(*) FROM flag_definitions WHERE cardinal_code IS NOT NULL").fetchone()[0] == 11
     # R024 and R058 share Cardinal's fences, computed over the whole database
     fence = json.loads(db.execute("SELECT threshold FROM flag_definitions WHERE code = 'R024'").fetchone()[0])

@@ -24,13 +24,14 @@ import json
 import pathlib
 import re
 import sqlite3
+import sys
 import tempfile
 import threading
 
 from prongsai.core.clock import now
-from prongsai.derive.flags import base, cardinal, scores, thai
+from prongsai.derive.flags import applicability, base, cardinal, scores, thai
 from prongsai.derive.flags.definitions import CARDINAL_CODES, FLAGS
-from prongsai.derive.flags.settings import load_cardinal, load_thai, pipe_set
+from prongsai.derive.flags.settings import load_calibration, load_cardinal, load_thai, pipe_set
 
 #: Scratch databases, each written by one connection while the other only reads the others.
 PROJECTS, BIDS, AWARDS = "scope_projects", "scope_bids", "scope_awards"     # first, first, second
@@ -45,17 +46,34 @@ WITHOUT_BIDS = ("R003", "R018", "R048")
 #: The flags that read the bid tables, in groups that either connection may take, longest first
 #: (R024 and R058 share their ratios; R025, R038 and TH08 the (project, tenderer) rows ``_sp``).
 #: TH06 and TH07 also read the second connection's ``_th``.
-SHARED_WORK = (("R038", "R025", "TH08"), ("R024", "R058"), ("R028",), ("R036",), ("R035",), ("R030",))
+SHARED_WORK = (("R038", "R025", "TH08", "TH15"), ("R024", "R058"), ("R028",), ("R036",), ("R035",), ("R030",))
 SECOND_CONNECTION_THAI = tuple(code for code in thai.BID_CODES if not any(code in group for group in SHARED_WORK))
-#: Each connection's raised flags, per project and per organisation (temporary tables).
+#: Each connection's results (temporary tables): raised flags per project and per organisation,
+#: flags' testable counts, and the open tables published beside the flags (``DERIVED``).
 _RESULTS = (("process_hits", "pid INTEGER, code TEXT, value REAL, evidence TEXT"),
-            ("org_hits", "org_type TEXT, org_id TEXT, code TEXT, value REAL, evidence TEXT"))
+            ("org_hits", "org_type TEXT, org_id TEXT, code TEXT, value REAL, evidence TEXT"),
+            ("flag_testable", "code TEXT, testable INTEGER"))
+#: Open tables the flags build publishes, replaced in the same transaction as the flags (documented
+#: in metadata.yml); all but ``flag_applicability`` are computed by a flag's rule.
+DERIVED = {
+    "unit_price_benchmarks": "item_class TEXT, unit TEXT, fiscal_year INTEGER, purchases INTEGER, median REAL, "
+                             "p25 REAL, p75 REAL, min REAL, max REAL, comparable INTEGER",
+    "unit_price_agencies": "item_class TEXT, unit TEXT, fiscal_year INTEGER, buyer_id TEXT, purchases INTEGER, "
+                           "mean_price REAL, max_price REAL, ratio_to_median REAL",
+    "cobid_edges": "supplier_a TEXT, supplier_b TEXT, together INTEGER, a_won INTEGER, b_won INTEGER, "
+                   "others_won INTEGER, a_procedures INTEGER, b_procedures INTEGER",
+}
+APPLICABILITY = ("flag_applicability", "code TEXT PRIMARY KEY, counted TEXT, needs TEXT, testable INTEGER, "
+                 "fired INTEGER, share REAL, max_fired_pct REAL, miscalibrated INTEGER, computed_at TEXT")
+_INDEXES = {"unit_price_benchmarks": ("item_class, unit, fiscal_year",), "unit_price_agencies": ("item_class, buyer_id",),
+            "cobid_edges": ("supplier_a", "supplier_b")}
 
 
 def build(db, settings_path=None, thai_settings_path=None) -> dict:
     """Compute all enabled flags on ``db`` (a sqlite-utils Database); return Cardinal's Meta."""
     cardinal_settings = load_cardinal(settings_path)
     thai_settings = load_thai(thai_settings_path)
+    calibration = load_calibration(thai_settings_path)
     db_file = db.conn.execute("PRAGMA database_list").fetchone()[2]
     computed_at = now()
     top = cardinal_settings.get("", {})
@@ -98,7 +116,10 @@ def build(db, settings_path=None, thai_settings_path=None) -> dict:
                 meta.update(others.result())
                 return _thresholds(cardinal_settings, thai_settings, meta)
 
-            _publish(conn, staged_by_the_second)
+            checked = _applicability(conn, calibration["max_fired_pct"], computed_at)
+            _publish(conn, staged_by_the_second, checked)
+            for line in applicability.warnings(checked):
+                print(line, file=sys.stderr)
         except BaseException:
             other.results_ready.abort()  # the second connection must not wait for these results
             raise
@@ -109,7 +130,7 @@ def build(db, settings_path=None, thai_settings_path=None) -> dict:
 
 def _keep_results(conn, schema: str) -> None:
     """Copy this connection's temporary results to ``schema``, where the other connection can read them."""
-    for name, _ in _RESULTS:
+    for name in (*dict(_RESULTS), *DERIVED):
         conn.execute(f"CREATE TABLE {schema}.{name} AS SELECT * FROM temp.{name}")
 
 
@@ -137,7 +158,7 @@ def _connect(db_file: str, scratch: str, *, read_only: bool = False, schemas=SCR
     uri = pathlib.Path(db_file).resolve().as_uri() + ("?mode=ro" if read_only else "")
     conn = sqlite3.connect(uri, uri=True, isolation_level=None)
     conn.execute("PRAGMA busy_timeout = 60000")
-    for name, columns in _RESULTS:
+    for name, columns in (*_RESULTS, *DERIVED.items()):
         conn.execute(f"CREATE TEMP TABLE {name} ({columns})")
     for schema in schemas:
         _attach(conn, scratch, schema)
@@ -201,6 +222,7 @@ class _Second:
             thai.compute(self.conn, thai_settings, bids=False)
             meta = cardinal.compute(self.conn, cardinal_settings, WITHOUT_BIDS)
             bids_ready.wait()
+            applicability.count_testable(self.conn, _enabled(cardinal_settings, thai_settings))
             thai.compute(self.conn, _only(thai_settings, SECOND_CONNECTION_THAI), bids=True)
             meta.update(self.work.run(self.conn))
             _keep_results(self.conn, SECOND_RESULTS)
@@ -218,6 +240,22 @@ class _Second:
     def close(self) -> None:
         if self.conn is not None:
             self.conn.close()
+
+
+def _enabled(cardinal_settings, thai_settings) -> dict[str, dict]:
+    """Every flag this build runs, with its settings (defaults filled in)."""
+    enabled = {code: FLAGS[code].defaults | cardinal_settings.get(code, {}) for code in CARDINAL_CODES
+               if code in cardinal_settings or (code == "R003" and "R003.procurement_method_details" in cardinal_settings)}
+    return enabled | thai_settings
+
+
+def _applicability(conn, max_fired_pct: float, computed_at: str) -> list[tuple]:
+    """``flag_applicability`` rows from both connections' testable counts and raised flags."""
+    testable = dict(conn.execute(_results("flag_testable")).fetchall())
+    fired = dict(conn.execute(f"SELECT code, count(*) FROM ({_results('process_hits')}) GROUP BY code "
+                              f"UNION ALL SELECT code, count(*) FROM ({_results('org_hits')}) "
+                              f"WHERE code NOT IN (SELECT code FROM ({_results('process_hits')})) GROUP BY code"))
+    return applicability.rows(testable, fired, max_fired_pct, computed_at)
 
 
 def _only(settings: dict, codes) -> dict:
@@ -240,7 +278,7 @@ def _thresholds(cardinal_settings, thai_settings, meta) -> dict[str, str | None]
     return out
 
 
-def _publish(conn, staged_by_the_second) -> None:
+def _publish(conn, staged_by_the_second, checked: list[tuple]) -> None:
     """Replace the public tables by the staged ones in one transaction (foreign keys off).
 
     ``red_flags``, staged by this connection, is copied while the second connection may still be
@@ -261,10 +299,23 @@ def _publish(conn, staged_by_the_second) -> None:
               f.explanation_en, thresholds[f.code]) for f in FLAGS.values()])
         for table in others:
             _copy_staged(conn, table)
+        _replace(conn, *APPLICABILITY)
+        conn.executemany(f"INSERT INTO main.{APPLICABILITY[0]} VALUES ({', '.join('?' * 9)})", checked)
+        for table, columns in DERIVED.items():
+            _replace(conn, table, columns)
+            conn.execute(f"INSERT INTO main.{table} {_results(table)}")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def _replace(conn, table: str, columns: str) -> None:
+    """Empty ``table`` in main, created (with its index) the first time."""
+    conn.execute(f"CREATE TABLE IF NOT EXISTS main.{table} ({columns})")
+    for k, on in enumerate(_INDEXES.get(table, ())):
+        conn.execute(f"CREATE INDEX IF NOT EXISTS main.idx_{table}_{k} ON {table} ({on})")
+    conn.execute(f"DELETE FROM main.{table}")
 
 
 def _copy_staged(conn, table: str) -> None:

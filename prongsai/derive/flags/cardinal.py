@@ -11,7 +11,7 @@ import functools
 import math
 
 from prongsai.derive.flags.base import create_supplier_projects, in_list
-from prongsai.derive.flags.definitions import CARDINAL_CODES
+from prongsai.derive.flags.definitions import CARDINAL_CODES, FLAGS
 from prongsai.derive.flags.settings import pipe_set
 
 
@@ -69,14 +69,14 @@ class Cardinal:
             self._per_tenderer()
         for code in codes:
             if code in self.s or (code == "R003" and "R003.procurement_method_details" in self.s):
-                getattr(self, code.lower())(self.s.get(code, {}))
+                getattr(self, code.lower())(FLAGS[code].defaults | self.s.get(code, {}))
 
     # --- process indicators --------------------------------------------------------------
 
     def r003(self, cfg):
         per_method = self.s.get("R003.procurement_method_details", {})
         values = ", ".join("(?, ?)" for _ in per_method) or "(NULL, NULL)"
-        params: list = [cfg.get("threshold", 15)] + [x for kv in per_method.items() for x in kv]
+        params: list = [cfg["threshold"]] + [x for kv in per_method.items() for x in kv]
         methods = pipe_set(cfg.get("procurement_methods"))
         method_ok = f"p.ocds_method IS NOT NULL AND {in_list('p.ocds_method', methods, params)}" if methods else "1"
         # chrono's num_days(): whole days, truncated toward zero; invalid dates never match.
@@ -100,7 +100,7 @@ class Cardinal:
 
     def r018(self, cfg):
         params: list = []
-        methods = pipe_set(cfg.get("procurement_methods", "open|selective"))
+        methods = pipe_set(cfg["procurement_methods"])
         method_ok = f"p.ocds_method IS NOT NULL AND {in_list('p.ocds_method', methods, params)}" if methods else "1"
         self.conn.execute(f"""
             INSERT INTO process_hits
@@ -231,7 +231,7 @@ class Cardinal:
         self._tenderers("R030", "SELECT DISTINCT pid, supplier_id AS tid FROM _r030", [], 1.0)
 
     def r035(self, cfg):
-        threshold = max(cfg.get("threshold", 1), 1)
+        threshold = max(cfg["threshold"], 1)
         # Only projects with a disqualified bid can raise it (threshold >= 1). With a single valid
         # tenderer v, the other disqualified tenderers are all valid-or-disqualified ones but v.
         self.conn.execute("""
@@ -278,7 +278,7 @@ class Cardinal:
     def r025(self, cfg):
         self.conn.execute("CREATE TEMP TABLE _r025 AS SELECT tid, n, wins FROM _bt WHERE n > 0")
         counts = sorted(_column(self.conn, "SELECT n FROM _r025"))
-        upper = quantile(counts, cfg.get("percentile", 75) / 100.0)
+        upper = quantile(counts, cfg["percentile"] / 100.0)
         threshold = cfg.get("threshold")
         if threshold is None:
             q1, q3 = quartiles(_column(self.conn, "SELECT wins / n FROM _r025"))
@@ -299,8 +299,8 @@ class Cardinal:
         """, [lower, lower, upper, upper, lower])
 
     def r038(self, cfg):
-        minimum_bids = cfg.get("minimum_submitted_bids", 2)
-        minimum_processes = cfg.get("minimum_contracting_processes", 2)
+        minimum_bids = cfg["minimum_submitted_bids"]
+        minimum_processes = cfg["minimum_contracting_processes"]
         self.conn.execute("CREATE TEMP TABLE _r038 (org_type TEXT, org_id TEXT, d REAL, n INTEGER, processes INTEGER)")
         self.conn.execute("""
             CREATE TEMP TABLE _r038p AS
@@ -343,8 +343,8 @@ class Cardinal:
             """, [fence, fence, org_type, least, fence])
 
     def r048(self, cfg):
-        digits = cfg.get("digits", 2)
-        minimum = cfg.get("minimum_contracting_processes", 20)
+        digits = cfg["digits"]
+        minimum = cfg["minimum_contracting_processes"]
         self.conn.execute("""
             CREATE TEMP TABLE _r048 AS
             SELECT a.sid AS tid, count(DISTINCT a.pid) AS processes,

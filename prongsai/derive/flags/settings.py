@@ -11,6 +11,7 @@ import os
 import pathlib
 
 from prongsai.core.errors import UserError
+from prongsai.derive.flags.definitions import FLAGS, THAI_CODES
 
 HERE = pathlib.Path(__file__).resolve().parent
 DEFAULT_CARDINAL = HERE / "settings.ini"
@@ -48,23 +49,12 @@ CARDINAL_SCHEMA: dict[str, dict[str, type]] = {
 }
 _FREE_KEYS = {"codelists.bid_status": str, "codelists.award_status": str, "R003.procurement_method_details": int}
 
-#: Our TH thresholds: section -> key -> default. Documented in ``thai-flags.ini``.
-THAI_DEFAULTS: dict[str, dict[str, object]] = {
-    "TH01": {"max_pct_below": 1.0, "procurement_methods": "open|selective"},
-    "TH02": {"min_pct_above": 0.0},
-    "TH03": {"min_pct_below": 30.0},
-    "TH04": {"min_pct_above": 0.0},
-    "TH05": {"min_pct_above": 0.0},
-    "TH06": {"min_bidders": 3, "procurement_methods": "open|selective"},
-    "TH07": {"max_spread_pct": 1.0, "min_bids": 3},
-    "TH08": {"min_together": 5, "min_share_pct": 50.0},
-    "TH09": {"last_days": 30, "procurement_methods": "limited"},
-    "TH10": {"limit": 500_000.0, "band_pct": 20.0, "window_days": 90, "min_count": 3,
-             "procurement_methods": "limited"},
-    "TH11": {"min_share_pct": 50.0, "min_total": 1_000_000.0, "min_projects": 5},
-    "TH12": {"limit": 500_000.0, "procurement_methods": "limited"},
-    "TH13": {"min_amount": 5_000_000.0},
-}
+#: Our TH thresholds: section -> key -> default, from the flags' definitions.
+THAI_DEFAULTS: dict[str, dict[str, object]] = {code: dict(FLAGS[code].defaults) for code in THAI_CODES}
+#: ``[calibration]`` of ``thai-flags.ini``: a flag firing on more than this share of the projects (or
+#: organisations) it could be tested on is reported as probably mis-calibrated for the data.
+CALIBRATION = "calibration"
+CALIBRATION_DEFAULTS: dict[str, object] = {"max_fired_pct": 20.0}
 
 
 def pipe_set(value: str | None) -> list[str]:
@@ -133,10 +123,22 @@ def load_cardinal(path=None) -> dict[str, dict]:
     return raw
 
 
-def load_thai(path=None) -> dict[str, dict]:
-    """TH settings with defaults filled in, for the sections present (absent = flag off)."""
+def _read_thai(path) -> dict[str, dict]:
     path = path or os.environ.get(THAI_ENV) or DEFAULT_THAI
-    schema = {_TOP: {}} | {code: {k: type(v) for k, v in keys.items()} for code, keys in THAI_DEFAULTS.items()}
+    sections = THAI_DEFAULTS | {CALIBRATION: CALIBRATION_DEFAULTS}
+    schema = {_TOP: {}} | {name: {k: type(v) for k, v in keys.items()} for name, keys in sections.items()}
     raw = _read(path, schema, {})
     raw.pop(_TOP, None)
-    return {code: THAI_DEFAULTS[code] | values for code, values in raw.items()}
+    return {name: sections[name] | values for name, values in raw.items()}
+
+
+def load_thai(path=None) -> dict[str, dict]:
+    """TH settings with defaults filled in, for the sections present (absent = flag off)."""
+    raw = _read_thai(path)
+    raw.pop(CALIBRATION, None)
+    return raw
+
+
+def load_calibration(path=None) -> dict[str, object]:
+    """``[calibration]`` of the TH settings file, defaults filled in (a missing section = defaults)."""
+    return _read_thai(path).get(CALIBRATION, CALIBRATION_DEFAULTS)

@@ -1,4 +1,4 @@
-"""Thai red flags TH01-TH13 (ACT Ai, Prozorro and opentender checks on Thai data), in SQL.
+"""Thai red flags TH01-TH15 (ACT Ai, Prozorro and opentender checks on Thai data), in SQL.
 
 Thresholds come from ``thai-flags.ini`` (documented there). Amounts are THB only: projects in
 another currency, and contracts or awards in another currency, are left out. Ratios are compared
@@ -6,7 +6,9 @@ multiplied out (``(ref - award) * 100 <= pct * ref``) so a value exactly at a th
 """
 from __future__ import annotations
 
-from prongsai.derive.flags.base import create_supplier_projects, in_list
+from prongsai.derive.flags.base import in_list
+from prongsai.derive.flags.network import co_bidding, th15
+from prongsai.derive.flags.prices import th14
 from prongsai.derive.flags.settings import pipe_set
 
 
@@ -118,19 +120,7 @@ def th07(conn, cfg):
 
 def th08(conn, cfg):
     """Co-bidding pairs: every two suppliers bidding in the same procedure, counted over the database."""
-    create_supplier_projects(conn)
-    conn.execute("CREATE TEMP TABLE _ps (pid INT, supplier_id TEXT, PRIMARY KEY (pid, supplier_id)) WITHOUT ROWID")
-    conn.execute("INSERT INTO _ps SELECT pid, tid FROM _sp WHERE pid IN (SELECT pid FROM _bp WHERE sets > 1)")
-    conn.execute("""
-        CREATE TEMP TABLE _pairs AS
-        WITH n AS (SELECT supplier_id, count(*) AS n FROM _ps GROUP BY supplier_id),
-             pairs AS (SELECT a.supplier_id AS s1, b.supplier_id AS s2, count(*) AS together
-                       FROM _ps a JOIN _ps b ON b.pid = a.pid AND b.supplier_id > a.supplier_id
-                       GROUP BY a.supplier_id, b.supplier_id HAVING count(*) >= ?)
-        SELECT s1, s2, together, n1.n AS n1, n2.n AS n2 FROM pairs
-        JOIN n n1 ON n1.supplier_id = s1 JOIN n n2 ON n2.supplier_id = s2
-        WHERE together * 100.0 >= ? * min(n1.n, n2.n)
-    """, [cfg["min_together"], cfg["min_share_pct"]])
+    co_bidding(conn, min(cfg["edge_min_together"], cfg["min_together"]))
     conn.execute("""
         INSERT INTO org_hits
         SELECT 'tenderer', sid, 'TH08', max(together),
@@ -141,10 +131,12 @@ def th08(conn, cfg):
                      first_value(partner_all) OVER w AS partner, first_value(together_all) OVER w AS together,
                      first_value(together_all * 100.0 / n) OVER w AS share
               FROM (SELECT s1 AS sid, n1 AS n, s2 AS partner_all, together AS together_all FROM _pairs
-                    UNION ALL SELECT s2, n2, s1, together FROM _pairs)
+                    WHERE together >= ? AND together * 100.0 >= ? * min(n1, n2)
+                    UNION ALL SELECT s2, n2, s1, together FROM _pairs
+                    WHERE together >= ? AND together * 100.0 >= ? * min(n1, n2))
               WINDOW w AS (PARTITION BY sid ORDER BY together_all DESC, partner_all))
         GROUP BY sid
-    """)
+    """, [cfg["min_together"], cfg["min_share_pct"]] * 2)
 
 
 def th09(conn, cfg):
@@ -237,7 +229,7 @@ def th13(conn, cfg):
     """, [cfg["min_amount"]] * 2)
 
 #: The flags that read the bid tables (``_b``, ``_bp``, ``_bx``); the others need only projects and awards.
-BID_CODES = ("TH06", "TH07", "TH08")
+BID_CODES = ("TH06", "TH07", "TH08", "TH15")
 
 
 def compute(conn, settings: dict[str, dict], *, bids: bool | None = None) -> None:
@@ -246,4 +238,9 @@ def compute(conn, settings: dict[str, dict], *, bids: bool | None = None) -> Non
         _facts(conn)
     for code, cfg in sorted(settings.items()):
         if bids is None or bids == (code in BID_CODES):
-            globals()[code.lower()](conn, cfg)
+            FLAG_RULES[code](conn, cfg)
+
+
+FLAG_RULES = {"TH01": th01, "TH02": th02, "TH03": th03, "TH04": th04, "TH05": th05, "TH06": th06, "TH07": th07,
+              "TH08": th08, "TH09": th09, "TH10": th10, "TH11": th11, "TH12": th12, "TH13": th13, "TH14": th14,
+              "TH15": th15}

@@ -1,0 +1,103 @@
+"""Unit prices across agencies: Thai units normalised, a median and spread per item class, unit and
+fiscal year (``unit_price_benchmarks``), where each agency sits (``unit_price_agencies``), and TH14.
+
+Published units are free text (เครื่อง, "เครื่อง.", "๑ เครื่อง", กิโลกรัม, กก., โหล ...): the same
+purchase written three ways would otherwise be three groups of one, and a dozen priced as one piece
+would look twelve times too dear. A unit is read once per distinct spelling, not once per item.
+"""
+from __future__ import annotations
+
+import re
+
+from prongsai.core.thai import to_arabic_digits
+
+#: spelling (lower case, no trailing dot or spaces) -> (unit, how many of it one such unit holds)
+UNIT_ALIASES: dict[str, tuple[str, float]] = {
+    **{s: ("ชุด", 1) for s in ("ชุด", "ชด", "set", "sets")},
+    **{s: ("เครื่อง", 1) for s in ("เครื่อง", "เครือง", "machine")},
+    **{s: ("ตัว", 1) for s in ("ตัว",)},
+    **{s: ("กก.", 1) for s in ("กก", "กก.", "กิโลกรัม", "กิโล", "kg", "kgs")},
+    "กรัม": ("กก.", 0.001), "g": ("กก.", 0.001), "ตัน": ("กก.", 1000),
+    **{s: ("ลิตร", 1) for s in ("ลิตร", "ล", "l", "litre", "liter")},
+    **{s: ("เมตร", 1) for s in ("เมตร", "ม", "m")},
+    **{s: ("ชิ้น", 1) for s in ("ชิ้น", "ชิ้น.", "pcs", "piece")},
+    "โหล": ("ชิ้น", 12),
+}
+_COUNTED = re.compile(r"^(\d+(?:\.\d+)?)\s*(.*)$")
+
+
+def normalize_unit(raw: str | None) -> tuple[str, float] | None:
+    """``(unit, factor)`` for a published unit: the price of one normalised unit is price / factor.
+
+    Thai numerals are read, a leading count is a pack of that many ("12 ชิ้น", "๑ เครื่อง"), a
+    trailing dot and spacing are dropped; an unknown word is kept as written (cleaned), so it still
+    groups with its own kind. ``None`` when nothing is left.
+    """
+    if raw is None:
+        return None
+    text = " ".join(to_arabic_digits(str(raw)).lower().split()).rstrip(". ")
+    count = 1.0
+    if match := _COUNTED.match(text):
+        count, text = float(match[1]), match[2].rstrip(". ")
+    if not text or count <= 0:
+        return None
+    unit, factor = UNIT_ALIASES.get(text, (text, 1.0))
+    return unit, factor * count
+
+
+def _units(conn) -> None:
+    """``_units``: every distinct published unit of ``_ip0`` with its normalised unit and factor."""
+    conn.execute("CREATE TEMP TABLE _units (raw TEXT PRIMARY KEY, unit TEXT, factor REAL) WITHOUT ROWID")
+    rows = [(raw, *norm) for (raw,) in conn.execute("SELECT DISTINCT raw_unit FROM _ip0")
+            if (norm := normalize_unit(raw))]
+    conn.executemany("INSERT INTO _units VALUES (?, ?, ?)", rows)
+
+
+def th14(conn, cfg) -> None:
+    """Benchmarks per (class, unit, fiscal year), agencies' places in them, and the TH14 flag."""
+    digits = int(cfg["digits"])
+    conn.execute("""
+        CREATE TEMP TABLE _ip0 AS
+        SELECT p.pid, p.buyer_id, p.fiscal_year AS fy, substr(i.classification_id, 1, ?) AS cls, i.unit AS raw_unit,
+               i.item_id, i.unit_value
+        FROM main.items i JOIN main.projects pr INDEXED BY sqlite_autoindex_projects_1 ON pr.project_id = i.project_id
+        JOIN _p p ON p.pid = pr.rowid
+        WHERE i.classification_scheme = 'UNSPSC' AND length(i.classification_id) >= ? AND i.unit_value > 0
+          AND COALESCE(i.currency, p.currency) = 'THB' AND p.fiscal_year IS NOT NULL AND i.unit IS NOT NULL
+    """, [digits, digits])
+    _units(conn)
+    # ranked within each group, so a median and quartiles are a lookup by rank
+    conn.execute("""
+        CREATE TEMP TABLE _ipr AS
+        SELECT *, row_number() OVER g AS rn, count(*) OVER (PARTITION BY cls, unit, fy) AS n
+        FROM (SELECT i.pid, i.buyer_id, i.fy, i.cls, u.unit, i.item_id, i.unit_value / u.factor AS price
+              FROM _ip0 i JOIN _units u ON u.raw = i.raw_unit)
+        WINDOW g AS (PARTITION BY cls, unit, fy ORDER BY price)
+    """)
+    conn.execute("""
+        INSERT INTO unit_price_benchmarks
+        SELECT cls, unit, fy, n, avg(CASE WHEN rn IN ((n + 1) / 2, (n + 2) / 2) THEN price END),
+               min(CASE WHEN rn = (n + 3) / 4 THEN price END), min(CASE WHEN rn = (3 * n + 3) / 4 THEN price END),
+               min(price), max(price), n >= ?
+        FROM _ipr WHERE n >= 2 GROUP BY cls, unit, fy
+    """, [cfg["min_comparable"]])
+    conn.execute("CREATE INDEX temp._ipr_group ON _ipr (cls, unit, fy)")
+    comparable = """FROM _ipr r JOIN unit_price_benchmarks b
+                    ON b.item_class = r.cls AND b.unit = r.unit AND b.fiscal_year = r.fy AND b.comparable"""
+    conn.execute(f"""
+        INSERT INTO unit_price_agencies
+        SELECT r.cls, r.unit, r.fy, r.buyer_id, count(*), avg(r.price), max(r.price), avg(r.price) / b.median
+        {comparable} WHERE r.buyer_id IS NOT NULL GROUP BY r.cls, r.unit, r.fy, r.buyer_id
+    """)
+    conn.execute(f"INSERT INTO flag_testable SELECT 'TH14', count(DISTINCT r.pid) {comparable}")
+    conn.execute(f"""
+        INSERT INTO process_hits
+        SELECT pid, 'TH14', ratio,
+               json_object('item_id', item_id, 'unit_price', price, 'unit', unit, 'median', median,
+                           'comparable', n, 'item_class', cls, 'fiscal_year', fy, 'ratio', ratio,
+                           'min_ratio', ?, 'min_comparable', ?)
+        FROM (SELECT r.*, b.median, r.price / b.median AS ratio,
+                     row_number() OVER (PARTITION BY r.pid ORDER BY r.price / b.median DESC) AS k
+              {comparable} WHERE b.median > 0 AND r.price > ? * b.median)
+        WHERE k = 1
+    """, [cfg["min_ratio"], cfg["min_comparable"], cfg["min_ratio"]])
