@@ -188,6 +188,18 @@ def test_health_reports_the_oldest_pending_age(mail_app, conn, monkeypatch):
     assert outbox.health(conn) == {"pending": 1, "failed": 0, "unconfirmed": 0, "oldest_pending_seconds": 300}
 
 
+def test_healthz_shows_the_outbox_and_is_degraded_by_a_failed_or_late_message(mail_app, conn, smtp, monkeypatch):
+    client = mail_app.test_client()
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "ok" and body["outbox"]["pending"] == 0
+    start = clock.utcnow()
+    queue(conn)
+    monkeypatch.setattr(clock, "utcnow", lambda: start + dt.timedelta(hours=1))
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "degraded" and body["outbox"]["oldest_pending_seconds"] >= 3600
+    assert "ข้อความ" not in client.get("/healthz").get_data(as_text=True)
+
+
 @pytest.mark.parametrize("change, problem", [
     ({"SMTP_HOST": None}, "PRONGSAI_SMTP_HOST is not set"),
     ({"SMTP_SECURITY": "tls13"}, "PRONGSAI_SMTP_SECURITY must be one of starttls, ssl, plain, not 'tls13'"),

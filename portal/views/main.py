@@ -10,6 +10,8 @@ from flask_babel import gettext as _
 
 from portal import charts
 from portal.cache import cached_page
+from portal.complaints import outbox
+from portal.complaints.db import get_cdb
 from portal.db import get_db, get_meta
 from portal.flagtext import definitions
 from portal.format import baht_short, fiscal_year_label, month
@@ -95,7 +97,23 @@ def healthz():
         body["status"] = "degraded"
         body["error"] = f"public database unreadable: {exc.__class__.__name__}"
     body.update(_primary(body))
+    if body["role"] == "primary" and not current_app.extensions.get("complaints_disabled"):
+        body["outbox"] = _outbox()
+        if body["outbox"].get("failed") or (body["outbox"].get("oldest_pending_seconds") or 0) > OUTBOX_LATE:
+            body["status"] = "degraded"
     return jsonify(body)
+
+
+#: seconds a message may wait before /healthz calls the outbox late (the worker retries within minutes).
+OUTBOX_LATE = 900
+
+
+def _outbox() -> dict:
+    """The outbox's counts (never content): messages failed or waiting too long make the site degraded."""
+    try:
+        return outbox.health(get_cdb())
+    except sqlite3.Error as exc:
+        return {"error": f"complaints database unreadable: {exc.__class__.__name__}"}
 
 
 def _primary(body: dict) -> dict:
