@@ -17,6 +17,7 @@ from prongsai.core.schema import open_db, set_meta
 #: (label, "module:function") in the order they run; flags first, aggregates read them.
 STEPS = [
     ("flags", "prongsai.derive.flags.build:build"),
+    ("coverage", "prongsai.derive.flags.coverage:build"),
     ("aggregates", "prongsai.derive.aggregates:build"),
     ("investigations", "prongsai.derive.investigations:build"),
     ("search index", "prongsai.derive.search_index:build"),
