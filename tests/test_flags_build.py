@@ -184,3 +184,12 @@ def test_flags_explain_command(runner):
     assert all(code in result.output for code in FLAGS)
     result = runner.invoke(cli, ["flags", "explain", "R999"])
     assert result.exit_code != 0 and "unknown flag" in result.output
+
+
+def test_flags_explain_shows_applicability_from_a_built_database(runner, demo_db):
+    result = runner.invoke(cli, ["flags", "explain", "TH06", "--lang", "en", "--db", str(demo_db)])
+    assert result.exit_code == 0, result.output
+    assert "needs: bids or the number of tenderers" in result.output
+    assert "testable projects" in result.output and "probably mis-calibrated" in result.output
+    result = runner.invoke(cli, ["flags", "explain", "TH01", "--lang", "th", "--db", str(demo_db)])
+    assert "ที่ตรวจได้" in result.output and "เกณฑ์อาจไม่เหมาะ" not in result.output

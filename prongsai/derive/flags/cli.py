@@ -6,7 +6,7 @@ import click
 from prongsai.core.cli_options import db_option
 from prongsai.core.errors import UserError
 from prongsai.derive.flags.definitions import FLAGS
-from prongsai.derive.flags.explain import describe
+from prongsai.derive.flags.explain import applicability_of, describe
 
 
 @click.group()
@@ -16,10 +16,12 @@ def flags():
 
 @flags.command("explain")
 @click.argument("code")
+@db_option
 @click.option("--lang", type=click.Choice(["th", "en", "both"]), default="both", show_default=True)
 @click.option("--evidence", default=None, help="Evidence JSON to fill the explanation with (as in red_flags).")
-def explain_command(code, lang, evidence):
-    """Explain flag CODE (R003 … R058, TH01 … TH13); `list` shows them all."""
+def explain_command(code, lang, evidence, db_path):
+    """Explain flag CODE (R003 … R058, TH01 … TH15); `list` shows them all. With a built
+    database (--db), also how many projects it could be tested on and how many it fired on."""
     import json
 
     if code.lower() == "list":
@@ -33,8 +35,9 @@ def explain_command(code, lang, evidence):
         data = json.loads(evidence) if evidence else None
     except ValueError as e:
         raise UserError(f"--evidence is not valid JSON: {e}") from None
+    checked = applicability_of(db_path, code)
     for language in (("th", "en") if lang == "both" else (lang,)):
-        click.echo(describe(code, language, evidence=data))
+        click.echo(describe(code, language, evidence=data, applicability=checked))
         click.echo()
 
 

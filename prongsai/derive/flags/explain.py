@@ -6,8 +6,11 @@ the same everywhere.
 from __future__ import annotations
 
 import json
+import pathlib
+import sqlite3
 import string
 
+from prongsai.derive.flags.applicability import FACTS
 from prongsai.derive.flags.definitions import DISCLAIMER, FLAGS
 
 SCOPE_NAMES = {
@@ -49,7 +52,38 @@ def title(code: str, lang: str = "th") -> str:
     return flag.title_th if lang == "th" else flag.title_en
 
 
-def describe(code: str, lang: str = "th", *, evidence=None) -> str:
+def applicability_of(db_path, code: str) -> dict | None:
+    """The flag's ``flag_applicability`` row in a built database, or None (no database, not built)."""
+    path = pathlib.Path(db_path)
+    if not path.exists():
+        return None
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        row = conn.execute("SELECT * FROM flag_applicability WHERE code = ?", [code]).fetchone()
+    except sqlite3.OperationalError:  # built before flag_applicability existed
+        row = None
+    finally:
+        conn.close()
+    return dict(row) if row else None
+
+
+def applicability_text(row: dict, lang: str) -> str:
+    """"fired on 12 of 340 testable projects (3.5 %)", and the mis-calibration warning."""
+    share = f"{row['share'] * 100:.1f} %" if row["share"] is not None else "–"
+    unit = {"projects": ("โครงการ", "projects"), "organisations": ("หน่วยงาน/ผู้ขาย", "organisations")}[row["counted"]]
+    if lang == "th":
+        text = f"พบใน {row['fired']:,} จาก {row['testable']:,} {unit[0]}ที่ตรวจได้ ({share})"
+        if row["miscalibrated"]:
+            text += f" เกิน {row['max_fired_pct']:g} %: เกณฑ์อาจไม่เหมาะกับข้อมูลชุดนี้"
+    else:
+        text = f"fired on {row['fired']:,} of {row['testable']:,} testable {unit[1]} ({share})"
+        if row["miscalibrated"]:
+            text += f", more than {row['max_fired_pct']:g} %: probably mis-calibrated for this data"
+    return text
+
+
+def describe(code: str, lang: str = "th", *, evidence=None, applicability: dict | None = None) -> str:
     """A short text about the flag itself (``prongsai flags explain CODE``)."""
     flag = FLAGS[code]
     scopes = ", ".join(SCOPE_NAMES[lang][s] for s in flag.scopes)
@@ -65,5 +99,9 @@ def describe(code: str, lang: str = "th", *, evidence=None) -> str:
         if flag.cardinal_code:
             lines.append(f"OCP Cardinal indicator {flag.cardinal_code} (same definition and defaults)")
         lines.append(f"explanation: {explain(code, evidence, 'en') if evidence else template}")
+    needs = ", ".join(FACTS[need][2 if lang == "th" else 1] for need in flag.needs)
+    lines.append(f"ต้องใช้ข้อมูล: {needs}" if lang == "th" else f"needs: {needs}")
+    if applicability:
+        lines.append(applicability_text(applicability, lang))
     lines.append(DISCLAIMER[lang])
     return "\n".join(lines)
