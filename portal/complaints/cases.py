@@ -318,13 +318,17 @@ def propose(conn, user_id, complaint_id, to_state, reason, *, agency=None, chann
               to_state=to_state, reason=reason)
 
 
+def _pending_proposal(conn, proposal_id):
+    proposal = conn.execute("SELECT * FROM proposals WHERE id = ? AND status = 'pending'", [proposal_id]).fetchone()
+    if proposal is None:
+        raise Refused(_l("This proposal is no longer waiting."))
+    return proposal
+
+
 def approve(conn, user_id, proposal_id):
     """The second moderator's approval: only now does the verify/forward take effect."""
     with transaction(conn):
-        proposal = conn.execute("SELECT * FROM proposals WHERE id = ? AND status = 'pending'",
-                                [proposal_id]).fetchone()
-        if proposal is None:
-            raise Refused(_l("This proposal is no longer waiting."))
+        proposal = _pending_proposal(conn, proposal_id)
         if proposal["proposed_by"] == user_id:
             raise Refused(_l("A different moderator must approve what you proposed."))
         complaint = _fresh(conn, proposal["complaint_id"])
@@ -356,10 +360,7 @@ def package_files(conn, complaint_id):
 
 def withdraw(conn, user_id, proposal_id):
     with transaction(conn):
-        proposal = conn.execute("SELECT * FROM proposals WHERE id = ? AND status = 'pending'",
-                                [proposal_id]).fetchone()
-        if proposal is None:
-            raise Refused(_l("This proposal is no longer waiting."))
+        proposal = _pending_proposal(conn, proposal_id)
         conn.execute("UPDATE proposals SET status = 'withdrawn', decided_by = ?, decided_at = ? WHERE id = ?",
                      [user_id, now(), proposal_id])
         audit(conn, "withdrawn", user_id=user_id, complaint_id=proposal["complaint_id"],

@@ -59,8 +59,7 @@ def report(project_id):
     errors = {}
     nonce = forms.check_nonce(form.get("nonce"))
     if nonce is None:
-        return _fail(400, _("This form has expired. Please reload the page and send it again; nothing was "
-                            "stored."))
+        return _fail(400, str(forms.EXPIRED))
     if form.get("website"):  # honeypot, hidden from people
         return _fail(400, _("The form could not be accepted."))
     body, errors["body"] = forms.clean_text(form.get("body"), required=True, max_len=MAX_BODY_CHARS,
@@ -138,8 +137,7 @@ def track_message():
         return _fail(403, _("Your session with this report has ended. Enter your tracking code again."))
     nonce = forms.check_nonce(request.form.get("nonce"))
     if nonce is None:
-        return _fail(400, _("This form has expired. Please reload the page and send it again; nothing was "
-                            "stored."))
+        return _fail(400, str(forms.EXPIRED))
     conn = get_cdb()
     errors = {}
     body, error = forms.clean_text(request.form.get("body"), required=False, max_len=MAX_BODY_CHARS)
@@ -203,8 +201,7 @@ def correction_request():
     form = request.form
     nonce = forms.check_nonce(form.get("nonce"))
     if nonce is None:
-        return _fail(400, _("This form has expired. Please reload the page and send it again; nothing was "
-                            "stored."))
+        return _fail(400, str(forms.EXPIRED))
     errors = {}
     page, errors["page"] = forms.clean_text(form.get("page"), required=True, max_len=300)
     requester, errors["requester"] = forms.clean_text(form.get("requester"), required=True, max_len=200)

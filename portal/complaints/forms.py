@@ -11,6 +11,9 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 
 from portal.complaints.evidence import MAX_FILES, EvidenceRefused, clean, display_name
 
+#: what every form says when its nonce is missing, forged or too old: nothing of it was kept.
+EXPIRED = _l("This form has expired. Please reload the page and send it again; nothing was stored.")
+
 NONCE_MAX_AGE = 6 * 3600
 _ALLOWED_CONTROLS = {"\n", "\t"}
 

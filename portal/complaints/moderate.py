@@ -222,15 +222,21 @@ def redact_file(case_no, evidence_id):
     return redirect(url_for("moderate.case", case_no=case_no), code=303)
 
 
-@bp.route("/moderate/forwardings/<int:forwarding_id>", methods=["POST"])
-@auth.require("moderator")
-def forwarding(forwarding_id):
-    conn = get_cdb()
-    row = conn.execute("SELECT c.case_no FROM forwardings f JOIN complaints c ON c.id = f.complaint_id "
+def _forwarded_case(conn, forwarding_id):
+    """The case a forwarding belongs to (``case_no``, ``id``), if this moderator may see it; else 404."""
+    row = conn.execute("SELECT c.case_no, c.id FROM forwardings f JOIN complaints c ON c.id = f.complaint_id "
                        "WHERE f.id = ?", [forwarding_id]).fetchone()
     if row is None:
         abort(404)
     _case(row["case_no"])
+    return row
+
+
+@bp.route("/moderate/forwardings/<int:forwarding_id>", methods=["POST"])
+@auth.require("moderator")
+def forwarding(forwarding_id):
+    conn = get_cdb()
+    row = _forwarded_case(conn, forwarding_id)
     f = request.form
     reference, e1 = forms.clean_text(f.get("reference"), required=False, max_len=200)
     answer, e2 = forms.clean_text(f.get("answer"), required=False, max_len=2000)
@@ -374,8 +380,7 @@ def flag_project(project_id):
                                values={}, sent=request.args.get("sent") == "1", nonce=forms.new_nonce())
     nonce = forms.check_nonce(request.form.get("nonce"))
     if nonce is None:
-        return _refused(_("This form has expired. Please reload the page and send it again; nothing was "
-                          "stored."))
+        return _refused(str(forms.EXPIRED))
     category = request.form.get("category")
     note, error = forms.clean_text(request.form.get("note"), required=True, max_len=2000, min_len=10)
     errors = {"note": error} if error else {}
@@ -485,11 +490,7 @@ def notifications():
 def revoke_link(forwarding_id):
     """The agency's reply link stops working (sent to a wrong address, leaked)."""
     conn = get_cdb()
-    row = conn.execute("SELECT c.case_no, c.id FROM forwardings f JOIN complaints c ON c.id = f.complaint_id "
-                       "WHERE f.id = ?", [forwarding_id]).fetchone()
-    if row is None:
-        abort(404)
-    _case(row["case_no"])
+    row = _forwarded_case(conn, forwarding_id)
     with transaction(conn):
         conn.execute("UPDATE agency_links SET revoked_at = coalesce(revoked_at, ?) WHERE forwarding_id = ?",
                      [now(), forwarding_id])

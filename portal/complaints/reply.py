@@ -40,8 +40,7 @@ def answer(token):
     form = request.form
     nonce = forms.check_nonce(form.get("nonce"))
     if nonce is None:
-        return _fail(400, _("This form has expired. Please reload the page and send it again; nothing was "
-                            "stored."))
+        return _fail(400, str(forms.EXPIRED))
     errors = {}
     body, errors["body"] = forms.clean_text(form.get("body"), required=True, max_len=10_000)
     reference, errors["reference"] = forms.clean_text(form.get("reference"), required=False, max_len=200)
