@@ -13,10 +13,9 @@ from flask_babel import lazy_gettext as _
 
 from prongsai.core import config
 from prongsai.core.config import load_metadata
+from prongsai.core.thai import THAI_TZ
 
 bp = Blueprint("exports", __name__)
-#: Thai time (no daylight saving), in which the page says when each file was written.
-BANGKOK = _dt.timezone(_dt.timedelta(hours=7))
 
 #: file name -> (format, description); only these are ever served.
 EXPORTS = {
@@ -42,7 +41,7 @@ def index():
         if path.is_file():
             stat = path.stat()
             files.append({"name": name, "format": fmt, "description": description, "size": stat.st_size,
-                          "modified": _dt.datetime.fromtimestamp(stat.st_mtime, BANGKOK)})
+                          "modified": _dt.datetime.fromtimestamp(stat.st_mtime, THAI_TZ)})
     return render_template("exports.html", files=files)
 
 
