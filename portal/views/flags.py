@@ -6,6 +6,9 @@ from flask import Blueprint, abort, render_template
 from portal.cache import cached_page
 from portal.db import get_db
 from portal.flagtext import definitions
+from portal.views.network import has_table
+from prongsai.derive.flags.applicability import FACTS
+from prongsai.derive.flags.definitions import FLAGS
 
 bp = Blueprint("flags", __name__)
 
@@ -21,7 +24,7 @@ def index():
         examples.setdefault(row["code"], []).append(row)
     projects = db.execute("SELECT value FROM summary_counts WHERE name = 'projects'").fetchone()
     return render_template("flags.html", defs=defs, counts=counts, examples=examples,
-                           projects=projects[0] if projects else 0)
+                           projects=projects[0] if projects else 0, checked=applicability(db))
 
 
 @bp.route("/flags/<code>")
@@ -33,4 +36,12 @@ def show(code):
     db = get_db()
     count = db.execute("SELECT * FROM agg_flag_counts WHERE code = ?", [code]).fetchone()
     examples = db.execute("SELECT * FROM agg_flag_examples WHERE code = ? ORDER BY rank", [code]).fetchall()
-    return render_template("flag.html", d=defs[code], count=count, examples=examples)
+    return render_template("flag.html", d=defs[code], count=count, examples=examples,
+                           checked=applicability(db).get(code), flag=FLAGS.get(code), facts=FACTS)
+
+
+def applicability(db) -> dict[str, dict]:
+    """code -> its ``flag_applicability`` row (none on a database built before the table existed)."""
+    if not has_table(db, "flag_applicability"):
+        return {}
+    return {r["code"]: dict(r) for r in db.execute("SELECT * FROM flag_applicability")}
