@@ -24,12 +24,13 @@ from typing import BinaryIO, Iterable
 
 import click
 
-from prongsai.core.errors import UserError
-from prongsai.core.thai import BE_OFFSET, agency_id, is_blank, parse_amount, to_arabic_digits
 from prongsai.core.cli_options import db_option
+from prongsai.core.errors import UserError
 from prongsai.core.files import sha256_file
-from scrapers.records import Records, load, summary
-from scrapers.store import LayoutError, ScrapeError, SourceRun, each_file
+from prongsai.core.thai import BE_OFFSET, agency_id, is_blank, parse_amount, to_arabic_digits
+from scrapers.command import file_or_live
+from scrapers.records import Records, load
+from scrapers.store import LayoutError, ScrapeError, SourceRun
 from scrapers.textfiles import blocks, bounded_lines, csv_rows, utf8_problem
 
 SOURCE = "budget"
@@ -252,7 +253,5 @@ def command(db_path, paths, urls, fiscal_year):
 
     Live: the FY2565 bill volumes and the อบจ. budgets FY2565-2566 by default.
     """
-    if paths:
-        each_file(SOURCE, paths, lambda path: click.echo(summary(run_file(db_path, path, fiscal_year=fiscal_year))))
-    else:
-        click.echo(summary(run_live(db_path, urls=urls or DEFAULT_URLS, fiscal_year=fiscal_year)))
+    file_or_live(SOURCE, paths, lambda path: run_file(db_path, path, fiscal_year=fiscal_year),
+                 lambda: run_live(db_path, urls=urls or DEFAULT_URLS, fiscal_year=fiscal_year))

@@ -6,7 +6,7 @@ import json
 import pytest
 import responses
 
-from conftest import FIXTURES, SHARED
+from conftest import FIXTURES, SHARED, needs_shared
 from prongsai.core.schema import open_db
 from scrapers import budget
 from scrapers.http import Client, FetchError
@@ -24,6 +24,7 @@ def items(path, **kw):
     return budget.parse(path.read_bytes(), location=path.name, **kw)
 
 
+@needs_shared
 def test_real_volume_with_pandas_index_column():
     records = items(VOLUME_17)
     rows = records.rows("budget_items")
@@ -38,6 +39,7 @@ def test_real_volume_with_pandas_index_column():
         "source_doc": "2022.3.17", "source_page": 11}
 
 
+@needs_shared
 def test_reference_example_with_bom_and_upper_case_booleans():
     rows = items(EXAMPLE).rows("budget_items")
     assert [r["id"] for r in rows][:2] == ["bill:2022.3.5-1", "bill:2022.3.5-2"]
@@ -45,6 +47,7 @@ def test_reference_example_with_bom_and_upper_case_booleans():
     assert rows[0]["amount"] == 21_905_000 and rows[0]["source_page"] == 67
 
 
+@needs_shared
 def test_only_the_bills_own_year_of_a_multi_year_obligation_is_loaded():
     records = items(EXAMPLE)
     rows = records.rows("budget_items")
@@ -53,6 +56,7 @@ def test_only_the_bills_own_year_of_a_multi_year_obligation_is_loaded():
     assert (records.rows_in, records.skipped, len(rows)) == (10, 4, 6) and not records.bad
 
 
+@needs_shared
 def test_real_volume_sums_only_fy2565_money():
     records = items(KAOGEEK / "2022-3-1.csv")
     rows = records.rows("budget_items")
@@ -72,6 +76,7 @@ def test_ocr_flagged_row_is_kept_as_published_and_bad_amount_quarantined():
     assert location == "bill_thai_digits.csv:7" and "ไม่ระบุ" in raw and reason == "AMOUNT: not an amount: 'ไม่ระบุ'"
 
 
+@needs_shared
 def test_renamed_column_is_a_layout_error_naming_it():
     data = EXAMPLE.read_bytes().replace(b",AMOUNT,", b",AMOUNT_BAHT,")
     with pytest.raises(LayoutError) as err:
@@ -80,12 +85,14 @@ def test_renamed_column_is_a_layout_error_naming_it():
     assert "AMOUNT_BAHT" in str(err.value)
 
 
+@needs_shared
 def test_windows_874_csv_is_refused_not_misread():
     data = EXAMPLE.read_bytes().decode("utf-8-sig").encode("cp874")
     with pytest.raises(LayoutError, match=r"UTF-8 CSV text, found TIS-620 \(cp874\) Thai text .*iconv -f cp874"):
         budget.parse(data, location="x.csv")
 
 
+@needs_shared
 def test_local_budget_per_area_and_plan_sums_to_the_published_total():
     records = items(PAO_2565)
     rows = records.rows("budget_items")
@@ -95,6 +102,7 @@ def test_local_budget_per_area_and_plan_sums_to_the_published_total():
     assert other["description"] == "ด้านการดำเนินงานอื่น ๆ" and other["level"] == "local"  # trailing space gone
 
 
+@needs_shared
 def test_local_budget_with_inconsistent_plans_is_quarantined():
     doc = json.loads(PAO_2565.read_text(encoding="utf-8"))
     doc["groupedByArea"][0]["plans"][0]["total"] += 1_000_000
@@ -103,6 +111,7 @@ def test_local_budget_with_inconsistent_plans_is_quarantined():
     assert len(records.rows("budget_items")) == 10
 
 
+@needs_shared
 def test_local_budget_with_changed_envelope_is_a_layout_error():
     doc = json.loads(PAO_2565.read_text(encoding="utf-8"))
     doc["byArea"] = doc.pop("groupedByArea")
@@ -110,6 +119,7 @@ def test_local_budget_with_changed_envelope_is_a_layout_error():
         budget.parse(json.dumps(doc).encode(), location="nation-wide-2565.json")
 
 
+@needs_shared
 def test_load_real_files_idempotent_and_amendment_recorded(tmp_path):
     db_path = tmp_path / "p.db"
     first = budget.run_file(db_path, VOLUME_17)
@@ -124,6 +134,7 @@ def test_load_real_files_idempotent_and_amendment_recorded(tmp_path):
     assert db.execute("SELECT count(*) FROM budget_items WHERE fiscal_year != 2565").fetchone()[0] == 0
 
 
+@needs_shared
 def test_more_than_5_percent_bad_rows_fails_and_keeps_what_was_there(tmp_path):
     db_path = tmp_path / "p.db"
     budget.run_file(db_path, PAO_2565)
@@ -139,6 +150,7 @@ def test_more_than_5_percent_bad_rows_fails_and_keeps_what_was_there(tmp_path):
     assert db.execute("SELECT status FROM source_runs ORDER BY id DESC").fetchone()[0] == "failed"
 
 
+@needs_shared
 def test_a_few_bad_rows_are_quarantined_and_the_run_goes_on(tmp_path):
     broken = tmp_path / "2022-3-17.csv"
     broken.write_bytes(VOLUME_17.read_bytes().replace(b'"78,459,000"', b'"n/a"', 1))
@@ -160,6 +172,7 @@ def client():
     c.close()
 
 
+@needs_shared
 def test_live_download_is_checksummed_and_loaded(tmp_path, client):
     with responses.RequestsMock() as mocked:
         mocked.get(URL, body=VOLUME_17.read_bytes())
@@ -183,6 +196,7 @@ def test_live_server_errors_are_retried_then_a_clear_error(tmp_path, client):
     assert db.execute("SELECT count(*) FROM budget_items").fetchone()[0] == 0
 
 
+@needs_shared
 def test_cli_loads_a_local_budget_file(tmp_path):
     from click.testing import CliRunner
 
@@ -193,6 +207,7 @@ def test_cli_loads_a_local_budget_file(tmp_path):
     assert "budget: 12 read, 0 changed" in again.output
 
 
+@needs_shared
 def test_cli_loads_every_file_given(tmp_path):
     from click.testing import CliRunner
 
@@ -202,6 +217,7 @@ def test_cli_loads_every_file_given(tmp_path):
     assert "budget: 10 read" in result.output and "budget: 12 read, 12 changed" in result.output
 
 
+@needs_shared
 def test_prongsai_scrape_budget_is_registered(tmp_path):
     from click.testing import CliRunner
 
@@ -212,6 +228,7 @@ def test_prongsai_scrape_budget_is_registered(tmp_path):
     assert "budget: 10 read" in result.output and "4 instalments of multi-year obligations" in result.output
 
 
+@needs_shared
 def test_a_huge_single_line_file_is_a_clear_error_and_keeps_what_was_stored(tmp_path):
     from click.testing import CliRunner
 
@@ -233,6 +250,7 @@ def test_a_huge_single_line_file_is_a_clear_error_and_keeps_what_was_stored(tmp_
     assert db.execute("SELECT status FROM source_runs ORDER BY id DESC").fetchone()[0] == "failed"
 
 
+@needs_shared
 def test_a_utf8_file_cut_mid_character_is_called_truncated_not_cp874(tmp_path):
     data = EXAMPLE.read_bytes()
     cut = data[:data.rindex("ร".encode()) + 2]  # two of ร's three bytes
