@@ -99,11 +99,12 @@ async def test_no_demo_banner_on_real_data(tmp_db, tmp_path):
 
 
 async def test_arbitrary_sql_is_rate_limited_per_client_but_canned_queries_are_not(datasette):
+    """A journalist's exploring (60 queries in a row) passes; a script that keeps going is stopped."""
     statuses = []
-    for _ in range(15):
+    for _ in range(70):
         r = await datasette.client.get("/procurement.json", params={"sql": "select 1"})
         statuses.append(r.status_code)
-    assert statuses[:10] == [200] * 10 and 429 in statuses
+    assert statuses[:60] == [200] * 60 and 429 in statuses
     assert int(r.headers["retry-after"]) >= 1 and "Too many SQL queries" in r.json()["error"]
     for _ in range(15):
         r = await datasette.client.get("/procurement/suppliers_across_agencies.json")
