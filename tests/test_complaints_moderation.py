@@ -485,3 +485,17 @@ def test_case_page_survives_a_missing_or_changed_key(app, conn, users):
     app.config["COMPLAINTS_KEY"] = Fernet.generate_key()
     page = alice.get(f"/moderate/cases/{case['case_no']}?lang=en")
     assert page.status_code == 200 and "cannot be decrypted" in page.get_data(as_text=True)
+
+
+def test_each_role_lands_on_a_page_it_can_use_and_a_refusal_is_the_sites_own(app, users, conn, demo_db):
+    volunteer, signed_in = login(app, "vera")
+    assert signed_in.headers["Location"].endswith("/volunteer")
+    r = volunteer.get("/volunteer?lang=th")
+    assert r.status_code == 200 and "ธงที่คุณแจ้ง" in r.get_data(as_text=True)
+    refused = volunteer.get("/moderate")
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 403 and 'href="/volunteer"' in html and "Forbidden" not in html
+    assert "ไปยังหน้าของคุณ" in html and '<html lang="th"' in html
+    english = volunteer.get("/moderate?lang=en").get_data(as_text=True)
+    assert "This page is not part of your role." in english
+    assert login(app, "alice")[1].headers["Location"].endswith("/moderate")

@@ -163,6 +163,12 @@ def require(*roles):
     return decorator
 
 
+def landing(user) -> str:
+    """The page a signed-in person starts from: the queue for moderators and admins, the volunteer's
+    own page for volunteers (the queue would only refuse them)."""
+    return url_for("moderate.queue") if user["role"] in ("moderator", "admin") else url_for("moderate.volunteer")
+
+
 def safe_next(target: str | None, default: str) -> str:
     """Only a relative path on this site: ``/x``, never ``//host``, ``/\\host`` or a scheme."""
     if not target or not target.startswith("/") or target.startswith(("//", "/\\")) or "\\" in target \

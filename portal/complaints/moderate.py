@@ -50,9 +50,10 @@ def _refused(message, status=400):
 @bp.route("/login", methods=["GET", "POST"])
 @rate_limited("login")
 def login():
-    target = auth.safe_next(request.values.get("next"), url_for("moderate.queue"))
+    asked = auth.safe_next(request.values.get("next"), "")
     if request.method == "GET":
-        return render_template("complaints/login.html", next=target, error=None)
+        return render_template("complaints/login.html", next=asked, error=None)
+    target = asked
     conn = get_cdb()
     user, wait = auth.authenticate(conn, request.form.get("username", ""), request.form.get("password", ""),
                                    client_address())
@@ -63,13 +64,22 @@ def login():
     if user is None:
         return render_template("complaints/login.html", next=target, error=_("Wrong username or password.")), 401
     auth.start_session(conn, user)
-    return redirect(target, code=303)
+    return redirect(target or auth.landing(user), code=303)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
     auth.end_session(get_cdb())
     return redirect(url_for("main.index"), code=303)
+
+
+@bp.route("/volunteer")
+@auth.require("volunteer", "moderator")
+def volunteer():
+    """A volunteer's own page: what they can do, and the flags they raised with where each stands."""
+    flags = get_cdb().execute("SELECT * FROM flags WHERE user_id = ? ORDER BY id DESC LIMIT 200",
+                              [g.user["id"]]).fetchall()
+    return render_template("complaints/volunteer.html", flags=flags, categories=FLAG_CATEGORIES)
 
 
 @bp.route("/moderate")
