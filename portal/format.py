@@ -12,7 +12,7 @@ from flask_babel import get_locale, lazy_gettext as _l
 
 from portal.i18n import gettext as _
 
-from prongsai.core.thai import BE_OFFSET, MONTH_ABBR_TH, be_date
+from prongsai.core.thai import BE_OFFSET, MONTH_ABBR_TH, THAI_TZ, be_date
 
 MONTH_ABBR_EN = [None, "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
@@ -72,6 +72,21 @@ def date(value) -> str:
     return f"{day.day} {MONTH_ABBR_EN[day.month]} {day.year}"
 
 
+def moment(value) -> str:
+    """A stored UTC time -> its date (as ``date``) and hour in Thai time: ``7 ธ.ค. 2569 18:20 น.``."""
+    if not value:
+        return "–"
+    try:
+        when = _dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=_dt.timezone.utc)
+    when = when.astimezone(THAI_TZ)
+    clock = when.strftime("%H:%M")
+    return f"{date(when.date().isoformat())} {clock} " + ("น." if is_thai() else "(Thai time)")
+
+
 def month(value: str) -> str:
     """``2025-01`` -> ``ม.ค. 2568`` / ``Jan 2025``."""
     year, mon = int(value[:4]), int(value[5:7])
@@ -123,7 +138,7 @@ def tilde(value) -> str:
     return tilde_encode(str(value))
 
 
-FILTERS = {"money": money, "label": label, "tilde": tilde, "number": number, "baht": baht, "baht_short": baht_short, "date": date, "month": month,
+FILTERS = {"money": money, "label": label, "tilde": tilde, "number": number, "baht": baht, "baht_short": baht_short, "date": date, "moment": moment, "month": month,
            "fiscal_year_label": fiscal_year_label, "percent": percent, "evidence": evidence}
 
 

@@ -481,10 +481,26 @@ def test_case_page_survives_a_missing_or_changed_key(app, conn, users):
     from cryptography.fernet import Fernet
     _, case = make_case(app, conn, contact="081-555-0199")
     alice, _ = login(app, "alice")
-    assert "081-555-0199" in alice.get(f"/moderate/cases/{case['case_no']}").get_data(as_text=True)
+    url = f"/moderate/cases/{case['case_no']}"
+    assert "081-555-0199" in post(alice, url).get_data(as_text=True)
     app.config["COMPLAINTS_KEY"] = Fernet.generate_key()
-    page = alice.get(f"/moderate/cases/{case['case_no']}?lang=en")
+    page = post(alice, url)
     assert page.status_code == 200 and "cannot be decrypted" in page.get_data(as_text=True)
+
+
+def test_the_contact_is_shown_only_by_a_deliberate_click_and_each_showing_is_logged_once(app, conn, users):
+    _, case = make_case(app, conn, contact="081-555-0199")
+    alice, _ = login(app, "alice")
+    url = f"/moderate/cases/{case['case_no']}"
+    for _ in range(3):
+        page = alice.get(url + "?lang=th").get_data(as_text=True)
+        assert "081-555-0199" not in page and "แสดงช่องทางติดต่อ" in page
+    assert "081-555-0199" in post(alice, url).get_data(as_text=True)
+    actions = [r[0] for r in conn.execute("SELECT action FROM audit WHERE complaint_id = ?", [case["id"]])]
+    assert actions.count("contact_viewed") == 1
+    history = alice.get(url + "?lang=th").get_data(as_text=True).split('class="audit"')[1]
+    assert "contact_viewed" not in history and "แสดงช่องทางติดต่อผู้แจ้งแล้ว" in history
+    assert " น.</time>" in history and "T" not in history.split("<time")[1].split(">")[1][:12]
 
 
 def test_each_role_lands_on_a_page_it_can_use_and_a_refusal_is_the_sites_own(app, users, conn, demo_db):

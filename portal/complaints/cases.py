@@ -80,6 +80,19 @@ def _case_no() -> str:
     return "C" + "".join(secrets.choice(crypto.ALPHABET) for _ in range(8))
 
 
+#: What each line of a case's history says, in words (the audit table keeps the short names).
+ACTION_LABELS = {
+    "received": _l("report received"), "transition": _l("status changed"), "proposed": _l("change proposed"),
+    "withdrawn": _l("proposal withdrawn"), "contact_viewed": _l("reporter's contact shown"),
+    "evidence_downloaded": _l("evidence file opened"), "redacted_text": _l("text redacted"),
+    "redacted_file": _l("redacted copy of a file added"), "message_from_complainant": _l("message from the reporter"),
+    "message_from_moderator": _l("message to the reporter"), "agency_answer_received": _l("the agency answered"),
+    "agency_document_downloaded": _l("the agency's document opened"), "reminder_sent": _l("reminder sent to the agency"),
+    "overdue": _l("the agency is overdue"), "reply_link_revoked": _l("the agency's reply link withdrawn"),
+    "summary_published": _l("public summary published"), "outbox_retry": _l("message queued again"),
+}
+
+
 def audit(conn, action, *, user_id=None, complaint_id=None, from_state=None, to_state=None,
           reason=None, detail=None):
     conn.execute(

@@ -109,26 +109,29 @@ def _case(case_no):
     return complaint
 
 
-@bp.route("/moderate/cases/<case_no>")
+@bp.route("/moderate/cases/<case_no>", methods=["GET", "POST"])
 @auth.require("moderator")
 def case(case_no):
+    """The case; its reporter's contact is decrypted only on a POST from the "Show the contact" button."""
     conn = get_cdb()
     complaint = _case(case_no)
     cid = complaint["id"]
     contact = None
-    if complaint["contact_encrypted"]:
+    if request.method == "POST" and complaint["contact_encrypted"]:  # a deliberate click, logged each time
         contact = crypto.decrypt(complaint["contact_encrypted"])
         with transaction(conn):
             cases.audit(conn, "contact_viewed", user_id=g.user["id"], complaint_id=cid)
+    history = conn.execute("SELECT a.*, u.username FROM audit a LEFT JOIN users u ON u.id = a.user_id "
+                           "WHERE complaint_id = ? ORDER BY a.id", [cid]).fetchall()
     return render_template(
-        "complaints/case.html", complaint=complaint, contact=contact,
+        "complaints/case.html", complaint=complaint, contact=contact, revealed=request.method == "POST",
         versions=conn.execute("SELECT v.*, u.username FROM complaint_versions v LEFT JOIN users u "
                               "ON u.id = v.created_by WHERE complaint_id = ? ORDER BY version", [cid]).fetchall(),
         evidence=conn.execute("SELECT * FROM evidence WHERE complaint_id = ? ORDER BY id", [cid]).fetchall(),
         messages=conn.execute("SELECT m.*, u.username FROM messages m LEFT JOIN users u ON u.id = m.user_id "
                               "WHERE complaint_id = ? ORDER BY m.id", [cid]).fetchall(),
-        history=conn.execute("SELECT a.*, u.username FROM audit a LEFT JOIN users u ON u.id = a.user_id "
-                             "WHERE complaint_id = ? ORDER BY a.id", [cid]).fetchall(),
+        history=[dict(a, what=cases.ACTION_LABELS.get(a["action"], a["action"]), detail=_detail(conn, a["detail"]))
+                 for a in history],
         proposals=conn.execute("SELECT p.*, u.username FROM proposals p JOIN users u ON u.id = p.proposed_by "
                                "WHERE complaint_id = ? ORDER BY p.id", [cid]).fetchall(),
         forwardings=conn.execute("SELECT * FROM forwardings WHERE complaint_id = ? ORDER BY id", [cid]).fetchall(),
@@ -140,6 +143,21 @@ def case(case_no):
         flags=json.loads(complaint["flags_snapshot"]), next_states=[s for s in STATES if s in cases.TRANSITIONS[complaint["state"]]],
         two_person=cases.TWO_PERSON, labels=cases.STATE_LABELS, recipients=cases.RECIPIENTS,
         suggested=cases.CONCERNS[complaint["concern"]][1], concerns=cases.CONCERNS, outcomes=cases.OUTCOMES)
+
+
+def _detail(conn, detail: str | None) -> str | None:
+    """An audit line's ``key=value`` detail in words (``approved_by=2`` -> "approved by alice")."""
+    if not detail or "=" not in detail:
+        return detail
+    key, _sep, value = detail.partition("=")
+    if key == "approved_by":
+        row = conn.execute("SELECT username FROM users WHERE id = ?", [value]).fetchone()
+        return _("approved by %(name)s", name=row["username"] if row else value)
+    words = {"files": _("%(n)s files attached"), "version": _("version %(n)s"), "number": _("reminder %(n)s"),
+             "from": _("from evidence file %(n)s"), "evidence": _("evidence file %(n)s")}
+    if key == "kind":
+        return str(agency.KINDS.get(value, value))
+    return words[key] % {"n": value} if key in words else detail
 
 
 def _act(case_no, action):
