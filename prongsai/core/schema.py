@@ -291,7 +291,15 @@ CREATE INDEX idx_quarantine_source_run_id ON quarantine(source_run_id);
 """
 
 #: version -> DDL script. Append new versions; never edit an applied one.
-MIGRATIONS: dict[int, str] = {1: _V1}
+#: what a budget line covers: 'nation' (a bill, or the อบจ. summed nation-wide) or 'province' (one
+#: อบจ.'s own lines), so a province's file never lands on, or is summed with, the nation-wide lines.
+_V2_BUDGET_SCOPE = """
+ALTER TABLE budget_items ADD COLUMN scope TEXT;
+UPDATE budget_items SET scope = 'nation' WHERE scope IS NULL;
+CREATE INDEX idx_budget_items_scope_province ON budget_items(scope, province);
+"""
+
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2_BUDGET_SCOPE}
 
 SCHEMA_VERSION = max(MIGRATIONS)
 
