@@ -299,6 +299,12 @@ def test_forwarding_package_carries_facts_text_and_cleaned_evidence_but_not_the_
     page = alice.get(f"/moderate/cases/{case['case_no']}/package?lang=en").get_data(as_text=True)
     assert "redacted text for the agency" in page and "secret-contact-123" not in page
     assert "State Audit Office" in page  # suggested recipient for "misuse of state money"
+    thai = alice.get(f"/moderate/cases/{case['case_no']}/package?lang=th").get_data(as_text=True)
+    letter = thai.split('class="package letter"')[1]
+    for part in ("เรื่อง", "เรียน" if "เรียน" in letter else "ถึง", "อ้างถึง", "สิ่งที่ส่งมาด้วย", "ขอแสดงความนับถือ"):
+        assert part in letter, part
+    assert "บาท" in letter and "THB" not in letter and not re.search(r"\d\.0 ", letter)
+    assert not re.search(r"\b20\d\d-\d\d-\d\d\b", letter.split("<code>")[0])  # B.E. dates, no ISO dates
 
 
 def test_evidence_is_served_to_moderators_only_as_download(app, conn, users):

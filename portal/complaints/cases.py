@@ -90,6 +90,7 @@ ACTION_LABELS = {
     "agency_document_downloaded": _l("the agency's document opened"), "reminder_sent": _l("reminder sent to the agency"),
     "overdue": _l("the agency is overdue"), "reply_link_revoked": _l("the agency's reply link withdrawn"),
     "summary_published": _l("public summary published"), "outbox_retry": _l("message queued again"),
+    "package_viewed": _l("forwarding package opened"),
 }
 
 
