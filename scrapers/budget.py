@@ -11,6 +11,12 @@ sum, so they are counted and left out (``budget_items`` has no column to tell th
 ``DEBUG_LOG`` still carry a real amount and are kept as published. The WeVis file sums the 76
 อบจ. nation-wide twice over (by area and plan, and by type): only the area/plan breakdown is
 stored, so that summing ``budget_items`` never counts a baht twice.
+
+WeVis also publishes one file per อบจ. (``pao-<province>.json``: the same breakdown plus ``tasks``
+and ``pao.name``). Its lines are stored as that province's own (``scope`` 'province', the province
+in the id and the column), never under the nation-wide ids, so files load in any order to the same
+rows and the nation-wide totals never move. A file that is neither (no ``pao.name``, no
+``budgetPerCapita``) is refused: guessing would put a part where the whole belongs.
 """
 from __future__ import annotations
 
@@ -47,6 +53,9 @@ _WEVIS = ("https://raw.githubusercontent.com/wevisdemo/act-local-budgeting/"
 #: what a live run reads by default: the FY2565 bill volumes and the อบจ. budgets FY2565-2566.
 DEFAULT_URLS = (*(f"{_KAOGEEK}2022-3-{n}.csv" for n in (1, 7, 14, 17)),
                 *(f"{_WEVIS}{year}/nation-wide.json" for year in (2565, 2566)))
+#: WeVis' index of the years and, per year, the provinces with a file of their own.
+LOCAL_INDEX = f"{_WEVIS}metadata.json"
+NATION, PROVINCE = "nation", "province"
 
 
 def _year_be(value) -> int:
@@ -105,7 +114,7 @@ def parse_bill(lines: Iterable[str], *, location: str) -> Records:
         records.upsert("budget_items", {
             "id": f"bill:{row['ITEM_ID']}", "fiscal_year": year, "level": "national",
             "ministry": row["MINISTRY"], "budgetary_unit": unit,
-            "agency_id": agency_id(None, unit) if unit else None,
+            "agency_id": agency_id(None, unit) if unit else None, "scope": NATION,
             "plan": row["BUDGET_PLAN"] or None, "output": row["OUTPUT"] or None,
             "project": row["PROJECT"] or None, "category": row["CATEGORY_LV1"] or None,
             "description": " > ".join(row[c] for c in DETAIL_COLUMNS if row.get(c)) or None,
@@ -130,16 +139,47 @@ def _require(obj, key: str, location: str, where: str):
     return obj[key]
 
 
+def _local_scope(doc: dict, location: str) -> str | None:
+    """The province a WeVis file covers, None for the nation-wide sum; refuses a file that says neither."""
+    pao = doc.get("pao")
+    if isinstance(pao, dict) and str(pao.get("name") or "").strip():
+        province = str(pao["name"]).strip()
+        file_name = pathlib.PurePosixPath(urllib.parse.unquote(urllib.parse.urlsplit(location).path)).name
+        named = re.fullmatch(r"(?:\d+_)?pao-(.+)\.json", file_name)
+        if named and named.group(1) != province:
+            raise ScrapeError(f"{SOURCE}: {location}: pao.name is {province!r} but the file is named for "
+                              f"{named.group(1)!r}")
+        return province
+    if "budgetPerCapita" in doc and "pao" not in doc:
+        return None
+    raise LayoutError(SOURCE, location, "pao.name (one province's file) or budgetPerCapita (the nation-wide file)",
+                      f"keys {sorted(doc)}")
+
+
+def _check_sum(parts: float, total, location: str, field: str, what: str) -> None:
+    if total is not None and abs(parts - total) > 0.5:
+        raise ScrapeError(f"{SOURCE}: {location}: {field} is {total:,.0f} but {what} sum to {parts:,.0f}; "
+                          "nothing from this file was stored")
+
+
 def parse_local(content: bytes, *, location: str, fiscal_year: int) -> Records:
-    """A WeVis ``nation-wide.json`` (อบจ. budgets summed nation-wide) -> local items per area and plan."""
+    """A WeVis ``nation-wide.json`` or ``pao-<province>.json`` -> local items per area and plan.
+
+    All or nothing: an area whose plans do not add up to it, or areas or types that do not add up to
+    the file's total, refuse the whole file (naming the field), since a budget with a hole in it
+    would read as a smaller budget."""
     try:
         doc = json.loads(content.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise LayoutError(SOURCE, location, "a UTF-8 JSON document", str(exc)[:80]) from None
+    if not isinstance(doc, dict):
+        raise LayoutError(SOURCE, location, "a JSON object", type(doc).__name__)
+    province = _local_scope(doc, location)
     total = parse_amount(_require(doc, "total", location, ""))
     areas = _require(doc, "groupedByArea", location, "")
     if not isinstance(areas, list):
         raise LayoutError(SOURCE, location, "groupedByArea[] list", type(areas).__name__)
+    prefix = f"local:{fiscal_year}:pao-{province}" if province else f"local:{fiscal_year}:pao"
     records = Records()
     area_sum = 0.0
     for n, area in enumerate(areas):
@@ -152,20 +192,21 @@ def parse_local(content: bytes, *, location: str, fiscal_year: int) -> Records:
             records.rows_in += 1
             plan_name = str(_require(plan, "plan", location, f"groupedByArea[{n}].plans[{m}].")).strip()
             amount = parse_amount(_require(plan, "total", location, f"groupedByArea[{n}].plans[{m}]."))
-            plan_rows.append((plan_name, amount, plan))
-        plan_sum = sum(a or 0 for _, a, _ in plan_rows)
-        if area_total is not None and abs(plan_sum - area_total) > 0.5:
-            for _, _, plan in plan_rows:
-                records.quarantine(f"{location} {name}", plan,
-                                   f"plans of {name} sum to {plan_sum:,.0f}, the area total is {area_total:,.0f}")
-            continue
-        for plan_name, amount, _ in plan_rows:
+            plan_rows.append((plan_name, amount))
+        _check_sum(sum(a or 0 for _, a in plan_rows), area_total, location, f"groupedByArea[{n}].total ({name})",
+                   "its plans")
+        for plan_name, amount in plan_rows:
             records.upsert("budget_items", {
-                "id": f"local:{fiscal_year}:pao:{name}:{plan_name}", "fiscal_year": fiscal_year, "level": "local",
-                "budgetary_unit": LOCAL_UNIT, "plan": plan_name, "description": name,
+                "id": f"{prefix}:{name}:{plan_name}", "fiscal_year": fiscal_year, "level": "local",
+                "scope": PROVINCE if province else NATION, "province": province,
+                "budgetary_unit": f"องค์การบริหารส่วนจังหวัด{province}" if province else LOCAL_UNIT,
+                "plan": plan_name, "description": name,
                 "amount": amount, "currency": "THB", "source_doc": _document_name(location)})
-    if total is not None and abs(area_sum - total) > 0.5:
-        raise ScrapeError(f"{SOURCE}: {location}: areas sum to {area_sum:,.0f} but total is {total:,.0f}")
+    _check_sum(area_sum, total, location, "total", "groupedByArea[].total")
+    types = doc.get("groupedByType")
+    if isinstance(types, list) and types:
+        _check_sum(sum(parse_amount(t.get("total")) or 0 for t in types if isinstance(t, dict)), total, location,
+                   "total", "groupedByType[].total")
     return records
 
 
@@ -177,7 +218,10 @@ def parse(content: bytes, *, location: str, fiscal_year: int | None = None) -> R
 def parse_file(f: BinaryIO, *, location: str, fiscal_year: int | None = None) -> Records:
     """:func:`parse` of an open binary file; the bill CSV is streamed, never read whole."""
     if f.read(4096).lstrip(b"\xef\xbb\xbf \r\n\t")[:1] == b"{":
-        year = fiscal_year or _year_from(location)
+        named = _year_from(location)
+        if fiscal_year and named and fiscal_year != named:
+            raise UserError(f"{SOURCE}: {location}: --year {fiscal_year} but the file is named for {named}")
+        year = fiscal_year or named
         if not year:
             raise UserError(f"{SOURCE}: {location}: which fiscal year is this? (--year YYYY, B.E.)")
         f.seek(0)
@@ -226,6 +270,28 @@ def run_live(db_path, *, urls=DEFAULT_URLS, fiscal_year=None, client=None) -> So
     return run
 
 
+def local_urls(fiscal_year: int, *, client) -> list[str]:
+    """The nation-wide file and every province's file WeVis lists for ``fiscal_year`` (B.E.)."""
+    index = client.get_json(LOCAL_INDEX)
+    by_year = index.get("provincesByYears") if isinstance(index, dict) else None
+    if not isinstance(by_year, dict):
+        raise LayoutError(SOURCE, LOCAL_INDEX, "provincesByYears {year: [province]}",
+                          f"keys {sorted(index)}" if isinstance(index, dict) else type(index).__name__)
+    if str(fiscal_year) not in by_year:
+        raise UserError(f"{SOURCE}: WeVis has no อบจ. budgets for {fiscal_year}; it has {', '.join(sorted(by_year))}")
+    base = f"{_WEVIS}{fiscal_year}/"
+    return [f"{base}nation-wide.json",
+            *(f"{base}{urllib.parse.quote(f'pao-{name}.json')}" for name in by_year[str(fiscal_year)])]
+
+
+def run_local(db_path, fiscal_year: int, *, client=None) -> SourceRun:
+    """A year's อบจ. budgets, nation-wide and per province, in one run (one file wrong: none stored)."""
+    from scrapers.http import Client
+
+    client = client or Client()
+    return run_live(db_path, urls=local_urls(fiscal_year, client=client), fiscal_year=fiscal_year, client=client)
+
+
 def run_file(db_path, path, *, fiscal_year=None) -> SourceRun:
     with SourceRun(db_path, SOURCE, target=path) as run, open(path, "rb") as f:
         run.target_sha256 = sha256_file(path)
@@ -248,10 +314,16 @@ def _load(run, records: Records, location: str) -> None:
 @click.option("--url", "urls", multiple=True, help="Fetch this document instead of the default set; repeatable.")
 @click.option("--year", "fiscal_year", type=int, default=None,
               help="Fiscal year (B.E.) of a local-budget JSON whose name does not say it.")
-def command(db_path, paths, urls, fiscal_year):
+@click.option("--local", "local_year", type=int, default=None, metavar="YEAR",
+              help="Fetch the year's อบจ. budgets (B.E.): the nation-wide file and every province's file.")
+def command(db_path, paths, urls, fiscal_year, local_year):
     """Budget line items: national budget bill (CSV) and อบจ. local budgets (JSON) into budget_items.
 
-    Live: the FY2565 bill volumes and the อบจ. budgets FY2565-2566 by default.
+    Live: the FY2565 bill volumes and the อบจ. budgets FY2565-2566 by default; --local YEAR: that
+    year's อบจ. files, nation-wide and per province.
     """
-    file_or_live(SOURCE, paths, lambda path: run_file(db_path, path, fiscal_year=fiscal_year),
-                 lambda: run_live(db_path, urls=urls or DEFAULT_URLS, fiscal_year=fiscal_year))
+    if local_year and (paths or urls):
+        raise UserError(f"{SOURCE}: --local fetches its own files; give it without --file or --url")
+    live = ((lambda: run_local(db_path, local_year)) if local_year
+            else lambda: run_live(db_path, urls=urls or DEFAULT_URLS, fiscal_year=fiscal_year))
+    file_or_live(SOURCE, paths, lambda path: run_file(db_path, path, fiscal_year=fiscal_year), live)

@@ -10,7 +10,7 @@ from conftest import FIXTURES, SHARED, needs_shared
 from prongsai.core.schema import open_db
 from scrapers import budget
 from scrapers.http import Client, FetchError
-from scrapers.store import LayoutError, TooManyBadRows
+from scrapers.store import LayoutError, ScrapeError, TooManyBadRows
 
 KAOGEEK = SHARED / "data" / "thai" / "budget-fy2565-kaogeek"
 WEVIS = SHARED / "data" / "thai" / "local-budget-pao-wevis-act"
@@ -33,7 +33,7 @@ def test_real_volume_with_pandas_index_column():
     assert first == {
         "id": "bill:2022.3.17.0", "fiscal_year": 2565, "level": "national", "ministry": "หน่วยงานอื่นของรัฐ",
         "budgetary_unit": "สำนักงานคณะกรรมการการแข่งขันทางการค้า",
-        "agency_id": "name:สำนักงานคณะกรรมการการแข่งขันทางการค้า", "plan": "แผนงานบุคลากรภาครัฐ",
+        "agency_id": "name:สำนักงานคณะกรรมการการแข่งขันทางการค้า", "scope": "nation", "plan": "แผนงานบุคลากรภาครัฐ",
         "output": None, "project": None, "category": "งบเงินอุดหนุน",
         "description": "เงินอุดหนุนทั่วไป > ค่าใช้จ่ายบุคลากร", "amount": 78_459_000, "currency": "THB",
         "source_doc": "2022.3.17", "source_page": 11}
@@ -103,12 +103,11 @@ def test_local_budget_per_area_and_plan_sums_to_the_published_total():
 
 
 @needs_shared
-def test_local_budget_with_inconsistent_plans_is_quarantined():
+def test_local_budget_with_inconsistent_plans_is_refused_naming_the_area():
     doc = json.loads(PAO_2565.read_text(encoding="utf-8"))
     doc["groupedByArea"][0]["plans"][0]["total"] += 1_000_000
-    records = budget.parse(json.dumps(doc).encode(), location="nation-wide-2565.json")
-    assert len(records.bad) == 2 and "sum to" in records.bad[0][2]
-    assert len(records.rows("budget_items")) == 10
+    with pytest.raises(ScrapeError, match=r"nation-wide-2565.json: groupedByArea\[0\].total \(ด้านบริหารทั่วไป\)"):
+        budget.parse(json.dumps(doc).encode(), location="nation-wide-2565.json")
 
 
 @needs_shared
