@@ -255,13 +255,30 @@ def test_every_chart_is_a_valid_plotly_figure(portal_client, ids):
         assert go.Figure(fig).to_plotly_json()["data"] == fig["data"]  # validated, nothing dropped or coerced
 
 
-def test_charts_are_built_by_plotly_so_a_wrong_property_fails_loudly():
+def test_charts_are_built_by_plotly_so_a_wrong_property_fails_loudly(portal_client):
     from portal import charts
 
-    with pytest.raises(ValueError, match="color"):
-        charts.bar(["ก.ค. 67"], [1.0], color="not-a-colour")
-    with pytest.raises(ValueError, match="color"):
-        charts.grouped(["กระทรวงการคลัง"], [("Budget", [1.0], "#0b5cad"), ("Contracts", [2.0], "nope")])
+    with portal_client.application.test_request_context("/"):
+        with pytest.raises(ValueError, match="color"):
+            charts.bar(["ก.ค. 67"], [1.0], color="not-a-colour")
+        with pytest.raises(ValueError, match="color"):
+            charts.grouped(["กระทรวงการคลัง"], [("Budget", [1.0], "#0b5cad"), ("Contracts", [2.0], "nope")])
+
+
+@pytest.mark.parametrize("lang, unit, unstated", [("th", "ล้านบาท", "ไม่ระบุ"), ("en", "million baht", "not stated")])
+def test_money_axes_read_in_thai_units_and_an_unknown_label_in_words(portal_client, lang, unit, unstated):
+    from portal import charts
+
+    with portal_client.application.test_request_context(f"/?lang={lang}"):
+        fig = charts.bar(["กรมทางหลวง", "-"], [3_000_000_000.0, 15_000_000.0], horizontal=True)
+        assert fig["layout"]["xaxis"]["title"]["text"] == ("พันล้านบาท" if lang == "th" else "billion baht")
+        assert fig["data"][0]["x"] == [3.0, 0.015] and fig["data"][0]["y"] == ["กรมทางหลวง", unstated]
+        assert fig["data"][0]["customdata"] == [3_000_000_000.0, 15_000_000.0]  # hover shows the exact baht
+        assert "~s" not in str(fig["layout"])  # no SI suffixes: "3G" is not a Thai amount
+        grouped = charts.grouped(["กระทรวงการคลัง"], [("Budget", [40_000_000.0], "#0b5cad"),
+                                                         ("Contracts", [2_000_000.0], "#b35900")])
+        assert grouped["layout"]["xaxis"]["title"]["text"] == unit
+        assert [d["x"] for d in grouped["data"]] == [[40.0], [2.0]]
 
 
 @pytest.mark.parametrize("url", ["/nope", "/agencies/", "/flags/%00", "/search?page=-1", "/search?page=x",

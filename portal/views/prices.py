@@ -43,7 +43,7 @@ def show(item_class):
         WHERE a.item_class = ? AND a.unit = ? AND a.fiscal_year = ? ORDER BY a.ratio_to_median DESC LIMIT 60
     """, [item_class, group["unit"], group["fiscal_year"]]).fetchall()
     names = [a["name"] or a["buyer_id"] for a in agencies]
-    figure = charts.bar(names, [a["mean_price"] for a in agencies], horizontal=True, hover="%{y:,.2f}")
+    figure = charts.bar(names, [a["mean_price"] for a in agencies], horizontal=True, hover=",.2f")
     figure["data"][0]["marker"]["color"] = [charts.WARN if a["ratio_to_median"] > 2 else charts.ACCENT
                                             for a in agencies]
     return render_template("price_class.html", item_class=item_class, groups=groups, group=group,
