@@ -53,7 +53,7 @@ def queue(conn) -> int:
     queued = 0
     prefs = conn.execute("SELECT p.* FROM notify_prefs p JOIN users u ON u.id = p.user_id WHERE p.mode != 'off' "
                          "AND p.email_encrypted IS NOT NULL AND u.disabled_at IS NULL AND u.role IN "
-                         f"('moderator', 'admin')").fetchall()
+                         "('moderator', 'admin')").fetchall()
     for pref in prefs:
         with transaction(conn):
             latest = conn.execute(f"SELECT coalesce(max(id), 0) FROM audit WHERE action IN "

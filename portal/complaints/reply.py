@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
-from flask_babel import gettext as _
 
 from portal.complaints import agency, cases, forms
 from portal.complaints.db import get_cdb
