@@ -26,13 +26,15 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = config.secret_key(app.config["COMPLAINTS_DATABASE"])
 
     from portal import db, format, i18n
-    from portal.views import agencies, errors, exports, feeds, flags, main, network, pages, prices, projects, search, suppliers
+    from portal.views import (agencies, errors, exports, feeds, flags, main, network, pages, prices, projects,
+                              provinces, search, suppliers)
 
     db.init_app(app)
     i18n.init_app(app)
     format.init_app(app)
     errors.init_app(app)
-    for blueprint in (main, search, projects, agencies, suppliers, flags, prices, network, pages, feeds, exports):
+    for blueprint in (main, search, projects, agencies, suppliers, flags, prices, network, pages, feeds, exports,
+                      provinces):
         app.register_blueprint(blueprint.bp)
     from portal import complaints, security  # headers, CSRF, limits; complaints and moderation
 
