@@ -182,6 +182,11 @@ TABLES: dict[str, tuple[str, str]] = {
         """SELECT p.buyer_id, r.code, count(*) FROM red_flags r JOIN _proj p ON p.project_id = r.project_id
            WHERE p.buyer_id IS NOT NULL GROUP BY 1, 2""",
     ),
+    "agg_province_flag": (
+        "province TEXT, code TEXT, projects INTEGER, PRIMARY KEY (province, code)",
+        """SELECT p.province, r.code, count(*) FROM red_flags r JOIN _proj p ON p.project_id = r.project_id
+           WHERE p.province IS NOT NULL GROUP BY 1, 2""",
+    ),
     "agg_supplier": (
         "supplier_id TEXT PRIMARY KEY, bids INTEGER, wins INTEGER, amount REAL, agencies INTEGER, "
         "flagged_projects INTEGER, first_date TEXT, last_date TEXT",
@@ -234,9 +239,17 @@ TABLES: dict[str, tuple[str, str]] = {
                      coalesce(budgetary_unit, '-') AS budgetary_unit,
                      coalesce(bi.agency_id, n.id) AS agency_id, count(*) AS lines, total(amount) AS amount
               FROM budget_items bi LEFT JOIN _names n ON bi.agency_id IS NULL AND n.name_th = bi.budgetary_unit
-              WHERE coalesce(currency, 'THB') = 'THB' GROUP BY 1, 2, 3, 4, 5) b
+              WHERE coalesce(currency, 'THB') = 'THB' AND coalesce(scope, 'nation') = 'nation'
+              GROUP BY 1, 2, 3, 4, 5) b
            LEFT JOIN (SELECT buyer_id, fy, total(amount) AS amount, count(*) AS contracts FROM _spend
                       GROUP BY 1, 2) s ON s.buyer_id = b.agency_id AND s.fy = b.fiscal_year""",
+    ),
+    # A province's own อบจ. lines, apart from agg_budget: they are a part of the nation-wide sum there.
+    "agg_province_budget": (
+        "province TEXT, fiscal_year INTEGER, plan TEXT, area TEXT, amount REAL, "
+        "PRIMARY KEY (province, fiscal_year, area, plan)",
+        """SELECT province, fiscal_year, coalesce(plan, '-'), coalesce(description, '-'), total(amount)
+           FROM budget_items WHERE scope = 'province' AND province IS NOT NULL GROUP BY 1, 2, 3, 4""",
     ),
     "agg_source": (
         "source TEXT PRIMARY KEY, projects INTEGER, first_fy INTEGER, last_fy INTEGER, last_fetched TEXT",
