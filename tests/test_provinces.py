@@ -35,7 +35,7 @@ def client(province_db, tmp_path):
 def test_a_province_page_shows_its_pao_budget_by_plan_and_its_feed(client):
     html = client.get("/provinces/ตราด").get_data(as_text=True)
     assert "อุตสาหกรรมและการโยธา" in html and "<td class=\"num\">250 บาท</td>" in html  # its own plan line, 2565
-    assert "/feeds/provinces/" in html and "agg_province_budget?province=" in html
+    assert "/feeds/provinces/" in html and "budget_items?scope=province&amp;province=" in html
 
 
 def test_a_province_without_a_pao_file_still_shows_its_procurement(client, province_db):
