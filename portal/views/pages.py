@@ -9,19 +9,9 @@ from portal.cache import cached_page
 from portal.db import all_meta, get_db
 from portal.format import is_thai
 from portal.params import choice_arg
+from prongsai.derive.budget_gap import OFFICIAL_BUDGET_TOTALS
 
 bp = Blueprint("pages", __name__)
-
-#: Totals of the annual Budget Acts (พ.ร.บ.งบประมาณรายจ่ายประจำปี) as enacted, in baht, shown beside
-#: the sum of the national budget lines we hold. Source: the Acts in the Royal Gazette (2565, 2567
-#: and 2569 checked against press reports of the Gazette publication).
-OFFICIAL_BUDGET_TOTALS = {
-    2565: 3_100_000_000_000,
-    2566: 3_185_000_000_000,
-    2567: 3_480_000_000_000,
-    2568: 3_752_700_000_000,
-    2569: 3_780_600_000_000,
-}
 
 
 @bp.route("/budget")

@@ -3,7 +3,9 @@
 - the public database: its sha256 against the ``.sha256`` beside it (the bytes ``publish``
   checked) and ``integrity_check``, or the much faster ``quick_check`` with ``--quick``;
 - the complaints database: ``integrity_check`` and ``foreign_key_check``;
-- evidence: every ``evidence`` row has its file, of the size it records, and every file its row.
+- evidence: every ``evidence`` row has its file, of the size it records, and every file its row;
+- the budget: per fiscal year, the national lines held against the Budget Act's total, the gap
+  explained (volumes held and missing, lines refused); it fails only when nothing explains it.
 Problems are reported, never repaired: a file without a row may be someone's only copy.
 """
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sqlite3
 from prongsai.core.config import evidence_dir
 from prongsai.ops.backup import evidence_files
 from prongsai.core.files import connect_ro, integrity_errors, sha256_file
+from prongsai.derive.budget_gap import year_gaps
 from prongsai.ops.publish import sidecar
 
 #: Names shown in a report before "and N more".
@@ -43,7 +46,21 @@ def check_public(db_path, *, quick: bool = False) -> list[Finding]:
         findings.append(Finding("public sha256", got == want,
                                 "matches what was published" if got == want
                                 else f"{got} but {expected.name} says {want}"))
+    if findings[0].ok:
+        findings += check_budget(path)
     return findings
+
+
+def check_budget(db_path) -> list[Finding]:
+    """One finding per fiscal year that has national budget lines."""
+    conn = connect_ro(pathlib.Path(db_path))
+    try:
+        gaps = year_gaps(conn)
+    except sqlite3.OperationalError as exc:
+        return [Finding("budget", False, f"cannot read budget_items ({exc})")]
+    finally:
+        conn.close()
+    return [Finding(f"budget {g.fiscal_year}", g.explained, g.explanation()) for g in gaps if g.volumes]
 
 
 def check_complaints(complaints_db) -> list[Finding]:
