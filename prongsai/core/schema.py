@@ -299,7 +299,14 @@ UPDATE budget_items SET scope = 'nation' WHERE scope IS NULL;
 CREATE INDEX idx_budget_items_scope_province ON budget_items(scope, province);
 """
 
-MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2_BUDGET_SCOPE}
+#: a multi-year obligation is listed in a bill with one row per year of its schedule; only the bill's
+#: own year is money it appropriates. The other years' rows are kept, labelled with the bill's fiscal
+#: year, and left out of every per-year sum (NULL: the bill's own appropriation).
+_V3_BUDGET_INSTALMENTS = """
+ALTER TABLE budget_items ADD COLUMN instalment_of_bill INTEGER;
+"""
+
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2_BUDGET_SCOPE, 3: _V3_BUDGET_INSTALMENTS}
 
 SCHEMA_VERSION = max(MIGRATIONS)
 
