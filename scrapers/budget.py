@@ -6,8 +6,9 @@ reference file writes ``TRUE``); ``AMOUNT`` is a quoted string with thousands se
 ``FISCAL_YEAR`` is in the common era; ``REF_PAGE_NO`` is the printed page. A multi-year
 obligation (``OBLIGED?``) is listed with one row per year of its schedule (2552-2577 in the FY2565
 bill): only the row for the bill's own year (``REF_DOC`` = ``<CE year>.<ฉบับ>.<เล่ม>``) is money
-this bill appropriates; the other years belong to other bills and would inflate every per-year
-sum, so they are counted and left out (``budget_items`` has no column to tell them apart yet). OCR-garbled rows flagged in
+this bill appropriates; the other years' rows are kept as the commitment they record, labelled
+``instalment_of_bill`` (the bill's fiscal year), and every per-year sum leaves them out, since they
+belong to other years' bills and would inflate each. OCR-garbled rows flagged in
 ``DEBUG_LOG`` still carry a real amount and are kept as published. The WeVis file sums the 76
 อบจ. nation-wide twice over (by area and plan, and by type): only the area/plan breakdown is
 stored, so that summing ``budget_items`` never counts a baht twice.
@@ -50,8 +51,11 @@ _KAOGEEK = ("https://raw.githubusercontent.com/kaogeek/thailand-budget-pdf2csv/"
             "6a39e7dbeefc935eb72a847870e1bf39e17b305e/csv-extraction/napatswift-coordintes/output/")
 _WEVIS = ("https://raw.githubusercontent.com/wevisdemo/act-local-budgeting/"
           "aed6ce14122a1368372174fe6b5d8ddbb7d9872b/static/data/")
+#: the FY2565 bill's volumes (เล่ม, some in parts) the extraction publishes as CSV at that commit.
+BILL_2565_VOLUMES = ("1", "2", "3(1)", "3(2)", "3(3)", "3(4)", "3(5)", "4", "6", "7", "9", "10", "11", "12",
+                     "13(1)", "13(2)", "14", "15", "16(1)", "16(2)", "16(3)", "17")
 #: what a live run reads by default: the FY2565 bill volumes and the อบจ. budgets FY2565-2566.
-DEFAULT_URLS = (*(f"{_KAOGEEK}2022-3-{n}.csv" for n in (1, 7, 14, 17)),
+DEFAULT_URLS = (*(f"{_KAOGEEK}2022-3-{n}.csv" for n in BILL_2565_VOLUMES),
                 *(f"{_WEVIS}{year}/nation-wide.json" for year in (2565, 2566)))
 #: WeVis' index of the years and, per year, the provinces with a file of their own.
 LOCAL_INDEX = f"{_WEVIS}metadata.json"
@@ -106,9 +110,8 @@ def parse_bill(lines: Iterable[str], *, location: str) -> Records:
         except ValueError as exc:
             records.quarantine(where, raw, str(exc))
             continue
-        if year != bill_year:
-            records.skipped += 1  # another year's instalment of a multi-year obligation
-            continue
+        instalment = bill_year if year != bill_year else None  # another year of a multi-year obligation
+        records.skipped += instalment is not None
         page = to_arabic_digits(row["REF_PAGE_NO"])
         unit = row["BUDGETARY_UNIT"] or None
         records.upsert("budget_items", {
@@ -119,7 +122,7 @@ def parse_bill(lines: Iterable[str], *, location: str) -> Records:
             "project": row["PROJECT"] or None, "category": row["CATEGORY_LV1"] or None,
             "description": " > ".join(row[c] for c in DETAIL_COLUMNS if row.get(c)) or None,
             "amount": amount, "currency": "THB", "source_doc": row["REF_DOC"] or None,
-            "source_page": int(page) if page.isdigit() else None,
+            "source_page": int(page) if page.isdigit() else None, "instalment_of_bill": instalment,
         })
         if unit:
             records.stub("agencies", {"id": agency_id(None, unit), "name_th": unit, "ministry": row["MINISTRY"]})
@@ -302,7 +305,7 @@ def run_file(db_path, path, *, fiscal_year=None) -> SourceRun:
 def _load(run, records: Records, location: str) -> None:
     if records.skipped:
         click.echo(f"{SOURCE}: {location}: {records.skipped:,} instalments of multi-year obligations "
-                   "for other fiscal years left out", err=True)
+                   "for other fiscal years kept, labelled instalment_of_bill (not in any year's sum)", err=True)
     load(run, records, source_url=location)
 
 

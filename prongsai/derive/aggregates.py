@@ -240,6 +240,7 @@ TABLES: dict[str, tuple[str, str]] = {
                      coalesce(bi.agency_id, n.id) AS agency_id, count(*) AS lines, total(amount) AS amount
               FROM budget_items bi LEFT JOIN _names n ON bi.agency_id IS NULL AND n.name_th = bi.budgetary_unit
               WHERE coalesce(currency, 'THB') = 'THB' AND coalesce(scope, 'nation') = 'nation'
+                    AND instalment_of_bill IS NULL
               GROUP BY 1, 2, 3, 4, 5) b
            LEFT JOIN (SELECT buyer_id, fy, total(amount) AS amount, count(*) AS contracts FROM _spend
                       GROUP BY 1, 2) s ON s.buyer_id = b.agency_id AND s.fy = b.fiscal_year""",

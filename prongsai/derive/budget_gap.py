@@ -80,6 +80,7 @@ def year_gaps(conn: sqlite3.Connection) -> list[YearGap]:
     for fy, doc, amount in conn.execute(
             "SELECT fiscal_year, coalesce(source_doc, '-'), total(amount) FROM budget_items "
             "WHERE level = 'national' AND coalesce(scope, 'nation') = 'nation' AND coalesce(currency, 'THB') = 'THB' "
+            "AND instalment_of_bill IS NULL "
             "GROUP BY 1, 2"):
         volumes.setdefault(fy, {})[doc] = amount
     refused: dict[int, dict[str, int]] = {}
