@@ -1,9 +1,11 @@
-"""Agency page: spending over time, by method, its top suppliers and their shares, its flags."""
+"""Agency page: spending over time, by method, its top suppliers and their shares, its budget beside what
+it bought in the same fiscal year, its flags."""
 from __future__ import annotations
 
 from flask import Blueprint, render_template
 
 from portal import charts
+from portal.db import get_db
 from portal.format import month
 from portal.views.orgs import AGENCY, org_page, related
 
@@ -19,5 +21,7 @@ def show(agency_id):
         "months": charts.bar([month(m["month"]) for m in months], [m["amount"] for m in months]),
         "methods": charts.pie([m["method"] for m in methods], [m["amount"] for m in methods]),
     }
-    return render_template("agency.html", months=months, methods=methods, figures=figures,
+    budget = get_db().execute("SELECT * FROM agg_budget WHERE agency_id = ? ORDER BY fiscal_year DESC, budgetary_unit",
+                              [agency_id]).fetchall()
+    return render_template("agency.html", months=months, methods=methods, figures=figures, budget=budget,
                            suppliers=related(AGENCY, "supplier", agency_id, "rank"), **page)
