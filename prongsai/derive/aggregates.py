@@ -285,6 +285,13 @@ TABLES: dict[str, tuple[str, str]] = {
     ),
 }
 
+#: Open, documented views over agg_* tables (which Datasette hides as portal caches).
+VIEWS = {
+    "budget_to_contracts": """SELECT fiscal_year, ministry, budgetary_unit, agency_id, match, lines AS budget_lines,
+        budget_amount, procurement_projects, procurement_contracts, procurement_amount, flagged_projects
+        FROM agg_budget WHERE level = 'national'""",
+}
+
 #: Indexes beyond primary keys (pages look these up by key).
 INDEXES = [
     "CREATE INDEX idx_agg_budget_fy ON agg_budget(fiscal_year, ministry)",
@@ -311,12 +318,16 @@ def build(db) -> None:
     try:
         db.execute("BEGIN")
         _summary_counts(db)
+        for view in VIEWS:
+            db.execute(f"DROP VIEW IF EXISTS [{view}]")
         for table, (columns, select) in TABLES.items():
             db.execute(f"DROP TABLE IF EXISTS [{table}]")
             db.execute(f"CREATE TABLE [{table}] ({columns})")
             db.execute(f"INSERT INTO [{table}] {select}")
         for statement in INDEXES + PROJECT_INDEXES:
             db.execute(statement)
+        for view, select in VIEWS.items():
+            db.execute(f"CREATE VIEW [{view}] AS {select}")
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
