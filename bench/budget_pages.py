@@ -1,0 +1,65 @@
+"""The agency page with its budget-to-contracts section, on a demo database of N projects.
+
+Times ``GET /agencies/<id>`` (Flask test client, median of 20) for the agency with the most budget
+lines, against a 200 ms target, and prints the section's own query beside a baseline in the same
+run: the same query with its index refused (``NOT INDEXED``, a scan of agg_budget). Exit status 1
+when the page misses the target.
+
+    .venv/bin/python bench/budget_pages.py --projects 1000000    # generates bench/output/budget-N.db
+    .venv/bin/python bench/budget_pages.py --db built.db          # an already built database, read only
+"""
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sqlite3
+import sys
+import tempfile
+
+from harness import median_seconds, output, timed
+from portal import create_app
+from prongsai.demo import generate
+from prongsai.derive.build import run_build
+
+RUNS = 20
+TARGET_S = 0.200
+QUERY = "SELECT * FROM agg_budget {hint} WHERE agency_id = ? ORDER BY fiscal_year DESC, budgetary_unit"
+
+
+def prepare(args) -> pathlib.Path:
+    if args.db:
+        return pathlib.Path(args.db)
+    target = output(f"budget-{args.projects}.db")
+    if not target.exists():
+        seconds, _ = timed(lambda: generate(target, projects=args.projects, seed=1))
+        print(f"demo {args.projects:,} projects: {seconds:.1f} s", flush=True)
+        seconds, _ = timed(lambda: run_build(target))
+        print(f"prongsai build: {seconds:.1f} s", flush=True)
+    return target
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--projects", type=int, default=1_000_000)
+    parser.add_argument("--db")
+    args = parser.parse_args()
+    path = prepare(args)
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    agency, lines = conn.execute("SELECT agency_id, count(*) FROM agg_budget WHERE agency_id IS NOT NULL "
+                                 "AND procurement_projects IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 1").fetchone()
+    indexed = median_seconds(lambda: conn.execute(QUERY.format(hint=""), [agency]).fetchall(), RUNS)
+    scanned = median_seconds(lambda: conn.execute(QUERY.format(hint="NOT INDEXED"), [agency]).fetchall(), RUNS)
+    with tempfile.TemporaryDirectory() as tmp:
+        client = create_app({"TESTING": True, "DATABASE": str(path), "SECRET_KEY": "bench",
+                             "COMPLAINTS_DATABASE": str(pathlib.Path(tmp) / "complaints.db")}).test_client()
+        assert client.get(f"/agencies/{agency}").status_code == 200
+        page = median_seconds(lambda: client.get(f"/agencies/{agency}"), RUNS)
+    print(f"agency {agency}: {lines} budget rows in agg_budget ({conn.execute('SELECT count(*) FROM agg_budget').fetchone()[0]:,} in all)")
+    print(f"budget section query: {indexed * 1000:.2f} ms indexed, {scanned * 1000:.2f} ms scanned "
+          f"(baseline): ratio {scanned / indexed:.1f}x")
+    print(f"GET /agencies/<id>: median {page * 1000:.1f} ms of {RUNS} (target {TARGET_S * 1000:.0f} ms)")
+    return 0 if page < TARGET_S else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
