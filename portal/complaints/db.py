@@ -325,6 +325,40 @@ MIGRATIONS = {3: DDL, 4: LOOP, 5: """
 -- The final dot of this outbox row was written (portal.complaints.outbox): one small row, so the
 -- commit that records it right after the dot writes one page.
 CREATE TABLE outbox_dots (outbox_id INTEGER PRIMARY KEY REFERENCES outbox(id) ON DELETE CASCADE);
+""", 6: """
+-- Watchlists (portal/watch): who follows what. The contact (an e-mail address, a LINE user id) is
+-- Fernet-encrypted like reporters' contacts, found again by a keyed hash; never in procurement.db.
+CREATE TABLE watch_subscribers (
+    id INTEGER PRIMARY KEY,
+    channel TEXT NOT NULL CHECK (channel IN ('email', 'line')),
+    contact_hash TEXT NOT NULL,            -- HMAC-SHA256 of the normalised contact (portal.watch.store)
+    contact_encrypted BLOB NOT NULL,
+    lang TEXT NOT NULL DEFAULT 'th' CHECK (lang IN ('th', 'en')),
+    salt TEXT NOT NULL,                    -- unsubscribe links are HMACs of it under the secret key
+    created_at TEXT NOT NULL,
+    UNIQUE (channel, contact_hash)
+);
+
+CREATE TABLE watch_follows (
+    id INTEGER PRIMARY KEY,
+    subscriber_id INTEGER NOT NULL REFERENCES watch_subscribers(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('agency', 'supplier', 'province', 'flag', 'search')),
+    key TEXT NOT NULL,                     -- agencies.id, suppliers.id, a province, a flag code, a search's query
+    label TEXT NOT NULL,
+    confirm_hash TEXT UNIQUE,              -- sha256 of the e-mailed confirmation token; NULL once confirmed
+    confirm_sent_at TEXT,
+    confirmed_at TEXT,
+    created_at TEXT NOT NULL,
+    UNIQUE (subscriber_id, kind, key)
+);
+CREATE INDEX idx_watch_follows_subject ON watch_follows(kind, key);
+
+-- Builds of procurement.db whose change set has been turned into digests.
+CREATE TABLE watch_builds (
+    build_key TEXT PRIMARY KEY,
+    digested_at TEXT NOT NULL,
+    digests INTEGER NOT NULL
+);
 """}
 
 
