@@ -359,6 +359,44 @@ CREATE TABLE watch_builds (
     digested_at TEXT NOT NULL,
     digests INTEGER NOT NULL
 );
+""", 7: """
+-- LINE (portal/line): webhook events seen (a replay is refused), events waiting to be handled
+-- (encrypted: they name the LINE user), and the report being written in a chat, whose user is
+-- known only by a keyed hash; its photos are kept here already cleaned until it is sent.
+CREATE TABLE line_events_seen (
+    event_id TEXT PRIMARY KEY,             -- LINE's webhookEventId
+    event_at TEXT NOT NULL                 -- the event's time: older ones are refused anyway, then pruned
+);
+CREATE INDEX idx_line_events_seen_at ON line_events_seen(event_at);
+
+CREATE TABLE line_inbox (
+    id INTEGER PRIMARY KEY,
+    event BLOB NOT NULL,                   -- Fernet: the event as LINE sent it; deleted once handled
+    received_at TEXT NOT NULL,
+    lease_until TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE line_chats (
+    user_hash TEXT PRIMARY KEY,            -- HMAC-SHA256 of the LINE user id under the secret key
+    project_id TEXT NOT NULL,
+    body TEXT NOT NULL DEFAULT '',
+    nonce TEXT NOT NULL,                   -- the report's one-time nonce: a retried send gets the same code
+    updated_at TEXT NOT NULL
+);
+
+CREATE TABLE line_draft_files (
+    id INTEGER PRIMARY KEY,
+    user_hash TEXT NOT NULL REFERENCES line_chats(user_hash) ON DELETE CASCADE,
+    data BLOB NOT NULL,                    -- already cleaned (portal.complaints.evidence)
+    kind TEXT NOT NULL,
+    mime TEXT NOT NULL,
+    ext TEXT NOT NULL,
+    status TEXT NOT NULL,
+    original_name TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX idx_line_draft_files_user ON line_draft_files(user_hash);
 """}
 
 
