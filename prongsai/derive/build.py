@@ -21,6 +21,7 @@ STEPS = [
     ("aggregates", "prongsai.derive.aggregates:build"),
     ("investigations", "prongsai.derive.investigations:build"),
     ("search index", "prongsai.derive.search_index:build"),
+    ("changes", "prongsai.derive.changes:build"),  # what this build brought, for watchlists
     ("datasette inspect", "prongsai.datasette_inspect:build"),  # keep last: counts every table
 ]
 
