@@ -26,16 +26,16 @@ def require_base_url(config) -> None:
         raise UserError("PRONGSAI_PUBLIC_URL is not set: links in e-mails need the portal's public address")
 
 
-def compose(name: str, lang: str, subject, **context) -> dict:
-    """``subject`` is a lazy string; ``complaints/email/<name>.txt`` and ``.html`` the body."""
+def compose(name: str, lang: str, subject, folder: str = "complaints/email", **context) -> dict:
+    """``subject`` is a lazy string; ``<folder>/<name>.txt`` and ``.html`` the body."""
     context.setdefault("base", base_url())
     subjects, texts, htmls = [], [], []
     for locale in ("th", "en") if lang == "en" else ("th",):
         with force_locale(locale):
             g.pop("translations", None)  # portal.i18n caches the request's catalog
             subjects.append(str(subject))
-            texts.append(render_template(f"complaints/email/{name}.txt", **context).strip())
-            htmls.append((locale, Markup(render_template(f"complaints/email/{name}.html", **context))))
+            texts.append(render_template(f"{folder}/{name}.txt", **context).strip())
+            htmls.append((locale, Markup(render_template(f"{folder}/{name}.html", **context))))
         g.pop("translations", None)
     with force_locale("th"):  # outside a request the portal's locale selector has no request to read
         html = render_template("complaints/email/_layout.html", parts=htmls)
