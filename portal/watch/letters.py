@@ -1,0 +1,92 @@
+"""The watchlists' e-mails: the confirmation of a follow, and the digest of a build.
+
+Thai first, then English for those who chose it, plain text and HTML with no images and no links
+but to this portal (``portal.complaints.letters``). A digest is put together from sections, each
+rendered once per followed subject and language, so 100,000 digests cost 100,000 joins, not
+100,000 template renders; every digest ends with its subscriber's one-click unsubscribe link.
+"""
+from __future__ import annotations
+
+from flask import g, render_template
+from flask_babel import force_locale, lazy_gettext as _l
+from markupsafe import Markup
+
+from portal.complaints.letters import base_url, compose
+
+KIND_NAMES = {"agency": _l("Agency"), "supplier": _l("Supplier"), "province": _l("Province"),
+              "flag": _l("Red flag"), "search": _l("Saved search")}
+#: items listed per section; the rest are a link away
+SHOWN = 20
+LINE_LIMIT = 4500  # LINE takes 5,000 characters a text message
+
+
+def confirmation(lang: str, *, kind: str, label: str, token: str) -> dict:
+    return compose("confirm", lang, _l("Prongsai: confirm that you want to follow %(label)s", label=label),
+                   folder="watch/email", kind_name=KIND_NAMES[kind], label=label,
+                   link=f"{base_url()}/watch/confirm/{token}")
+
+
+def locales(lang: str) -> tuple[str, ...]:
+    return ("th", "en") if lang == "en" else ("th",)
+
+
+def section(locale: str, *, kind: str, label: str, page: str, items: list) -> tuple[str, str]:
+    """One followed subject's part of a digest in one language: (text, html)."""
+    with force_locale(locale):
+        g.pop("translations", None)
+        context = dict(kind_name=KIND_NAMES[kind], label=label, page=page, items=items[:SHOWN],
+                       more=max(0, len(items) - SHOWN), base=base_url())
+        parts = (render_template("watch/email/section.txt", **context).strip(),
+                 render_template("watch/email/section.html", **context))
+    g.pop("translations", None)
+    return parts
+
+
+def frame(locale: str) -> dict:
+    """The words around the sections, in one language, with ``{unsubscribe}`` and ``{manage}`` left
+    to fill per subscriber."""
+    with force_locale(locale):
+        g.pop("translations", None)
+        parts = {"subject": str(_l("Prongsai: what is new on what you follow")),
+                 "head": render_template("watch/email/digest_head.txt").strip(),
+                 "foot": render_template("watch/email/digest_foot.txt").strip(),
+                 "head_html": render_template("watch/email/digest_head.html"),
+                 "foot_html": render_template("watch/email/digest_foot.html")}
+    g.pop("translations", None)
+    return parts
+
+
+def shell(lang: str) -> str:
+    """The HTML layout of a digest in ``lang``, with ``{part-th}`` (and ``{part-en}``) to fill."""
+    with force_locale("th"):
+        html = render_template("complaints/email/_layout.html",
+                               parts=[(locale, Markup(f"{{part-{locale}}}")) for locale in locales(lang)])
+    g.pop("translations", None)
+    return html
+
+
+def digest(lang: str, frames: dict, shells: dict, sections: dict, *, unsubscribe: str, manage: str) -> dict:
+    """``frames``: locale -> ``frame(locale)``; ``shells``: lang -> ``shell(lang)``; ``sections``:
+    locale -> [(text, html)] of this subscriber's subjects."""
+    subjects, texts, html = [], [], shells[lang]
+    for locale in locales(lang):
+        f = frames[locale]
+        subjects.append(f["subject"])
+        texts.append("\n\n".join([f["head"], *(t for t, _h in sections[locale]), f["foot"]]))
+        html = html.replace(f"{{part-{locale}}}", f["head_html"] + "".join(h for _t, h in sections[locale])
+                            + f["foot_html"])
+    text = "\n\n-- English --\n\n".join(texts) + "\n"
+    for mark, value in (("{unsubscribe}", unsubscribe), ("{manage}", manage)):
+        text, html = text.replace(mark, value), html.replace(mark, value)
+    return {"subject": " / ".join(subjects), "text": text, "html": html}
+
+
+def line_text(lang: str, frames: dict, sections: dict, *, manage: str) -> str:
+    """The LINE push of a digest: each subject's first lines, under LINE's 5,000 characters."""
+    out = [frames[lang]["subject"]]
+    for text, _html in sections[lang]:
+        out.append("\n".join(text.splitlines()[:5]))
+    body = "\n\n".join(out)
+    if len(body) > LINE_LIMIT:
+        body = body[:LINE_LIMIT].rsplit("\n", 1)[0] + "\n…"
+    return body + "\n\n" + manage
