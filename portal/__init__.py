@@ -15,7 +15,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         COMPLAINTS_DATABASE=str(config.default_complaints_db()),
         BABEL_DEFAULT_LOCALE="th",
         # one catalog per area, merged by Flask-Babel (relative to portal/)
-        BABEL_TRANSLATION_DIRECTORIES="translations;complaints/translations",
+        BABEL_TRANSLATION_DIRECTORIES="translations;complaints/translations;watch/translations",
         LANGUAGES=("th", "en"),
         BEHIND_FLY_PROXY=False,
     )
@@ -40,4 +40,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     security.init_app(app)
     complaints.init_app(app)
+    from portal import line  # after security: its signed webhook is exempt from CSRF
+
+    line.init_app(app)
+    from portal import watch  # follow by e-mail, LINE or feed; digests after each build
+
+    watch.init_app(app)
     return app
