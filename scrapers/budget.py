@@ -31,6 +31,7 @@ from typing import BinaryIO, Iterable
 
 import click
 
+from prongsai.core.budget_bills import BILL_DOCUMENTS, WITHOUT_CSV, file_name
 from prongsai.core.cli_options import db_option
 from prongsai.core.errors import UserError
 from prongsai.core.files import sha256_file
@@ -51,11 +52,8 @@ _KAOGEEK = ("https://raw.githubusercontent.com/kaogeek/thailand-budget-pdf2csv/"
             "6a39e7dbeefc935eb72a847870e1bf39e17b305e/csv-extraction/napatswift-coordintes/output/")
 _WEVIS = ("https://raw.githubusercontent.com/wevisdemo/act-local-budgeting/"
           "aed6ce14122a1368372174fe6b5d8ddbb7d9872b/static/data/")
-#: the FY2565 bill's volumes (เล่ม, some in parts) the extraction publishes as CSV at that commit.
-BILL_2565_VOLUMES = ("1", "2", "3(1)", "3(2)", "3(3)", "3(4)", "3(5)", "4", "6", "7", "9", "10", "11", "12",
-                     "13(1)", "13(2)", "14", "15", "16(1)", "16(2)", "16(3)", "17")
-#: what a live run reads by default: the FY2565 bill volumes and the อบจ. budgets FY2565-2566.
-DEFAULT_URLS = (*(f"{_KAOGEEK}2022-3-{n}.csv" for n in BILL_2565_VOLUMES),
+#: what a live run reads by default: every FY2565 bill document published as CSV, the อบจ. budgets FY2565-2566.
+DEFAULT_URLS = (*(f"{_KAOGEEK}{file_name(doc)}" for doc in BILL_DOCUMENTS[2565] if doc not in WITHOUT_CSV),
                 *(f"{_WEVIS}{year}/nation-wide.json" for year in (2565, 2566)))
 #: WeVis' index of the years and, per year, the provinces with a file of their own.
 LOCAL_INDEX = f"{_WEVIS}metadata.json"
@@ -74,8 +72,16 @@ def _year_be(value) -> int:
     return year
 
 
-def parse_bill(lines: Iterable[str], *, location: str) -> Records:
-    """A KaoGeek v2 budget-bill CSV (decoded lines) -> national budget items."""
+#: the part number the extraction appends to a ministry whose volume comes in parts ("... (2)")
+_PART = re.compile(r"\s*\(\d+\)$")
+
+
+def parse_bill(lines: Iterable[str], *, location: str, fiscal_year: int | None = None) -> Records:
+    """A KaoGeek v2 budget-bill CSV (decoded lines) -> national budget items.
+
+    ``fiscal_year`` (B.E.), when given, is the bill's year the caller expects (``--year`` or the
+    file's name): a file of another year's bill is refused whole, since a mislabelled bill would
+    sit under the wrong year's total."""
     reader = csv_rows(lines, source=SOURCE, location=location, expected="a KaoGeek budget-bill CSV (v2 columns)")
     header = next(reader, None)
     if header is None:
@@ -110,13 +116,18 @@ def parse_bill(lines: Iterable[str], *, location: str) -> Records:
         except ValueError as exc:
             records.quarantine(where, raw, str(exc))
             continue
+        if fiscal_year and bill_year != fiscal_year:
+            raise ScrapeError(f"{SOURCE}: {where}: REF_DOC {row['REF_DOC']!r} is the FY{bill_year} bill, but "
+                              f"FY{fiscal_year} was expected (--year or the file's name); nothing from this file "
+                              "was stored")
         instalment = bill_year if year != bill_year else None  # another year of a multi-year obligation
         records.skipped += instalment is not None
         page = to_arabic_digits(row["REF_PAGE_NO"])
+        ministry = _PART.sub("", row["MINISTRY"])
         unit = row["BUDGETARY_UNIT"] or None
         records.upsert("budget_items", {
             "id": f"bill:{row['ITEM_ID']}", "fiscal_year": year, "level": "national",
-            "ministry": row["MINISTRY"], "budgetary_unit": unit,
+            "ministry": ministry, "budgetary_unit": unit,
             "agency_id": agency_id(None, unit) if unit else None, "scope": NATION,
             "plan": row["BUDGET_PLAN"] or None, "output": row["OUTPUT"] or None,
             "project": row["PROJECT"] or None, "category": row["CATEGORY_LV1"] or None,
@@ -125,7 +136,7 @@ def parse_bill(lines: Iterable[str], *, location: str) -> Records:
             "source_page": int(page) if page.isdigit() else None, "instalment_of_bill": instalment,
         })
         if unit:
-            records.stub("agencies", {"id": agency_id(None, unit), "name_th": unit, "ministry": row["MINISTRY"]})
+            records.stub("agencies", {"id": agency_id(None, unit), "name_th": unit, "ministry": ministry})
     return records
 
 
@@ -214,13 +225,13 @@ def parse_local(content: bytes, *, location: str, fiscal_year: int) -> Records:
 
 
 def parse(content: bytes, *, location: str, fiscal_year: int | None = None) -> Records:
-    """Either format, told apart by content: JSON object -> local, else the bill CSV."""
+    """Either format, told apart by content: JSON -> local (an object, else refused), else the bill CSV."""
     return parse_file(io.BytesIO(content), location=location, fiscal_year=fiscal_year)
 
 
 def parse_file(f: BinaryIO, *, location: str, fiscal_year: int | None = None) -> Records:
     """:func:`parse` of an open binary file; the bill CSV is streamed, never read whole."""
-    if f.read(4096).lstrip(b"\xef\xbb\xbf \r\n\t")[:1] == b"{":
+    if f.read(4096).lstrip(b"\xef\xbb\xbf \r\n\t")[:1] in (b"{", b"["):  # JSON: a WeVis file, or not one
         named = _year_from(location)
         if fiscal_year and named and fiscal_year != named:
             raise UserError(f"{SOURCE}: {location}: --year {fiscal_year} but the file is named for {named}")
@@ -229,10 +240,13 @@ def parse_file(f: BinaryIO, *, location: str, fiscal_year: int | None = None) ->
             raise UserError(f"{SOURCE}: {location}: which fiscal year is this? (--year YYYY, B.E.)")
         f.seek(0)
         return parse_local(f.read(), location=location, fiscal_year=year)
+    named = _bill_year_from(location)
+    if fiscal_year and named and fiscal_year != named:
+        raise UserError(f"{SOURCE}: {location}: --year {fiscal_year} but the file is named for {named}")
     f.seek(0)
     text = io.TextIOWrapper(f, encoding="utf-8-sig", newline="")
     try:
-        return parse_bill(bounded_lines(text), location=location)
+        return parse_bill(bounded_lines(text), location=location, fiscal_year=fiscal_year or named)
     except UnicodeDecodeError:
         f.seek(0)
         raise LayoutError(SOURCE, location, "UTF-8 CSV text", utf8_problem(blocks(f))) from None
@@ -253,6 +267,12 @@ def _year_from(location: str) -> int | None:
         if m:
             return int(m.group(1))
     return None
+
+
+def _bill_year_from(location: str) -> int | None:
+    """KaoGeek's ``2022-3-3(1).csv`` (CE year, ฉบับ, เล่ม) -> 2565."""
+    m = re.search(r"(?<!\d)(\d{4})-\d+-\d+(?:\(\d+\))?\.csv$", urllib.parse.unquote(location))
+    return int(m.group(1)) + BE_OFFSET if m else None
 
 
 def run_live(db_path, *, urls=DEFAULT_URLS, fiscal_year=None, client=None) -> SourceRun:
@@ -316,7 +336,8 @@ def _load(run, records: Records, location: str) -> None:
                    "one run each).")
 @click.option("--url", "urls", multiple=True, help="Fetch this document instead of the default set; repeatable.")
 @click.option("--year", "fiscal_year", type=int, default=None,
-              help="Fiscal year (B.E.) of a local-budget JSON whose name does not say it.")
+              help="Fiscal year (B.E.) of a local-budget JSON whose name does not say it; a bill CSV of "
+                   "another year is refused.")
 @click.option("--local", "local_year", type=int, default=None, metavar="YEAR",
               help="Fetch the year's อบจ. budgets (B.E.): the nation-wide file and every province's file.")
 def command(db_path, paths, urls, fiscal_year, local_year):

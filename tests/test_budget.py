@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import responses
@@ -10,6 +11,7 @@ from conftest import FIXTURES, SHARED, needs_shared
 from prongsai.core.schema import open_db
 from scrapers import budget
 from scrapers.http import Client, FetchError
+from prongsai.core.errors import UserError
 from scrapers.store import LayoutError, ScrapeError, TooManyBadRows
 
 KAOGEEK = SHARED / "data" / "thai" / "budget-fy2565-kaogeek"
@@ -263,3 +265,39 @@ def test_a_utf8_file_cut_mid_character_is_called_truncated_not_cp874(tmp_path):
                                           rf"UTF-8 character at byte {len(cut) - 2:,} \(the file looks truncated") as err:
         budget.run_file(tmp_path / "p.db", path)
     assert "cp874" not in str(err.value)
+
+
+def test_a_ministry_split_over_parts_is_stored_without_the_part_number():
+    data = THAI_DIGITS.read_bytes().replace("กระทรวงคมนาคม".encode(), "กระทรวงคมนาคม (2)".encode(), 1)
+    rows = budget.parse(data, location="2022-3-5.csv").rows("budget_items")
+    assert {r["ministry"] for r in rows} == {"กระทรวงคมนาคม"}
+
+
+@needs_shared
+@pytest.mark.parametrize("name, year, message", [
+    ("2021-3-17.csv", None, r"2021-3-17.csv:2: REF_DOC '2022.3.17' is the FY2565 bill, but FY2564 was expected"),
+    ("volume.csv", 2566, r"volume.csv:2: REF_DOC '2022.3.17' is the FY2565 bill, but FY2566 was expected"),
+    ("2022-3-17.csv", 2566, r"2022-3-17.csv: --year 2566 but the file is named for 2565"),
+])
+def test_a_bill_whose_year_is_not_the_one_its_name_or_year_says_is_refused_whole(tmp_path, name, year, message):
+    db_path = tmp_path / "p.db"
+    budget.run_file(db_path, PAO_2565)
+    mislabelled = tmp_path / name
+    mislabelled.write_bytes(VOLUME_17.read_bytes())
+    with pytest.raises((ScrapeError, UserError), match=message):
+        budget.run_file(db_path, mislabelled, fiscal_year=year)
+    assert open_db(db_path).execute("SELECT count(*) FROM budget_items").fetchone()[0] == 12  # nothing stored
+
+
+@pytest.mark.parametrize("name, content, expected", [
+    ("bill.csv", b"name,amount\nx,1\n", "expected column ITEM_ID"),
+    ("nation-wide-2565.json", b"[1, 2]", "expected a JSON object, found list"),
+    ("nation-wide-2565.json", b"{\"rows\": []}", "expected pao.name (one province's file) or budgetPerCapita"),
+    ("page.csv", b"<html><body>Not found</body></html>", "expected column ITEM_ID"),
+])
+def test_a_file_of_an_unknown_shape_is_a_clear_error_naming_it_and_stores_nothing(tmp_path, name, content, expected):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(LayoutError, match=re.escape(f"layout changed in {path}: {expected}")):
+        budget.run_file(tmp_path / "p.db", path)
+    assert open_db(tmp_path / "p.db").execute("SELECT count(*) FROM budget_items").fetchone()[0] == 0

@@ -1,14 +1,16 @@
 """How far the national budget lines we hold are from each Budget Act's total, and why.
 
-A gap is expected while volumes of a bill are missing; what matters is that it is explained:
-which volumes are held, how many the publisher has, and which lines were refused on reading.
-A gap left once every volume is loaded points at a parsing error.
+A gap is expected while documents of a bill are missing; what matters is that it is explained:
+which documents are held, which of the published ones are not (named, with what each holds), and
+which lines were refused on reading. A gap left once every document is loaded points at a parsing error.
 """
 from __future__ import annotations
 
 import dataclasses
 import re
 import sqlite3
+
+from prongsai.core.budget_bills import BILL_DOCUMENTS, WITHOUT_CSV
 
 #: Totals of the annual Budget Acts (พ.ร.บ.งบประมาณรายจ่ายประจำปี) as enacted, in baht, shown beside
 #: the sum of the national budget lines we hold. Source: the Acts in the Royal Gazette (2565, 2567
@@ -20,9 +22,6 @@ OFFICIAL_BUDGET_TOTALS = {
     2568: 3_752_700_000_000,
     2569: 3_780_600_000_000,
 }
-#: Volumes (เล่ม) of the bill's document ฉบับที่ 3 the community extraction publishes, per fiscal year.
-#: Source: kaogeek/thailand-budget-pdf2csv, csv-extraction/napatswift-coordintes/output (FY2565).
-PUBLISHED_VOLUMES = {2565: 19}
 #: A gap this small (a share of the Act's total) is rounding in the documents, not missing lines.
 CLOSED = 0.005
 
@@ -44,34 +43,46 @@ class YearGap:
         return self.gap is not None and abs(self.gap) <= CLOSED * self.official
 
     @property
-    def missing_volumes(self) -> int | None:
-        published = PUBLISHED_VOLUMES.get(self.fiscal_year)
-        return None if published is None else max(published - len(self.volumes), 0)
+    def documents(self) -> dict[str, str] | None:
+        """The bill's documents as published (REF_DOC -> what it holds), None when not known."""
+        return BILL_DOCUMENTS.get(self.fiscal_year)
+
+    @property
+    def missing(self) -> list[str]:
+        """The bill's documents not loaded, those published as CSV first."""
+        absent = [doc for doc in self.documents or () if doc not in self.volumes]
+        return sorted(absent, key=lambda doc: doc in WITHOUT_CSV)
 
     @property
     def explained(self) -> bool:
-        """False only when every published volume is loaded, none refused a line, and a gap is left."""
-        return self.closed or self.missing_volumes != 0 or bool(self.refused)
+        """False only when every published document is loaded, none refused a line, and a gap is left."""
+        return self.closed or bool(self.missing) or bool(self.refused) or self.documents is None
 
     def explanation(self) -> str:
         held = ", ".join(f"{doc} ({baht / 1e9:,.1f} bn)" for doc, baht in sorted(self.volumes.items(), key=_volume))
-        parts = [f"held {self.held:,.0f} baht from {len(self.volumes)} volume(s): {held or 'none'}"]
+        of = f" of the {len(self.documents)} published" if self.documents else ""
+        parts = [f"held {self.held:,.0f} baht from {len(self.volumes)}{of} document(s): {held or 'none'}"]
         if self.official is not None:
             parts.append(f"Budget Act {self.official:,.0f}, gap {self.gap:,.0f} ({self.gap / self.official:.1%})")
-        if self.missing_volumes is None and not self.closed:
-            parts.append("how many volumes this year's bill has is not known, so not which are missing")
-        if self.missing_volumes:
-            parts.append(f"{self.missing_volumes} of the {PUBLISHED_VOLUMES[self.fiscal_year]} published volumes "
-                         "not loaded")
+        if self.documents is None and not self.closed:
+            parts.append("this year's bill documents are not listed, so not which are missing")
+        loadable = [doc for doc in self.missing if doc not in WITHOUT_CSV]
+        if loadable:
+            parts.append(f"{len(loadable)} not loaded: " + ", ".join(f"{d} ({self.documents[d]})" for d in loadable))
+        unpublished = [doc for doc in self.missing if doc in WITHOUT_CSV]
+        if unpublished:
+            parts.append(f"{len(unpublished)} listed without a CSV by the extraction, so not loadable: "
+                         + ", ".join(f"{d} ({self.documents[d]})" for d in unpublished))
         if self.refused:
             parts.append("lines refused on reading: " + ", ".join(f"{f} {n:,}" for f, n in sorted(self.refused.items())))
         if not self.explained:
-            parts.append("every published volume is loaded: the gap points at a parsing error")
+            parts.append("every published document is loaded: the gap points at a parsing error")
         return "; ".join(parts)
 
 
 def _volume(item) -> tuple:
-    return tuple(int(n) if n.isdigit() else 0 for n in re.split(r"[.\-]", item[0]))
+    """``2022.3.3(2)`` sorts after ``2022.3.3(1)`` and before ``2022.3.10``."""
+    return tuple(int(n) for n in re.findall(r"\d+", item[0]))
 
 
 def year_gaps(conn: sqlite3.Connection) -> list[YearGap]:
@@ -85,7 +96,7 @@ def year_gaps(conn: sqlite3.Connection) -> list[YearGap]:
         volumes.setdefault(fy, {})[doc] = amount
     refused: dict[int, dict[str, int]] = {}
     for location, n in conn.execute("SELECT location, count(*) FROM quarantine WHERE source = 'budget' GROUP BY 1"):
-        m = re.search(r"(\d{4})-(\d+)-(\d+)\.csv", location or "")
+        m = re.search(r"(\d{4})-\d+-\d+(?:\(\d+\))?\.csv", location or "")
         fy = int(m.group(1)) + 543 if m else None  # KaoGeek names a volume by its fiscal year, CE
         name = location.rsplit("/", 1)[-1].split(":")[0]
         refused.setdefault(fy, {})
