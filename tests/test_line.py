@@ -1,0 +1,175 @@
+"""The LINE channel against a stand-in for LINE's API on 127.0.0.1 (the SDK pointed at it), with
+webhook bodies signed here: signatures, replays, a tip with a GPS-tagged photo becoming a case,
+and the raw LINE user id in no database file and no log."""
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+import uuid
+
+from PIL import Image
+
+from portal import create_app
+from portal.complaints import cases
+from portal.complaints.db import open_complaints_db
+from portal.line import chat
+from prongsai.core.config import evidence_dir
+
+import line_standin
+from line_standin import USER, body_of, event, image, photo_with_gps, post, raw_bytes, say, sign, text
+from line_standin import line, line_app, project_id  # noqa: F401 - fixtures
+
+
+# -- the door -----------------------------------------------------------------------------------------
+
+def test_a_signed_body_is_taken(line_app, line):
+    client = line_app.test_client()
+    texts = say(client, line, event("follow"))
+    assert "LINE อ่านข้อความ" in texts[0]               # the privacy warning comes first
+    assert line.replies()[0].headers["authorization"] == f"Bearer {line_standin.TOKEN}"
+
+
+def test_unsigned_wrongly_signed_and_malformed_bodies_are_refused(line_app, line):
+    client = line_app.test_client()
+    body = body_of(text("hello"))
+    assert post(client, body, signature=None).status_code == 401
+    assert post(client, body, signature=sign(body, "another-secret")).status_code == 401
+    assert post(client, body + b" ", signature=sign(body)).status_code == 401   # the body was changed
+    assert post(client, b"\xff\xfe").status_code == 400
+    assert post(client, b"{not json").status_code == 400
+    assert post(client, json.dumps({"events": [{"type": "message"}]}).encode()).status_code == 400
+    assert post(client, json.dumps({"destination": "x"}).encode()).status_code == 400
+    time.sleep(0.2)
+    assert line.calls == []                                      # nothing was answered
+    conn = open_complaints_db(line_app.config["COMPLAINTS_DATABASE"])
+    assert conn.execute("SELECT count(*) FROM line_inbox").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM line_events_seen").fetchone()[0] == 0
+
+
+def test_a_replayed_body_and_an_old_event_are_refused(line_app, line):
+    client = line_app.test_client()
+    body = body_of(event("follow"))
+    assert post(client, body).status_code == 200
+    line.wait_for(lambda: len(line.delivered) == 1)
+    replayed = post(client, body)
+    assert replayed.status_code == 409 and "replayed" in replayed.get_json()["error"]
+    old = event("follow", timestamp=int((time.time() - 2 * 3600) * 1000))
+    assert post(client, body_of(old)).status_code == 409
+    time.sleep(0.2)
+    assert len(line.delivered) == 1
+
+
+def test_lines_verify_button_gets_its_200(line_app, line):
+    assert post(line_app.test_client(), body_of()).status_code == 200
+
+
+def test_the_webhook_needs_no_csrf_token_but_has_the_body_limit(demo_db, tmp_path, line):
+    app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": True, "DATABASE": str(demo_db),
+                      "COMPLAINTS_DATABASE": str(tmp_path / "complaints.db"), "SECRET_KEY": "test",
+                      **line_standin.line_config(line)})
+    client = app.test_client()
+    assert post(client, body_of(event("follow"))).status_code == 200
+    line.wait_for(lambda: len(line.delivered) == 1)
+    big = body_of(text("a" * app.config["MAX_FORM_BYTES"]))
+    assert post(client, big).status_code == 413
+
+
+def test_the_channel_is_off_without_its_secret(app):
+    assert post(app.test_client(), body_of(event("follow"))).status_code == 503
+
+
+# -- a tip becomes a case ----------------------------------------------------------------------------
+
+def test_a_tip_with_a_gps_photo_becomes_a_clean_case_and_the_user_id_is_nowhere(line_app, line, project_id, demo_db,
+                                                                                 caplog):
+    caplog.set_level(logging.DEBUG)
+    client = line_app.test_client()
+    line.contents["9001"] = photo_with_gps()
+    warned = say(client, line, text(f"https://prongsai.example/projects/{project_id}"))
+    assert "LINE อ่านข้อความ" in warned[0] and f"/projects/{project_id}/report" in warned[0]
+    say(client, line, text("ผู้รับเหมาเทคอนกรีตบางกว่าที่สัญญากำหนด ถนนแตกภายในสองเดือน"))
+    noted = say(client, line, image("9001"))
+    assert "รูป/ไฟล์ 1 ชิ้น" in noted[0]
+    received = say(client, line, text("ส่งรายงาน"))[0]
+    code = received.split("รหัสติดตาม: ")[1].split()[0]
+
+    db_path = line_app.config["COMPLAINTS_DATABASE"]
+    conn = open_complaints_db(db_path)
+    case = conn.execute("SELECT * FROM complaints").fetchone()
+    assert case["project_id"] == project_id and case["state"] == "received" and case["anonymous"] == 1
+    body = conn.execute("SELECT body FROM complaint_versions").fetchone()[0]
+    assert body.startswith("ผู้รับเหมาเทคอนกรีต")
+    evidence = conn.execute("SELECT * FROM evidence").fetchone()
+    stored = (evidence_dir(db_path) / evidence["stored_name"]).read_bytes()
+    with Image.open(io.BytesIO(stored)) as img:
+        assert not img.getexif() and "comment" not in img.info and "exif" not in img.info
+    assert b"SecretCameraMaker" not in stored and b"somchai" not in stored
+    assert cases.find_by_code(conn, code)["id"] == case["id"]   # the code /track takes, like a web report's
+    # the conversation is gone, and nothing waits
+    for table in ("line_chats", "line_draft_files", "line_inbox"):
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
+    conn.close()
+
+    everything = raw_bytes(db_path, demo_db) + raw_bytes(*evidence_dir(db_path).iterdir())
+    assert USER.encode() not in everything and USER.encode("utf-16-le") not in everything
+    assert b"SecretCameraMaker" not in everything
+    assert USER not in caplog.text and code not in caplog.text
+
+
+def test_the_warning_comes_before_anything_is_asked(line_app, line):
+    first = say(line_app.test_client(), line, text("แจ้งเบาะแส"))[0]
+    assert first.index("LINE อ่านข้อความ") < first.index("แบบฟอร์มบนเว็บ")
+    assert "https://prongsai.example" in first
+
+
+def test_a_photo_before_a_project_is_not_kept(line_app, line):
+    line.contents["77"] = photo_with_gps()
+    answer = say(line_app.test_client(), line, image("77"))[0]
+    assert "ไม่ถูกเก็บ" in answer
+    assert not any(c.path.endswith("/77/content") for c in line.calls)   # not even fetched
+
+
+def test_an_unknown_project_number_is_said(line_app, line):
+    assert "ไม่พบโครงการ" in say(line_app.test_client(), line, text("99999999999"))[0]
+
+
+def test_a_short_report_is_not_sent_and_cancel_forgets_it(line_app, line, project_id):
+    client = line_app.test_client()
+    say(client, line, text(project_id))
+    say(client, line, text("สั้น"))
+    assert "อย่างน้อย 20" in say(client, line, text("ส่งรายงาน"))[0]
+    assert "ยกเลิกแล้ว" in say(client, line, text("ยกเลิก"))[0]
+    conn = open_complaints_db(line_app.config["COMPLAINTS_DATABASE"])
+    assert conn.execute("SELECT count(*) FROM complaints").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM line_chats").fetchone()[0] == 0
+
+
+def test_a_refused_file_is_said_and_not_kept(line_app, line, project_id):
+    client = line_app.test_client()
+    line.contents["55"] = b"MZ\x90\x00 not a photo"
+    say(client, line, text(project_id))
+    answer = say(client, line, event(message={"type": "file", "id": "55", "fileName": "x.exe", "fileSize": 14}))[0]
+    assert "รับไฟล์นี้ไม่ได้" in answer
+    conn = open_complaints_db(line_app.config["COMPLAINTS_DATABASE"])
+    assert conn.execute("SELECT count(*) FROM line_draft_files").fetchone()[0] == 0
+
+
+def test_an_expired_reply_token_falls_back_to_one_push(line_app, line):
+    post(line_app.test_client(), body_of(event("follow", replyToken="expired")))
+    line.wait_for(lambda: len(line.delivered) == 1)
+    assert line.delivered[0][0] == USER
+    assert uuid.UUID(line.pushes()[0].headers["x-line-retry-key"])
+
+
+def test_events_a_dead_process_left_are_handled_by_the_next_drain(line_app, line, monkeypatch):
+    monkeypatch.setattr("portal.line.webhook.start_handling", lambda app: None)   # died right after the 200
+    assert post(line_app.test_client(), body_of(event("follow", replyToken="expired"))).status_code == 200
+    assert line.calls == []
+    with line_app.app_context():
+        conn = open_complaints_db(line_app.config["COMPLAINTS_DATABASE"])
+        assert chat.drain(conn, min_age=60) == 0          # too new: its own request may still take it
+        assert chat.drain(conn) == 1
+        assert chat.drain(conn) == 0
+    assert len(line.delivered) == 1
