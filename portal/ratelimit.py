@@ -39,6 +39,7 @@ DEFAULT_RATE_LIMITS = {
     "login": {"client": [20, 600], "global": [500, 600], "reserve": 5},
     "message": {"client": [30, 3600], "global": [1000, 3600], "reserve": 5},
     "correction": {"client": [10, 3600], "global": [300, 3600], "reserve": 2},
+    "follow": {"client": [20, 3600], "global": [600, 3600], "reserve": 3},
 }
 #: Counters (and as many back-offs) a process keeps before it forgets idle, then the oldest, ones.
 MAX_KEYS = 50_000
