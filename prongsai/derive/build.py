@@ -16,6 +16,7 @@ from prongsai.core.schema import open_db, set_meta
 
 #: (label, "module:function") in the order they run; flags first, aggregates read them.
 STEPS = [
+    ("reconcile", "prongsai.derive.reconcile:build"),  # damaged tax ids joined to their twins, before flags
     ("flags", "prongsai.derive.flags.build:build"),
     ("coverage", "prongsai.derive.flags.coverage:build"),
     ("aggregates", "prongsai.derive.aggregates:build"),
