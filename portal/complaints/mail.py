@@ -70,9 +70,10 @@ def settings(config) -> Settings:
 
 
 def build(s: Settings, *, to: str, subject: str, text: str, html: str, message_id: str,
-          attachments=()) -> Message:
+          attachments=(), headers=None) -> Message:
     """Plain text and HTML alternatives, optional files; nothing loaded from elsewhere. Built with
-    the ``email.mime`` classes: six times faster than ``EmailMessage``, which set the outbox's pace."""
+    the ``email.mime`` classes: six times faster than ``EmailMessage``, which set the outbox's pace.
+    ``headers`` adds more (e.g. RFC 8058's ``List-Unsubscribe``)."""
     body = MIMEMultipart("alternative")
     body.attach(MIMEText(text, "plain", "utf-8"))
     body.attach(MIMEText(html, "html", "utf-8"))
@@ -92,6 +93,8 @@ def build(s: Settings, *, to: str, subject: str, text: str, html: str, message_i
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = message_id
     msg["Auto-Submitted"] = "auto-generated"
+    for name, value in (headers or {}).items():
+        msg[name] = value
     return msg
 
 
