@@ -225,7 +225,7 @@ def th13(conn, cfg):
                json_object('supplier_id', s.id, 'tax_id_status', s.tax_id_status, 'tax_id_raw', s.tax_id_raw,
                            'amount', t.award_amount, 'min_amount', ?)
         FROM _th t JOIN suppliers s ON s.id = t.winner
-        WHERE t.award_amount >= ? AND s.tax_id_status != 'ok'
+        WHERE t.award_amount >= ? AND s.tax_id_status NOT IN ('ok', 'damaged')
     """, [cfg["min_amount"]] * 2)
 
 #: The flags that read the bid tables (``_b``, ``_bp``, ``_bx``); the others need only projects and awards.
