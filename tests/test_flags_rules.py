@@ -250,6 +250,7 @@ def test_th13_masked_winner_on_large_contract(w, tmp_path):
     awarded(w, "masked", 5_000_000, supplier="M1", tax_status="masked")
     awarded(w, "small", 4_999_999, supplier="M2", tax_status="masked")
     awarded(w, "ok", 9_000_000, supplier="OK1")
+    awarded(w, "damaged", 9_000_000, supplier="D1", tax_status="damaged")  # the source's error: a note, not a flag
     flags, _ = w.run(tmp_path, "TH13")
     assert set(flags) == {"masked"} and flags["masked"][1]["tax_id_status"] == "masked"
 
