@@ -18,6 +18,7 @@ import time
 from flask import current_app
 
 from portal.complaints import agency, digests, intake, mail, outbox
+from portal.line import push as line_push
 from prongsai.core.config import evidence_dir
 from prongsai.core.errors import UserError
 
@@ -55,20 +56,33 @@ def message(s: mail.Settings, row):
 
 def deliver(conn, s: mail.Settings, *, batch: int = BATCH, stop=lambda: False) -> dict:
     """Claim and send one batch over one SMTP session; the server's 250s are committed together
-    at the end (or before a failure is recorded): until then each row's recorded dot stands for it."""
+    at the end (or before a failure is recorded): until then each row's recorded dot stands for it.
+    Rows addressed ``{"line": …}`` go by LINE push instead (``portal.line.push``: exactly once by
+    LINE's retry key, so they need no dot)."""
     counts = {"sent": 0, "retry": 0, "failed": 0}
     rows = outbox.claim(conn, batch)
     if not rows:
         return counts
-    accepted = []
-    with mail.Connection(s) as connection:
+    accepted, pushed = [], set()
+
+    def settle(ids):
+        outbox.sent(conn, ids)
+        line_push.forget(conn, [i for i in ids if i in pushed])
+
+    with mail.Connection(s) as connection, line_push.Pusher(current_app.config) as pusher:
         for row in rows:
             if stop():
                 break  # the rest of the batch is put back by recover() on the way out
             try:
-                connection.send(message(s, row), lambda write_dot, row=row: outbox.final_dot(conn, row["id"], write_dot))
+                data = outbox.payload(row)
+                if "line" in data.get("to", {}):
+                    pusher.send(row, data)
+                    pushed.add(row["id"])
+                else:
+                    connection.send(message(s, row), lambda write_dot, row=row: outbox.final_dot(
+                        conn, row["id"], write_dot))
             except (mail.Permanent, mail.Temporary) as exc:
-                outbox.sent(conn, accepted)
+                settle(accepted)
                 accepted = []
                 status = outbox.failed(conn, row, str(exc), permanent=isinstance(exc, mail.Permanent))
                 counts["failed" if status == "failed" else "retry"] += 1
@@ -76,7 +90,7 @@ def deliver(conn, s: mail.Settings, *, batch: int = BATCH, stop=lambda: False) -
                 continue
             accepted.append(row["id"])
             counts["sent"] += 1
-    outbox.sent(conn, accepted)
+    settle(accepted)
     return counts
 
 
