@@ -52,7 +52,7 @@ class Pusher:
             if exc.status == 409:  # this retry key was accepted before: delivered, once
                 return
             raise (mail.Permanent if exc.status in _PERMANENT else mail.Temporary)(client.problem(exc)) from None
-X
+        except (OSError, urllib3.exceptions.HTTPError) as exc:  # refused, reset, timed out
             raise mail.Temporary(f"cannot reach LINE: {type(exc).__name__}") from None
 
 
