@@ -3,7 +3,8 @@
 It serves what Prongsai calls (reply, push, a message's content, rich menus), checks the bearer
 token, records every call, and honours ``X-Line-Retry-Key`` as LINE documents it: a push whose
 key was accepted before is not delivered again and gets 409 with ``X-Line-Accepted-Request-Id``.
-``fail_next`` makes the next calls to a path answer an error (a 500, a 429) first.
+``fail_next`` makes the next calls to a path answer an error (a 500, a 429) first; ``lose_next``
+makes the next pushes be delivered but answered 500, as when LINE's answer is lost on the way.
 """
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ class Standin:
     delivered: list = field(default_factory=list)         # (to, messages) of replies and pushes, once each
     retry_keys: dict = field(default_factory=dict)        # key -> request id accepted
     fail_next: dict = field(default_factory=dict)         # path -> [status, ...]
+    lose_next: int = 0                                    # pushes delivered whose answer is "lost"
     rich_menus: dict = field(default_factory=dict)        # id -> {"menu": ..., "image": bytes}
     default_rich_menu: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -127,6 +129,9 @@ def _handler(state: Standin):
                     if key:
                         state.retry_keys[key] = str(uuid.uuid4())
                     state.delivered.append((data["to"], data["messages"]))
+                    lost, state.lose_next = state.lose_next > 0, max(0, state.lose_next - 1)
+                if lost:
+                    return self._answer(500, {"message": "stand-in: delivered, but this answer is lost"})
                 return self._answer(200, {"sentMessages": [{"id": "2", "quoteToken": "q"}]})
             match = re.fullmatch(r"/v2/bot/message/([^/]+)/content", path)
             if match and call.method == "GET":
