@@ -173,3 +173,31 @@ def test_events_a_dead_process_left_are_handled_by_the_next_drain(line_app, line
         assert chat.drain(conn) == 1
         assert chat.drain(conn) == 0
     assert len(line.delivered) == 1
+
+
+# -- the rich menu -----------------------------------------------------------------------------------
+
+def test_prongsai_line_richmenu_creates_the_thai_menu_through_the_api(line_app, line):
+    from prongsai.cli import cli
+
+    result = line_app.test_cli_runner().invoke(cli, ["line", "richmenu"])
+    assert result.exit_code == 0, result.output
+    [(menu_id, menu)] = line.rich_menus.items()
+    assert menu_id in result.output and line.default_rich_menu == menu_id
+    labels = [area["action"]["label"] for area in menu["menu"]["areas"]]
+    assert labels == ["แจ้งเบาะแส", "ติดตาม", "วิธีใช้"] and menu["menu"]["chatBarText"] == "เมนูโปร่งใส"
+    assert menu["menu"]["areas"][2]["action"]["uri"] == "https://prongsai.example/learn"
+    with Image.open(io.BytesIO(menu["image"])) as img:
+        assert img.size == (2500, 843)
+    upload = next(c for c in line.calls if c.path.endswith("/content") and c.method == "POST")
+    assert upload.headers["content-type"] == "image/png"
+
+
+def test_a_rich_menu_image_of_the_wrong_size_is_refused_before_any_call(line_app, line, tmp_path):
+    from prongsai.cli import cli
+
+    path = tmp_path / "menu.png"
+    Image.new("RGB", (800, 270)).save(path)
+    result = line_app.test_cli_runner().invoke(cli, ["line", "richmenu", "--image", str(path)])
+    assert result.exit_code != 0 and "2500 x 843" in result.output
+    assert line.calls == []
