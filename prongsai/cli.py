@@ -123,6 +123,11 @@ cli.add_command(_retention)
 cli.add_command(_notify)
 
 
+from portal.line.cli import line as _line  # noqa: E402
+
+cli.add_command(_line)
+
+
 from prongsai.derive.ocds_export import command as _ocds_export  # noqa: E402
 
 export.add_command(_ocds_export, "ocds")
