@@ -50,8 +50,10 @@ def message(s: mail.Settings, row):
         raise mail.Temporary(str(exc)) from None
     except ValueError as exc:
         raise mail.Permanent(f"recipient: {exc}") from None
+    link = to.get("unsubscribe")  # RFC 8058 one-click unsubscribe (the watchlists' digests)
+    headers = {"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"} if link else None
     return mail.build(s, to=address, subject=data["subject"], text=data["text"], html=data["html"],
-                      message_id=row["message_id"], attachments=_attachments(data["attachments"]))
+                      message_id=row["message_id"], attachments=_attachments(data["attachments"]), headers=headers)
 
 
 def deliver(conn, s: mail.Settings, *, batch: int = BATCH, stop=lambda: False) -> dict:
