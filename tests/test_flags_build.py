@@ -43,8 +43,9 @@ def test_every_evidence_explains_in_both_languages(demo_db):
 
 def test_explanation_example_from_the_issue():
     evidence = {"award_amount": 4_990_000, "reference_price": 5_000_000, "pct_below": 0.2}
-    assert explain("TH01", evidence, "th") == "ราคาที่ตกลง 4,990,000 บาท ต่ำกว่าราคากลางเพียง 0.2 %"
-    assert explain("TH01", json.dumps(evidence), "en") == "awarded at 0.2 % below the reference price of 5,000,000 baht"
+    assert explain("TH01", evidence, "th") == "ราคาที่ตกลง 4,990,000 บาท ต่ำกว่าราคากลาง 5,000,000 บาท เพียง 0.2%"
+    assert explain("TH01", json.dumps(evidence), "en") == ("awarded at 4,990,000 baht, only 0.2% below the reference "
+                                                           "price of 5,000,000 baht")
     assert explain("TH01", {}, "en") == FLAGS["TH01"].title_en  # missing numbers: the title, never "{...}"
 
 
