@@ -1,47 +1,52 @@
-"""Red flags in plain words: titles and explanations from ``flag_definitions``, filled with evidence."""
+"""Red flags in plain words: titles, articles and sentences in the reader's language.
+
+The sentences are :func:`prongsai.derive.flags.explain.explain` with the page's language and the
+suppliers' names from the database, so every value goes through the same words as the rest of
+the page (``portal.format`` on ``prongsai.core.words``).
+"""
 from __future__ import annotations
 
-import string
-
 from portal.db import get_db
+from portal.format import evidence as parse_evidence, is_thai, lang
+from prongsai.derive.flags import explain as flag_words
 from prongsai.derive.flags.definitions import FLAGS
-from prongsai.derive.flags.explain import explain as flags_explain
-from portal.format import evidence as parse_evidence, is_thai
 
 
 def definitions() -> dict[str, dict]:
-    """code -> definition row, with ``title``, ``explanation`` and ``summary`` in the reader's language."""
+    """code -> definition row, with ``title`` and (for the flags we define) ``meaning`` in the reader's language."""
     th = is_thai()
     rows = {}
     for row in get_db().execute("SELECT * FROM flag_definitions ORDER BY code"):
         d = dict(row)
         d["title"] = (d["title_th"] if th else d["title_en"]) or d["title_en"] or d["title_th"] or d["code"]
         d["explanation"] = (d["explanation_th"] if th else d["explanation_en"]) or ""
-        d["summary"] = generic(d["explanation"])
+        d["meaning"] = flag_words.article(d["code"], lang())["meaning"] if d["code"] in FLAGS else d["title"]
         rows[d["code"]] = d
     return rows
 
 
-def generic(template: str) -> str:
-    """An explanation template with its blanks shown as "…" (for pages about the flag itself)."""
-    try:
-        return "".join(text + ("…" if field is not None else "")
-                       for text, field, _, _ in string.Formatter().parse(template))
-    except ValueError:
-        return template
+def supplier_names(evidences) -> dict[str, str]:
+    """The names of the suppliers the evidences name by id (one query)."""
+    ids = {str(ev[k]) for ev in evidences for k in flag_words.SUPPLIERS if ev.get(k) is not None}
+    if not ids:
+        return {}
+    column = "name_th" if is_thai() else "coalesce(name_en, name_th)"
+    marks = ", ".join("?" * len(ids))
+    return {r[0]: r[1] for r in get_db().execute(
+        f"SELECT id, {column} FROM suppliers WHERE id IN ({marks}) AND name_th IS NOT NULL", sorted(ids))}
 
 
-def explain(code: str, evidence_json, definition: dict | None) -> str:
+def explain(code: str, evidence_json, definition: dict | None, names: dict | None = None) -> str:
     """One plain sentence for a raised flag, in the reader's language.
 
-    The red-flags module's ``explain`` renders the flags it defines; a flag it does not know
-    (added by another build) falls back to its stored template, blanks shown as "…".
+    A flag defined elsewhere (added by another build) has its stored template filled with the
+    same words; when that fails, its title. ``names`` (supplier id -> name) saves the look-up
+    when a page explains many flags.
     """
     evidence = parse_evidence(evidence_json)
+    if names is None:
+        names = supplier_names([evidence])
     if code in FLAGS:
-        return flags_explain(code, evidence, "th" if is_thai() else "en")
+        return flag_words.explain(code, evidence, lang(), names=names.get)
     template = (definition or {}).get("explanation") or ""
-    try:
-        return template.format(**evidence)
-    except (KeyError, IndexError, ValueError, TypeError, AttributeError):
-        return generic(template)
+    return flag_words.fill(template, evidence, lang(), names.get) or (definition or {}).get("title") or code

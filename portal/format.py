@@ -1,4 +1,9 @@
-"""Template filters: baht with separators, B.E. dates in Thai and CE dates in English."""
+"""Template filters, the one formatting layer of the pages: baht with separators, B.E. dates in Thai
+and CE dates in English, shares rounded as people say them, codes and names in the page's language.
+
+The words themselves are :mod:`prongsai.core.words` (shared with the red-flag sentences and the
+CLI); these filters bind the page's language.
+"""
 from __future__ import annotations
 
 import datetime as _dt
@@ -12,33 +17,30 @@ from flask_babel import get_locale, lazy_gettext as _l
 
 from portal.i18n import gettext as _
 
-from prongsai.core.thai import BE_OFFSET, MONTH_ABBR_TH, THAI_TZ, be_date
-
-MONTH_ABBR_EN = [None, "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+from prongsai.core import words
+from prongsai.core.thai import BE_OFFSET, MONTH_ABBR_TH, THAI_TZ
+from prongsai.core.words import MONTH_ABBR_EN
 
 
 def is_thai() -> bool:
     return str(get_locale()) == "th"
 
 
-def number(value, digits: int = 0) -> str:
-    if value is None:
-        return "–"
-    return f"{value:,.{digits}f}"
+def lang() -> str:
+    return "th" if is_thai() else "en"
+
+
+number = words.number
 
 
 def baht(value) -> str:
     """``1,234,567 บาท`` / ``1,234,567 baht``; unknown amounts say so."""
-    if value is None:
-        return _("not published")
-    return _("%(amount)s baht", amount=number(value, 2 if value != int(value) and abs(value) < 1000 else 0))
+    return words.baht(value, lang())
 
 
 def money(value, currency=None) -> str:
     """An amount in its own currency: baht for THB (or unstated), else ``68,327 UAH``."""
-    if currency in (None, "", "THB") or value is None:
-        return baht(value)
-    return f"{number(value, 2 if value != int(value) else 0)} {currency}"
+    return words.money(value, currency, lang())
 
 
 def baht_short(value) -> str:
@@ -61,15 +63,7 @@ def _short(value: float) -> str:
 
 def date(value) -> str:
     """ISO date (or datetime) -> ``17 ม.ค. 2568`` in Thai, ``17 Jan 2025`` in English."""
-    if not value:
-        return "–"
-    try:
-        day = _dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return str(value)
-    if is_thai():
-        return be_date(day)
-    return f"{day.day} {MONTH_ABBR_EN[day.month]} {day.year}"
+    return words.date(value, lang())
 
 
 def moment(value) -> str:
@@ -105,14 +99,31 @@ def fiscal_year_label(value) -> str:
     return f"FY{value - BE_OFFSET}"
 
 
-def percent(value, digits: int = 1) -> str:
-    return "–" if value is None else f"{value * 100:.{digits}f}%"
+def percent(value) -> str:
+    """A share (0.382) as ``38%``; ``0.4%`` under 10 %, ``under 0.1%`` rather than ``0.0%``."""
+    return words.percent(value, lang())
+
+
+def method_name(value) -> str:
+    """A Thai method name as published; in English its English name where known."""
+    return words.method(value, lang())
+
+
+def ministry_name(value) -> str:
+    return words.ministry(value, lang())
+
+
+def announcement(code) -> str:
+    """An e-GP announcement type (``15``, ``D0``, ``W0``) in words."""
+    return words.announcement(code, lang())
 
 
 def evidence(value) -> dict:
     """``red_flags.evidence`` JSON -> dict (anything else as ``{"note": text}``)."""
     if not value:
         return {}
+    if isinstance(value, dict):
+        return value
     try:
         parsed = json.loads(value)
     except (TypeError, ValueError):
@@ -139,7 +150,8 @@ def tilde(value) -> str:
 
 
 FILTERS = {"money": money, "label": label, "tilde": tilde, "number": number, "baht": baht, "baht_short": baht_short, "date": date, "moment": moment, "month": month,
-           "fiscal_year_label": fiscal_year_label, "percent": percent, "evidence": evidence}
+           "fiscal_year_label": fiscal_year_label, "percent": percent, "evidence": evidence,
+           "method_name": method_name, "ministry_name": ministry_name, "announcement": announcement}
 
 
 def _path(*parts: str) -> str:

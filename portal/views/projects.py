@@ -7,7 +7,9 @@ from datasette.utils import tilde_encode
 from flask import Blueprint, abort, render_template, request, url_for
 
 from portal.db import get_db
-from portal.flagtext import definitions, explain
+from portal.flagtext import definitions, explain, supplier_names
+from portal.format import evidence
+from portal.views.network import has_table
 
 bp = Blueprint("projects", __name__)
 
@@ -48,11 +50,14 @@ def show(project_id):
     items = db.execute("SELECT * FROM items WHERE project_id = ? ORDER BY id", [project_id]).fetchall()
     defs = definitions()
     flags = []
-    for row in db.execute("SELECT * FROM red_flags WHERE project_id = ? ORDER BY code", [project_id]):
+    rows = db.execute("SELECT * FROM red_flags WHERE project_id = ? ORDER BY code", [project_id]).fetchall()
+    names = supplier_names([evidence(r["evidence"]) for r in rows])
+    for row in rows:
         definition = defs.get(row["code"])
+        others = [i for i in evidence(row["evidence"]).get("project_ids") or [] if i != project_id]
         flags.append({"code": row["code"], "value": row["value"], "evidence": row["evidence"],
-                      "computed_at": row["computed_at"], "definition": definition,
-                      "text": explain(row["code"], row["evidence"], definition)})
+                      "computed_at": row["computed_at"], "definition": definition, "related": others,
+                      "text": explain(row["code"], row["evidence"], definition, names)})
     flags.sort(key=lambda f: {"high": 0, "medium": 1, "low": 2}.get((f["definition"] or {}).get("severity"), 3))
     page_url = request.url_root.rstrip("/") + url_for("projects.show", project_id=project_id)
     return render_template(
@@ -61,8 +66,25 @@ def show(project_id):
         sql_url=datasette_row_url("projects", project_id),
         report_url=url_for("projects.show", project_id=project_id) + "/report",
         page_url=page_url, share_url=quote(page_url, safe=""),
-        contract_totals=_totals(contracts),
+        contract_totals=_totals(contracts), notes=data_notes(db, bids, contracts),
     )
+
+
+def data_notes(db, bids, contracts) -> list[dict]:
+    """Data-quality notes, kept apart from the red flags: a supplier whose tax id the source file
+    damaged, and whether the build joined it to its undamaged twin (``supplier_twins``)."""
+    ids = {r["supplier_id"] for r in [*bids, *contracts] if r["supplier_id"]}
+    if not ids:
+        return []
+    marks = ", ".join("?" * len(ids))
+    notes = [{"kind": "damaged", "name": r["name_th"], "raw": r["tax_id_raw"]} for r in db.execute(
+        f"SELECT name_th, tax_id_raw FROM suppliers WHERE id IN ({marks}) AND tax_id_status = 'damaged' "
+        "ORDER BY name_th", sorted(ids))]
+    if has_table(db, "supplier_twins"):
+        notes += [{"kind": "joined", "name": r["name_th"], "raw": r["tax_id_raw"], "tax_id": r["twin_id"]}
+                  for r in db.execute(f"SELECT * FROM supplier_twins WHERE twin_id IN ({marks}) ORDER BY damaged_id",
+                                      sorted(ids))]
+    return notes
 
 
 def _totals(contracts) -> dict[str, float]:
