@@ -18,7 +18,7 @@ import time
 from flask import current_app
 
 from portal.complaints import agency, digests, intake, mail, outbox
-from portal.line import push as line_push
+from portal.line import chat as line_chat, push as line_push
 from prongsai.core.config import evidence_dir
 from prongsai.core.errors import UserError
 
@@ -97,9 +97,11 @@ def deliver(conn, s: mail.Settings, *, batch: int = BATCH, stop=lambda: False) -
 
 
 def tick(conn) -> None:
-    """What time alone causes: reminders to agencies, overdue cases, moderators' digests."""
+    """What time alone causes: reminders to agencies, overdue cases, moderators' digests; LINE
+    reports never sent, and LINE events a dead process left."""
     agency.reminders_due(conn)
     digests.queue(conn)
+    line_chat.leftovers(conn)
 
 
 class Lock:
