@@ -3,6 +3,7 @@ webhook bodies signed here: signatures, replays, a tip with a GPS-tagged photo b
 and the raw LINE user id in no database file and no log."""
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import logging
@@ -12,9 +13,10 @@ import uuid
 from PIL import Image
 
 from portal import create_app
-from portal.complaints import cases
+from portal.complaints import cases, notify
 from portal.complaints.db import open_complaints_db
 from portal.line import chat
+from prongsai.core import clock
 from prongsai.core.config import evidence_dir
 
 import line_standin
@@ -163,16 +165,21 @@ def test_an_expired_reply_token_falls_back_to_one_push(line_app, line):
     assert uuid.UUID(line.pushes()[0].headers["x-line-retry-key"])
 
 
-def test_events_a_dead_process_left_are_handled_by_the_next_drain(line_app, line, monkeypatch):
+def test_what_a_dead_process_left_is_handled_by_the_notify_worker(line_app, line, project_id, monkeypatch):
+    client = line_app.test_client()
+    say(client, line, text(project_id))                                  # a report begun, never sent
     monkeypatch.setattr("portal.line.webhook.start_handling", lambda app: None)   # died right after the 200
-    assert post(line_app.test_client(), body_of(event("follow", replyToken="expired"))).status_code == 200
-    assert line.calls == []
+    assert post(client, body_of(event("follow", replyToken="expired"))).status_code == 200
+    delivered = len(line.delivered)
+    conn = open_complaints_db(line_app.config["COMPLAINTS_DATABASE"])
     with line_app.app_context():
-        conn = open_complaints_db(line_app.config["COMPLAINTS_DATABASE"])
         assert chat.drain(conn, min_age=60) == 0          # too new: its own request may still take it
-        assert chat.drain(conn) == 1
-        assert chat.drain(conn) == 0
-    assert len(line.delivered) == 1
+        later = clock.utcnow() + dt.timedelta(days=chat.DRAFT_DAYS, minutes=1)
+        monkeypatch.setattr(clock, "utcnow", lambda: later)
+        notify.tick(conn)
+    assert len(line.delivered) == delivered + 1 and line.delivered[-1][0] == USER   # its token expired: pushed
+    assert conn.execute("SELECT count(*) FROM line_inbox").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM line_chats").fetchone()[0] == 0
 
 
 # -- the rich menu -----------------------------------------------------------------------------------

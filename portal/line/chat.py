@@ -43,6 +43,7 @@ from prongsai.core.errors import UserError
 log = logging.getLogger(__name__)
 
 LEASE = 120                      # seconds an inbox event is held by the process handling it
+DRAFT_DAYS = 7                   # a report begun in a chat and never sent is forgotten after this
 MAX_TRIES = 5                    # then the event is dropped (and said so in the log, without content)
 _THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 _PROJECT_LINK = re.compile(r"/projects/(\S+)")
@@ -75,6 +76,15 @@ def drain(conn, *, min_age: int = 0) -> int:
                 continue
             handled += 1
     return handled
+
+
+def leftovers(conn) -> None:
+    """For ``prongsai notify``'s tick: reports never sent are forgotten after ``DRAFT_DAYS``, and the
+    events a dead process left in the inbox are handled (their reply tokens have expired: pushed)."""
+    with transaction(conn):
+        conn.execute("DELETE FROM line_chats WHERE updated_at < ?", [clock.ago(dt.timedelta(days=DRAFT_DAYS))])
+    if current_app.config.get("LINE_CHANNEL_SECRET") and current_app.config.get("LINE_ACCESS_TOKEN"):
+        drain(conn, min_age=LEASE)
 
 
 def _claim(conn, min_age: int):
