@@ -170,6 +170,15 @@ def unfollow_all(conn, *, channel: str, contact: str) -> int:
         return _delete_subscriber(conn, sub["id"]) if sub else 0
 
 
+def remove_follow(conn, subscriber_id: int, follow_id: int) -> bool:
+    """One follow of this subscriber ends (from the page their digest links to)."""
+    with transaction(conn):
+        gone = conn.execute("DELETE FROM watch_follows WHERE id = ? AND subscriber_id = ?",
+                            [follow_id, subscriber_id]).rowcount
+        _drop_if_empty(conn, subscriber_id)
+        return gone == 1
+
+
 def _delete_subscriber(conn, sub_id: int) -> int:
     n = conn.execute("DELETE FROM watch_follows WHERE subscriber_id = ?", [sub_id]).rowcount
     conn.execute("DELETE FROM watch_subscribers WHERE id = ?", [sub_id])
