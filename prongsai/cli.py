@@ -53,6 +53,7 @@ def demo(db_path, projects, seed, force):
 @click.option("--exports", is_flag=True, help="Also write the bulk downloads (OCDS, flags) beside the database.")
 def build(db_path, flag_settings, exports):
     """Compute derived tables: red flags, dashboard aggregates, full-text index."""
+    from portal.watch.digests import after_build
     from prongsai.derive.build import run_build
     from prongsai.derive.exports import write_exports
 
@@ -61,6 +62,7 @@ def build(db_path, flag_settings, exports):
     build_id = run_build(db_path, flag_settings=flag_settings)
     if exports:
         write_exports(db_path)
+    after_build(db_path)  # one digest per subscriber of what this build brought
     click.echo(f"build {build_id} done: {db_path}")
 
 
