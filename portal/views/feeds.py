@@ -1,12 +1,14 @@
-"""Follow an agency, a supplier or a province: an Atom feed of its newest projects and their flags."""
+"""Follow an agency, a supplier, a province, a red flag or a saved search: an Atom feed of its
+newest projects and their flags (the e-mail and LINE digests of the same: ``portal.watch``)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 
-from portal.db import all_meta, get_db
+from portal.db import TooSlow, all_meta, get_db, query_within
 from portal.flagtext import definitions
 from portal.provinces import TILES
+from portal.views import search as search_view
 
 bp = Blueprint("feeds", __name__)
 
@@ -16,30 +18,71 @@ KINDS = {
     "suppliers": ("supplier", "SELECT name_th FROM suppliers WHERE id = ?"),
     "provinces": ("province", "SELECT province FROM agg_spend_province WHERE province = ? LIMIT 1"),
 }
+ENTRIES = 20
+#: a flag's newest projects: red_flags' index on code, then the newest of them
+FLAGGED = """SELECT p.project_id, p.title, p.announce_date AS d, p.budget AS amount, r.codes
+             FROM red_flags f JOIN projects p ON p.project_id = f.project_id
+             LEFT JOIN risk_scores r ON r.project_id = p.project_id
+             WHERE f.code = ? ORDER BY p.announce_date DESC, p.project_id DESC LIMIT ?"""
 
 
 @bp.route("/feeds/<kind>/<path:key>.atom")
 def feed(kind, key):
+    db = get_db()
+    if kind == "flags":
+        row = db.execute("SELECT code FROM flag_definitions WHERE code = ?", [key]).fetchone()
+        if row is None:
+            abort(404)
+        defs = definitions()
+        return _atom(defs[key]["title"], _("Red flag"), query_within(FLAGGED, [key, ENTRIES], 2.0), defs,
+                     page_url=url_for("flags.show", code=key), amount_label=_("Budget"))
     if kind not in KINDS:
         abort(404)
     scope, name_sql = KINDS[kind]
-    db = get_db()
     row = db.execute(name_sql, [key]).fetchone()
     if row is None and not (kind == "provinces" and key in TILES):
         abort(404)
-    name = row[0] if row else key
-    defs = definitions()
+    rows = db.execute("SELECT * FROM agg_recent WHERE scope = ? AND key = ? ORDER BY rank", [scope, key]).fetchall()
+    titles = {"agencies": _("Agency"), "suppliers": _("Supplier"), "provinces": _("Province")}
+    return _atom(row[0] if row else key, titles[kind], rows, definitions(), page_url=_page_url(kind, key))
+
+
+@bp.route("/feeds/search.atom")
+def search_feed():
+    """A saved search: the newest projects /search finds with the same words and filters."""
+    from portal.watch import store
+
+    key = store.search_key(request.args)
+    args = store.search_args(key)
+    if not key or not (args.get("fiscal_year") or "0").isdecimal():
+        abort(404)
+    filters = {name: args.get(name) for name in ("fiscal_year", "method", "province", "flag", "agency")}
+    q = args.get("q", "")
+    db = get_db()
+    methods = [r[0] for r in db.execute("SELECT DISTINCT method FROM agg_spend_method")]
+    provinces = sorted(set(TILES) | {r[0] for r in db.execute("SELECT DISTINCT province FROM agg_spend_province")})
+    try:
+        found = search_view._projects(q, filters, 1, also=search_view._also_matches(q, methods, provinces))
+    except TooSlow:
+        found = []
+    rows = [{"project_id": r["project_id"], "title": r["title"], "d": r["announce_date"], "amount": r["budget"],
+             "codes": r["codes"]} for r in found[:ENTRIES]]
+    return _atom(store.label_for(db, "search", key), _("Saved search"), rows, definitions(),
+                 page_url=url_for("search.search") + "?" + key, amount_label=_("Budget"))
+
+
+def _atom(name, kind_title, rows, defs, *, page_url, amount_label=None):
+    root = request.url_root.rstrip("/")
     entries = []
-    for r in db.execute("SELECT * FROM agg_recent WHERE scope = ? AND key = ? ORDER BY rank", [scope, key]):
-        codes = (r["codes"] or "").split()
+    for r in rows:
+        codes = (r["codes"] or "").replace(",", " ").split()
         entries.append({"project_id": r["project_id"], "title": r["title"], "date": r["d"], "amount": r["amount"],
                         "flags": [defs[c]["title"] if c in defs else c for c in codes],
-                        "url": request.url_root.rstrip("/") + url_for("projects.show", project_id=r["project_id"])})
-    titles = {"agencies": _("Agency"), "suppliers": _("Supplier"), "provinces": _("Province")}
-    meta = all_meta()
-    updated = meta.get("built_at") or "1970-01-01T00:00:00+00:00"
-    body = render_template("feed.xml", name=name, kind_title=titles[kind], entries=entries, updated=updated,
-                           feed_url=request.base_url, page_url=_page_url(kind, key))
+                        "url": root + url_for("projects.show", project_id=r["project_id"])})
+    updated = all_meta().get("built_at") or "1970-01-01T00:00:00+00:00"
+    body = render_template("feed.xml", name=name, kind_title=kind_title, entries=entries, updated=updated,
+                           feed_url=request.url, page_url=page_url if page_url.startswith("http") else root + page_url,
+                           amount_label=amount_label)
     response = make_response(body)
     response.mimetype = "application/atom+xml"
     return response
@@ -51,4 +94,4 @@ def _page_url(kind: str, key: str) -> str:
         return root + url_for("agencies.show", agency_id=key)
     if kind == "suppliers":
         return root + url_for("suppliers.show", supplier_id=key)
-    return root + url_for("search.search", province=key)
+    return root + url_for("provinces.show", name=key)
