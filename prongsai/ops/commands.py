@@ -5,6 +5,7 @@ import datetime as _dt
 import os
 
 import click
+from flask.cli import with_appcontext
 
 from prongsai.core import config
 from prongsai.core.cli_options import complaints_db_option, db_option
@@ -27,9 +28,11 @@ SOME_SOURCES_FAILED = 3
 @click.option("--flag-settings", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Passed to `prongsai build`.")
 @click.pass_context
+@with_appcontext  # the watchlists' digests read the app's settings
 def refresh(ctx, db_path, sources_path, only, flag_settings):
     """Run every enabled source, then build, then publish (exit 3: published, some sources failed)."""
     import scrapers
+    from portal.watch.digests import after_build
 
     registry = {name: bool(getattr(scrapers.source(name), "REFRESH", False)) for name in scrapers.SOURCES}
     sources = plan(registry, sources_path)
@@ -43,6 +46,7 @@ def refresh(ctx, db_path, sources_path, only, flag_settings):
         return scrapers.source(name).run_live(staging, **options)
 
     outcomes, published = refresh_db(db_path, sources, run_live, flag_settings=flag_settings)
+    after_build(db_path)  # the watchlists' digests of what the published build brought
     failed = [o for o in outcomes if not o.ok]
     click.echo(f"published build {published['build_id']} to {db_path} (sha256 {published['sha256'][:12]}…); "
                f"sources: {len(outcomes) - len(failed)} ok, {len(failed)} failed"
