@@ -21,7 +21,12 @@ def show(agency_id):
         "months": charts.bar([month(m["month"]) for m in months], [m["amount"] for m in months]),
         "methods": charts.pie([m["method"] for m in methods], [m["amount"] for m in methods]),
     }
-    budget = get_db().execute("SELECT * FROM agg_budget WHERE agency_id = ? ORDER BY fiscal_year DESC, budgetary_unit",
-                              [agency_id]).fetchall()
+    db = get_db()
+    budget = db.execute("SELECT * FROM agg_budget WHERE agency_id = ? ORDER BY fiscal_year DESC, budgetary_unit",
+                        [agency_id]).fetchall()
+    budget_methods: dict[int, list] = {}
+    for row in db.execute("SELECT * FROM agg_budget_method WHERE agency_id = ? ORDER BY amount DESC", [agency_id]):
+        budget_methods.setdefault(row["fiscal_year"], []).append(row)
     return render_template("agency.html", months=months, methods=methods, figures=figures, budget=budget,
+                           budget_methods=budget_methods,
                            suppliers=related(AGENCY, "supplier", agency_id, "rank"), **page)

@@ -7,8 +7,9 @@ from flask_babel import gettext as _
 from portal import charts
 from portal.cache import cached_page
 from portal.db import all_meta, get_db
-from portal.format import is_thai
+from portal.format import is_thai, ministry_name
 from portal.params import choice_arg
+from prongsai.derive import budget_links
 from prongsai.derive.budget_gap import OFFICIAL_BUDGET_TOTALS
 
 bp = Blueprint("pages", __name__)
@@ -18,25 +19,38 @@ bp = Blueprint("pages", __name__)
 @cached_page
 def budget():
     db = get_db()
-    years = [r[0] for r in db.execute("SELECT DISTINCT fiscal_year FROM agg_budget ORDER BY fiscal_year")]
+    years = [r[0] for r in db.execute("SELECT DISTINCT fiscal_year FROM agg_budget_ministry ORDER BY fiscal_year")]
     chosen = choice_arg("fiscal_year", [str(y) for y in years])
     fy = int(chosen) if chosen else (years[-1] if years else None)
-    rows = [dict(r) for r in db.execute(
-        "SELECT * FROM agg_budget WHERE fiscal_year = ? ORDER BY ministry, budget_amount DESC", [fy])]
-    ministries: dict[str, dict] = {}
+    ministries = db.execute("SELECT * FROM agg_budget_ministry WHERE fiscal_year = ? ORDER BY budget_amount DESC",
+                            [fy]).fetchall()
+    rows = db.execute("SELECT * FROM agg_budget WHERE fiscal_year = ? ORDER BY budget_amount DESC", [fy]).fetchall()
+    units: dict[tuple, list] = {}
     for row in rows:
-        m = ministries.setdefault(row["ministry"], {"ministry": row["ministry"], "budget": 0.0,
-                                                    "procurement": 0.0, "units": []})
-        m["budget"] += row["budget_amount"] or 0
-        m["procurement"] += row["procurement_amount"] or 0
-        m["units"].append(row)
-    ordered = sorted(ministries.values(), key=lambda m: -m["budget"])
-    figure = charts.grouped([m["ministry"] for m in ordered], [
-        (_("Budget"), [m["budget"] for m in ordered], charts.ACCENT),
-        (_("Procurement contracts"), [m["procurement"] for m in ordered], charts.WARN)])
-    return render_template("budget.html", years=years, fy=fy, ministries=ordered, figure=figure,
-                           total_budget=sum(m["budget"] for m in ordered),
-                           total_procurement=sum(m["procurement"] for m in ordered))
+        units.setdefault((row["level"], row["ministry"]), []).append(row)
+    figure = charts.grouped([ministry_name(m["ministry"]) for m in ministries], [
+        (_("Budget"), [m["budget_amount"] for m in ministries], charts.ACCENT),
+        (_("Procurement contracts"), [m["procurement_amount"] or 0 for m in ministries], charts.WARN)])
+    return render_template(
+        "budget.html", years=years, fy=fy, ministries=ministries, units=units, figure=figure,
+        unmatched=[r for r in rows if r["match"] in budget_links.UNMATCHED],
+        ministry_methods=_grouped(db.execute("SELECT * FROM agg_budget_ministry_method WHERE fiscal_year = ? "
+                                             "ORDER BY amount DESC", [fy]), "level", "ministry"),
+        unit_methods=_grouped(db.execute("SELECT * FROM agg_budget_method WHERE fiscal_year = ? ORDER BY amount DESC",
+                                         [fy]), "agency_id"),
+        totals={"budget": sum(m["budget_amount"] or 0 for m in ministries),
+                "procurement": sum(m["procurement_amount"] or 0 for m in ministries),
+                "certain": sum(m["certain_units"] for m in ministries),
+                "uncertain": sum(m["uncertain_units"] for m in ministries),
+                "unmatched": sum(m["unmatched_units"] for m in ministries)})
+
+
+def _grouped(rows, *key: str) -> dict:
+    """Rows by a key (one column: its value; several: a tuple), in their order."""
+    out: dict = {}
+    for row in rows:
+        out.setdefault(row[key[0]] if len(key) == 1 else tuple(row[k] for k in key), []).append(row)
+    return out
 
 
 @bp.route("/learn")
