@@ -14,8 +14,7 @@ the previous build or this one, never half of it.
 """
 from __future__ import annotations
 
-import csv
-import pathlib
+from prongsai.derive import budget_links
 
 #: Headline counts for the home page and /healthz.
 COUNTED_TABLES = ("projects", "contracts", "bids", "agencies", "suppliers", "red_flags")
@@ -61,14 +60,9 @@ _SCRATCH = [
     """CREATE TEMP TABLE _win AS
     SELECT supplier_id, project_id, total(amount) AS amount, count(*) AS contracts, min(d) AS d
     FROM _spend WHERE supplier_id IS NOT NULL GROUP BY supplier_id, project_id""",
-    "CREATE TEMP TABLE _names AS SELECT name_th, min(id) AS id FROM agencies GROUP BY name_th",
-    "CREATE UNIQUE INDEX temp._names_name ON _names(name_th)",
-    # budget unit -> e-GP agency where the names differ (budget_units.csv); filled by build()
-    "CREATE TEMP TABLE _unit_map (budgetary_unit TEXT PRIMARY KEY, agency_name TEXT, certainty TEXT)",
+    # budget units tied to agencies, and what those agencies bought per year and method
+    *budget_links.SCRATCH,
 ]
-#: Budget units whose name in the budget documents is not the agency's name in e-GP, with the
-#: certainty of each match and where it was read: the matching rules live in data, not in code.
-UNIT_MAP = pathlib.Path(__file__).with_name("budget_units.csv")
 
 #: table -> (DDL columns, SELECT filling it). Read by portal/ pages only.
 TABLES: dict[str, tuple[str, str]] = {
@@ -238,35 +232,8 @@ TABLES: dict[str, tuple[str, str]] = {
         """SELECT w.supplier_id, r.code, count(*) FROM red_flags r JOIN _win w ON w.project_id = r.project_id
            GROUP BY 1, 2""",
     ),
-    # Budget given per unit and year beside what its agency bought in the same fiscal year. The
-    # match says how the unit was tied to an agency: its id in the budget document, a row of
-    # budget_units.csv (certain / uncertain), or an exact name; 'none' shows no procurement.
-    "agg_budget": (
-        "fiscal_year INTEGER, level TEXT, ministry TEXT, budgetary_unit TEXT, agency_id TEXT, lines INTEGER, "
-        "budget_amount REAL, procurement_amount REAL, procurement_contracts INTEGER, match TEXT, "
-        "procurement_projects INTEGER, flagged_projects INTEGER",
-        """SELECT b.fiscal_year, b.level, b.ministry, b.budgetary_unit, b.agency_id, b.lines, b.amount,
-                  s.amount, s.contracts,
-                  CASE WHEN b.agency_id IS NULL OR s.contracts IS NULL AND p.projects IS NULL THEN 'none'
-                       ELSE b.match END,
-                  p.projects, p.flagged FROM (
-              SELECT fiscal_year, coalesce(level, '-') AS level, coalesce(ministry, '-') AS ministry,
-                     coalesce(bi.budgetary_unit, '-') AS budgetary_unit,
-                     coalesce(mn.id, bi.agency_id, n.id) AS agency_id,
-                     CASE WHEN mn.id IS NOT NULL THEN 'mapping (' || m.certainty || ')'
-                          WHEN bi.agency_id IS NOT NULL THEN 'id' ELSE 'name' END AS match,
-                     count(*) AS lines, total(amount) AS amount
-              FROM budget_items bi LEFT JOIN _names n ON bi.agency_id IS NULL AND n.name_th = bi.budgetary_unit
-              LEFT JOIN _unit_map m ON m.budgetary_unit = bi.budgetary_unit
-              LEFT JOIN _names mn ON mn.name_th = m.agency_name
-              WHERE coalesce(bi.currency, 'THB') = 'THB' AND coalesce(bi.scope, 'nation') = 'nation'
-                    AND bi.instalment_of_bill IS NULL
-              GROUP BY 1, 2, 3, 4, 5, 6) b
-           LEFT JOIN (SELECT buyer_id, fy, total(amount) AS amount, count(*) AS contracts FROM _spend
-                      GROUP BY 1, 2) s ON s.buyer_id = b.agency_id AND s.fy = b.fiscal_year
-           LEFT JOIN (SELECT buyer_id, fiscal_year, count(*) AS projects, sum(flagged) AS flagged FROM _proj
-                      GROUP BY 1, 2) p ON p.buyer_id = b.agency_id AND p.fiscal_year = b.fiscal_year""",
-    ),
+    # budget per unit and ministry beside what their agencies bought (prongsai/derive/budget_links.py)
+    **budget_links.TABLES,
     # A province's own อบจ. lines, apart from agg_budget: they are a part of the nation-wide sum there.
     "agg_province_budget": (
         "province TEXT, fiscal_year INTEGER, plan TEXT, area TEXT, amount REAL, "
@@ -286,17 +253,10 @@ TABLES: dict[str, tuple[str, str]] = {
 }
 
 #: Open, documented views over agg_* tables (which Datasette hides as portal caches).
-VIEWS = {
-    "budget_to_contracts": """SELECT fiscal_year, ministry, budgetary_unit, agency_id, match, lines AS budget_lines,
-        budget_amount, procurement_projects, procurement_contracts, procurement_amount, flagged_projects
-        FROM agg_budget WHERE level = 'national'""",
-}
+VIEWS = budget_links.VIEWS
 
 #: Indexes beyond primary keys (pages look these up by key).
-INDEXES = [
-    "CREATE INDEX idx_agg_budget_fy ON agg_budget(fiscal_year, ministry)",
-    "CREATE INDEX idx_agg_budget_agency ON agg_budget(agency_id, fiscal_year)",
-]
+INDEXES = budget_links.INDEXES
 
 #: The portal's search lists a filter's projects newest first and stops at a page: these let
 #: SQLite walk each filter in date order instead of sorting a whole fiscal year or province.
@@ -311,10 +271,7 @@ PROJECT_INDEXES = [
 def build(db) -> None:
     for statement in _SCRATCH:
         db.execute(statement)
-    with UNIT_MAP.open(encoding="utf-8", newline="") as f:
-        for rule in csv.DictReader(f):
-            db.execute("INSERT INTO _unit_map VALUES (?, ?, ?)",
-                       [rule["budgetary_unit"], rule["agency_name"], rule["certainty"]])
+    budget_links.load_rules(db)
     try:
         db.execute("BEGIN")
         _summary_counts(db)
@@ -333,7 +290,7 @@ def build(db) -> None:
         db.execute("ROLLBACK")
         raise
     finally:
-        for name in ("_spend", "_proj", "_bidder", "_win", "_names", "_unit_map"):
+        for name in ("_spend", "_proj", "_bidder", "_win", *budget_links.TEMP):
             db.execute(f"DROP TABLE IF EXISTS temp.[{name}]")
 
 
