@@ -15,7 +15,8 @@ CANNED = [
     "top_suppliers_of_agency", "single_bidder_competitive", "awards_within_1_percent",
     "suppliers_across_agencies", "agency_spending_by_method_year", "awards_above_reference",
     "possible_splitting", "frequent_co_bidders", "flags_by_province", "year_end_direct",
-    "supplier_history", "budget_vs_procurement", "biggest_contracts_of_year", "agencies_most_flagged",
+    "supplier_history", "budget_to_contracts_of_year", "budget_vs_procurement", "biggest_contracts_of_year",
+    "agencies_most_flagged",
     "recently_flagged", "unit_price_outliers", "co_bidding_network",
 ]
 
