@@ -208,3 +208,13 @@ def test_a_rich_menu_image_of_the_wrong_size_is_refused_before_any_call(line_app
     result = line_app.test_cli_runner().invoke(cli, ["line", "richmenu", "--image", str(path)])
     assert result.exit_code != 0 and "2500 x 843" in result.output
     assert line.calls == []
+
+
+def test_learn_and_about_tell_of_the_line_channel(line_app):
+    line_app.config["LINE_FRIEND_URL"] = "https://lin.ee/example"   # the account's add-friend link
+    client = line_app.test_client()
+    learn = client.get("/learn").get_data(as_text=True)
+    assert "แจ้งเบาะแสและติดตามทาง LINE" in learn and "LINE อ่านข้อความและรูปในแชตได้" in learn
+    assert 'href="https://lin.ee/example"' in learn
+    about = client.get("/about").get_data(as_text=True)
+    assert "แต่ละช่องทางเก็บอะไรไว้" in about and "LINE เองอ่านแชตได้" in about
