@@ -113,6 +113,11 @@ def ministry_name(value) -> str:
     return words.ministry(value, lang())
 
 
+def term(value) -> str:
+    """A Thai project type or contract state; in English its English name where known."""
+    return words.term(value, lang())
+
+
 def announcement(code) -> str:
     """An e-GP announcement type (``15``, ``D0``, ``W0``) in words."""
     return words.announcement(code, lang())
@@ -151,7 +156,8 @@ def tilde(value) -> str:
 
 FILTERS = {"money": money, "label": label, "tilde": tilde, "number": number, "baht": baht, "baht_short": baht_short, "date": date, "moment": moment, "month": month,
            "fiscal_year_label": fiscal_year_label, "percent": percent, "evidence": evidence,
-           "method_name": method_name, "ministry_name": ministry_name, "announcement": announcement}
+           "method_name": method_name, "ministry_name": ministry_name, "announcement": announcement,
+           "term": term}
 
 
 def _path(*parts: str) -> str:

@@ -175,3 +175,21 @@ ANNOUNCEMENTS = {
 
 def announcement(code, lang: str) -> str:
     return ANNOUNCEMENTS[lang].get(str(code), UNKNOWN[lang] if not code else str(code))
+
+
+#: Thai terms e-GP and data.go.th use for project types and contract states, in English.
+TERMS_EN = {
+    "ซื้อ": "purchase", "จ้างก่อสร้าง": "construction", "จ้างทำของ/จ้างเหมาบริการ": "services",
+    "จ้างที่ปรึกษา": "consulting", "จ้างออกแบบ": "design", "จ้างควบคุมงาน": "works supervision",
+    "เช่า": "rental", "จัดทำสัญญา/บริหารสัญญา": "contract signed, being managed",
+    "ระหว่างดำเนินการ": "in progress", "สิ้นสุดสัญญา": "contract ended",
+    "แล้วเสร็จตามสัญญา": "completed as contracted", "ยกเลิกสัญญา": "contract cancelled",
+    "ยกเลิกโครงการ": "project cancelled",
+}
+
+
+def term(value, lang: str) -> str:
+    """A Thai project type or contract state as published; in English its English name where known."""
+    if not value:
+        return "–"
+    return value if lang == "th" else TERMS_EN.get(value.strip(), value)
