@@ -1,6 +1,7 @@
 """/provinces/<name>: the อบจ.'s budget by plan (from a province's own WeVis file), procurement, flags, feed."""
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -54,3 +55,10 @@ def test_a_provinces_lines_are_not_added_to_the_nation_wide_budget(province_db):
     local = db.execute("SELECT total(budget_amount) FROM agg_budget WHERE fiscal_year = 2565 AND level = 'local'")
     assert local.fetchone()[0] == 4500  # the nation-wide file only, ตราด's 350 not on top
     assert db.execute("SELECT total(amount) FROM agg_province_budget WHERE province = 'ตราด'").fetchone()[0] == 440
+
+
+def test_the_home_map_tiles_open_the_province_pages(client):
+    html = client.get("/").get_data(as_text=True)
+    tiles = re.findall(r'<a role="listitem" class="tile [^"]*" href="([^"]+)"', html)
+    assert len(tiles) == 77 and all(t.startswith("/provinces/") for t in tiles)
+    assert client.get(tiles[0]).status_code == 200
