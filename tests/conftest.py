@@ -72,7 +72,7 @@ def portal_db(demo_db, tmp_path_factory) -> pathlib.Path:
     """The demo database plus a known red flag and an OCDS-style project with two contracts."""
     import shutil
 
-    from prongsai.derive import aggregates
+    from prongsai.derive import aggregates, search_index
 
     path = tmp_path_factory.mktemp("portal") / "procurement.db"
     shutil.copy(demo_db, path)
@@ -94,6 +94,9 @@ def portal_db(demo_db, tmp_path_factory) -> pathlib.Path:
                    "VALUES (?, ?, ?, ?, 'THB', ?)", [f"{ODD_PROJECT_ID}/{k}", ODD_PROJECT_ID, f"C-{k}", amount, signed])
     db.execute("COMMIT")
     aggregates.build(db)
+    search_index.update(db, [r[0] for r in db.execute(
+        "SELECT rowid FROM projects WHERE project_id IN (%s)" % ", ".join("?" * (len(flagged) + 1)),
+        [*flagged, ODD_PROJECT_ID])])
     db.close()
     return path
 
