@@ -1,9 +1,11 @@
-"""Thai search in Datasette: digits folded in queries, and a LIKE fallback for short terms.
+"""Thai search in Datasette: ``?_search=`` answered by the portal's index and query builder.
 
-The trigram indexes (``prongsai/derive/search_index.py``) find any Thai substring of three or more
-code points but never a shorter one, so a ``?_search=`` with a shorter term is rewritten to
-``?_contains=``, which this plugin answers with LIKE over the same folded text. Thai digits are
-folded to Arabic in every ``_search`` value, as they are in the index.
+The search indexes (``prongsai/derive/search_index.py``) key project rows newest first, not by
+``projects.rowid``, and find words shorter than three code points through their own list of
+trigrams, so Datasette's own FTS clause cannot use them. A ``?_search=`` (or
+``?_search_<column>=``) on a searchable table is rewritten to ``?_contains=``
+(``?_contains_<column>=``), which this plugin answers with one MATCH of the index: every word of
+any length, Thai digits folded as in the index, no scan of the table.
 """
 from __future__ import annotations
 
@@ -12,18 +14,10 @@ from urllib.parse import parse_qsl, urlencode
 from datasette import hookimpl
 from datasette.filters import FilterArguments
 
-from prongsai.derive.search_index import SEARCHES, TRIGRAM, fold, text_table
+from prongsai.derive.search_index import ROWID_MASK, SEARCHES, fold, fts_table, text_match
 
 DATABASE = "procurement"
 FALLBACK_ARG = "_contains"
-
-
-def needs_fallback(query: str) -> bool:
-    return any(len(term) < TRIGRAM for term in query.split())
-
-
-def _escape_like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _searchable_table(datasette, path: str) -> str | None:
@@ -40,8 +34,9 @@ def rewrite_query_string(datasette, path: str, query_string: bytes) -> bytes:
     for key, value in pairs:
         if key.startswith("_search") and key != "_searchmode":
             value = fold(value)
-            if key == "_search" and table and value.strip() and needs_fallback(value):
-                key = FALLBACK_ARG
+            column = key.removeprefix("_search").removeprefix("_")
+            if table and value.strip() and (not column or column in SEARCHES[table][1]):
+                key = FALLBACK_ARG + key.removeprefix("_search")
         out.append((key, value))
     return urlencode(out).encode("ascii")
 
@@ -62,18 +57,29 @@ def asgi_wrapper(datasette):
 
 @hookimpl
 def filters_from_request(request, database, table, datasette):
-    query = request.args.get(FALLBACK_ARG)
-    if database != DATABASE or table not in SEARCHES or not query or not query.strip():
+    if database != DATABASE or table not in SEARCHES:
         return None
-    _, columns = SEARCHES[table]
-    clauses, params = [], {}
-    for i, term in enumerate(fold(query).split()):
-        params[f"contains_{i}"] = f"%{_escape_like(term)}%"
-        clauses.append("(" + " OR ".join(f"[{c}] LIKE :contains_{i} ESCAPE '\\'" for c in columns) + ")")
-    # EXISTS, not IN: a page of results stops at its last row instead of scanning every title first.
-    where = (f"EXISTS (SELECT 1 FROM [{text_table(table)}] WHERE source_rowid = [{table}].rowid AND "
-             + " AND ".join(clauses) + ")")
-    return FilterArguments([where], params, [f'contains "{query}"'], {"search": query})
+    searches = [(key.removeprefix(FALLBACK_ARG).removeprefix("_"), value) for key in request.args
+                if key.startswith(FALLBACK_ARG) and (value := request.args.get(key, "")).strip()]
+    if not searches:
+        return None
+
+    async def inner():
+        db = datasette.get_database(database)
+        clauses, params, described = [], {}, []
+        fts = fts_table(table)
+        source_rowid = f"rowid & {ROWID_MASK}" if table == "projects" else "rowid"
+        for i, (column, query) in enumerate(searches):
+            match = await db.execute_fn(lambda conn, query=query: text_match(conn, table, query))
+            if match is None:
+                clauses.append("0")
+            else:
+                params[f"search_{i}"] = f"[{column}] : ({match})" if column else match
+                clauses.append(f"rowid IN (SELECT {source_rowid} FROM [{fts}] WHERE [{fts}] MATCH :search_{i})")
+            described.append(f'{column + " " if column else ""}contains "{query}"')
+        return FilterArguments(clauses, params, described, {"search": searches[0][1]})
+
+    return inner()
 
 
 @hookimpl

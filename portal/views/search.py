@@ -1,9 +1,10 @@
-"""Search: Thai (or English) substring over projects, agencies and suppliers, with filters.
+"""Search: Thai (or English) words over projects, agencies and suppliers, with filters.
 
-Projects are scanned newest first and the scan stops once a page is full, so common words
-answer at once whatever the size of the table. Rare words would scan everything: the scan
-gets a short time budget, after which the trigram full-text index (when the build made one)
-answers instead; without it the page asks for a filter rather than hanging.
+Every search is one query of the trigram index that ``prongsai build`` writes
+(``prongsai/derive/search_index.py``): words of any length, filters and the newest-first order
+are all in the index, so a search costs what it finds, never the size of the table. The total is
+exact up to ``COUNT_CAP`` when counting fits ``COUNT_SECONDS``, else "more than" what is known.
+A query that still overruns its budget asks for a filter instead of hanging.
 """
 from __future__ import annotations
 
@@ -14,19 +15,17 @@ from portal.flagtext import definitions
 from portal.params import MAX_PAGE, BadParameter, choice_arg, page_arg
 from portal.provinces import TILES
 from portal.views.main import fiscal_years
+from prongsai.derive.search_index import ROWID_MASK, fts_table, project_key, projects_match, text_match
 
 bp = Blueprint("search", __name__)
 
 PAGE_SIZE = 20
 MAX_QUERY = 100
-SCAN_SECONDS = 0.25
-FTS_SECONDS = 2.0
-#: the trigram index over project titles (prongsai/derive/search_index.py), when built
-FTS_TABLE = "projects_fts"
-
-
-def like_pattern(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+SEARCH_SECONDS = 0.5
+COUNT_SECONDS = 0.02
+COUNT_CAP = 10_000
+#: the trigram index over project titles and filters (prongsai/derive/search_index.py)
+FTS_TABLE = fts_table("projects")
 
 
 @bp.route("/search")
@@ -46,11 +45,11 @@ def search():
     agency = _agency_arg()
     page = page_arg()
     searched = bool(q) or any(filters.values()) or agency is not None
-    projects, agencies, suppliers, too_broad = [], [], [], False
+    projects, total, agencies, suppliers, too_broad = [], None, [], [], False
     if searched:
         try:
-            projects = _projects(q, dict(filters, agency=agency["id"] if agency else None), page,
-                                 also=_also_matches(q, methods, provinces))
+            projects, total = _projects(q, dict(filters, agency=agency["id"] if agency else None), page,
+                                        {"method": methods, "province": provinces})
         except TooSlow:
             too_broad = True
         if q and page == 1:
@@ -62,8 +61,9 @@ def search():
     args = {k: v for k, v in dict(filters, q=q, agency=agency["id"] if agency else None).items() if v}
     return render_template(
         "search.html", q=q, filters=filters, page=page, projects=projects[:PAGE_SIZE], has_next=has_next,
-        agencies=agencies, suppliers=suppliers, too_broad=too_broad, agency=agency, searched=searched, args=args,
-        methods=methods, provinces=provinces, years=years, flag_defs=defs, page_size=PAGE_SIZE)
+        total=total, agencies=agencies, suppliers=suppliers, too_broad=too_broad, agency=agency,
+        searched=searched, args=args, methods=methods, provinces=provinces, years=years, flag_defs=defs,
+        page_size=PAGE_SIZE)
 
 
 def _agency_arg():
@@ -77,86 +77,106 @@ def _agency_arg():
     return row
 
 
-def _also_matches(q: str, methods: list[str], provinces: list[str]) -> list[str]:
-    """Columns worth matching besides the title: "e-bidding" names a method, "น่าน" a province."""
-    folded = q.casefold()
-    return ([column for column, names in (("p.method", methods), ("p.province", provinces))
-             if any(folded in name.casefold() for name in names)] if q else [])
+_COLUMNS = """p.project_id, p.title, p.announce_date, p.budget, p.currency, p.method, p.province, p.fiscal_year,
+              b.name_th AS buyer_name, p.buyer_id, r.score, r.codes"""
+_JOINS = """LEFT JOIN agencies b ON b.id = p.buyer_id
+            LEFT JOIN risk_scores r ON r.project_id = p.project_id"""
 
 
-def _projects(q: str, filters: dict, page: int, also: list[str] = ()) -> list:
-    where, params = [], []
-    for column, key in (("p.fiscal_year", "fiscal_year"), ("p.method", "method"), ("p.province", "province"),
-                        ("p.buyer_id", "agency")):
-        if filters[key]:
-            where.append(f"{column} = ?")
-            params.append(int(filters[key]) if key == "fiscal_year" else filters[key])
-    if filters["flag"]:
-        where.append("p.project_id IN (SELECT project_id FROM red_flags WHERE code = ?)")
-        params.append(filters["flag"])
-    limit = [PAGE_SIZE + 1, (page - 1) * PAGE_SIZE]
-    if not q:
-        return query_within(_sql(where), params + limit, FTS_SECONDS)
-    columns = ["p.title", *also]
-    text = ["(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns) + " OR p.project_id = ?)"]
-    try:
-        return query_within(_sql(where + text), params + [like_pattern(q)] * len(columns) + [q] + limit,
-                            SCAN_SECONDS)
-    except TooSlow:
-        if not _has_fts():
-            raise
-    terms = _fts_terms(q)
-    if terms is None:
+def _projects(q: str, filters: dict, page: int, names: dict) -> tuple[list, dict]:
+    """One page of projects, newest first (``PAGE_SIZE + 1`` rows when there is a next page),
+    and the total: ``{"n": count, "exact": bool}``.
+
+    A query that is exactly a project number puts that project first on the first page."""
+    db = get_db()
+    if not _has_fts():
         raise TooSlow()
-    fts = [f"p.rowid IN (SELECT rowid FROM [{FTS_TABLE}] WHERE [{FTS_TABLE}] MATCH ?)"]
-    return query_within(_sql(where + fts), params + [terms] + limit, FTS_SECONDS)
+    facets = {"fiscal_year": int(filters["fiscal_year"]) if filters["fiscal_year"] else None,
+              "method": filters["method"], "province": filters["province"], "flag": filters["flag"],
+              "buyer": filters["agency"]}
+    exact = _exact_project(q, facets) if q else None
+    match = projects_match(db, q, facets, names)
+    offset = (page - 1) * PAGE_SIZE
+    skip = exact["key"] if exact else -1
+    rows = [] if match is None else query_within(
+        f"""SELECT {_COLUMNS} FROM (
+                SELECT rowid AS key FROM [{FTS_TABLE}] WHERE [{FTS_TABLE}] MATCH ?1 AND rowid != ?2
+                ORDER BY rowid DESC LIMIT ?3 OFFSET ?4) m
+            JOIN projects p ON p.rowid = m.key & {ROWID_MASK}
+            {_JOINS}
+            ORDER BY m.key DESC""", [match, skip, PAGE_SIZE + 1, offset], SEARCH_SECONDS)
+    extra = 1 if exact else 0
+    if len(rows) > PAGE_SIZE:
+        total = _count(match, skip, extra, known=offset + PAGE_SIZE + extra)
+    elif rows or page == 1:
+        total = {"n": offset + len(rows) + extra, "exact": True}
+    else:
+        total = None  # past the last page
+    if exact and page == 1:
+        rows = [exact["row"], *rows]
+    return rows, total
 
 
-def _sql(where: list[str]) -> str:
-    return f"""SELECT p.project_id, p.title, p.announce_date, p.budget, p.currency, p.method, p.province, p.fiscal_year,
-                      b.name_th AS buyer_name, p.buyer_id, r.score, r.codes
-               FROM projects p
-               LEFT JOIN agencies b ON b.id = p.buyer_id
-               LEFT JOIN risk_scores r ON r.project_id = p.project_id
-               {"WHERE " + " AND ".join(where) if where else ""}
-               ORDER BY p.announce_date DESC, p.project_id DESC LIMIT ? OFFSET ?"""
+def _count(match: str, skip: int, extra: int, known: int) -> dict:
+    """Exact up to COUNT_CAP when it can be counted within COUNT_SECONDS, else "more than"
+    ``known`` (what the page already proves); ``extra``: the exact-number hit, counted apart."""
+    try:
+        n = query_within(f"""SELECT count(*) FROM (SELECT 1 FROM [{FTS_TABLE}] WHERE [{FTS_TABLE}] MATCH ?
+                                                    AND rowid != ? LIMIT ?)""",
+                         [match, skip, COUNT_CAP + 1], COUNT_SECONDS)[0][0]
+    except TooSlow:
+        return {"n": known, "exact": False}
+    if n > COUNT_CAP:
+        return {"n": COUNT_CAP, "exact": False}
+    return {"n": n + extra, "exact": True}
+
+
+def _exact_project(q: str, facets: dict):
+    """The project whose number is ``q``, when it passes the filters: {"row", "key"} or None."""
+    db = get_db()
+    key = project_key(db, q)
+    if key is None:
+        return None
+    if any(v is not None for v in facets.values()):
+        match = projects_match(db, "", facets)
+        if match is None or not db.execute(f"SELECT 1 FROM [{FTS_TABLE}] WHERE [{FTS_TABLE}] MATCH ? AND rowid = ?",
+                                           [match, key]).fetchone():
+            return None
+    row = db.execute(f"SELECT {_COLUMNS} FROM projects p {_JOINS} WHERE p.rowid = ?", [key & ROWID_MASK]).fetchone()
+    return {"row": row, "key": key}
 
 
 def _has_fts(table: str = FTS_TABLE) -> bool:
     return get_db().execute("SELECT 1 FROM sqlite_master WHERE name = ?", [table]).fetchone() is not None
 
 
-def _fts_terms(q: str) -> str | None:
-    """Each term of 3+ letters as a quoted FTS5 phrase (folded as the index is); None if none qualify."""
-    from prongsai.derive.search_index import TRIGRAM, fold
-
-    terms = ['"' + t.replace('"', '""') + '"' for t in fold(q).split() if len(t) >= TRIGRAM]
-    return " ".join(terms) or None
-
-
-def _organisations(table: str, q: str, columns: str, joins: str, like: str) -> list:
-    """Agencies or suppliers whose names hold ``q``: through the trigram index when it exists,
-    biggest spenders first among the first matches; else a LIKE scan that stops at ten."""
-    terms = _fts_terms(q)
-    if terms and _has_fts(f"{table}_fts"):
-        return query_within(
-            f"""SELECT {columns} FROM [{table}] t {joins}
-                WHERE t.rowid IN (SELECT rowid FROM [{table}_fts] WHERE [{table}_fts] MATCH ?1 LIMIT 500)
-                   OR t.id = ?2
-                ORDER BY x.amount DESC LIMIT 10""", [terms, q], FTS_SECONDS)
-    return query_within(f"SELECT {columns} FROM [{table}] t {joins} WHERE {like} LIMIT 10",
-                        [like_pattern(q), q], SCAN_SECONDS * 2)
+def _organisations(table: str, q: str, columns: str, joins: str, exact: str) -> list:
+    """Agencies or suppliers named by ``q``: an exact id (or tax id) first, then names holding
+    every word, biggest spenders first among the first 500 matches."""
+    db = get_db()
+    found = query_within(f"SELECT {columns} FROM [{table}] t {joins} WHERE {exact}", [q], SEARCH_SECONDS)
+    match = text_match(db, table, q) if _has_fts(fts_table(table)) else None
+    if match is not None:
+        fts = fts_table(table)
+        found += query_within(
+            f"""SELECT {columns} FROM (SELECT rowid AS key FROM [{fts}] WHERE [{fts}] MATCH ? LIMIT 500) m
+                JOIN [{table}] t ON t.rowid = m.key {joins}
+                ORDER BY x.amount DESC LIMIT 10""", [match], SEARCH_SECONDS)
+    seen, out = set(), []
+    for row in found:
+        if row["id"] not in seen:
+            seen.add(row["id"])
+            out.append(row)
+    return out[:10]
 
 
 def _agencies(q: str) -> list:
     return _organisations(
         "agencies", q, "t.id, t.name_th, t.name_en, t.province, t.ministry, x.projects, x.amount",
-        "LEFT JOIN agg_agency x ON x.agency_id = t.id",
-        "t.name_th LIKE ?1 ESCAPE '\\' OR t.name_en LIKE ?1 ESCAPE '\\' OR t.id = ?2")
+        "LEFT JOIN agg_agency x ON x.agency_id = t.id", "t.id = ?1")
 
 
 def _suppliers(q: str) -> list:
     return _organisations(
         "suppliers", q, "t.id, t.name_th, t.tax_id_status, x.wins, x.amount",
-        "LEFT JOIN agg_supplier x ON x.supplier_id = t.id",
-        "t.name_th LIKE ?1 ESCAPE '\\' OR t.name_en LIKE ?1 ESCAPE '\\' OR t.id = ?2 OR t.tax_id = ?2")
+        "LEFT JOIN agg_supplier x ON x.supplier_id = t.id", "t.id = ?1 OR t.tax_id = ?1")

@@ -1,18 +1,31 @@
 """Thai full-text search: FTS5 trigram indexes over folded text, written by ``prongsai build``.
 
 Thai has no spaces between words, so FTS5's default tokenizer finds nothing; the trigram
-tokenizer finds any substring of three or more code points (shorter terms go to the LIKE
-fallback in ``datasette_plugins/thai_search.py``). Text is folded first (NFC, Thai digits to
-Arabic), and the plugin folds queries the same way, so ``1 ชุด`` finds ``๑ ชุด``.
+tokenizer finds any substring of three or more code points. Text is folded first (NFC, Thai
+digits read as Arabic, lower case), and queries are folded the same way, so ``1 ชุด`` finds
+``๑ ชุด``. Every search is one FTS5 query whose cost follows what it finds, never the table:
 
-Datasette serves the database immutable, so nothing can be indexed at request time and no
-triggers are needed: each ``<table>_fts`` is an external-content FTS5 index over a
-``<table>_fts_text`` table holding the folded text, whose ``source_rowid`` is the source row's rowid
-(Datasette joins on it with ``fts_pk: rowid``). Re-run ``prongsai build`` after a VACUUM.
+- a term of 3+ code points is a trigram phrase;
+- a shorter term (``นม``, ``7``) is the OR of the index's own trigrams that begin with it
+  (``<table>_fts_terms`` lists them); two padding characters after each text make every
+  position of a text the start of a trigram, so this finds exactly the texts that hold the term;
+- the portal's filters (fiscal year, method, province, buyer, red flag) are indexed too, each
+  value as one private-use token in its own column (``projects_fts_facets`` maps values to
+  tokens), so a filter is one more AND that FTS5 answers by skipping through its doclists;
+- project rows are keyed newest first: the rowid of ``projects_fts`` is the announcement day
+  (Julian day number) shifted 32 bits left, OR the project's rowid, so ``ORDER BY rowid DESC
+  LIMIT 21`` is the newest page without a sort, and ``rowid & 0xFFFFFFFF`` is ``projects.rowid``.
+
+Each ``<table>_fts`` is an external-content index over ``<table>_fts_text`` (the folded text)
+so that a changed row can be taken out again (``update``). Datasette serves the database
+immutable and reads these tables through ``datasette_plugins/thai_search.py``. Re-run
+``prongsai build`` after a VACUUM (rowids may move).
 """
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Iterable
 
 from prongsai.core.thai import to_arabic_digits
 
@@ -25,13 +38,40 @@ SEARCHES = {
 
 #: FTS5 trigram matches nothing shorter than this many code points.
 TRIGRAM = 3
+#: appended twice to every indexed text: the last two characters start trigrams too.
+PAD = "\x1f"
+#: projects_fts rowid -> projects.rowid
+ROWID_MASK = 0xFFFFFFFF
+
+#: filter kind -> the SQL giving its values for project ``p`` (red flags: one row per flag).
+FACETS = {
+    "method": "p.method",
+    "province": "p.province",
+    "fiscal_year": "p.fiscal_year",
+    "buyer": "p.buyer_id",
+    "flag": None,
+}
+_FACET_MARK = 0xE000  # + the kind's index: the token's first character
+_FACET_DIGIT = 0xE100  # two base-2048 digits of the value's number
+_FACET_BASE = 2048
+_THAI_DIGIT = re.compile("[๐-๙]")
+_NOT_QUERY = re.compile("[\x00-\x1f\ue000-\uf8ff]")  # padding and facet tokens are never typed
 
 
 def fold(text):
-    """The searchable form of a text: NFC with Thai digits read as Arabic digits."""
+    """The searchable form of a text: NFC, Thai digits read as Arabic digits, lower case."""
     if text is None:
         return None
-    return to_arabic_digits(unicodedata.normalize("NFC", str(text)))
+    text = str(text)
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    if _THAI_DIGIT.search(text):
+        text = to_arabic_digits(text)
+    return text.lower()
+
+
+def _indexed(text):
+    return None if text is None else fold(text) + PAD * 2
 
 
 def fts_table(table: str) -> str:
@@ -42,28 +82,202 @@ def text_table(table: str) -> str:
     return f"{table}_fts_text"
 
 
-def build(db) -> None:
-    """Rebuild every search index in one transaction.
+def terms_table(table: str) -> str:
+    return f"{table}_fts_terms"
 
-    sqlite-utils creates and drops the tables and runs FTS5's ``rebuild`` and ``optimize``; its
-    ``enable_fts`` is not used: it indexes a table's own (unfolded) text, names the index after
-    that table and commits on its own (``executescript``)."""
-    conn = db.conn
+
+FACETS_TABLE = "projects_fts_facets"
+
+
+def _key_sql(table: str) -> str:
+    if table != "projects":
+        return "p.rowid"
+    return "(coalesce(CAST(julianday(substr(p.announce_date, 1, 10)) AS INTEGER), 0) << 32) | p.rowid"
+
+
+def _token_sql(kind: str, number: str) -> str:
+    mark = _FACET_MARK + list(FACETS).index(kind)
+    return f"char({mark}, {_FACET_DIGIT} + ({number}) / {_FACET_BASE}, {_FACET_DIGIT} + ({number}) % {_FACET_BASE})"
+
+
+def _columns(table: str) -> list[str]:
+    return [*SEARCHES[table][1], *(FACETS if table == "projects" else ())]
+
+
+def _select_sql(table: str) -> str:
+    """The text-table row of each source row ``p`` (the caller adds the WHERE)."""
+    key, searchable = SEARCHES[table]
+    values = [f"prongsai_indexed(p.[{c}])" for c in searchable]
+    if table == "projects":
+        for kind, expr in FACETS.items():
+            if expr is None:
+                values.append(f"(SELECT group_concat(f.token, '') FROM red_flags r JOIN {FACETS_TABLE} f "
+                              f"ON f.kind = '{kind}' AND f.value = r.code WHERE r.project_id = p.project_id)")
+            else:
+                values.append(f"(SELECT token FROM {FACETS_TABLE} WHERE kind = '{kind}' AND value = {expr})")
+    return f"SELECT {_key_sql(table)}, p.[{key}], {', '.join(values)} FROM [{table}] p"
+
+
+def _add_facets(conn, where: str = "") -> None:
+    """Give every filter value of the projects in ``where`` a token (new values numbered on)."""
+    for kind, expr in FACETS.items():
+        if expr is None:
+            source = (f"SELECT DISTINCT r.code AS v FROM red_flags r JOIN projects p ON p.project_id = r.project_id "
+                      f"{where}" if where else "SELECT DISTINCT code AS v FROM red_flags")
+        else:
+            source = f"SELECT DISTINCT {expr} AS v FROM projects p {where}"
+        conn.execute(
+            f"""INSERT INTO {FACETS_TABLE} (kind, value, token)
+                SELECT '{kind}', v, {_token_sql(kind, "n")} FROM (
+                    SELECT v, (SELECT count(*) FROM {FACETS_TABLE} WHERE kind = '{kind}')
+                              + row_number() OVER (ORDER BY v) - 1 AS n
+                    FROM ({source}) WHERE v IS NOT NULL
+                      AND NOT EXISTS (SELECT 1 FROM {FACETS_TABLE} WHERE kind = '{kind}' AND value = v))""")
+
+
+def _register(conn) -> None:
     conn.create_function("prongsai_fold", 1, fold, deterministic=True)
+    conn.create_function("prongsai_indexed", 1, _indexed, deterministic=True)
+
+
+def build(db) -> None:
+    """Rebuild every search index in one transaction."""
+    conn = db.conn
+    _register(conn)
     conn.execute("BEGIN")
     try:
-        for table, (key, columns) in SEARCHES.items():
-            fts, text = db[fts_table(table)], db[text_table(table)]
-            fts.drop(ignore=True)
-            text.drop(ignore=True)
-            text.create({"source_rowid": int, key: str, **{c: str for c in columns}}, pk="source_rowid")
-            conn.execute(f"INSERT INTO [{text.name}] SELECT rowid, [{key}], "
-                         + ", ".join(f"prongsai_fold([{c}])" for c in columns) + f" FROM [{table}]")
-            conn.execute(f"CREATE VIRTUAL TABLE [{fts.name}] USING fts5({', '.join(columns)}, "
-                         f"content=[{text.name}], content_rowid='source_rowid', tokenize='trigram')")
-            text.rebuild_fts()
-            text.optimize()
+        for table in SEARCHES:
+            for name in (fts_table(table), text_table(table), terms_table(table)):
+                db[name].drop(ignore=True)
+            if table == "projects":
+                db[FACETS_TABLE].drop(ignore=True)
+                conn.execute(f"CREATE TABLE {FACETS_TABLE} (kind TEXT, value, token TEXT, "
+                             "PRIMARY KEY (kind, value)) WITHOUT ROWID")
+                _add_facets(conn)
+            key, _ = SEARCHES[table]
+            columns = _columns(table)
+            conn.execute(f"CREATE TABLE [{text_table(table)}] (key INTEGER PRIMARY KEY, [{key}] TEXT, "
+                         + ", ".join(f"[{c}] TEXT" for c in columns) + ")")
+            conn.execute(f"INSERT INTO [{text_table(table)}] {_select_sql(table)} ORDER BY 1")
+            conn.execute(f"CREATE VIRTUAL TABLE [{fts_table(table)}] USING fts5([{key}] UNINDEXED, "
+                         + ", ".join(f"[{c}]" for c in columns)
+                         + f", content=[{text_table(table)}], content_rowid='key', tokenize='trigram')")
+            conn.execute(f"INSERT INTO [{fts_table(table)}] ([{fts_table(table)}]) VALUES ('rebuild')")
+            conn.execute(f"INSERT INTO [{fts_table(table)}] ([{fts_table(table)}]) VALUES ('optimize')")
+            conn.execute(f"CREATE TABLE [{terms_table(table)}] (term TEXT PRIMARY KEY) WITHOUT ROWID")
+            conn.execute(f"CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, [{fts_table(table)}], row)")
+            conn.execute(f"INSERT INTO [{terms_table(table)}] SELECT term FROM temp.vocab WHERE term < char(?)",
+                         [_FACET_MARK])
+            conn.execute("DROP TABLE temp.vocab")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def update(db, changed_rowids: Iterable[int], table: str = "projects") -> None:
+    """Re-index only these rows of ``table`` (by rowid): changed, added or deleted since the last
+    build. For projects, a row whose red flags changed counts as changed."""
+    rowids = sorted({int(r) for r in changed_rowids})
+    if not rowids:
+        return
+    conn = db.conn
+    _register(conn)
+    fts, text = fts_table(table), text_table(table)
+    columns = [SEARCHES[table][0], *_columns(table)]
+    listed = ", ".join(f"[{c}]" for c in columns)
+    conn.execute("BEGIN")
+    try:
+        conn.execute("CREATE TEMP TABLE changed_rowids (rowid INTEGER PRIMARY KEY)")
+        conn.executemany("INSERT INTO changed_rowids VALUES (?)", [(r,) for r in rowids])
+        old = f"SELECT key FROM [{text}] WHERE key & {ROWID_MASK} IN (SELECT rowid FROM changed_rowids)"
+        if table != "projects":
+            old = f"SELECT key FROM [{text}] WHERE key IN (SELECT rowid FROM changed_rowids)"
+        conn.execute(f"INSERT INTO [{fts}] ([{fts}], rowid, {listed}) SELECT 'delete', key, {listed} "
+                     f"FROM [{text}] WHERE key IN ({old})")
+        conn.execute(f"DELETE FROM [{text}] WHERE key IN ({old})")
+        where = "WHERE p.rowid IN (SELECT rowid FROM changed_rowids)"
+        if table == "projects":
+            _add_facets(conn, where)
+        conn.execute(f"INSERT INTO [{text}] {_select_sql(table)} {where}")
+        new = f"SELECT key FROM [{text}] WHERE key & {ROWID_MASK} IN (SELECT rowid FROM changed_rowids)"
+        conn.execute(f"INSERT INTO [{fts}] (rowid, {listed}) SELECT key, {listed} FROM [{text}] WHERE key IN ({new})")
+        searchable = SEARCHES[table][1]
+        trigrams = {text[i:i + TRIGRAM]
+                    for row in conn.execute(f"SELECT {', '.join(f'[{c}]' for c in searchable)} FROM [{text}] "
+                                            f"WHERE key IN ({new})")
+                    for text in row if text for i in range(len(text) - TRIGRAM + 1)}
+        conn.executemany(f"INSERT OR IGNORE INTO [{terms_table(table)}] VALUES (?)", [(t,) for t in trigrams])
+        conn.execute("DROP TABLE temp.changed_rowids")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+# --- queries: the portal and the Datasette plugin build their MATCH expressions here ---------
+
+def query_terms(q: str) -> list[str]:
+    """The distinct folded words of a query, in order (padding and token characters dropped)."""
+    return list(dict.fromkeys(_NOT_QUERY.sub("", fold(q or "")).split()))
+
+
+def _phrase(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def term_match(conn, table: str, term: str) -> str | None:
+    """The FTS5 expression for one folded word; None when no indexed text can hold it."""
+    if len(term) >= TRIGRAM:
+        return _phrase(term)
+    alternatives = [r[0] for r in conn.execute(
+        f"SELECT term FROM [{terms_table(table)}] WHERE term >= ? AND term < ?", [term, term + "\U0010ffff"])]
+    return "(" + " OR ".join(map(_phrase, alternatives)) + ")" if alternatives else None
+
+
+def text_match(conn, table: str, q: str) -> str | None:
+    """Every word of ``q`` somewhere in the table's searchable text; None when nothing can match
+    (or ``q`` has no words)."""
+    parts = [term_match(conn, table, t) for t in query_terms(q)]
+    return None if not parts or None in parts else " AND ".join(parts)
+
+
+def project_key(conn, project_id: str) -> int | None:
+    """The ``projects_fts`` rowid of a project, None when it is not indexed."""
+    row = conn.execute(f"SELECT t.key FROM projects p JOIN [{text_table('projects')}] t ON t.key = {_key_sql('projects')} "
+                       "WHERE p.project_id = ?", [project_id]).fetchone()
+    return row[0] if row else None
+
+
+def facet_tokens(conn, kind: str, values: Iterable) -> list[str]:
+    values = list(values)
+    if not values:
+        return []
+    return [r[0] for r in conn.execute(
+        f"SELECT token FROM {FACETS_TABLE} WHERE kind = ? AND value IN ({', '.join('?' * len(values))})",
+        [kind, *values])]
+
+
+def projects_match(conn, q: str, filters: dict | None = None, names: dict | None = None) -> str | None:
+    """The MATCH expression for a portal search over projects; None when nothing can match.
+
+    Each word of ``q`` must be in the title or, when ``names`` ({kind: [values]}) has values
+    holding the word (``e-bidding`` in a method, ``น่าน`` in a province), be one of those
+    values. ``filters`` ({kind: value}, kinds of ``FACETS``) must all hold."""
+    parts = []
+    for term in query_terms(q):
+        alternatives = [term_match(conn, "projects", term)]
+        for kind, values in (names or {}).items():
+            alternatives += map(_phrase, facet_tokens(conn, kind, [v for v in values if term in fold(v)]))
+        alternatives = [a for a in alternatives if a]
+        if not alternatives:
+            return None
+        parts.append(alternatives[0] if len(alternatives) == 1 else "(" + " OR ".join(alternatives) + ")")
+    for kind, value in (filters or {}).items():
+        if value is None:
+            continue
+        tokens = facet_tokens(conn, kind, [value])
+        if not tokens:
+            return None
+        parts.append(_phrase(tokens[0]))
+    return " AND ".join(parts) or None
