@@ -30,6 +30,9 @@ COVERS = {
 }
 
 
+FEED_KINDS = {"agencies": "agency", "suppliers": "supplier", "provinces": "province", "flags": "flag"}
+
+
 def _subject():
     """(kind, key, label) of the follow asked for in the query string (a 404 when no such thing)."""
     kind = request.values.get("kind", "")
@@ -50,8 +53,7 @@ def _subject():
 def _feed(kind: str, key: str) -> str:
     if kind == "search":
         return url_for("feeds.search_feed") + "?" + key
-    return url_for("feeds.feed", kind={"agency": "agencies", "supplier": "suppliers", "province": "provinces",
-                                       "flag": "flags"}[kind], key=key)
+    return url_for("feeds.feed", kind={v: k for k, v in FEED_KINDS.items()}[kind], key=key)
 
 
 def _preview(kind: str, key: str) -> list:
@@ -145,8 +147,10 @@ def unsubscribe(token):
 
 @bp.app_context_processor
 def follow_links():
-    """``follow_url(kind, key)`` for the follow buttons (``_follow.html``)."""
+    """``follow_url(kind, key)`` for the follow buttons (``_follow.html``); a feed's kind
+    ("agencies") is taken for its follow's ("agency")."""
     def follow_url(kind, key=None, **search):
+        kind = FEED_KINDS.get(kind, kind)
         if kind == "search":
             return url_for("watch.follow", kind="search", **{k: v for k, v in search.items() if v})
         return url_for("watch.follow", kind=kind, key=key)
