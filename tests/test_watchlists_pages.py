@@ -124,3 +124,11 @@ def test_resolve_what_a_person_types(app, ids):
                               ("https://prongsai.example/about", "ลิงก์นี้ไม่ใช่")]:
             with pytest.raises(store.UserError, match=message):
                 store.resolve(db, None, text)
+
+
+def test_a_search_can_be_followed_with_its_filters(client):
+    html = client.get("/search?q=ถนน&province=น่าน&page=2").get_data(as_text=True)
+    link = re.search(r'href="(/watch/follow\?[^"]+)"', html).group(1).replace("&amp;", "&")
+    assert "kind=search" in link and "page" not in link
+    assert client.get(link).status_code == 200
+    assert "/watch/follow" not in client.get("/search").get_data(as_text=True)
