@@ -9,10 +9,19 @@ Definitions the pages rely on:
   ``fiscal_year``, however many contracts it has;
 * a project is **flagged** when it has at least one row in ``red_flags``.
 
-Every ``agg_*`` table is dropped and rebuilt inside one transaction, so a reader sees either
-the previous build or this one, never half of it.
+Every table is computed from four per-project tables (``STATE``: one row per THB contract, per
+project, per winner and project, per tenderer and project), kept between builds and hidden from
+Datasette by their ``agg_`` prefix. An incremental build (``changed``) rewrites only the changed
+projects' rows there, then recomputes only the agencies, provinces and suppliers those projects
+touch (before and after) in the tables partitioned by one of them (``{kind:column}`` in a SELECT is
+the filter on that key); the small tables over everything are recomputed whole, from the state.
+A full build and an incremental one run the same SELECTs, so they write the same rows.
+
+Everything is replaced inside one transaction: a reader sees the previous build or this one.
 """
 from __future__ import annotations
+
+import re
 
 from prongsai.derive import budget_links
 
@@ -25,44 +34,89 @@ TOP_PER_KEY = 10
 
 _FY = ("(CAST(substr({d}, 1, 4) AS INTEGER) + 543 + (CAST(substr({d}, 6, 2) AS INTEGER) >= 10))")
 
-#: Scratch tables (TEMP: private to this connection, gone when it closes).
-_SCRATCH = [
+#: A state row's flag codes (``codes``, space-separated) as rows, for grouping by code.
+_CODES = "json_each('[\"' || replace({t}.codes, ' ', '\",\"') || '\"]')"
+
+
+def _newest(kind: str, table: str, key: str) -> str:
+    """The newest RECENT_PER_KEY projects of each touched ``key`` of ``table``, read from the
+    (key, d, project_id) index: a few rows per key instead of sorting every project."""
+    return f"""SELECT '{kind}' AS scope, t.{key} AS key, t.project_id, t.d, t.amount, t.codes,
+                  row_number() OVER (PARTITION BY t.{key} ORDER BY t.d DESC, t.project_id DESC) AS rn
+           FROM (SELECT DISTINCT {key} FROM {table} WHERE {key} IS NOT NULL AND {{{kind}:{key}}}) k
+           JOIN {table} t ON t.rowid IN (SELECT rowid FROM {table} WHERE {key} = k.{key}
+                                         ORDER BY d DESC, project_id DESC LIMIT {RECENT_PER_KEY})"""
+
+
+#: Per-project state, in build order: table -> (columns, SELECT of the rows of the projects
+#: ``{project:...}`` selects, indexes). The temporary views ``_spend``, ``_proj``, ``_win`` and
+#: ``_bidder`` below read them.
+STATE: dict[str, tuple[str, str, tuple[str, ...]]] = {
     # one row per THB contract with its date and the dimensions pages group by
-    f"""CREATE TEMP TABLE _spend AS
-    SELECT project_id, supplier_id, supplier_name, buyer_id, method, province, ministry, amount, d,
-           substr(d, 1, 7) AS month, {_FY.format(d='d')} AS fy
-    FROM (SELECT c.project_id, c.supplier_id, c.supplier_name, p.buyer_id, p.method, p.province,
-                 a.ministry, c.contract_amount AS amount, coalesce(c.signed_date, p.announce_date) AS d
-          FROM contracts c
-          JOIN projects p ON p.project_id = c.project_id
-          LEFT JOIN agencies a ON a.id = p.buyer_id
-          WHERE c.currency = 'THB' AND c.contract_amount IS NOT NULL)""",
-    "CREATE INDEX temp._spend_project ON _spend(project_id)",
+    "agg_state_spend": (
+        "project_id TEXT, supplier_id TEXT, supplier_name TEXT, buyer_id TEXT, method TEXT, province TEXT, "
+        "ministry TEXT, amount REAL, d TEXT, month TEXT, fy INTEGER",
+        f"""SELECT project_id, supplier_id, supplier_name, buyer_id, method, province, ministry, amount, d,
+                  substr(d, 1, 7), {_FY.format(d='d')}
+           FROM (SELECT c.project_id, c.supplier_id, c.supplier_name, p.buyer_id, p.method, p.province,
+                        a.ministry, c.contract_amount AS amount, coalesce(c.signed_date, p.announce_date) AS d
+                 FROM contracts c
+                 JOIN projects p ON p.project_id = c.project_id
+                 LEFT JOIN agencies a ON a.id = p.buyer_id
+                 WHERE c.currency = 'THB' AND c.contract_amount IS NOT NULL AND {{project:c.project_id}})""",
+        ("project_id", "buyer_id, supplier_id, amount, supplier_name"),
+    ),
     # one row per project: budget once, spending summed, flags collected
-    """CREATE TEMP TABLE _proj AS
-    SELECT p.project_id, p.buyer_id, p.fiscal_year, p.method, p.province, a.ministry,
-           CASE WHEN p.currency = 'THB' THEN p.budget END AS budget,
-           s.amount, coalesce(s.contracts, 0) AS contracts, coalesce(s.d, p.announce_date) AS d,
-           f.codes, f.codes IS NOT NULL AS flagged
-    FROM projects p
-    LEFT JOIN agencies a ON a.id = p.buyer_id
-    LEFT JOIN (SELECT project_id, total(amount) AS amount, count(*) AS contracts, min(d) AS d
-               FROM _spend GROUP BY project_id) s ON s.project_id = p.project_id
-    LEFT JOIN (SELECT project_id, group_concat(code, ' ') AS codes FROM red_flags
-               GROUP BY project_id) f ON f.project_id = p.project_id""",
-    "CREATE INDEX temp._proj_project ON _proj(project_id)",
-    # who bid on what (a supplier once per project)
-    """CREATE TEMP TABLE _bidder AS
-    SELECT DISTINCT b.project_id, t.supplier_id
-    FROM bids b JOIN bid_tenderers t ON t.bid_id = b.id""",
-    "CREATE INDEX temp._bidder_project ON _bidder(project_id)",
-    # projects each supplier won (a project once per supplier)
-    """CREATE TEMP TABLE _win AS
-    SELECT supplier_id, project_id, total(amount) AS amount, count(*) AS contracts, min(d) AS d
-    FROM _spend WHERE supplier_id IS NOT NULL GROUP BY supplier_id, project_id""",
-    # budget units tied to agencies, and what those agencies bought per year and method
-    *budget_links.SCRATCH,
-]
+    "agg_state_proj": (
+        "project_id TEXT, buyer_id TEXT, fiscal_year INTEGER, method TEXT, province TEXT, ministry TEXT, "
+        "budget REAL, amount REAL, contracts INTEGER, d TEXT, codes TEXT, flagged INTEGER, source TEXT, "
+        "fetched_at TEXT",
+        """SELECT p.project_id, p.buyer_id, p.fiscal_year, p.method, p.province, a.ministry,
+                  CASE WHEN p.currency = 'THB' THEN p.budget END,
+                  s.amount, coalesce(s.contracts, 0), coalesce(s.d, p.announce_date),
+                  f.codes, f.codes IS NOT NULL, p.source, p.fetched_at
+           FROM projects p
+           LEFT JOIN agencies a ON a.id = p.buyer_id
+           LEFT JOIN (SELECT project_id, total(amount) AS amount, count(*) AS contracts, min(d) AS d
+                      FROM agg_state_spend WHERE {project:project_id} GROUP BY project_id) s
+                  ON s.project_id = p.project_id
+           LEFT JOIN (SELECT project_id, group_concat(code, ' ') AS codes
+                      FROM (SELECT project_id, code FROM red_flags WHERE {project:project_id}
+                            ORDER BY project_id, code)
+                      GROUP BY project_id) f ON f.project_id = p.project_id
+           WHERE {project:p.project_id}""",
+        ("project_id", "buyer_id, d, project_id", "province, d, project_id"),
+    ),
+    # projects each supplier won (a project once per supplier), with the project's buyer and flags
+    "agg_state_win": (
+        "supplier_id TEXT, project_id TEXT, buyer_id TEXT, amount REAL, contracts INTEGER, d TEXT, "
+        "flagged INTEGER, codes TEXT",
+        """SELECT w.supplier_id, w.project_id, p.buyer_id, w.amount, w.contracts, w.d, p.flagged, p.codes
+           FROM (SELECT supplier_id, project_id, total(amount) AS amount, count(*) AS contracts, min(d) AS d
+                 FROM agg_state_spend WHERE supplier_id IS NOT NULL AND {project:project_id}
+                 GROUP BY supplier_id, project_id) w
+           JOIN agg_state_proj p ON p.project_id = w.project_id""",
+        ("project_id", "supplier_id, d, project_id"),
+    ),
+    # who bid on what (a supplier once per project), and whether that bid won
+    "agg_state_bidder": (
+        "project_id TEXT, supplier_id TEXT, won INTEGER",
+        """SELECT b.project_id, t.supplier_id, max(coalesce(b.is_winner, 0)) FROM bids b
+           JOIN bid_tenderers t ON t.bid_id = b.id WHERE {project:b.project_id}
+           GROUP BY b.project_id, t.supplier_id""",
+        ("project_id, supplier_id, won", "supplier_id, project_id"),
+    ),
+}
+#: The names the tables' SELECTs (and budget_links) read the state by.
+STATE_VIEWS = {"_spend": "agg_state_spend", "_proj": "agg_state_proj", "_win": "agg_state_win",
+               "_bidder": "agg_state_bidder"}
+#: The keys an incremental build collects from a changed project's state rows, before and after.
+TOUCHED_KEYS = {
+    "agency": ("SELECT buyer_id FROM agg_state_proj WHERE buyer_id IS NOT NULL AND {project:project_id}",),
+    "province": ("SELECT province FROM agg_state_proj WHERE province IS NOT NULL AND {project:project_id}",),
+    "supplier": ("SELECT supplier_id FROM agg_state_win WHERE {project:project_id}",
+                 "SELECT supplier_id FROM agg_state_bidder WHERE {project:project_id}"),
+}
 
 #: table -> (DDL columns, SELECT filling it). Read by portal/ pages only.
 TABLES: dict[str, tuple[str, str]] = {
@@ -100,19 +154,11 @@ TABLES: dict[str, tuple[str, str]] = {
              WHERE fiscal_year IS NOT NULL AND province IS NOT NULL GROUP BY 1, 2)
            GROUP BY 1, 2""",
     ),
-    "agg_top_suppliers": (
-        "rank INTEGER PRIMARY KEY, supplier_id TEXT, name TEXT, projects INTEGER, amount REAL",
-        f"""SELECT row_number() OVER (ORDER BY amount DESC, w.supplier_id), w.supplier_id,
-                  coalesce(s.name_th, w.supplier_id), projects, amount
-           FROM (SELECT supplier_id, count(*) AS projects, total(amount) AS amount FROM _win
-                 GROUP BY supplier_id ORDER BY amount DESC LIMIT {RECENT_PER_KEY}) w
-           LEFT JOIN suppliers s ON s.id = w.supplier_id""",
-    ),
     "agg_flag_counts": (
         "code TEXT PRIMARY KEY, projects INTEGER, amount REAL, organisations INTEGER",
-        """SELECT code, sum(projects), total(amount), sum(orgs) FROM (
-             SELECT r.code, count(*) AS projects, total(p.amount) AS amount, 0 AS orgs
-             FROM red_flags r JOIN _proj p ON p.project_id = r.project_id GROUP BY r.code
+        f"""SELECT code, sum(projects), total(amount), sum(orgs) FROM (
+             SELECT c.value AS code, count(*) AS projects, total(p.amount) AS amount, 0 AS orgs
+             FROM _proj p, {_CODES.format(t='p')} c WHERE p.flagged GROUP BY c.value
              UNION ALL
              SELECT code, 0, 0, count(*) FROM org_flags GROUP BY code)
            GROUP BY code""",
@@ -137,35 +183,29 @@ TABLES: dict[str, tuple[str, str]] = {
     "agg_recent": (
         "scope TEXT, key TEXT, rank INTEGER, project_id TEXT, title TEXT, d TEXT, amount REAL, codes TEXT, "
         "PRIMARY KEY (scope, key, rank)",
-        f"""SELECT scope, key, rn, x.project_id, pr.title, x.d, x.amount, x.codes FROM (SELECT * FROM (
-              SELECT 'agency' AS scope, buyer_id AS key, project_id, d, amount, codes,
-                     row_number() OVER (PARTITION BY buyer_id ORDER BY d DESC, project_id DESC) AS rn
-              FROM _proj WHERE buyer_id IS NOT NULL
+        f"""SELECT scope, key, rn, x.project_id, pr.title, x.d, x.amount, x.codes FROM (
+              {_newest('agency', 'agg_state_proj', 'buyer_id')}
               UNION ALL
-              SELECT 'province', province, project_id, d, amount, codes,
-                     row_number() OVER (PARTITION BY province ORDER BY d DESC, project_id DESC)
-              FROM _proj WHERE province IS NOT NULL
+              {_newest('province', 'agg_state_proj', 'province')}
               UNION ALL
-              SELECT 'supplier', w.supplier_id, w.project_id, w.d, w.amount, p.codes,
-                     row_number() OVER (PARTITION BY w.supplier_id ORDER BY w.d DESC, w.project_id DESC)
-              FROM _win w JOIN _proj p ON p.project_id = w.project_id) WHERE rn <= {RECENT_PER_KEY}) x
+              {_newest('supplier', 'agg_state_win', 'supplier_id')}) x
            JOIN projects pr ON pr.project_id = x.project_id""",
     ),
     "agg_agency": (
         "agency_id TEXT PRIMARY KEY, projects INTEGER, budget REAL, contracts INTEGER, amount REAL, "
         "flagged_projects INTEGER, first_date TEXT, last_date TEXT",
         """SELECT buyer_id, count(*), total(budget), sum(contracts), total(amount), sum(flagged), min(d), max(d)
-           FROM _proj WHERE buyer_id IS NOT NULL GROUP BY buyer_id""",
+           FROM _proj WHERE buyer_id IS NOT NULL AND {agency:buyer_id} GROUP BY buyer_id""",
     ),
     "agg_agency_month": (
         "agency_id TEXT, month TEXT, contracts INTEGER, amount REAL, PRIMARY KEY (agency_id, month)",
         "SELECT buyer_id, month, count(*), total(amount) FROM _spend "
-        "WHERE buyer_id IS NOT NULL AND month IS NOT NULL GROUP BY 1, 2",
+        "WHERE buyer_id IS NOT NULL AND month IS NOT NULL AND {agency:buyer_id} GROUP BY 1, 2",
     ),
     "agg_agency_method": (
         "agency_id TEXT, method TEXT, contracts INTEGER, amount REAL, PRIMARY KEY (agency_id, method)",
         "SELECT buyer_id, coalesce(method, '-'), count(*), total(amount) FROM _spend "
-        "WHERE buyer_id IS NOT NULL GROUP BY 1, 2",
+        "WHERE buyer_id IS NOT NULL AND {agency:buyer_id} GROUP BY 1, 2",
     ),
     "agg_agency_supplier": (
         "agency_id TEXT, rank INTEGER, supplier_id TEXT, name TEXT, contracts INTEGER, amount REAL, "
@@ -175,19 +215,19 @@ TABLES: dict[str, tuple[str, str]] = {
                      total(amount) AS amount,
                      total(amount) / nullif(sum(total(amount)) OVER (PARTITION BY buyer_id), 0) AS share,
                      row_number() OVER (PARTITION BY buyer_id ORDER BY total(amount) DESC, supplier_id) AS rn
-              FROM _spend WHERE buyer_id IS NOT NULL AND supplier_id IS NOT NULL
+              FROM _spend WHERE buyer_id IS NOT NULL AND supplier_id IS NOT NULL AND {{agency:buyer_id}}
               GROUP BY buyer_id, supplier_id) x
            LEFT JOIN suppliers s ON s.id = x.supplier_id WHERE rn <= {TOP_PER_KEY}""",
     ),
     "agg_agency_flag": (
         "agency_id TEXT, code TEXT, projects INTEGER, PRIMARY KEY (agency_id, code)",
-        """SELECT p.buyer_id, r.code, count(*) FROM red_flags r JOIN _proj p ON p.project_id = r.project_id
-           WHERE p.buyer_id IS NOT NULL GROUP BY 1, 2""",
+        f"""SELECT p.buyer_id, c.value, count(*) FROM _proj p, {_CODES.format(t='p')} c
+           WHERE p.flagged AND p.buyer_id IS NOT NULL AND {{agency:p.buyer_id}} GROUP BY 1, 2""",
     ),
     "agg_province_flag": (
         "province TEXT, code TEXT, projects INTEGER, PRIMARY KEY (province, code)",
-        """SELECT p.province, r.code, count(*) FROM red_flags r JOIN _proj p ON p.project_id = r.project_id
-           WHERE p.province IS NOT NULL GROUP BY 1, 2""",
+        f"""SELECT p.province, c.value, count(*) FROM _proj p, {_CODES.format(t='p')} c
+           WHERE p.flagged AND p.province IS NOT NULL AND {{province:p.province}} GROUP BY 1, 2""",
     ),
     "agg_supplier": (
         "supplier_id TEXT PRIMARY KEY, bids INTEGER, wins INTEGER, amount REAL, agencies INTEGER, "
@@ -195,26 +235,25 @@ TABLES: dict[str, tuple[str, str]] = {
         """SELECT supplier_id, sum(bids), sum(wins), total(amount), sum(agencies), sum(flagged),
                   min(first_date), max(last_date) FROM (
              SELECT supplier_id, count(*) AS bids, 0 AS wins, 0 AS amount, 0 AS agencies, 0 AS flagged,
-                    NULL AS first_date, NULL AS last_date FROM _bidder GROUP BY supplier_id
+                    NULL AS first_date, NULL AS last_date FROM _bidder WHERE {supplier:supplier_id} GROUP BY supplier_id
              UNION ALL
-             SELECT w.supplier_id, 0, count(*), total(w.amount), count(DISTINCT p.buyer_id), sum(p.flagged),
-                    min(w.d), max(w.d)
-             FROM _win w JOIN _proj p ON p.project_id = w.project_id GROUP BY w.supplier_id)
+             SELECT supplier_id, 0, count(*), total(amount), count(DISTINCT buyer_id), sum(flagged), min(d), max(d)
+             FROM _win WHERE {supplier:supplier_id} GROUP BY supplier_id)
            GROUP BY supplier_id""",
     ),
     "agg_supplier_fy": (
         "supplier_id TEXT, fiscal_year INTEGER, wins INTEGER, amount REAL, PRIMARY KEY (supplier_id, fiscal_year)",
         f"SELECT supplier_id, {_FY.format(d='d')} AS fy, count(*), total(amount) FROM _win "
-        "WHERE d IS NOT NULL GROUP BY 1, 2",
+        "WHERE d IS NOT NULL AND {supplier:supplier_id} GROUP BY 1, 2",
     ),
     "agg_supplier_agency": (
         "supplier_id TEXT, rank INTEGER, agency_id TEXT, name TEXT, wins INTEGER, amount REAL, "
         "PRIMARY KEY (supplier_id, rank)",
         f"""SELECT supplier_id, rn, buyer_id, a.name_th, wins, amount FROM (
-              SELECT w.supplier_id, p.buyer_id, count(*) AS wins, total(w.amount) AS amount,
-                     row_number() OVER (PARTITION BY w.supplier_id ORDER BY total(w.amount) DESC, p.buyer_id) AS rn
-              FROM _win w JOIN _proj p ON p.project_id = w.project_id WHERE p.buyer_id IS NOT NULL
-              GROUP BY w.supplier_id, p.buyer_id) x
+              SELECT supplier_id, buyer_id, count(*) AS wins, total(amount) AS amount,
+                     row_number() OVER (PARTITION BY supplier_id ORDER BY total(amount) DESC, buyer_id) AS rn
+              FROM _win WHERE buyer_id IS NOT NULL AND {{supplier:supplier_id}}
+              GROUP BY supplier_id, buyer_id) x
            LEFT JOIN agencies a ON a.id = x.buyer_id WHERE rn <= {TOP_PER_KEY}""",
     ),
     "agg_supplier_rival": (
@@ -224,13 +263,22 @@ TABLES: dict[str, tuple[str, str]] = {
               SELECT a.supplier_id, b.supplier_id AS rival_id, count(*) AS projects,
                      row_number() OVER (PARTITION BY a.supplier_id ORDER BY count(*) DESC, b.supplier_id) AS rn
               FROM _bidder a JOIN _bidder b ON b.project_id = a.project_id AND b.supplier_id != a.supplier_id
-              GROUP BY a.supplier_id, b.supplier_id) x
+              WHERE {{supplier:a.supplier_id}} GROUP BY a.supplier_id, b.supplier_id) x
            LEFT JOIN suppliers s ON s.id = x.rival_id WHERE rn <= {TOP_PER_KEY}""",
     ),
     "agg_supplier_flag": (
         "supplier_id TEXT, code TEXT, projects INTEGER, PRIMARY KEY (supplier_id, code)",
-        """SELECT w.supplier_id, r.code, count(*) FROM red_flags r JOIN _win w ON w.project_id = r.project_id
-           GROUP BY 1, 2""",
+        f"""SELECT w.supplier_id, c.value, count(*) FROM _win w, {_CODES.format(t='w')} c
+           WHERE w.flagged AND {{supplier:w.supplier_id}} GROUP BY 1, 2""",
+    ),
+    # the biggest winners overall, read from agg_supplier (which an incremental build keeps current)
+    "agg_top_suppliers": (
+        "rank INTEGER PRIMARY KEY, supplier_id TEXT, name TEXT, projects INTEGER, amount REAL",
+        f"""SELECT row_number() OVER (ORDER BY amount DESC, w.supplier_id), w.supplier_id,
+                  coalesce(s.name_th, w.supplier_id), wins, amount
+           FROM (SELECT supplier_id, wins, amount FROM agg_supplier WHERE wins > 0
+                 ORDER BY amount DESC, supplier_id LIMIT {RECENT_PER_KEY}) w
+           LEFT JOIN suppliers s ON s.id = w.supplier_id""",
     ),
     # budget per unit and ministry beside what their agencies bought (prongsai/derive/budget_links.py)
     **budget_links.TABLES,
@@ -244,7 +292,7 @@ TABLES: dict[str, tuple[str, str]] = {
     "agg_source": (
         "source TEXT PRIMARY KEY, projects INTEGER, first_fy INTEGER, last_fy INTEGER, last_fetched TEXT",
         "SELECT coalesce(source, '-'), count(*), min(fiscal_year), max(fiscal_year), max(fetched_at) "
-        "FROM projects GROUP BY 1",
+        "FROM _proj GROUP BY 1",
     ),
     "agg_quarantine": (
         "source TEXT PRIMARY KEY, rows INTEGER, last_seen TEXT",
@@ -268,39 +316,122 @@ PROJECT_INDEXES = [
 ]
 
 
-def build(db) -> None:
-    for statement in _SCRATCH:
-        db.execute(statement)
-    budget_links.load_rules(db)
+#: Tables partitioned by an agency, province or supplier: (kind, column, rows of the kind) per
+#: partition; an incremental build replaces only the touched keys' rows.
+KEYED: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "agg_recent": (("agency", "key", "scope = 'agency'"), ("province", "key", "scope = 'province'"),
+                   ("supplier", "key", "scope = 'supplier'")),
+    **{table: (("agency", "agency_id", "1"),) for table in (
+        "agg_agency", "agg_agency_month", "agg_agency_method", "agg_agency_supplier", "agg_agency_flag")},
+    "agg_province_flag": (("province", "province", "1"),),
+    **{table: (("supplier", "supplier_id", "1"),) for table in (
+        "agg_supplier", "agg_supplier_fy", "agg_supplier_agency", "agg_supplier_rival", "agg_supplier_flag")},
+}
+
+_KEY = re.compile(r"\{(\w+):([\w.]+)\}")
+_TEMP = ("_agg_touched", *budget_links.TEMP)
+
+
+def has_state(conn) -> bool:
+    """Whether an earlier build left the per-project state an incremental build starts from."""
+    found = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                         f"({', '.join('?' * len(STATE))})", list(STATE)).fetchone()[0]
+    return found == len(STATE)
+
+
+def build(db, changed: set[str] | None = None) -> None:
+    """Every table from scratch; or, given the ``changed`` project ids (whose rows or red flags a
+    load or the flags step changed) and an earlier build's state, only what those projects touch."""
+    conn = db.conn
+    incremental = changed is not None and has_state(conn)
+    scoped = _scoped if incremental else _everything
+    conn.execute("DROP TABLE IF EXISTS temp._agg_touched")
+    conn.execute("CREATE TEMP TABLE _agg_touched (kind TEXT, key TEXT, PRIMARY KEY (kind, key)) WITHOUT ROWID")
+    conn.execute("BEGIN")
     try:
-        db.execute("BEGIN")
-        _summary_counts(db)
+        if incremental:
+            conn.executemany("INSERT INTO temp._agg_touched VALUES ('project', ?)", [(p,) for p in changed])
+            _update_state(conn)
+        else:
+            _create_state(conn)
+        for statement in budget_links.SCRATCH:
+            conn.execute(statement)
+        budget_links.load_rules(db)
+        _summary_counts(conn)
         for view in VIEWS:
-            db.execute(f"DROP VIEW IF EXISTS [{view}]")
+            conn.execute(f"DROP VIEW IF EXISTS [{view}]")
         for table, (columns, select) in TABLES.items():
-            db.execute(f"DROP TABLE IF EXISTS [{table}]")
-            db.execute(f"CREATE TABLE [{table}] ({columns})")
-            db.execute(f"INSERT INTO [{table}] {select}")
-        for statement in INDEXES + PROJECT_INDEXES:
-            db.execute(statement)
+            if not incremental:
+                conn.execute(f"DROP TABLE IF EXISTS [{table}]")
+                conn.execute(f"CREATE TABLE [{table}] ({columns})")
+            elif table in KEYED:
+                for kind, column, rows in KEYED[table]:
+                    conn.execute(f"DELETE FROM [{table}] WHERE {rows} AND {column} IN "
+                                 f"(SELECT key FROM temp._agg_touched WHERE kind = ?)", [kind])
+            else:
+                conn.execute(f"DELETE FROM [{table}]")
+            conn.execute(f"INSERT INTO [{table}] {scoped(select)}")
+        if not incremental:
+            for statement in INDEXES:
+                conn.execute(statement)
+        for statement in PROJECT_INDEXES:
+            conn.execute(statement)
         for view, select in VIEWS.items():
-            db.execute(f"CREATE VIEW [{view}] AS {select}")
-        db.execute("COMMIT")
+            conn.execute(f"CREATE VIEW [{view}] AS {select}")
+        conn.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        conn.execute("ROLLBACK")
         raise
     finally:
-        for name in ("_spend", "_proj", "_bidder", "_win", *budget_links.TEMP):
-            db.execute(f"DROP TABLE IF EXISTS temp.[{name}]")
+        for name in _TEMP:
+            conn.execute(f"DROP TABLE IF EXISTS temp.[{name}]")
 
 
-def _summary_counts(db) -> None:
-    db.execute("DROP TABLE IF EXISTS summary_counts")
-    db.execute("CREATE TABLE summary_counts (name TEXT PRIMARY KEY, value REAL)")
+def _scoped(select: str) -> str:
+    """``select`` reading only the touched keys' rows."""
+    return _KEY.sub(lambda m: f"{m[2]} IN (SELECT key FROM temp._agg_touched WHERE kind = '{m[1]}')", select)
+
+
+def _everything(select: str) -> str:
+    return _KEY.sub("1", select)
+
+
+def _create_state(conn) -> None:
+    for table, (columns, select, indexes) in STATE.items():
+        conn.execute(f"DROP TABLE IF EXISTS [{table}]")
+        conn.execute(f"CREATE TABLE [{table}] ({columns})")
+        conn.execute(f"INSERT INTO [{table}] {_everything(select)}")
+        for k, on in enumerate(indexes):
+            conn.execute(f"CREATE INDEX [idx_{table}_{k}] ON [{table}] ({on})")
+    _state_views(conn)
+
+
+def _update_state(conn) -> None:
+    """Rewrite the changed projects' state rows, noting the keys they touch before and after."""
+    _state_views(conn)
+    _touched_keys(conn)
+    for table in STATE:
+        conn.execute(f"DELETE FROM [{table}] WHERE {_scoped('{project:project_id}')}")
+    for table, (_, select, _) in STATE.items():
+        conn.execute(f"INSERT INTO [{table}] {_scoped(select)}")
+    _touched_keys(conn)
+
+
+def _touched_keys(conn) -> None:
+    for kind, selects in TOUCHED_KEYS.items():
+        for select in selects:
+            conn.execute(f"INSERT OR IGNORE INTO temp._agg_touched SELECT '{kind}', * FROM ({_scoped(select)})")
+
+
+def _state_views(conn) -> None:
+    for view, table in STATE_VIEWS.items():
+        conn.execute(f"CREATE TEMP VIEW IF NOT EXISTS [{view}] AS SELECT * FROM main.[{table}]")
+
+
+def _summary_counts(conn) -> None:
+    conn.execute("DROP TABLE IF EXISTS summary_counts")
+    conn.execute("CREATE TABLE summary_counts (name TEXT PRIMARY KEY, value REAL)")
     for table in COUNTED_TABLES:
-        db.execute(f"INSERT INTO summary_counts VALUES (?, (SELECT count(*) FROM [{table}]))", [table])
-    db.execute(
-        "INSERT INTO summary_counts VALUES ('contract_amount_thb', "
-        "(SELECT total(contract_amount) FROM contracts WHERE currency = 'THB'))"
-    )
-    db.execute("INSERT INTO summary_counts VALUES ('flagged_projects', (SELECT count(*) FROM _proj WHERE flagged))")
+        conn.execute(f"INSERT INTO summary_counts VALUES (?, (SELECT count(*) FROM [{table}]))", [table])
+    conn.execute("INSERT INTO summary_counts VALUES ('contract_amount_thb', (SELECT total(amount) FROM _spend))")
+    conn.execute("INSERT INTO summary_counts VALUES ('flagged_projects', (SELECT count(*) FROM _proj WHERE flagged))")
