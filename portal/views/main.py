@@ -14,7 +14,7 @@ from portal.complaints import outbox
 from portal.complaints.db import get_cdb
 from portal.db import get_db, get_meta
 from portal.flagtext import definitions
-from portal.format import baht_short, fiscal_year_label, month
+from portal.format import baht_short, fiscal_year_label, method_name, ministry_name, month
 from portal.params import choice_arg
 from portal.provinces import tile_map
 
@@ -58,8 +58,9 @@ def index():
     figures = {
         "months": charts.bar([month(m["month"]) for m in months], [m["amount"] for m in months]),
         "years": charts.bar([fiscal_year_label(y["fiscal_year"]) for y in by_fy], [y["amount"] for y in by_fy]),
-        "methods": charts.pie([m["method"] for m in methods], [m["amount"] for m in methods]),
-        "ministries": charts.bar([m["ministry"] for m in ministries[:12]], [m["amount"] for m in ministries[:12]],
+        "methods": charts.pie([method_name(m["method"]) for m in methods], [m["amount"] for m in methods]),
+        "ministries": charts.bar([ministry_name(m["ministry"]) for m in ministries[:12]],
+                                 [m["amount"] for m in ministries[:12]],
                                  horizontal=True),
     }
     return render_template(
