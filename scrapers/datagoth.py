@@ -43,7 +43,6 @@ import click
 from prongsai.core import config
 from prongsai.core.cli_options import db_option
 from prongsai.core.errors import UserError
-from prongsai.core.files import sha256_file
 from prongsai.core.thai import (agency_id, current_fiscal_year, fiscal_year, method_group, normalize_name, parse_amount,
                            parse_be_date, supplier_id, to_arabic_digits)
 from scrapers.command import file_or_live
@@ -299,9 +298,9 @@ def load_file(db_path, path, *, source_url: str | None = None, sha256: str | Non
     fetched = _dt.datetime.fromtimestamp(path.stat().st_mtime, _dt.timezone.utc).isoformat(timespec="seconds")
     with SourceRun(db_path, SOURCE, target=url, fetched_at=fetched, label=f"{SOURCE} {path.name}") as run, \
             open(path, encoding="utf-8-sig", newline="") as text:  # utf-8-sig: the files have a BOM
-        run.target_sha256 = sha256 or sha256_file(path)
         try:
-            load_lines(run, bounded_lines(text), str(path), url)
+            with run.hashing(path, sha256):
+                load_lines(run, bounded_lines(text), str(path), url)
         except UnicodeDecodeError:
             with open(path, "rb") as raw:
                 found = utf8_problem(blocks(raw))

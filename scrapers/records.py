@@ -65,13 +65,9 @@ def load(run, records: Records, *, source_url: str | None = None) -> None:
     run.read(records.rows_in)
     for location, raw, reason in records.bad:
         run.quarantine(location, raw, reason)
-    complete = records.complete
-    for table, row in records.upserts:
-        run.upsert(table, row, source_url=source_url, complete=table in complete)
-    for table, row in records.stubs:
-        run.upsert(table, row, source_url=source_url, overwrite=False)
-    for table, row in records.links:
-        run.link(table, row)
+    run.upsert_rows(records.upserts, source_url=source_url, complete=records.complete)
+    run.upsert_rows(records.stubs, source_url=source_url, overwrite=False)
+    run.link_rows(records.links)
 
 
 def summary(run) -> str:

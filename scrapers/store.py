@@ -47,6 +47,7 @@ Errors a user can act on subclass :class:`ScrapeError` (a ``UserError``: one lin
 """
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import gc
@@ -59,6 +60,7 @@ import sqlite_utils
 
 from prongsai.core.clock import now
 from prongsai.core.errors import UserError
+from prongsai.core.files import sha256_file
 from prongsai.core.progress import progress
 from prongsai.core.schema import get_meta, open_db, set_meta
 from scrapers.merge import may_erase, may_overwrite, merge, row_sha256
@@ -325,6 +327,22 @@ class SourceRun:
         """Did every table with a foreign key start this run empty (the bulk mode)?"""
         return self._bulk
 
+    @contextlib.contextmanager
+    def hashing(self, path, known: str | None = None):
+        """``target_sha256`` = ``known``, else the sha256 of the file at ``path``, computed in a
+        thread while the run reads the file (reading and hashing release the GIL, so on a second
+        core it costs no wall time); set when the block ends, also when it fails."""
+        if known is not None:
+            self.target_sha256 = known
+            yield
+            return
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            digest = pool.submit(sha256_file, path)
+            try:
+                yield
+            finally:
+                self.target_sha256 = digest.result()
+
     # --- recording -------------------------------------------------------------------------
     def read(self, n: int = 1) -> None:
         """Count ``n`` source rows read (the base of the 5 % rule) and advance the progress."""
@@ -344,25 +362,40 @@ class SourceRun:
         """``overwrite=False``: a stored row only gets its blanks filled (see the module
         docstring); so does one stored by a source of higher ``merge.SOURCE_RANK`` either way.
         ``complete=True``: the row states every column it gives, so its blanks erase too."""
-        pk = self._pk.get(table) or self._primary_key(table)
-        pending = self._upserts.get(table)
-        if pending is None:
-            pending = self._upserts[table] = {}
-        key = row[pk]
-        if key not in pending and key not in self._done.get(table, ()):
-            pending[key] = Pending(row, source_url, overwrite, complete)
+        self.upsert_rows(((table, row),), source_url=source_url, overwrite=overwrite,
+                         complete=(table,) if complete else ())
+
+    def upsert_rows(self, rows, *, source_url: str | None = None, overwrite: bool = True,
+                    complete=()) -> None:
+        """:meth:`upsert` of every ``(table, row)`` of ``rows``, complete for the tables in
+        ``complete`` (one call per batch of rows: this loop is a load's hottest)."""
+        upserts, done, pks = self._upserts, self._done, self._pk
+        for table, row in rows:
+            pending = upserts.get(table)
+            if pending is None:
+                self._primary_key(table)
+                pending = upserts[table] = {}
+            key = row[pks[table]]
+            if key not in pending and key not in done.get(table, ()):
+                pending[key] = Pending(row, source_url, overwrite, table in complete)
+                self._buffered += 1
+                if self._buffered >= self.batch_size:
+                    self.flush()
+
+    def link(self, table: str, row: dict) -> None:
+        self.link_rows(((table, row),))
+
+    def link_rows(self, rows) -> None:
+        """:meth:`link` of every ``(table, row)`` of ``rows``."""
+        links = self._links
+        for table, row in rows:
+            pending = links.get(table)
+            if pending is None:
+                pending = links[table] = []
+            pending.append(row)
             self._buffered += 1
             if self._buffered >= self.batch_size:
                 self.flush()
-
-    def link(self, table: str, row: dict) -> None:
-        self._links.setdefault(table, []).append(row)
-        self._grow()
-
-    def _grow(self) -> None:
-        self._buffered += 1
-        if self._buffered >= self.batch_size:
-            self.flush()
 
     # --- writing ---------------------------------------------------------------------------
     def flush(self) -> None:

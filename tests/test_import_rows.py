@@ -104,8 +104,13 @@ RECORDED = json.loads((FIXTURES / "import_rows.json").read_text(encoding="utf-8"
 
 
 @needs_shared
-def test_ocds_rows_are_the_recorded_ones(tmp_path, monkeypatch):
+@pytest.mark.parametrize("parallel", [False, True], ids=["in-process", "worker processes"])
+def test_ocds_rows_are_the_recorded_ones(tmp_path, monkeypatch, parallel):
+    """Every JSON Lines file goes through the worker processes when ``parallel``."""
     monkeypatch.setenv("PRONGSAI_OCDS_SCHEMA_DIR", str(OCDS_DATA / "schema-1.1.5"))
+    if parallel:
+        monkeypatch.setattr(ocds, "PARALLEL_FROM", 0)
+        monkeypatch.setattr(ocds, "CHUNK_LINES", 2)
     assert ocds_scenarios(tmp_path) == RECORDED["ocds"]
 
 
