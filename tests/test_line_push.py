@@ -53,6 +53,8 @@ def test_follow_by_chat_one_digest_pushed_once_unfollow_then_nothing(push_app, w
     link = f"https://prongsai.example/suppliers/{supplier_id}"
     assert "แล้ว" in say(chat, line, text(f"ติดตาม {link}"))[0]
     assert supplier_name in say(chat, line, text("ติดตามอะไรอยู่"))[0]
+    quick = [i["action"]["text"] for i in line.replies()[-1].json()["messages"][0]["quickReply"]["items"]]
+    assert quick == [f"เลิกติดตาม {supplier_name}"]
 
     seed_project(watch_db, "66099000001", buyer_id=buyer_id, supplier_id=supplier_id)
     assert "1 digest(s) queued" in build(push_app, watch_db).output
@@ -67,7 +69,7 @@ def test_follow_by_chat_one_digest_pushed_once_unfollow_then_nothing(push_app, w
     build(push_app, watch_db)  # a build that brings nothing pushes nothing
     assert deliver(push_app, cdb)["sent"] == 0
 
-    assert "เลิกติดตาม" in say(chat, line, text(f"เลิกติดตาม {link}"))[0]
+    assert "เลิกติดตาม" in say(chat, line, text(quick[0]))[0]      # the quick reply: by the name it was given
     assert cdb.execute("SELECT count(*) FROM watch_subscribers").fetchone()[0] == 0
     seed_project(watch_db, "66099000002", buyer_id=buyer_id, supplier_id=supplier_id)
     build(push_app, watch_db)
@@ -85,6 +87,14 @@ def test_blocking_the_account_forgets_its_follows(push_app, watch_db, cdb, line)
     assert cdb.execute("SELECT count(*) FROM watch_subscribers").fetchone()[0] == 1
     line_standin.post(chat, line_standin.body_of(line_standin.event("unfollow")))
     line.wait_for(lambda: cdb.execute("SELECT count(*) FROM watch_subscribers").fetchone()[0] == 0)
+
+
+def test_unfollow_everything_forgets_the_id(push_app, watch_db, cdb, line):  # noqa: F811
+    chat = push_app.test_client()
+    say(chat, line, text("ติดตาม จังหวัดน่าน"))
+    say(chat, line, text("ติดตาม ธง R018"))
+    assert "2 รายการ" in say(chat, line, text("เลิกติดตาม ทั้งหมด"))[0]
+    assert cdb.execute("SELECT count(*) FROM watch_subscribers").fetchone()[0] == 0
 
 
 def test_an_unknown_thing_to_follow_is_said(push_app, line):

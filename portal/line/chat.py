@@ -269,9 +269,17 @@ class Turn:
         from portal.db import get_db
         from portal.watch import store
 
+        if not start and what == texts.EVERYTHING:
+            n = store.unfollow_all(self.conn, channel="line", contact=self.user_id)
+            return texts.unfollowed_all(n)
+        followed = {} if start else {v: r for r in store.following(self.conn, channel="line", contact=self.user_id)
+                                     for v in (r["label"], r["key"])}
         try:
-            kind, key, label = store.resolve(get_db(), _KIND_WORDS.get(what.partition(" ")[0]),
-                                             _strip_kind_word(what))
+            if what in followed:  # "เลิกติดตาม" and the name the bot gave it (its quick reply sends that)
+                kind, key, label = followed[what]["kind"], followed[what]["key"], followed[what]["label"]
+            else:
+                kind, key, label = store.resolve(get_db(), _KIND_WORDS.get(what.partition(" ")[0]),
+                                                 _strip_kind_word(what))
             if start:
                 store.follow(self.conn, channel="line", contact=self.user_id, kind=kind, key=key, label=label)
                 return texts.followed(label)

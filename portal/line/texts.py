@@ -9,12 +9,14 @@ from linebot.v3.messaging import MessageAction, QuickReply, QuickReplyItem, Text
 
 REPORT, SEND, CANCEL, FOLLOW, UNFOLLOW, HELP = "แจ้งเบาะแส", "ส่งรายงาน", "ยกเลิก", "ติดตาม", "เลิกติดตาม", "วิธีใช้"
 FOLLOWING = "ติดตามอะไรอยู่"
+EVERYTHING = "ทั้งหมด"           # "เลิกติดตาม ทั้งหมด"
+MAX_QUICK = 13                   # LINE's limit of quick replies on a message
 MAX_TEXT = 5000                  # LINE's limit for one text message
 
 
 def message(text: str, *quick: str) -> TextMessage:
     """A text message with the given words as quick replies (each sends itself when tapped)."""
-    reply = QuickReply(items=[QuickReplyItem(action=MessageAction(label=q[:20], text=q)) for q in quick]) if quick \
+    reply = QuickReply(items=[QuickReplyItem(action=MessageAction(label=q[:20], text=q[:300])) for q in quick]) if quick \
         else None
     return TextMessage(text=text[:MAX_TEXT], quick_reply=reply)
 
@@ -121,4 +123,11 @@ def follow_problem(reason: str) -> TextMessage:
 def following(labels: list[str]) -> TextMessage:
     if not labels:
         return message(f"ยังไม่ได้ติดตามอะไร ลองพิมพ์ \"{FOLLOW} กรมทางหลวง\"", HELP)
-    return message("กำลังติดตาม:\n" + "\n".join(f"• {label}" for label in labels[:50]), HELP)
+    return message("กำลังติดตาม:\n" + "\n".join(f"• {label}" for label in labels[:50])
+                   + f"\n\nเลิกติดตามได้ด้วยปุ่มด้านล่าง หรือพิมพ์ \"{UNFOLLOW} {EVERYTHING}\"",
+                   *[f"{UNFOLLOW} {label}" for label in labels[:MAX_QUICK]])
+
+
+def unfollowed_all(n: int) -> TextMessage:
+    return message(f"เลิกติดตามทั้งหมดแล้ว ({n} รายการ) และลบ LINE ID ของคุณออกแล้ว" if n else
+                   "ยังไม่ได้ติดตามอะไร", HELP)
