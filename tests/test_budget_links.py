@@ -77,9 +77,9 @@ def test_every_rule_citing_a_volume_held_here_names_a_unit_of_that_volume():
 
 def test_a_rule_without_its_source_or_a_certainty_is_refused(tmp_path, monkeypatch):
     bad = tmp_path / "rules.csv"
-    bad.write_text("budgetary_unit,agency_name,certainty,source\nกรมก,กรมข,sure,\n", encoding="utf-8")
+    bad.write_text("budgetary_unit,agency_name,certainty,source,source_th\nกรมก,กรมข,sure,,\n", encoding="utf-8")
     monkeypatch.setattr(budget_links, "RULES", bad)
-    with pytest.raises(ValueError, match=r"rules.csv:2: a rule needs budgetary_unit, certainty"):
+    with pytest.raises(ValueError, match=r"rules.csv:2: a rule needs budgetary_unit, certainty .*source and source_th"):
         budget_links.rules()
 
 
@@ -133,6 +133,8 @@ def test_the_budget_page_shows_ministries_and_units_says_what_is_uncertain_and_l
     unmatched = html[html.index("Units not tied to any e-GP agency"):]
     assert "สภากาชาดไทย" in unmatched and "central fund" in unmatched
     assert "budget_unit_rules" in html and "prongsai/derive/budget_units.csv" in html and "propose a change" in html
+    thai = client.get(f"/budget?fiscal_year={FY}&lang=th").get_data(as_text=True)
+    assert "งบกลางไม่ใช่ของหน่วยงานใด" in thai and "ไม่แน่นอน: จับคู่จากชื่อเท่านั้น" in thai  # Thai first, reasons too
 
 
 @needs_shared

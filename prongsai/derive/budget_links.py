@@ -23,7 +23,7 @@ import pathlib
 
 from prongsai.core.thai import agency_id
 
-#: budgetary_unit, agency_name, certainty (certain | uncertain | none), source: one rule a row.
+#: budgetary_unit, agency_name, certainty (certain | uncertain | none), source (English), source_th: one rule a row.
 RULES = pathlib.Path(__file__).with_name("budget_units.csv")
 CERTAINTIES = ("certain", "uncertain", "none")
 #: matches that tie a unit to an agency on more than its name
@@ -53,13 +53,13 @@ SCRATCH = [
     WHERE a.name_th IS NOT NULL GROUP BY a.name_th""",
     "CREATE UNIQUE INDEX temp._names_name ON _names(name_th)",
     "CREATE TEMP TABLE _unit_map (budgetary_unit TEXT PRIMARY KEY, agency_name TEXT, agency_key TEXT, "
-    "certainty TEXT, source TEXT)",
+    "certainty TEXT, source TEXT, source_th TEXT)",
 ]
 
 _UNITS = """
     SELECT u.fiscal_year, u.level, u.ministry, u.budgetary_unit, u.agency_id,
            CASE WHEN u.match = 'no agency' THEN u.match WHEN b.buyer_id IS NULL THEN 'none' ELSE u.match END,
-           u.source, u.lines, u.amount, p.projects, p.contracts, p.amount, p.flagged FROM (
+           u.source, u.source_th, u.lines, u.amount, p.projects, p.contracts, p.amount, p.flagged FROM (
       SELECT bi.fiscal_year, coalesce(bi.level, '-') AS level, coalesce(bi.ministry, '-') AS ministry,
              coalesce(bi.budgetary_unit, '-') AS budgetary_unit,
              CASE WHEN m.certainty = 'none' THEN NULL
@@ -70,7 +70,7 @@ _UNITS = """
                   WHEN coalesce(mn.id, mk.id) IS NOT NULL THEN 'mapping (' || m.certainty || ')'
                   WHEN bi.agency_id NOT LIKE 'name:%' THEN 'id'
                   ELSE 'name' END AS match,
-             m.source, count(*) AS lines, total(bi.amount) AS amount
+             m.source, m.source_th, count(*) AS lines, total(bi.amount) AS amount
       FROM budget_items bi
       LEFT JOIN _unit_map m ON m.budgetary_unit = bi.budgetary_unit
       LEFT JOIN _names mn ON mn.name_th = m.agency_name
@@ -78,7 +78,7 @@ _UNITS = """
       LEFT JOIN _names n ON n.name_th = bi.budgetary_unit
       WHERE coalesce(bi.currency, 'THB') = 'THB' AND coalesce(bi.scope, 'nation') = 'nation'
             AND bi.instalment_of_bill IS NULL
-      GROUP BY 1, 2, 3, 4, 5, 6, 7) u
+      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8) u
     LEFT JOIN (SELECT DISTINCT buyer_id FROM _buy) b ON b.buyer_id = u.agency_id
     LEFT JOIN (SELECT buyer_id, fy, sum(projects) AS projects, sum(contracts) AS contracts, total(amount) AS amount,
                       sum(flagged) AS flagged FROM _buy GROUP BY 1, 2) p
@@ -93,7 +93,7 @@ TABLES: dict[str, tuple[str, str]] = {
     # budget given per unit and year beside what its agency bought in the same fiscal year
     "agg_budget": (
         "fiscal_year INTEGER, level TEXT, ministry TEXT, budgetary_unit TEXT, agency_id TEXT, match TEXT, "
-        "match_source TEXT, lines INTEGER, budget_amount REAL, procurement_projects INTEGER, "
+        "match_source TEXT, match_source_th TEXT, lines INTEGER, budget_amount REAL, procurement_projects INTEGER, "
         "procurement_contracts INTEGER, procurement_amount REAL, flagged_projects INTEGER",
         _UNITS,
     ),
@@ -133,8 +133,8 @@ TABLES: dict[str, tuple[str, str]] = {
     ),
     # the rules themselves, open beside the view they shape
     "budget_unit_rules": (
-        "budgetary_unit TEXT PRIMARY KEY, agency_name TEXT, certainty TEXT, source TEXT",
-        "SELECT budgetary_unit, agency_name, certainty, source FROM _unit_map",
+        "budgetary_unit TEXT PRIMARY KEY, agency_name TEXT, certainty TEXT, source TEXT, source_th TEXT",
+        "SELECT budgetary_unit, agency_name, certainty, source, source_th FROM _unit_map",
     ),
 }
 
@@ -144,7 +144,8 @@ _METHODS = """(SELECT group_concat(method || ' ' || contracts, '; ') FROM (
 
 #: Open, documented views over the agg_* tables (which Datasette hides as portal caches).
 VIEWS = {
-    "budget_to_contracts": f"""SELECT fiscal_year, ministry, budgetary_unit, agency_id, match, match_source,
+    "budget_to_contracts": f"""SELECT fiscal_year, ministry, budgetary_unit, agency_id, match, match_source_th,
+        match_source,
         lines AS budget_lines, budget_amount, procurement_projects, procurement_contracts, procurement_amount,
         flagged_projects, {_METHODS.format(t='b')} AS methods
         FROM agg_budget b WHERE level = 'national'""",
@@ -168,9 +169,10 @@ def rules() -> list[dict]:
     with RULES.open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     for line, rule in enumerate(rows, start=2):
-        if rule["certainty"] not in CERTAINTIES or not rule["source"].strip() or not rule["budgetary_unit"].strip():
-            raise ValueError(f"{RULES.name}:{line}: a rule needs budgetary_unit, certainty ({'/'.join(CERTAINTIES)}) "
-                             f"and source; found {rule}")
+        if (rule["certainty"] not in CERTAINTIES
+                or not all((rule.get(field) or "").strip() for field in ("budgetary_unit", "source", "source_th"))):
+            raise ValueError(f"{RULES.name}:{line}: a rule needs budgetary_unit, certainty ({'/'.join(CERTAINTIES)}), "
+                             f"source and source_th; found {rule}")
         if (rule["certainty"] == "none") != (not rule["agency_name"].strip()):
             raise ValueError(f"{RULES.name}:{line}: agency_name is empty exactly when certainty is none; found {rule}")
     return rows
@@ -179,6 +181,6 @@ def rules() -> list[dict]:
 def load_rules(db) -> None:
     """The rules into ``_unit_map`` (a SCRATCH table, created with aggregates' own)."""
     for r in rules():
-        db.execute("INSERT INTO _unit_map VALUES (?, ?, ?, ?, ?)", [
+        db.execute("INSERT INTO _unit_map VALUES (?, ?, ?, ?, ?, ?)", [
             r["budgetary_unit"], r["agency_name"] or None, agency_id(None, r["agency_name"]) if r["agency_name"] else None,
-            r["certainty"], r["source"]])
+            r["certainty"], r["source"], r["source_th"]])
