@@ -10,6 +10,8 @@ import logging
 import time
 import uuid
 
+import httpx
+import pytest
 from PIL import Image
 
 from portal import create_app
@@ -22,6 +24,12 @@ from prongsai.core.config import evidence_dir
 import line_standin
 from line_standin import USER, body_of, event, image, photo_with_gps, post, raw_bytes, say, sign, text
 from line_standin import line, line_app, project_id  # noqa: F401 - fixtures
+from test_request_limits import raw_post, server  # noqa: F401 - fixture: uvicorn over ``flask_app``
+
+
+@pytest.fixture
+def flask_app(line_app):  # noqa: F811
+    return line_app
 
 
 # -- the door -----------------------------------------------------------------------------------------
@@ -76,6 +84,19 @@ def test_the_webhook_needs_no_csrf_token_but_has_the_body_limit(demo_db, tmp_pat
     line.wait_for(lambda: len(line.delivered) == 1)
     big = body_of(text("a" * app.config["MAX_FORM_BYTES"]))
     assert post(client, big).status_code == 413
+
+
+def test_served_by_uvicorn_the_webhook_answers_then_replies_and_has_the_door_limit(server, line, caplog):  # noqa: F811
+    caplog.set_level(logging.DEBUG)
+    url = f"http://127.0.0.1:{server}/line/webhook"
+    body = body_of(event("follow"))
+    with httpx.Client(timeout=10) as client:
+        response = client.post(url, content=body, headers={"X-Line-Signature": sign(body),
+                                                          "Content-Type": "application/json"})
+        assert response.status_code == 200 and response.json() == {"received": 1}
+        line.wait_for(lambda: len(line.delivered) == 1)
+    assert raw_post(server, "/line/webhook", {"Content-Length": str(300 * 1024)}) == 413   # refused at the door
+    assert USER not in caplog.text
 
 
 def test_the_channel_is_off_without_its_secret(app):
