@@ -96,6 +96,7 @@ PLANTS = ("at_reference", "above_reference", "deep_discount", "contract_over_awa
 class _Gen:
     def __init__(self, projects: int, seed: int):
         self.r = random.Random(seed)
+        self.prices = random.Random(f"{seed}-unit-prices")  # see _unit_price
         self.n = projects
         self.now = "2025-10-15T00:00:00+07:00"
         self.ids: set[str] = set()
@@ -403,6 +404,20 @@ def _known_cases(g: _Gen, batch, prov) -> None:
                           fixed_bidders=[winner] + [m for m in members if m != winner])
 
 
+#: Unit prices: each item class has its own typical price, fixed by its code (50 to 200,000 baht),
+#: and a purchase pays 0.8-1.3x of it; one in 500 pays 2.5-4x, so TH14 fires on a small share of
+#: the comparable purchases, as a benchmark against the median should. Drawn from a generator of
+#: their own (``_Gen.prices``): every other fact of the demo stays as it was.
+PRICE_SPREAD, OVERPRICED_SHARE, OVERPRICED = (0.8, 1.3), 0.002, (2.5, 4.0)
+
+
+def _unit_price(g: _Gen, classification_id: str) -> float:
+    spread = OVERPRICED if g.prices.random() < OVERPRICED_SHARE else PRICE_SPREAD
+    # Knuth's multiplicative hash spreads the class codes evenly over [0, 1): a log-uniform typical price
+    typical = 50 * 4000 ** (int(classification_id[:6]) * 2654435761 % 2**32 / 2**32)
+    return round(typical * g.prices.uniform(*spread), 2)
+
+
 def _emit_project(g: _Gen, batch, prov, *, method, agency, plant, fixed_date=None,
                   fixed_amount=None, fixed_winner=None, fixed_bidders=None, fixed_items=None):
     r = g.r
@@ -522,8 +537,9 @@ def _emit_project(g: _Gen, batch, prov, *, method, agency, plant, fixed_date=Non
     items = fixed_items or []
     for seg in [] if fixed_items else classes:
         cid = f"{seg}{r.randint(10, 99)}{r.randint(0, 9)}000"
-        qty = r.randint(1, 200)
-        items.append((cid, "หน่วย", qty, round(award_amount / qty, 2)))
+        r.randint(1, 200)  # the quantity drawn before unit prices had their own generator: keeps the rest as it was
+        price = _unit_price(g, cid)
+        items.append((cid, "หน่วย", max(1, round(award_amount / price)), price))
     for k, (cid, unit, qty, unit_value) in enumerate(items, 1):
         batch["items"].append((f"{pid}/{k}", pid, str(k), "UNSPSC", cid, subject, qty, unit, unit_value,
                                CURRENCY) + p_prov)
