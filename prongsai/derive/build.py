@@ -1,18 +1,29 @@
-"""``prongsai build``: every derived table, computed from the source tables in one pass.
+"""``prongsai build``: every derived table, computed from the source tables.
 
 Each step is a function ``(db) -> None`` in the module that owns its tables; steps replace
 their tables atomically so readers never see half a build.
+
+A build is **incremental** when the previous build left its state (``meta.build_state``: a digest
+of the derive code and the flag settings, unchanged) and ``full`` is not asked: it works out which
+projects changed since (see :func:`changed_projects`) and hands them to the steps that take a
+``changed`` argument, which then recompute only what those projects touch; the others run whole.
+The tables are the same as a full build's (``tests/test_build_incremental.py`` compares them).
 """
 from __future__ import annotations
 
-import datetime as _dt
+import hashlib
 import importlib
+import inspect
+import json
+import pathlib
 import secrets
+import time
 
 import click
 
 from prongsai.core.clock import now
-from prongsai.core.schema import open_db, set_meta
+from prongsai.core.schema import get_meta, open_db, set_meta
+from prongsai.derive.aggregates import has_state
 
 #: (label, "module:function") in the order they run; flags first, aggregates read them.
 STEPS = [
@@ -26,25 +37,147 @@ STEPS = [
     ("datasette inspect", "prongsai.datasette_inspect:build"),  # keep last: counts every table
 ]
 
+#: Source tables whose rows carry ``last_seen`` and a ``project_id``.
+PROJECT_TABLES = ("projects", "items", "bids", "awards", "contracts", "announcements")
+#: How a changed agency or supplier row reaches the projects that show it.
+PARTY_PROJECTS = {
+    "agencies": ("SELECT project_id FROM projects WHERE buyer_id IN ({ids}) OR procuring_entity_id IN ({ids})",),
+    "suppliers": ("SELECT project_id FROM contracts WHERE supplier_id IN ({ids})",
+                  "SELECT b.project_id FROM bid_tenderers t JOIN bids b ON b.id = t.bid_id WHERE t.supplier_id IN ({ids})",
+                  "SELECT a.project_id FROM award_suppliers s JOIN awards a ON a.id = s.award_id "
+                  "WHERE s.supplier_id IN ({ids})"),
+}
+#: Connection settings for the build: a larger page cache than SQLite's 2 MB, file reads mapped.
+PRAGMAS = ("cache_size = -262144", "mmap_size = 8589934592")
+#: ANALYZE reads this many rows per index instead of every row (the planner needs only the shape).
+ANALYSIS_LIMIT = 1000
 
-def run_build(db_path, *, flag_settings=None) -> str:
+
+def run_build(db_path, *, flag_settings=None, full: bool = False, echo=None) -> str:
+    """Build ``db_path``; incremental unless ``full`` or the previous build's state is missing or stale."""
+    echo = echo or (lambda line: click.echo(line, err=True))
     db = open_db(db_path, create=False)
+    conn = db.conn
+    for pragma in PRAGMAS:
+        conn.execute(f"PRAGMA {pragma}")
+    state = fingerprint(flag_settings)
+    last_run = conn.execute("SELECT coalesce(max(id), 0) FROM source_runs").fetchone()[0]
+    started = time.perf_counter()
+    incremental = not full and get_meta(db, "build_state") == state and has_state(conn)
+    changed = changed_projects(db) if incremental else None
+    echo("build: full" if changed is None else
+         f"build: incremental, {len(changed):,} projects changed (found in {time.perf_counter() - started:.1f}s)")
     for label, target in STEPS:
         module_name, func_name = target.split(":")
-        step = getattr(importlib.import_module(module_name), func_name)
-        started = _dt.datetime.now()
-        if label == "flags":
-            step(db, settings_path=flag_settings)
+        module = importlib.import_module(module_name)
+        step = getattr(module, func_name)
+        started = time.perf_counter()
+        kwargs = {"settings_path": flag_settings} if label == "flags" else {}
+        if changed is None:
+            step(db, **kwargs)
+        elif label == "search index" and hasattr(module, "update"):
+            for table, rowids in _rowids(conn, changed).items():
+                module.update(db, rowids, table)
+        elif "changed" in inspect.signature(step).parameters:
+            result = step(db, changed=changed, **kwargs)
+            if label == "flags":
+                changed = changed | set(result.get("reflagged", ()))
+        elif label == "flags":  # a whole flags run: the projects whose flags it changed are changed too
+            before = _flag_signatures(conn)
+            step(db, **kwargs)
+            changed = changed | _reflagged(conn, before)
+        elif label == "reconcile":  # it moves the links of damaged suppliers' projects
+            changed = changed | _reconciled(conn)
+            step(db, **kwargs)
         else:
-            step(db)
-        click.echo(f"build: {label} in {(_dt.datetime.now() - started).total_seconds():.1f}s", err=True)
-    build_id = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
-    db.execute("BEGIN")
-    set_meta(db, build_id=build_id,
-             built_at=now())
-    db.execute("COMMIT")
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.execute("PRAGMA journal_mode = DELETE")  # a single file Datasette can open immutable
-    db.execute("ANALYZE")
+            step(db, **kwargs)
+        echo(f"build: {label} in {time.perf_counter() - started:.1f}s")
+    started = time.perf_counter()
+    build_id = time.strftime("%Y%m%d-%H%M%S-", time.gmtime()) + secrets.token_hex(3)
+    conn.execute("BEGIN")
+    set_meta(db, build_id=build_id, built_at=now(), build_state=state, build_last_run=str(last_run))
+    conn.execute("COMMIT")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("PRAGMA journal_mode = DELETE")  # a single file Datasette can open immutable
+    conn.execute(f"PRAGMA analysis_limit = {ANALYSIS_LIMIT}")
+    conn.execute("ANALYZE")
+    echo(f"build: analyze and journal in {time.perf_counter() - started:.1f}s")
     db.close()
     return build_id
+
+
+def fingerprint(flag_settings=None) -> str:
+    """A digest of what a build's tables depend on besides the data: the derive code and the flag
+    settings in force. When it differs from the previous build's, the next build is a full one."""
+    from prongsai.derive.flags.settings import load_cardinal, load_thai
+
+    digest = hashlib.sha256()
+    here = pathlib.Path(__file__).resolve().parent
+    for path in sorted([*here.rglob("*.py"), *here.rglob("*.csv"), here.parent / "datasette_inspect.py"]):
+        digest.update(str(path.relative_to(here.parent)).encode() + b"\0" + path.read_bytes())
+    settings = {"cardinal": load_cardinal(flag_settings), "thai": load_thai(None)}
+    digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def changed_projects(db) -> set[str]:
+    """Project ids whose rows the loads since the previous build inserted, amended or touched.
+
+    A load stamps every row it writes with its run's ``started_at`` (``last_seen``), so the rows at
+    or after the first run the previous build did not see are the changed ones; an agency or
+    supplier row reaches the projects that show it. Projects new to, or gone from, the previous
+    build's state are added. A re-load of the same file touches every row: a full-size change set,
+    still correct. A row without ``last_seen`` counts as changed whenever a load ran; a writer that
+    records no run in ``source_runs`` (no scraper does that) must ask for a full build.
+    """
+    conn = db.conn
+    since = conn.execute("SELECT min(started_at) FROM source_runs WHERE id > ?",
+                         [int(get_meta(db, "build_last_run") or 0)]).fetchone()[0]
+    selects = ["SELECT project_id FROM projects WHERE project_id NOT IN (SELECT project_id FROM agg_state_proj)",
+               "SELECT project_id FROM agg_state_proj WHERE project_id NOT IN (SELECT project_id FROM projects)"]
+    params: list = []
+    if since is not None:
+        for table in PROJECT_TABLES:
+            selects.append(f"SELECT project_id FROM [{table}] WHERE last_seen >= ? OR last_seen IS NULL")
+            params.append(since)
+        for table, reach in PARTY_PROJECTS.items():
+            ids = f"SELECT id FROM [{table}] WHERE last_seen >= ? OR last_seen IS NULL"
+            for select in reach:
+                selects.append(select.format(ids=ids))
+                params.extend([since] * select.count("{ids}"))
+    return {row[0] for row in conn.execute(" UNION ".join(selects), params)}
+
+
+def _flag_signatures(conn) -> dict[str, tuple]:
+    """Each flagged or scored project's (codes, risk score), to tell which ones a full flags run changed."""
+    return {pid: (codes, score) for pid, codes, score in conn.execute(
+        """SELECT project_id, group_concat(code, ' '), max(score) FROM (
+             SELECT project_id, code, NULL AS score FROM red_flags
+             UNION ALL SELECT project_id, NULL, score FROM risk_scores
+             ORDER BY 1, 2) GROUP BY project_id""")}
+
+
+def _reflagged(conn, before: dict[str, tuple]) -> set[str]:
+    after = _flag_signatures(conn)
+    return {pid for pid in before.keys() | after.keys() if before.get(pid) != after.get(pid)}
+
+
+def _reconciled(conn) -> set[str]:
+    """Projects whose links name a damaged supplier: the reconcile step may move them to its twin."""
+    damaged = "SELECT id FROM suppliers WHERE tax_id_status = 'damaged'"
+    return {row[0] for row in conn.execute(" UNION ".join(s.format(ids=damaged) for s in PARTY_PROJECTS["suppliers"]))}
+
+
+def _rowids(conn, changed: set[str]) -> dict[str, set[int]]:
+    """The search index's tables' rowids of the changed projects, their agencies and suppliers."""
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS _build_changed (project_id TEXT PRIMARY KEY) WITHOUT ROWID")
+    conn.execute("DELETE FROM temp._build_changed")
+    conn.executemany("INSERT INTO temp._build_changed VALUES (?)", [(p,) for p in changed])
+    ids = "SELECT project_id FROM temp._build_changed"
+    out = {"projects": {r[0] for r in conn.execute(f"SELECT rowid FROM projects WHERE project_id IN ({ids})")},
+           "agencies": {r[0] for r in conn.execute(
+               f"SELECT rowid FROM agencies WHERE id IN (SELECT buyer_id FROM projects WHERE project_id IN ({ids}))")},
+           "suppliers": {r[0] for r in conn.execute(
+               f"SELECT rowid FROM suppliers WHERE id IN (SELECT supplier_id FROM contracts WHERE project_id IN ({ids}))")}}
+    conn.execute("DROP TABLE temp._build_changed")
+    return out

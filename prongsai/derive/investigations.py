@@ -6,8 +6,15 @@ writes small pre-aggregated tables and covering indexes once, and every canned q
 Datasette streams a view as CSV in full (``?_stream=1``) while query results stop at
 ``max_returned_rows``. Runs after the flags step: it reads ``red_flags`` and ``risk_scores``.
 Amounts in the aggregates are THB only (other currencies cannot be summed with baht).
+
+Runs after :mod:`prongsai.derive.aggregates`, whose per-project state it shares (who tendered
+for what, ``agg_state_bidder``) and whose ``{kind:column}`` filters its SELECTs use: given the
+changed projects, an incremental build rewrites their ``project_awards`` rows and recomputes only
+the agencies and suppliers they touch; the small tables over everything are recomputed whole.
 """
 from __future__ import annotations
+
+from prongsai.derive.aggregates import _everything, _scoped, has_state
 
 #: Tables with provenance columns, whose sources and freshness Datasette shows.
 PROVENANCE_TABLES = ("agencies", "suppliers", "projects", "items", "bids", "awards", "contracts",
@@ -51,12 +58,12 @@ SELECT aw.project_id, s.supplier_id, sum(aw.amount / n.k) AS award_amount, max(a
 FROM awards aw
 JOIN award_suppliers s ON s.award_id = aw.id
 JOIN (SELECT award_id, count(*) AS k FROM award_suppliers GROUP BY award_id) n ON n.award_id = aw.id
-WHERE coalesce(aw.status, 'active') NOT IN ('cancelled', 'unsuccessful', 'pending')
+WHERE coalesce(aw.status, 'active') NOT IN ('cancelled', 'unsuccessful', 'pending') AND {project:aw.project_id}
 GROUP BY aw.project_id, s.supplier_id
 UNION ALL
 SELECT c.project_id, c.supplier_id, sum(c.award_amount), max(c.signed_date)
 FROM contracts c
-WHERE c.supplier_id IS NOT NULL
+WHERE c.supplier_id IS NOT NULL AND {project:c.project_id}
   AND NOT EXISTS (SELECT 1 FROM awards aw WHERE aw.project_id = c.project_id)
 GROUP BY c.project_id, c.supplier_id
 """
@@ -77,13 +84,14 @@ LEFT JOIN suppliers s ON s.id = w.supplier_id
 LEFT JOIN temp.contract_sums c ON c.project_id = p.project_id AND c.supplier_id = w.supplier_id
 LEFT JOIN temp.project_flags f ON f.project_id = p.project_id
 LEFT JOIN risk_scores r ON r.project_id = p.project_id
+WHERE {project:p.project_id}
 ORDER BY p.project_id
 """
 
 _PROJECT_FLAGS = """
 CREATE TEMP TABLE project_flags AS
 SELECT project_id, group_concat(code, ',') AS codes
-FROM (SELECT project_id, code FROM red_flags ORDER BY project_id, code)
+FROM (SELECT project_id, code FROM red_flags WHERE {project:project_id} ORDER BY project_id, code)
 GROUP BY project_id
 """
 
@@ -103,7 +111,6 @@ _PROJECT_AWARDS_INDEXES = [
 ]
 
 _AGENCY_SPENDING = """
-CREATE TABLE agency_spending AS
 SELECT buyer_id AS agency_id, max(agency_name) AS agency_name, max(ministry) AS ministry,
        fiscal_year, method,
        count(DISTINCT project_id) AS projects,
@@ -112,27 +119,26 @@ SELECT buyer_id AS agency_id, max(agency_name) AS agency_name, max(ministry) AS 
        count(DISTINCT CASE WHEN flag_codes IS NOT NULL THEN project_id END) AS flagged_projects,
        total(CASE WHEN flag_codes IS NOT NULL THEN award_amount END) AS flagged_amount
 FROM project_awards
-WHERE coalesce(currency, 'THB') = 'THB' AND buyer_id IS NOT NULL
+WHERE coalesce(currency, 'THB') = 'THB' AND buyer_id IS NOT NULL AND {agency:buyer_id}
 GROUP BY buyer_id, fiscal_year, method
 """
 
 _AGENCY_SUPPLIER_TOTALS = """
-CREATE TABLE agency_supplier_totals AS
 SELECT t.*, round(100.0 * t.award_amount / nullif(y.total, 0), 2) AS share_pct
 FROM (
     SELECT buyer_id AS agency_id, supplier_id, fiscal_year,
            count(DISTINCT project_id) AS projects, total(award_amount) AS award_amount
     FROM project_awards
     WHERE supplier_id IS NOT NULL AND buyer_id IS NOT NULL AND coalesce(currency, 'THB') = 'THB'
+          AND {agency:buyer_id}
     GROUP BY buyer_id, supplier_id, fiscal_year
 ) t
 JOIN (SELECT agency_id, fiscal_year, total(award_amount) AS total FROM agency_spending
-      GROUP BY agency_id, fiscal_year) y
+      WHERE {agency:agency_id} GROUP BY agency_id, fiscal_year) y
   ON y.agency_id = t.agency_id AND y.fiscal_year IS t.fiscal_year
 """
 
 _SUPPLIER_TOTALS = """
-CREATE TABLE supplier_totals AS
 SELECT w.supplier_id, s.name_th AS supplier_name, s.tax_id_status,
        w.projects, w.agencies, w.provinces, w.award_amount, w.first_award, w.last_award,
        coalesce(b.tenders, 0) AS tenders
@@ -141,33 +147,32 @@ FROM (
            count(DISTINCT province) AS provinces, total(award_amount) AS award_amount,
            min(award_date) AS first_award, max(award_date) AS last_award
     FROM project_awards
-    WHERE supplier_id IS NOT NULL AND coalesce(currency, 'THB') = 'THB'
+    WHERE supplier_id IS NOT NULL AND coalesce(currency, 'THB') = 'THB' AND {supplier:supplier_id}
     GROUP BY supplier_id
 ) w
 LEFT JOIN suppliers s ON s.id = w.supplier_id
-LEFT JOIN (SELECT supplier_id, count(*) AS tenders FROM bid_tenderers GROUP BY supplier_id) b
+LEFT JOIN (SELECT supplier_id, count(*) AS tenders FROM bid_tenderers WHERE {supplier:supplier_id}
+           GROUP BY supplier_id) b
   ON b.supplier_id = w.supplier_id
 """
 
-_TENDERS = """
-CREATE TEMP TABLE tenders AS
-SELECT b.project_id, t.supplier_id, max(coalesce(b.is_winner, 0)) AS won
-FROM bids b JOIN bid_tenderers t ON t.bid_id = b.id
-GROUP BY b.project_id, t.supplier_id
-"""
-
+# Pairs of suppliers in the same tenders, from who tendered for what (agg_state_bidder: a supplier once
+# per project, and whether it won). An incremental build starts from the touched suppliers' tenders
+# (x) and counts each pair once: x before y, or y untouched.
 _CO_BIDDING_PAIRS = f"""
-CREATE TABLE co_bidding_pairs AS
-SELECT x.supplier_id AS supplier_a, y.supplier_id AS supplier_b,
-       count(*) AS shared_tenders, sum(x.won) AS a_won, sum(y.won) AS b_won,
+SELECT CASE WHEN x.supplier_id < y.supplier_id THEN x.supplier_id ELSE y.supplier_id END AS supplier_a,
+       CASE WHEN x.supplier_id < y.supplier_id THEN y.supplier_id ELSE x.supplier_id END AS supplier_b,
+       count(*) AS shared_tenders,
+       sum(CASE WHEN x.supplier_id < y.supplier_id THEN x.won ELSE y.won END) AS a_won,
+       sum(CASE WHEN x.supplier_id < y.supplier_id THEN y.won ELSE x.won END) AS b_won,
        min(x.project_id) AS first_project_id, max(x.project_id) AS last_project_id
-FROM temp.tenders x JOIN temp.tenders y ON y.project_id = x.project_id AND y.supplier_id > x.supplier_id
-GROUP BY x.supplier_id, y.supplier_id
+FROM agg_state_bidder x JOIN agg_state_bidder y ON y.project_id = x.project_id AND y.supplier_id != x.supplier_id
+WHERE {{supplier:x.supplier_id}} AND (x.supplier_id < y.supplier_id OR NOT {{supplier:y.supplier_id}})
+GROUP BY 1, 2
 HAVING count(*) >= {MIN_SHARED_TENDERS}
 """
 
 _FLAG_SUMMARY = """
-CREATE TABLE flag_summary AS
 SELECT p.province, p.fiscal_year, f.code, count(*) AS projects, total(p.budget) AS budget
 FROM red_flags f JOIN projects p ON p.project_id = f.project_id
 GROUP BY p.province, p.fiscal_year, f.code
@@ -209,49 +214,75 @@ TABLES = ("project_awards", "agency_spending", "agency_supplier_totals", "suppli
           "co_bidding_pairs", "flag_summary", "source_freshness")
 
 
-def build(db) -> None:
-    """Replace every investigation table, view and index in one transaction."""
+#: table -> (SELECT, {index suffix: columns}, (kind, columns holding it) of its partitions, or None:
+#: recomputed whole), in build order.
+DERIVED = {
+    "agency_spending": (_AGENCY_SPENDING, {"agency": "agency_id, fiscal_year", "ministry": "ministry, fiscal_year"},
+                        ("agency", "agency_id")),
+    "agency_supplier_totals": (_AGENCY_SUPPLIER_TOTALS, {"agency": "agency_id, fiscal_year, award_amount",
+                                                         "supplier": "supplier_id"}, ("agency", "agency_id")),
+    "supplier_totals": (_SUPPLIER_TOTALS, {"supplier": "supplier_id", "agencies": "agencies, award_amount"},
+                        ("supplier", "supplier_id")),
+    "co_bidding_pairs": (_CO_BIDDING_PAIRS, {"a": "supplier_a, shared_tenders", "b": "supplier_b, shared_tenders",
+                                             "count": "shared_tenders"}, ("supplier", "supplier_a", "supplier_b")),
+    "flag_summary": (_FLAG_SUMMARY, {"province": "province, fiscal_year, code"}, None),
+}
+
+
+def build(db, changed: set[str] | None = None) -> None:
+    """Replace every investigation table, view and index in one transaction; given the ``changed``
+    project ids, only what they touch (the aggregates' incremental build, just before on the same
+    connection, left the keys it touched in ``temp._agg_touched``)."""
     conn = db.conn
+    incremental = (changed is not None and has_state(conn) and _exists(conn, "project_awards")
+                   and _exists(conn, "_agg_touched", "temp"))
+    scoped = _scoped if incremental else _everything
     conn.execute("BEGIN")
     try:
         for view in VIEWS:
             conn.execute(f"DROP VIEW IF EXISTS [{view}]")
-        for table in TABLES:
-            conn.execute(f"DROP TABLE IF EXISTS [{table}]")
-        conn.execute(_WINNERS)
+        if incremental:
+            _touched(conn)
+            conn.execute(f"DELETE FROM project_awards WHERE {scoped('{project:project_id}')}")
+        else:
+            for table in TABLES:
+                conn.execute(f"DROP TABLE IF EXISTS [{table}]")
+            conn.execute(_PROJECT_AWARDS)
+        conn.execute(scoped(_WINNERS))
         conn.execute("CREATE INDEX temp.idx_winners ON winners(project_id)")
-        conn.execute("""CREATE TEMP TABLE contract_sums AS
+        conn.execute(scoped("""CREATE TEMP TABLE contract_sums AS
                         SELECT project_id, supplier_id, sum(contract_amount) AS contract_amount
-                        FROM contracts WHERE supplier_id IS NOT NULL GROUP BY project_id, supplier_id""")
+                        FROM contracts WHERE supplier_id IS NOT NULL AND {project:project_id}
+                        GROUP BY project_id, supplier_id"""))
         conn.execute("CREATE INDEX temp.idx_contract_sums ON contract_sums(project_id, supplier_id)")
-        conn.execute(_PROJECT_FLAGS)
+        conn.execute(scoped(_PROJECT_FLAGS))
         conn.execute("CREATE INDEX temp.idx_project_flags ON project_flags(project_id)")
-        conn.execute(_PROJECT_AWARDS)
-        conn.execute(_FILL_PROJECT_AWARDS)
-        for statement in _PROJECT_AWARDS_INDEXES:
-            conn.execute(statement)
+        conn.execute(scoped(_FILL_PROJECT_AWARDS))
+        if incremental:
+            _touched(conn)
+        else:
+            for statement in _PROJECT_AWARDS_INDEXES:
+                conn.execute(statement)
         conn.execute("DROP TABLE temp.winners")
         conn.execute("DROP TABLE temp.contract_sums")
         conn.execute("DROP TABLE temp.project_flags")
-        conn.execute(_AGENCY_SPENDING)
-        conn.execute("CREATE INDEX idx_agency_spending_agency ON agency_spending(agency_id, fiscal_year)")
-        conn.execute("CREATE INDEX idx_agency_spending_ministry ON agency_spending(ministry, fiscal_year)")
-        conn.execute(_AGENCY_SUPPLIER_TOTALS)
-        conn.execute("CREATE INDEX idx_agency_supplier_totals_agency ON agency_supplier_totals(agency_id, "
-                     "fiscal_year, award_amount)")
-        conn.execute("CREATE INDEX idx_agency_supplier_totals_supplier ON agency_supplier_totals(supplier_id)")
-        conn.execute(_SUPPLIER_TOTALS)
-        conn.execute("CREATE INDEX idx_supplier_totals_supplier ON supplier_totals(supplier_id)")
-        conn.execute("CREATE INDEX idx_supplier_totals_agencies ON supplier_totals(agencies, award_amount)")
-        conn.execute(_TENDERS)
-        conn.execute("CREATE INDEX temp.idx_tenders ON tenders(project_id, supplier_id, won)")
-        conn.execute(_CO_BIDDING_PAIRS)
-        conn.execute("DROP TABLE temp.tenders")
-        conn.execute("CREATE INDEX idx_co_bidding_pairs_a ON co_bidding_pairs(supplier_a, shared_tenders)")
-        conn.execute("CREATE INDEX idx_co_bidding_pairs_b ON co_bidding_pairs(supplier_b, shared_tenders)")
-        conn.execute("CREATE INDEX idx_co_bidding_pairs_count ON co_bidding_pairs(shared_tenders)")
-        conn.execute(_FLAG_SUMMARY)
-        conn.execute("CREATE INDEX idx_flag_summary_province ON flag_summary(province, fiscal_year, code)")
+        for table, (select, indexes, key) in DERIVED.items():
+            if not incremental:
+                conn.execute(f"CREATE TABLE [{table}] AS {_everything(select)}")
+                for name, on in indexes.items():
+                    conn.execute(f"CREATE INDEX idx_{table}_{name} ON [{table}]({on})")
+                continue
+            if key is None:
+                conn.execute(f"DELETE FROM [{table}]")
+            else:
+                kind, *columns = key
+                conn.execute(f"DELETE FROM [{table}] WHERE " + " OR ".join(
+                    f"{c} IN (SELECT key FROM temp._agg_touched WHERE kind = '{kind}')" for c in columns))
+            conn.execute(f"INSERT INTO [{table}] {scoped(select)}")
+        if incremental:
+            conn.execute("DELETE FROM source_freshness")
+        else:
+            conn.execute(_SOURCE_FRESHNESS)
         _source_freshness(conn)
         for view, sql in VIEWS.items():
             conn.execute(f"CREATE VIEW [{view}] AS {sql.strip()}")
@@ -259,11 +290,26 @@ def build(db) -> None:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    finally:
+        for name in ("winners", "contract_sums", "project_flags", "_agg_touched"):
+            conn.execute(f"DROP TABLE IF EXISTS temp.[{name}]")
+
+
+def _touched(conn) -> None:
+    """Add the changed projects' buyers and winners as they are in ``project_awards`` now."""
+    conn.execute(f"""INSERT OR IGNORE INTO temp._agg_touched
+        SELECT 'agency', buyer_id FROM project_awards WHERE buyer_id IS NOT NULL AND {_scoped('{project:project_id}')}
+        UNION SELECT 'supplier', supplier_id FROM project_awards
+        WHERE supplier_id IS NOT NULL AND {_scoped('{project:project_id}')}""")
+
+
+def _exists(conn, table: str, schema: str = "main") -> bool:
+    return conn.execute(f"SELECT 1 FROM {schema}.sqlite_master WHERE type = 'table' AND name = ?",
+                        [table]).fetchone() is not None
 
 
 def _source_freshness(conn) -> None:
     """Which sources fed each public table, and when each source last ran (from source_runs)."""
-    conn.execute(_SOURCE_FRESHNESS)
     for table in PROVENANCE_TABLES:
         conn.execute(
             f"""INSERT INTO source_freshness
