@@ -51,7 +51,9 @@ def demo(db_path, projects, seed, force):
 @click.option("--flag-settings", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Cardinal-style settings.ini for the R-indicators (default: the shipped file).")
 @click.option("--exports", is_flag=True, help="Also write the bulk downloads (OCDS, flags) beside the database.")
-def build(db_path, flag_settings, exports):
+@click.option("--full", is_flag=True,
+              help="Recompute everything, even when only some projects changed since the previous build.")
+def build(db_path, flag_settings, exports, full):
     """Compute derived tables: red flags, dashboard aggregates, full-text index."""
     from portal.watch.digests import after_build
     from prongsai.derive.build import run_build
@@ -59,7 +61,7 @@ def build(db_path, flag_settings, exports):
 
     if not os.path.exists(db_path):
         raise UserError(f"database not found: {db_path} (run `prongsai demo` or `prongsai scrape` first)")
-    build_id = run_build(db_path, flag_settings=flag_settings)
+    build_id = run_build(db_path, flag_settings=flag_settings, full=full)
     if exports:
         write_exports(db_path)
     after_build(db_path)  # one digest per subscriber of what this build brought
