@@ -16,8 +16,8 @@ import time
 import urllib.parse
 
 import click
-from flask import current_app, g
-from flask_babel import force_locale, gettext as _
+from flask import current_app
+from flask_babel import gettext as _
 
 from portal.complaints import crypto, outbox
 from portal.complaints.db import open_complaints_db, transaction
@@ -89,21 +89,21 @@ def matches_search(args: dict, row) -> bool:
 
 
 def _items(rows, flag_titles: dict, lang: str) -> list[dict]:
-    """What a section lists, in the locale in force: new projects, then contracts, then flags."""
+    """The first ``letters.SHOWN`` of a subject's rows, in the locale in force: new projects, then
+    contracts, then flags."""
     order = {"project": 0, "contract": 1, "flag": 2}
+    words_of = {"project": _("New project"), "contract": _("New contract")}
     items = []
-    for row in sorted(rows, key=lambda r: (order[r["change"]], r["project_id"])):
+    for row in sorted(rows, key=lambda r: (order[r["change"]], r["project_id"]))[:letters.SHOWN]:
         if row["change"] == "project":
             flags = ", ".join(flag_titles.get(c, c) for c in (row["codes"] or "").split())
-            what, detail = _("New project"), " · ".join(
-                x for x in (row["agency_name"], words.money(row["amount"], row["currency"], lang), flags) if x)
+            detail = (row["agency_name"], words.money(row["amount"], row["currency"], lang), flags)
         elif row["change"] == "contract":
-            what, detail = _("New contract"), " · ".join(
-                x for x in (row["supplier_name"], words.money(row["amount"], row["currency"], lang)) if x)
+            detail = (row["supplier_name"], words.money(row["amount"], row["currency"], lang))
         else:
-            what, detail = _("Red flag raised: %(flag)s", flag=flag_titles.get(row["code"], row["code"])), \
-                row["agency_name"]
-        items.append({"what": what, "title": row["title"] or row["project_id"], "detail": detail,
+            detail = (row["agency_name"],)
+        what = words_of.get(row["change"]) or _("Red flag raised: %(flag)s", flag=flag_titles.get(row["code"], row["code"]))
+        items.append({"what": what, "title": row["title"] or row["project_id"], "detail": " · ".join(x for x in detail if x),
                       "path": "/projects/" + urllib.parse.quote(row["project_id"], safe="/")})
     return items
 
@@ -140,52 +140,46 @@ def work_out(public, conn, builds) -> dict:
     return {sid: (subscribers[sid], subjects) for sid, subjects in found.items()}
 
 
-def queue(public, conn, builds) -> int:
-    """Queue the digests of ``builds`` (rows of ``builds``, oldest first) and mark them digested."""
-    if not builds:
-        return 0
+def compose(public, conn, builds):
+    """Each digest of ``builds``: (outbox key, kind, enqueue arguments), one subscriber at a time.
+    Each followed subject's part is written once per language; a digest joins its parts."""
     due = work_out(public, conn, builds)
     build_key = builds[-1]["build_key"]
     base = base_url()
-    frames, shells, titles = {}, {}, {}
+    frames, shells, parts = {}, {}, {}
     for locale in ("th", "en"):
-        frames[locale] = letters.frame(locale)
-        shells[locale] = letters.shell(locale)
+        frames[locale], shells[locale] = letters.frame(locale), letters.shell(locale)
         column = "title_th" if locale == "th" else "coalesce(title_en, title_th)"
-        titles[locale] = dict(public.execute(f"SELECT code, {column} FROM flag_definitions"))
-    cache: dict = {}
+        titles = dict(public.execute(f"SELECT code, {column} FROM flag_definitions"))
+        subjects = {(kind, key, label): (page_path(kind, key), rows) for sub, subs in due.values()
+                    if locale in letters.locales(sub["lang"]) for kind, key, label, rows in subs}
+        parts[locale] = letters.sections(locale, subjects, lambda rows: _items(rows, titles, locale))
+    for sid, (sub, subjects) in due.items():
+        contact = crypto.decrypt(sub["contact_encrypted"])
+        if contact is None:
+            continue  # not readable with this key: nothing to send it to
+        token = store.subscriber_token(sub)
+        mine = {locale: [parts[locale][kind, key, label] for kind, key, label, _rows in subjects]
+                for locale in letters.locales(sub["lang"])}
+        manage, unsubscribe = f"{base}/watch/s/{token}", f"{base}/watch/unsubscribe/{token}"
+        letter = letters.digest(sub["lang"], frames, shells, mine, unsubscribe=unsubscribe, manage=manage)
+        key = f"watch:{sid}:{build_key}"
+        if sub["channel"] == "line":
+            yield key, LINE_KIND, dict(to={"line": contact}, subject=letter["subject"], html="",
+                                       text=letters.line_text(sub["lang"], frames, mine, manage=manage))
+        else:  # ``unsubscribe`` becomes RFC 8058's List-Unsubscribe headers when the message is built
+            yield key, EMAIL_KIND, dict(to={"address": contact, "unsubscribe": unsubscribe}, **letter)
 
-    def sections(subjects, locale):
-        out = []
-        for kind, key, label, rows in subjects:
-            mark = (kind, key, label, locale)
-            if mark not in cache:
-                with force_locale(locale):
-                    g.pop("translations", None)
-                    items = _items(rows, titles[locale], locale)
-                cache[mark] = letters.section(locale, kind=kind, label=label, page=page_path(kind, key), items=items)
-            out.append(cache[mark])
-        return out
 
+def queue(public, conn, builds) -> int:
+    """Queue the digests of ``builds`` (rows of ``builds``, oldest first) and mark them digested,
+    in one transaction."""
+    if not builds:
+        return 0
     queued = 0
     with transaction(conn):
-        for sid, (sub, subjects) in due.items():
-            contact = crypto.decrypt(sub["contact_encrypted"])
-            if contact is None:
-                continue  # not readable with this key: nothing to send it to
-            token = store.subscriber_token(sub)
-            parts = {locale: sections(subjects, locale) for locale in letters.locales(sub["lang"])}
-            manage = f"{base}/watch/s/{token}"
-            unsubscribe = f"{base}/watch/unsubscribe/{token}"
-            letter = letters.digest(sub["lang"], frames, shells, parts, unsubscribe=unsubscribe, manage=manage)
-            key = f"watch:{sid}:{build_key}"
-            if sub["channel"] == "line":
-                queued += outbox.enqueue(conn, key, LINE_KIND, to={"line": contact}, subject=letter["subject"],
-                                         text=letters.line_text(sub["lang"], frames, parts, manage=manage), html="")
-            else:
-                # ``unsubscribe`` becomes RFC 8058's List-Unsubscribe headers when the message is built
-                queued += outbox.enqueue(conn, key, EMAIL_KIND, to={"address": contact, "unsubscribe": unsubscribe},
-                                         **letter)
+        for key, kind, message in compose(public, conn, builds):
+            queued += outbox.enqueue(conn, key, kind, **message)
         for build in builds:
             conn.execute("INSERT OR IGNORE INTO watch_builds (build_key, digested_at, digests) VALUES (?, ?, ?)",
                          [build["build_key"], now(), queued if build is builds[-1] else 0])

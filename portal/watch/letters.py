@@ -7,7 +7,7 @@ rendered once per followed subject and language, so 100,000 digests cost 100,000
 """
 from __future__ import annotations
 
-from flask import g, render_template
+from flask import current_app, g, render_template
 from flask_babel import force_locale, lazy_gettext as _l
 from markupsafe import Markup
 
@@ -16,7 +16,7 @@ from portal.complaints.letters import base_url, compose
 KIND_NAMES = {"agency": _l("Agency"), "supplier": _l("Supplier"), "province": _l("Province"),
               "flag": _l("Red flag"), "search": _l("Saved search")}
 #: items listed per section; the rest are a link away
-SHOWN = 20
+SHOWN = 5
 LINE_LIMIT = 4500  # LINE takes 5,000 characters a text message
 
 
@@ -30,16 +30,23 @@ def locales(lang: str) -> tuple[str, ...]:
     return ("th", "en") if lang == "en" else ("th",)
 
 
-def section(locale: str, *, kind: str, label: str, page: str, items: list) -> tuple[str, str]:
-    """One followed subject's part of a digest in one language: (text, html)."""
+def sections(locale: str, subjects: dict, items) -> dict:
+    """(kind, key, label) -> (text, html) of each subject's part of a digest in ``locale``, rendered
+    once for every subscriber who follows it. ``subjects``: (kind, key, label) -> (page, rows);
+    ``items(rows)`` lists the first ``SHOWN`` rows, called in ``locale``."""
+    env = current_app.jinja_env
+    text_template, html_template = env.get_template("watch/email/section.txt"), env.get_template(
+        "watch/email/section.html")
+    out = {}
     with force_locale(locale):
         g.pop("translations", None)
-        context = dict(kind_name=KIND_NAMES[kind], label=label, page=page, items=items[:SHOWN],
-                       more=max(0, len(items) - SHOWN), base=base_url())
-        parts = (render_template("watch/email/section.txt", **context).strip(),
-                 render_template("watch/email/section.html", **context))
+        base = base_url()
+        for (kind, key, label), (page, rows) in subjects.items():
+            context = dict(kind_name=str(KIND_NAMES[kind]), label=label, page=page, items=items(rows),
+                           more=max(0, len(rows) - SHOWN), base=base)
+            out[kind, key, label] = (text_template.render(**context).strip(), html_template.render(**context))
     g.pop("translations", None)
-    return parts
+    return out
 
 
 def frame(locale: str) -> dict:
