@@ -100,7 +100,8 @@ def test_served_by_uvicorn_the_webhook_answers_then_replies_and_has_the_door_lim
 
 
 def test_the_channel_is_off_without_its_secret(app):
-    assert post(app.test_client(), body_of(event("follow"))).status_code == 503
+    response = post(app.test_client(), body_of(event("follow")))
+    assert response.status_code == 404 and "PRONGSAI_LINE_CHANNEL_SECRET" in response.get_json()["error"]
 
 
 # -- a tip becomes a case ----------------------------------------------------------------------------
@@ -234,7 +235,7 @@ def test_a_rich_menu_image_of_the_wrong_size_is_refused_before_any_call(line_app
 def test_learn_and_about_tell_of_the_line_channel(line_app):
     line_app.config["LINE_FRIEND_URL"] = "https://lin.ee/example"   # the account's add-friend link
     client = line_app.test_client()
-    learn = client.get("/learn").get_data(as_text=True)
+    learn = client.get("/learn", base_url="http://line.test/").get_data(as_text=True)  # a page of its own in the cache
     assert "แจ้งเบาะแสและติดตามทาง LINE" in learn and "LINE อ่านข้อความและรูปในแชตได้" in learn
     assert 'href="https://lin.ee/example"' in learn
     about = client.get("/about").get_data(as_text=True)

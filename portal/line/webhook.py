@@ -40,7 +40,7 @@ def _refuse(status: int, why: str):
 def webhook():
     secret = current_app.config.get("LINE_CHANNEL_SECRET")
     if not secret:
-        return _refuse(503, "the LINE channel is off: PRONGSAI_LINE_CHANNEL_SECRET is not set")
+        return _refuse(404, "this server has no LINE channel: PRONGSAI_LINE_CHANNEL_SECRET is not set")
     if current_app.extensions.get("complaints_disabled"):
         return _refuse(503, "reports are switched off on this server (no encryption key)")
     signature = request.headers.get("X-Line-Signature", "")
