@@ -47,6 +47,8 @@ def explain(code: str, evidence_json, definition: dict | None, names: dict | Non
     if names is None:
         names = supplier_names([evidence])
     if code in FLAGS:
-        return flag_words.explain(code, evidence, lang(), names=names.get)
-    template = (definition or {}).get("explanation") or ""
-    return flag_words.fill(template, evidence, lang(), names.get) or (definition or {}).get("title") or code
+        text = flag_words.explain(code, evidence, lang(), names=names.get)
+    else:
+        template = (definition or {}).get("explanation") or ""
+        text = flag_words.fill(template, evidence, lang(), names.get) or (definition or {}).get("title") or code
+    return text[:1].upper() + text[1:]  # a sentence on its own (Thai has no case)
