@@ -105,7 +105,7 @@ def th14(conn, cfg) -> None:
         SELECT b.cls, b.unit, b.fy, r.buyer_id, count(*), avg(r.price), max(r.price), avg(r.price) / b.median
         {comparable} AND r.buyer_id IS NOT NULL GROUP BY b.lo, r.buyer_id
     """)
-    conn.execute(f"INSERT INTO flag_testable SELECT 'TH14', count(DISTINCT r.pid) {comparable}")
+    conn.execute(f"INSERT INTO flag_testable SELECT 'TH14', count(*) FROM (SELECT r.pid {comparable} GROUP BY r.pid)")
     # per project its dearest item (max()'s bare columns come from its row)
     conn.execute(f"""
         INSERT INTO process_hits
