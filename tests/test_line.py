@@ -65,6 +65,10 @@ def test_a_replayed_body_and_an_old_event_are_refused(line_app, line):
     line.wait_for(lambda: len(line.delivered) == 1)
     replayed = post(client, body)
     assert replayed.status_code == 409 and "replayed" in replayed.get_json()["error"]
+    redelivered = json.loads(body)
+    redelivered["events"][0]["deliveryContext"]["isRedelivery"] = True   # LINE resending what we hold
+    response = post(client, json.dumps(redelivered).encode())
+    assert response.status_code == 200 and response.get_json() == {"received": 0, "already_held": 1}
     old = event("follow", timestamp=int((time.time() - 2 * 3600) * 1000))
     assert post(client, body_of(old)).status_code == 409
     time.sleep(0.2)
@@ -93,7 +97,7 @@ def test_served_by_uvicorn_the_webhook_answers_then_replies_and_has_the_door_lim
     with httpx.Client(timeout=10) as client:
         response = client.post(url, content=body, headers={"X-Line-Signature": sign(body),
                                                           "Content-Type": "application/json"})
-        assert response.status_code == 200 and response.json() == {"received": 1}
+        assert response.status_code == 200 and response.json() == {"received": 1, "already_held": 0}
         line.wait_for(lambda: len(line.delivered) == 1)
     assert raw_post(server, "/line/webhook", {"Content-Length": str(300 * 1024)}) == 413   # refused at the door
     assert USER not in caplog.text

@@ -5,7 +5,8 @@ channel secret (compared in constant time, by the SDK's ``SignatureValidator``),
 LINE's JSON, and it brings at least one event not seen before: each ``webhookEventId`` is kept
 in ``line_events_seen``, and an event older than ``PRONGSAI_LINE_EVENT_MAX_AGE`` seconds (one
 hour by default; ids are kept as long) is refused whatever its id, so a captured body cannot be
-played again. LINE's console "Verify" sends no events and gets its 200.
+played again. LINE's own redelivery of an event already kept is acknowledged (200) and changes
+nothing. LINE's console "Verify" sends no events and gets its 200.
 
 The events themselves go to ``line_inbox`` encrypted (they name the LINE user) in the same commit;
 then the 200 goes out and a thread handles them (``portal.line.chat``); ``prongsai notify`` handles
@@ -56,12 +57,13 @@ def webhook():
     events, problem = parse(text)
     if problem:
         return _refuse(400, f"malformed: {problem}")
-    fresh = receive(get_cdb(), events, max_age=int(current_app.config.get("LINE_EVENT_MAX_AGE", DEFAULT_MAX_AGE)))
-    if events and not fresh:
+    fresh, held = receive(get_cdb(), events,
+                          max_age=int(current_app.config.get("LINE_EVENT_MAX_AGE", DEFAULT_MAX_AGE)))
+    if events and not (fresh or held):
         return _refuse(409, "replayed: every event was seen before or is too old")
     if fresh:
         start_handling(current_app._get_current_object())
-    return jsonify({"received": fresh})
+    return jsonify({"received": fresh, "already_held": held})
 
 
 def parse(text: str) -> tuple[list, str | None]:
@@ -81,11 +83,13 @@ def parse(text: str) -> tuple[list, str | None]:
     return events, None
 
 
-def receive(conn, events: list, *, max_age: int) -> int:
-    """Keep the events not seen before and recent enough, in one commit; returns how many."""
+def receive(conn, events: list, *, max_age: int) -> tuple[int, int]:
+    """Keep the events not seen before and recent enough, in one commit. Returns how many, and how
+    many were LINE's redeliveries of events already kept (acknowledged, so LINE stops resending;
+    a replayed copy of such a body changes nothing either)."""
     stamp = clock.utcnow()
     oldest, newest = stamp - dt.timedelta(seconds=max_age), stamp + dt.timedelta(seconds=FUTURE_SKEW)
-    fresh = 0
+    fresh = held = 0
     with transaction(conn):
         conn.execute("DELETE FROM line_events_seen WHERE event_at < ?", [oldest.isoformat(timespec="seconds")])
         for event in events:
@@ -98,7 +102,9 @@ def receive(conn, events: list, *, max_age: int) -> int:
                 conn.execute("INSERT INTO line_inbox (event, received_at) VALUES (?, ?)",
                              [crypto.encrypt(json.dumps(event, ensure_ascii=False)), clock.now()])
                 fresh += 1
-    return fresh
+            elif (event.get("deliveryContext") or {}).get("isRedelivery") is True:
+                held += 1
+    return fresh, held
 
 
 _handling = threading.Lock()
