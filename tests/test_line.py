@@ -155,7 +155,7 @@ def test_the_warning_comes_before_anything_is_asked(line_app, line):
 def test_a_photo_before_a_project_is_not_kept(line_app, line):
     line.contents["77"] = photo_with_gps()
     answer = say(line_app.test_client(), line, image("77"))[0]
-    assert "ไม่ถูกเก็บ" in answer
+    assert "ไม่ถูกเก็บ" in answer and "LINE อ่านข้อความ" in answer
     assert not any(c.path.endswith("/77/content") for c in line.calls)   # not even fetched
 
 
@@ -168,6 +168,7 @@ def test_a_short_report_is_not_sent_and_cancel_forgets_it(line_app, line, projec
     say(client, line, text(project_id))
     say(client, line, text("สั้น"))
     assert "อย่างน้อย 20" in say(client, line, text("ส่งรายงาน"))[0]
+    assert f"กำลังเขียนรายงานเรื่องโครงการ {project_id}" in say(client, line, text("แจ้งเบาะแส"))[0]
     assert "ยกเลิกแล้ว" in say(client, line, text("ยกเลิก"))[0]
     conn = open_complaints_db(line_app.config["COMPLAINTS_DATABASE"])
     assert conn.execute("SELECT count(*) FROM complaints").fetchone()[0] == 0

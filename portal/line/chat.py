@@ -174,7 +174,7 @@ class Turn:
         head, _sep, rest = words.partition(" ")
         chat = self.chat()
         if words == texts.REPORT:
-            return self.answer(texts.ask_project(self.base))
+            return self.answer(texts.in_progress(chat["project_id"]) if chat else texts.ask_project(self.base))
         if words == texts.HELP or words.lower() in ("help", "?"):
             return self.answer(texts.help_text(self.base))
         if words == texts.CANCEL:
@@ -219,7 +219,7 @@ class Turn:
 
     def file(self, message: dict) -> None:
         if self.chat() is None:
-            return self.answer(texts.photo_first())
+            return self.answer(texts.photo_first(self.base))
         if self._file_count() >= MAX_FILES:
             return self.answer(texts.refused_file(f"รายงานหนึ่งแนบได้ไม่เกิน {MAX_FILES} ชิ้น"))
         if (message.get("contentProvider") or {}).get("type", "line") != "line":

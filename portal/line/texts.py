@@ -81,8 +81,14 @@ def nothing_to_send() -> TextMessage:
     return message(f"ยังไม่มีรายงานที่กำลังเขียน พิมพ์ \"{REPORT}\" เพื่อเริ่ม", REPORT, HELP)
 
 
-def photo_first() -> TextMessage:
-    return message(f"รูปนี้ไม่ถูกเก็บ: โปรดเลือกโครงการก่อน พิมพ์ \"{REPORT}\" แล้วส่งเลขโครงการ", REPORT)
+def photo_first(base: str) -> TextMessage:
+    return message(f"รูปนี้ไม่ถูกเก็บ: โปรดเลือกโครงการก่อน ส่งเลขโครงการหรือลิงก์หน้าโครงการมา\n\n" + privacy(base),
+                   REPORT)
+
+
+def in_progress(project_id: str) -> TextMessage:
+    return message(f"กำลังเขียนรายงานเรื่องโครงการ {project_id} อยู่ ส่งข้อความหรือรูปเพิ่มได้ กด \"{SEND}\" เมื่อเสร็จ "
+                   f"หรือ \"{CANCEL}\" เพื่อเริ่มใหม่", SEND, CANCEL)
 
 
 def unsupported() -> TextMessage:
