@@ -20,16 +20,12 @@ OCDS tools see the same ids in our export.
 """
 from __future__ import annotations
 
-import collections
-import contextlib
 import datetime as _dt
 import functools
-import gc
 import gzip
 import itertools
 import json
 import marshal
-import multiprocessing
 import os
 import pathlib
 import re
@@ -50,7 +46,8 @@ from prongsai.core.ocds import (
 from scrapers.command import file_or_live
 from scrapers.http import Client
 from scrapers.records import Records, Row, load
-from scrapers.store import ScrapeError, SourceRun
+from scrapers import workers
+from scrapers.store import ScrapeError, SourceRun, Staging, staged
 
 SOURCE = OCDS_SOURCE
 REFRESH = False  # files and URLs are given by the user; there is no single live feed to poll
@@ -679,51 +676,48 @@ def _load_mapped(run: SourceRun, mapped, source_url: str | None) -> None:
 # --- reading and mapping in worker processes ------------------------------------------------
 
 #: JSON Lines from this size on (bytes on disk) are read and mapped by worker processes while
-#: this one writes: parsing and mapping cost about as much as SQLite's writes, so on a second
-#: core they run at the same time.
+#: this one writes (``scrapers.workers``).
 PARALLEL_FROM = 4 << 20
-#: Lines per task, and tasks in flight per worker (what bounds the memory).
+#: Lines per worker task.
 CHUNK_LINES = 500
-IN_FLIGHT = 2
 
 
-def workers() -> int:
-    """Mapping processes beside the writer: one per spare core, at least one, at most three."""
-    return max(1, min(3, (os.cpu_count() or 1) - 1))
-
-
-def _map_lines(name: str, first: int, lines: list[bytes], ocid_prefixes) -> bytes:
-    """In a worker: :func:`_mapped` of ``lines``, numbered from ``first``, as plain tuples in
-    ``marshal`` (about three times cheaper to send than pickled ``Records``; see :func:`_unmarshal`)."""
-    return marshal.dumps([(r.rows_in, [tuple(b) for b in r.bad], [tuple(u) for u in r.upserts],
-                           [tuple(x) for x in r.links], r.complete, partial)
-                          for r, partial in _mapped(_parse_lines(name, enumerate(lines, first)), ocid_prefixes)])
-
-
-def _unmarshal(data: bytes) -> Iterator[tuple[Records, bool]]:
-    for rows_in, bad, upserts, links, complete, partial in marshal.loads(data):
-        yield Records(upserts=upserts, links=links, bad=bad, rows_in=rows_in, complete=complete), partial
-
-
-def _no_gc() -> None:
-    gc.disable()  # as in the writer (``SourceRun``): mapping makes millions of acyclic objects
-
-
-def _pooled(pool, path: pathlib.Path, n_workers: int, ocid_prefixes) -> Iterator[tuple[Records, bool]]:
-    """:func:`_mapped` of a JSON Lines file, mapped in ``pool`` a chunk of lines at a time and
-    given back in file order, with at most ``IN_FLIGHT`` chunks per worker read ahead."""
-    pending: collections.deque = collections.deque()
+def _chunks(path: pathlib.Path) -> Iterator[tuple[int, list[bytes]]]:
+    """``(first line number, lines)`` of a JSON Lines file, :data:`CHUNK_LINES` at a time."""
     number = 1
     with _open(path) as f:
-        while True:
-            lines = list(itertools.islice(f, CHUNK_LINES))
-            if lines:
-                pending.append(pool.apply_async(_map_lines, (path.name, number, lines, ocid_prefixes)))
-                number += len(lines)
-            while pending and (not lines or len(pending) >= IN_FLIGHT * n_workers):
-                yield from _unmarshal(pending.popleft().get())
-            if not lines:
-                return
+        while lines := list(itertools.islice(f, CHUNK_LINES)):
+            yield number, lines
+            number += len(lines)
+
+
+def _map_lines(name: str, first: int, lines: list[bytes], ocid_prefixes, staging: Staging | None) -> bytes:
+    """In a worker: the releases of ``lines`` (numbered from ``first``) mapped, as
+    ``(partial, [plain records])``, or with ``staging`` (a first load) as ``(partial, staged rows)``."""
+    mapped = list(_mapped(_parse_lines(name, enumerate(lines, first)), ocid_prefixes))
+    partial = any(p for _, p in mapped)
+    if staging is not None:
+        return marshal.dumps((partial, staged((r for r, _ in mapped), staging)))
+    return marshal.dumps((partial, [(workers.plain(r), p) for r, p in mapped]))
+
+
+def _load_in_workers(run: SourceRun, pool, n: int, path: pathlib.Path, url: str, ocid_prefixes) -> None:
+    """:func:`_load_mapped` of a JSON Lines file mapped by ``pool``: on a first load the workers
+    also prepare the inserts (``SourceRun.staging``)."""
+    staging = run.staging(_UPSERT_TABLES, LINK_TABLES, source_url=url)
+    tasks = ((_map_lines, (path.name, first, lines, ocid_prefixes, staging)) for first, lines in _chunks(path))
+    if staging is None:
+        _load_mapped(run, ((workers.unplain(r), p) for data in workers.ordered(pool, tasks, n)
+                           for r, p in marshal.loads(data)[1]), url)
+        return
+    compiled_only = True
+    for data in workers.ordered(pool, tasks, n):
+        partial, rows = marshal.loads(data)
+        compiled_only = compiled_only and not partial
+        run.load_staged(*rows)
+    if compiled_only:
+        run.flush()
+        _prune(run)
 
 
 #: child table -> link tables hanging from its rows (removed with them).
@@ -764,15 +758,14 @@ def import_file(db, path, *, source_url: str | None = None, sha256: str | None =
         raise OCDSError(f"no such file: {path}")
     url = source_url or path.resolve().as_uri()
     fetched = _dt.datetime.fromtimestamp(path.stat().st_mtime, _dt.timezone.utc).isoformat(timespec="seconds")
-    n_workers = workers() if path.stat().st_size >= PARALLEL_FROM and _is_json_lines(path) else 0
-    # the workers are forked first, before this process opens the database or starts a thread
-    with (multiprocessing.get_context("fork").Pool(n_workers, _no_gc) if n_workers
-          else contextlib.nullcontext()) as pool, \
+    n = workers.count() if path.stat().st_size >= PARALLEL_FROM and _is_json_lines(path) else 0
+    with workers.pool(n) as pool, \
             SourceRun(db, SOURCE, url, fetched_at=fetched, label=f"ocds {path.name}: releases") as run:
         with run.hashing(path, sha256):
-            mapped = (_pooled(pool, path, n_workers, ocid_prefixes) if pool
-                      else _mapped(read_releases(path), ocid_prefixes))
-            _load_mapped(run, mapped, url)
+            if pool is None:
+                _load_mapped(run, _mapped(read_releases(path), ocid_prefixes), url)
+            else:
+                _load_in_workers(run, pool, n, path, url, ocid_prefixes)
     return run
 
 

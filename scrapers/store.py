@@ -51,10 +51,11 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import gc
+import itertools
 import json
 import pathlib
 import sqlite3
-from typing import NamedTuple
+from typing import Iterable, NamedTuple
 
 import sqlite_utils
 
@@ -64,6 +65,7 @@ from prongsai.core.files import sha256_file
 from prongsai.core.progress import progress
 from prongsai.core.schema import get_meta, open_db, set_meta
 from scrapers.merge import may_erase, may_overwrite, merge, row_sha256
+from scrapers.records import Records
 
 MAX_BAD_SHARE = 0.05
 PROVENANCE = ("source", "source_url", "fetched_at", "content_sha256", "first_seen", "last_seen")
@@ -116,6 +118,50 @@ class Pending(NamedTuple):
     source_url: str | None
     overwrite: bool  # False: a stub, it only fills the stored row's blanks
     complete: bool   # the row states every column it gives: its blanks erase too
+
+
+class Staging(NamedTuple):
+    """What a worker process needs to prepare a first load's inserts (:func:`staged`)."""
+    source: str
+    source_url: str | None
+    fetched_at: str
+    seen_at: str
+    keys: dict  # table -> its primary key column, for every table the source upserts
+
+
+def staged(records: Iterable[Records], staging: Staging) -> tuple:
+    """``(rows_in, bad, inserts, links)``: what the flushes of a first load would write for
+    ``records``, in a form :meth:`SourceRun.load_staged` binds straight into SQLite (pure: it
+    runs in a worker process). ``inserts`` holds ``(table, columns, parameters)`` with the first
+    row of each key (upserts before stubs, as :func:`scrapers.records.load` feeds them),
+    grouped by column set, each with its provenance; ``links`` holds ``(table, columns, rows)``.
+    A key repeated in a later batch is left to ``ON CONFLICT DO NOTHING``, as a flush does."""
+    rows_in, bad, first, links = 0, [], {}, {}
+    keys = staging.keys
+    for batch in records:
+        rows_in += batch.rows_in
+        bad.extend(tuple(b) for b in batch.bad)
+        for table, row in itertools.chain(batch.upserts, batch.stubs):
+            rows = first.get(table)
+            if rows is None:
+                rows = first[table] = {}
+            rows.setdefault(row[keys[table]], row)
+        for table, row in batch.links:
+            links.setdefault(table, []).append(row)
+    tail = (staging.source, staging.source_url, staging.fetched_at)
+    seen = (staging.seen_at, staging.seen_at)
+    inserts = []
+    for table, rows in first.items():
+        groups: dict[tuple, list] = {}
+        for row in rows.values():
+            values = tuple(row.values())
+            groups.setdefault(tuple(row), []).append((*values, *tail, row_sha256(values), *seen))
+        inserts.extend((table, cols, params) for cols, params in groups.items())
+    link_groups: dict[tuple, list] = {}
+    for table, rows in links.items():
+        for row in rows:
+            link_groups.setdefault((table, tuple(row)), []).append(tuple(row.values()))
+    return rows_in, bad, inserts, [(table, cols, values) for (table, cols), values in link_groups.items()]
 
 
 class _Suspect(NamedTuple):
@@ -397,6 +443,32 @@ class SourceRun:
             if self._buffered >= self.batch_size:
                 self.flush()
 
+    # --- first loads staged in worker processes ---------------------------------------------
+    def staging(self, tables, link_tables=(), *, source_url: str | None = None) -> Staging | None:
+        """A :class:`Staging` when this is a first load (bulk mode) and every table of ``tables``
+        and ``link_tables`` started empty: then nothing stored needs comparing, and workers can
+        prepare the inserts (:func:`staged`); else None, and rows come through :meth:`upsert`."""
+        if not self._bulk or not all([self._is_fresh(t) for t in (*tables, *link_tables)]):
+            return None
+        return Staging(self.source, source_url, self.fetched_at, self.seen_at, {t: self._primary_key(t) for t in tables})
+
+    def load_staged(self, rows_in: int, bad: list, inserts: list, links: list) -> None:
+        """Write what :func:`staged` prepared: counts, quarantine, then the inserts parents
+        first and the links, one ``executemany`` per table and column set."""
+        self.read(rows_in)
+        for location, raw, reason in bad:
+            self.quarantine(location, raw, reason)
+        conn, order = self.db.conn, {t: i for i, t in enumerate(self._parents_first())}
+        before = conn.total_changes
+        for table, cols, params in sorted(inserts, key=lambda group: order.get(group[0], len(order))):
+            unknown = set(cols) - self._columns[table]
+            if unknown:
+                raise ValueError(f"{table} has no column(s) {sorted(unknown)}")
+            conn.executemany(self._insert_sql(table, cols), params)
+        for table, cols, values in links:
+            conn.executemany(self._link_sql(table, cols), values)
+        self.rows_changed += conn.total_changes - before
+
     # --- writing ---------------------------------------------------------------------------
     def flush(self) -> None:
         """Write what is buffered, parents before children: with the deferred foreign-key
@@ -600,11 +672,14 @@ class SourceRun:
         for row in rows:
             by_cols.setdefault(tuple(row), []).append(tuple(row.values()))
         for cols, values in by_cols.items():
-            names = ", ".join(f"[{c}]" for c in cols)
             before = self.db.conn.total_changes
-            self.db.conn.executemany(f"INSERT INTO [{table}] ({names}) VALUES "
-                                     f"({','.join('?' * len(cols))}) ON CONFLICT DO NOTHING", values)
+            self.db.conn.executemany(self._link_sql(table, cols), values)
             self.rows_changed += self.db.conn.total_changes - before
+
+    @staticmethod
+    def _link_sql(table: str, cols: tuple) -> str:
+        names = ", ".join(f"[{c}]" for c in cols)
+        return f"INSERT INTO [{table}] ({names}) VALUES ({','.join('?' * len(cols))}) ON CONFLICT DO NOTHING"
 
 
 def _text(value) -> str | None:
