@@ -10,7 +10,7 @@ from test_watchlists import a_supplier, build, seed_project, watch_db  # noqa: F
 
 import line_standin
 from line_standin import USER, raw_bytes, say, text
-from line_standin import line, project_id  # noqa: F401 - fixtures
+from line_standin import line  # noqa: F401 - fixture
 from portal import create_app
 from portal.complaints import mail, notify, outbox
 from portal.complaints.db import open_complaints_db, transaction

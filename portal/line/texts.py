@@ -82,7 +82,7 @@ def nothing_to_send() -> TextMessage:
 
 
 def photo_first(base: str) -> TextMessage:
-    return message(f"รูปนี้ไม่ถูกเก็บ: โปรดเลือกโครงการก่อน ส่งเลขโครงการหรือลิงก์หน้าโครงการมา\n\n" + privacy(base),
+    return message("รูปนี้ไม่ถูกเก็บ: โปรดเลือกโครงการก่อน ส่งเลขโครงการหรือลิงก์หน้าโครงการมา\n\n" + privacy(base),
                    REPORT)
 
 
