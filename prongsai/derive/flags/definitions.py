@@ -73,7 +73,7 @@ _CARDINAL = [
          'winning bid; without a threshold, the lower fence Q1 - 1.5 IQR of all such ratios in the '
          'database. The winner and the second bidder are flagged as tenderers too.')),
     Flag("R025", "tenderer", "low", "เสนอราคาแต่แพ้บ่อยผิดปกติ", "Excessive unsuccessful bids",
-         "ชนะเพียง {wins} จาก {processes} โครงการที่เสนอราคา ({ratio_pct} เกณฑ์ไม่เกิน {fence_pct})",
+         "ชนะเพียง {wins} จาก {processes} โครงการที่เสนอราคา (คิดเป็น {ratio_pct} เกณฑ์ไม่เกิน {fence_pct})",
          "won only {wins} of the {processes} procedures it bid in ({ratio_pct}, threshold "
          "{fence_pct})",
          needs=('tenderers',), defaults={"percentile": 75},
@@ -110,7 +110,7 @@ _CARDINAL = [
          'Lowest bid disqualified: the lowest submitted bid was disqualified while a higher one won.')),
     Flag("R038", "buyer,procuring_entity,tenderer", "medium", "ข้อเสนอถูกตัดสิทธิ์บ่อยผิดปกติ",
          "Excessive disqualified bids",
-         "ข้อเสนอถูกตัดสิทธิ์ {disqualified} จาก {submitted} รายการ ({ratio_pct} เกณฑ์ {fence_pct})",
+         "ข้อเสนอถูกตัดสิทธิ์ {disqualified} จาก {submitted} รายการ (คิดเป็น {ratio_pct} ขณะที่เกณฑ์คือ {fence_pct})",
          "{disqualified} of {submitted} submitted bids were disqualified ({ratio_pct}, threshold "
          "{fence_pct})",
          needs=('tenderers', 'buyers', 'procuring_entities'), defaults={"minimum_submitted_bids": 2, "minimum_contracting_processes": 2},
