@@ -28,12 +28,13 @@ def insert(conn, target: str, pairs: str, computed_at: str) -> None:
     conn.execute("CREATE TEMP TABLE _weights (code TEXT PRIMARY KEY, weight REAL)")
     conn.executemany("INSERT INTO _weights VALUES (?, ?)", weights)
     conn.execute("CREATE TEMP TABLE _scored (pid INTEGER PRIMARY KEY, keep REAL, n INTEGER, codes TEXT)")
-    # folded per project by upsert, in code order: each project's codes are listed, and the logs of
-    # its weights summed, in that order
+    # folded per project by upsert, in project then code order: each project's codes are listed, and
+    # the logs of its weights summed, in code order, and the rows are appended in key order (in code
+    # order alone each upsert would seek a random page)
     conn.execute(f"""
         INSERT INTO temp._scored
         SELECT f.pid, ln(1.0 - w.weight), 1, f.code FROM ({pairs}) f JOIN _weights w ON w.code = f.code
-        WHERE 1 ORDER BY f.code
+        WHERE 1 ORDER BY f.pid, f.code
         ON CONFLICT (pid) DO UPDATE SET keep = keep + excluded.keep, n = n + 1, codes = codes || ',' || excluded.codes
     """)
     conn.execute(f"""
