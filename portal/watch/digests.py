@@ -206,7 +206,8 @@ def after_build(db_path, *, echo=click.echo) -> int | None:
             except crypto.MissingKey as exc:
                 echo(f"watchlists: digests not queued ({exc}); the next build queues them", err=True)
                 return None
-        builds = changes.since(public, {r[0] for r in conn.execute("SELECT build_key FROM watch_builds")})
+        first = conn.execute("SELECT min(confirmed_at) FROM watch_follows").fetchone()[0]
+        builds = changes.since(public, {r[0] for r in conn.execute("SELECT build_key FROM watch_builds")}, first)
         started = time.monotonic()
         queued = queue(public, conn, builds)
         if builds:

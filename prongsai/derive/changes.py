@@ -134,12 +134,16 @@ def latest(conn):
         raise
 
 
-def since(conn, done) -> list:
-    """The builds after the newest one in ``done`` (build keys already digested), oldest first;
-    only the newest build when none is: what the next digests cover. Baselines bring nothing."""
+def since(conn, done, after: str | None = None) -> list:
+    """The builds after the newest one in ``done`` (build keys already digested), oldest first; when
+    none is, those built after ``after`` (the first follow's time), else the newest alone: what the
+    next digests cover. Baselines bring nothing."""
     if latest(conn) is None:
         return []
     rows = conn.execute("SELECT * FROM builds ORDER BY id").fetchall()
     marks = [i for i, row in enumerate(rows) if row["build_key"] in done]
-    pending = rows[marks[-1] + 1:] if marks else rows[-1:]
+    if marks:
+        pending = rows[marks[-1] + 1:]
+    else:
+        pending = [row for row in rows if row["built_at"] > after] if after else rows[-1:]
     return [row for row in pending if not row["baseline"]]
