@@ -175,6 +175,19 @@ def test_a_short_report_is_not_sent_and_cancel_forgets_it(line_app, line, projec
     assert conn.execute("SELECT count(*) FROM line_chats").fetchone()[0] == 0
 
 
+def test_reports_by_line_have_the_web_forms_rate_limit(line_app, line, project_id):
+    line_app.config["RATE_LIMITS"] = {"report": {"client": [1, 3600]}}
+    client = line_app.test_client()
+    for n in range(2):
+        say(client, line, text(project_id))
+        say(client, line, text("ถนนสายนี้ทรุดตัวหลังส่งมอบงานเพียงสามเดือน รอบที่ %d" % n))
+        answer = say(client, line, text("ส่งรายงาน"))[0]
+    assert "ถี่เกินไป" in answer and "รายงานที่เขียนไว้ยังอยู่" in answer
+    conn = open_complaints_db(line_app.config["COMPLAINTS_DATABASE"])
+    assert conn.execute("SELECT count(*) FROM complaints").fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM line_chats").fetchone()[0] == 1
+
+
 def test_a_refused_file_is_said_and_not_kept(line_app, line, project_id):
     client = line_app.test_client()
     line.contents["55"] = b"MZ\x90\x00 not a photo"

@@ -28,6 +28,7 @@ from flask import current_app
 from flask_babel import force_locale
 from linebot.v3.messaging import PushMessageRequest, ReplyMessageRequest
 
+from portal import ratelimit
 from portal.complaints import cases, crypto
 from portal.complaints.citizen import MAX_BODY_CHARS, MIN_BODY_CHARS
 from portal.complaints.db import transaction
@@ -251,6 +252,11 @@ class Turn:
         project = project_facts(chat["project_id"])
         if project is None:
             return self.answer(texts.no_project(chat["project_id"]), then=self._forget_draft)
+        # the web form's limits, the LINE account standing for the address (keyed, in memory only)
+        wait = current_app.extensions["rate_limiter"].hit("report", f"line:{self.hash}",
+                                                          ratelimit._limits("report"))  # noqa: SLF001
+        if wait:
+            return self.answer(texts.wait(wait))
         files = [CleanFile(r["data"], r["kind"], r["mime"], r["ext"], r["status"], r["original_name"])
                  for r in self.conn.execute("SELECT * FROM line_draft_files WHERE user_hash = ? ORDER BY id",
                                             [self.hash])]

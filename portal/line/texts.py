@@ -73,6 +73,11 @@ def received(base: str, code: str, case_files: int) -> TextMessage:
                    "(ไม่มีใครส่งรหัสนี้ให้อีกได้ และ LINE เห็นข้อความนี้ด้วย ลบแชตนี้ได้หลังจดรหัสแล้ว)", HELP)
 
 
+def wait(seconds: int) -> TextMessage:
+    return message(f"ส่งรายงานถี่เกินไป โปรดรอประมาณ {max(1, round(seconds / 60))} นาทีแล้วกด \"{SEND}\" อีกครั้ง "
+                   "รายงานที่เขียนไว้ยังอยู่", SEND, CANCEL)
+
+
 def cancelled() -> TextMessage:
     return message("ยกเลิกแล้ว ข้อความและรูปที่ส่งมาถูกลบ", REPORT, HELP)
 
