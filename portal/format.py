@@ -118,6 +118,13 @@ def term(value) -> str:
     return words.term(value, lang())
 
 
+def role(org_type) -> str:
+    """An organisation's part in a flag (``buyer``, ``procuring_entity``, ``tenderer``) in words."""
+    from prongsai.derive.flags.explain import SCOPE_NAMES
+
+    return SCOPE_NAMES[lang()].get(org_type, org_type)
+
+
 def announcement(code) -> str:
     """An e-GP announcement type (``15``, ``D0``, ``W0``) in words."""
     return words.announcement(code, lang())
@@ -157,7 +164,7 @@ def tilde(value) -> str:
 FILTERS = {"money": money, "label": label, "tilde": tilde, "number": number, "baht": baht, "baht_short": baht_short, "date": date, "moment": moment, "month": month,
            "fiscal_year_label": fiscal_year_label, "percent": percent, "evidence": evidence,
            "method_name": method_name, "ministry_name": ministry_name, "announcement": announcement,
-           "term": term}
+           "term": term, "role": role}
 
 
 def _path(*parts: str) -> str:
