@@ -306,7 +306,20 @@ _V3_BUDGET_INSTALMENTS = """
 ALTER TABLE budget_items ADD COLUMN instalment_of_bill INTEGER;
 """
 
-MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2_BUDGET_SCOPE, 3: _V3_BUDGET_INSTALMENTS}
+#: what each load inserted, amended, filled or removed, by project, agency and supplier (not what it
+#: only saw again), so an incremental build reads the projects a refresh changed without scanning
+#: every table. A load into empty tables writes one row of kind 'all' instead: everything is new.
+#: No foreign key on source_runs: a table with one would end a first load's bulk mode (scrapers.store).
+_V4_RUN_TOUCHED = """
+CREATE TABLE run_touched (
+    source_run_id INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    PRIMARY KEY (source_run_id, kind, key)
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2_BUDGET_SCOPE, 3: _V3_BUDGET_INSTALMENTS, 4: _V4_RUN_TOUCHED}
 
 SCHEMA_VERSION = max(MIGRATIONS)
 
