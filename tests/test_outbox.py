@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import os
 import socket
+import time
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -170,7 +172,7 @@ def test_rows_of_a_dead_worker_are_recovered_by_how_far_they_got(mail_app, conn,
         queue(conn, key)
     claimed = outbox.claim(conn, 10)
     assert len(claimed) == 2 and outbox.health(conn)["pending"] == 2
-    outbox.final_dot(conn, claimed[1]["id"], lambda: None)  # then the worker dies before the server's answer
+    outbox.final_dot(conn, claimed[1], lambda: None)  # then the worker dies before the server's answer
     assert outbox.recover(conn) == 0  # leases still running
     assert outbox.recover(conn, everything=True) == 2
     rows = {r["idem_key"]: r for r in conn.execute("SELECT * FROM outbox")}
@@ -178,6 +180,21 @@ def test_rows_of_a_dead_worker_are_recovered_by_how_far_they_got(mail_app, conn,
     assert rows["after-end"]["status"] == "sent" and rows["after-end"]["unconfirmed"] == 1
     assert deliver(mail_app, conn)["sent"] == 1 and len(smtp.messages) == 1
     assert outbox.health(conn) == {"pending": 0, "failed": 0, "unconfirmed": 1, "oldest_pending_seconds": None}
+
+
+def test_a_dot_that_cannot_be_recorded_never_reaches_the_server(mail_app, conn, smtp, monkeypatch):
+    """The journal's disk is full after the dot was written (corked): the connection is reset, the
+    dot never leaves, and the message is sent once, later."""
+    queue(conn)
+    full = os.open("/dev/full", os.O_WRONLY)
+    monkeypatch.setitem(outbox._journals, outbox.journal_path(conn), full)
+    assert deliver(mail_app, conn)["retry"] == 1
+    time.sleep(0.3)
+    assert smtp.messages == []
+    monkeypatch.undo()
+    os.close(full)
+    conn.execute("UPDATE outbox SET next_attempt_at = '2000-01-01'")
+    assert deliver(mail_app, conn)["sent"] == 1 and len(smtp.messages) == 1
 
 
 def test_health_reports_the_oldest_pending_age(mail_app, conn, monkeypatch):

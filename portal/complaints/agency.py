@@ -15,7 +15,7 @@ import statistics
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from portal.complaints import cases, links, notices
+from portal.complaints import cases, intake, links, notices
 from portal.complaints.db import transaction
 from prongsai.core import clock
 from prongsai.core.clock import now
@@ -155,7 +155,9 @@ def board(conn, *, minimum: int) -> dict:
     """Per agency: cases forwarded, answered (a published answer), median days to the first
     answer, overdue. An agency with fewer than ``minimum`` forwarded cases shows only that."""
     out = {}
-    for key in cases.RECIPIENTS:
+    units = [r[0] for r in conn.execute("SELECT DISTINCT agency FROM forwardings WHERE agency LIKE ? ORDER BY agency",
+                                         [intake.UNIT + "%"])]
+    for key in [*cases.RECIPIENTS, *units]:
         rows = conn.execute(
             "SELECT f.forwarded_at, f.overdue_at, (SELECT min(a.created_at) FROM agency_answers a WHERE "
             "a.forwarding_id = f.id AND a.status = 'published') AS first_answer FROM forwardings f "

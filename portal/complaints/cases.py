@@ -12,15 +12,17 @@ import hmac
 import json
 import secrets
 import sqlite3
+from collections.abc import Mapping
 
 from flask import has_request_context
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from portal.complaints import crypto, notices
+from portal.complaints import crypto, intake, notices
 from prongsai.core.clock import ago, now
 from portal.complaints.db import transaction
 from portal.complaints.evidence import store
+from portal.db import get_db
 
 TRANSITIONS = {
     "received": {"triage", "rejected", "duplicate"},
@@ -40,8 +42,8 @@ STATE_LABELS = {
     "closed": _l("Closed"), "duplicate": _l("Joined with another report"),
 }
 
-#: Where a verified case can go; ``concern`` on the form suggests one.
-RECIPIENTS = {
+#: The national bodies a verified case can go to; ``concern`` on the form suggests one.
+_BODIES = {
     "nacc": {"name": _l("National Anti-Corruption Commission (NACC, ป.ป.ช.)"),
              "for": _l("senior officials and politicians"), "channel": "https://www.nacc.go.th / 1205"},
     "pacc": {"name": _l("Public Sector Anti-Corruption Commission (PACC, ป.ป.ท.)"),
@@ -51,6 +53,42 @@ RECIPIENTS = {
     "damrongdhama": {"name": _l("Damrongdhama Center (ศูนย์ดำรงธรรม)"),
                      "for": _l("local grievances"), "channel": "1567"},
 }
+
+
+class _Recipients(Mapping):
+    """The national bodies by key, and ``unit:<agency id>``, a buying agency's own complaint unit
+    from the intake list. Iterating gives the national bodies; a unit is offered on the case of a
+    project that agency bought (``unit_of``). A unit since dropped from the list keeps a name."""
+
+    def __getitem__(self, key):
+        if key in _BODIES:
+            return _BODIES[key]
+        if isinstance(key, str) and key.startswith(intake.UNIT):
+            agency_id = key[len(intake.UNIT):]
+            entry = intake.unit(agency_id) or {}
+            return {"name": entry.get("name") or _l("The complaint unit of agency %(id)s", id=agency_id),
+                    "for": _l("the buying agency's own complaint unit"),
+                    "channel": entry.get("channel") or entry.get("email") or ""}
+        raise KeyError(key)
+
+    def __iter__(self):
+        return iter(_BODIES)
+
+    def __len__(self):
+        return len(_BODIES)
+
+
+RECIPIENTS = _Recipients()
+
+
+def unit_of(project_id: str | None) -> str | None:
+    """``unit:<buyer id>`` when the buyer of ``project_id`` has a complaint unit in the intake list."""
+    if not project_id:
+        return None
+    row = get_db().execute("SELECT buyer_id FROM projects WHERE project_id = ?", [project_id]).fetchone()
+    return f"{intake.UNIT}{row[0]}" if row and row[0] and intake.unit(row[0]) else None
+
+
 CONCERNS = {
     "senior": (_l("A senior official or a politician"), "nacc"),
     "official": (_l("Other state officials"), "pacc"),
@@ -313,11 +351,13 @@ def propose(conn, user_id, complaint_id, to_state, reason, *, agency=None, chann
         raise Refused(_l("Give a reason: it is kept in the audit log."))
     payload = {}
     if to_state == "forwarded":
-        if agency not in RECIPIENTS or not (channel or "").strip():
+        if agency not in _BODIES and not (agency and agency.startswith(intake.UNIT)) or not (channel or "").strip():
             raise Refused(_l("Choose the agency and the channel used to forward."))
         payload = {"agency": agency, "channel": channel.strip()[:200]}
     with transaction(conn):
         complaint = _fresh(conn, complaint_id)
+        if agency not in _BODIES and to_state == "forwarded" and agency != unit_of(complaint["project_id"]):
+            raise Refused(_l("Only the complaint unit of the agency that bought this project can receive it."))
         _check(complaint, to_state)
         if to_state not in TWO_PERSON:
             raise Refused(_l("Only verifying and forwarding are proposed."))

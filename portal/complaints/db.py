@@ -397,6 +397,37 @@ CREATE TABLE line_draft_files (
     created_at TEXT NOT NULL
 );
 CREATE INDEX idx_line_draft_files_user ON line_draft_files(user_hash);
+""", 8: """
+-- A case can go to the buying agency's own complaint unit (``unit:<agencies.id>``, from the intake
+-- list), so the receiving agency is no longer one of four fixed keys. SQLite cannot change a CHECK
+-- in place: the table is rebuilt, its rows and ids kept (reminders, reply links and answers point
+-- at them; prongsai.core.migrations checks that they still do before the commit).
+CREATE TABLE forwardings_v8 (
+    id INTEGER PRIMARY KEY,
+    complaint_id INTEGER NOT NULL REFERENCES complaints(id),
+    agency TEXT NOT NULL CHECK (agency IN ('nacc', 'pacc', 'sao', 'damrongdhama') OR agency LIKE 'unit:_%'),
+    channel TEXT NOT NULL,
+    forwarded_at TEXT NOT NULL,
+    agency_reference TEXT,
+    proposed_by INTEGER REFERENCES users(id),
+    approved_by INTEGER REFERENCES users(id),
+    last_reminder_at TEXT,
+    answered_at TEXT,
+    answer TEXT,
+    overdue_at TEXT
+);
+INSERT INTO forwardings_v8 (id, complaint_id, agency, channel, forwarded_at, agency_reference, proposed_by, approved_by,
+                            last_reminder_at, answered_at, answer, overdue_at)
+SELECT id, complaint_id, agency, channel, forwarded_at, agency_reference, proposed_by, approved_by,
+       last_reminder_at, answered_at, answer, overdue_at FROM forwardings;
+DROP TABLE forwardings;
+ALTER TABLE forwardings_v8 RENAME TO forwardings;
+CREATE INDEX idx_forwardings_complaint ON forwardings(complaint_id);
+CREATE INDEX idx_forwardings_proposed_by ON forwardings(proposed_by);
+CREATE INDEX idx_forwardings_approved_by ON forwardings(approved_by);
+
+-- The dots of outbox rows are recorded in the journal file outbox.dots (portal.complaints.outbox).
+DROP TABLE outbox_dots;
 """}
 
 

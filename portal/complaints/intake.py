@@ -39,13 +39,37 @@ def load() -> dict:
     return entries
 
 
+#: The key prefix of a buying agency's own complaint unit: ``unit:<agencies.id>``.
+UNIT = "unit:"
+
+
+def units() -> dict:
+    """The buying agencies' own complaint units, by agency id (the list's ``units`` section)."""
+    entries = load().get("units") or {}
+    if not isinstance(entries, dict):
+        raise UserError("intake list: `units` must map agency ids to their complaint units")
+    return {str(k): v for k, v in entries.items()}
+
+
+def unit(agency_id: str) -> dict | None:
+    entry = units().get(str(agency_id))
+    return entry if isinstance(entry, dict) else None
+
+
 def address(agency: str) -> str:
-    """The intake e-mail address of ``agency``; UserError saying how to set it when there is none."""
-    override = os.environ.get(f"PRONGSAI_INTAKE_{agency.upper()}")
-    value = override or (load().get(agency) or {}).get("email")
-    if not value:
-        raise UserError(f"no intake address for {agency}: set PRONGSAI_INTAKE_{agency.upper()} or its "
-                        f"email in the intake list (PRONGSAI_INTAKE_FILE)")
+    """The intake e-mail address of ``agency`` (a receiving agency's key, or ``unit:<agency id>``);
+    UserError saying how to set it when there is none."""
+    if agency.startswith(UNIT):
+        value = (unit(agency[len(UNIT):]) or {}).get("email")
+        if not value:
+            raise UserError(f"no intake address for the complaint unit of agency {agency[len(UNIT):]}: add its "
+                            f"email under `units` in the intake list (PRONGSAI_INTAKE_FILE)")
+    else:
+        override = os.environ.get(f"PRONGSAI_INTAKE_{agency.upper()}")
+        value = override or (load().get(agency) or {}).get("email")
+        if not value:
+            raise UserError(f"no intake address for {agency}: set PRONGSAI_INTAKE_{agency.upper()} or its "
+                            f"email in the intake list (PRONGSAI_INTAKE_FILE)")
     try:
         return check_address(value)
     except ValueError as exc:

@@ -1,7 +1,10 @@
 """E-mail through a real SMTP server (stdlib ``smtplib``), settings from ``PRONGSAI_SMTP_*``.
 
 ``send`` writes the message but its final ``.``, the one write that makes the server accept it,
-and hands the write of that dot to ``final_dot``, so the outbox can commit "ending" just before.
+and hands the write of that dot to ``final_dot``, so the outbox can record it in the next system
+call. The dot is written corked (``TCP_CORK``, Linux): it waits in the kernel, so the server is not
+woken and cannot take the CPU between the dot and its record; uncorking after the record sends it
+(and so does the kernel if the process dies first: the data of a closed socket still goes out).
 """
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import re
 import smtplib
 import socket
 import ssl
+import struct
 from email import encoders
 from email.header import Header
 from email.message import Message
@@ -23,6 +27,7 @@ from prongsai.core.errors import UserError
 SECURITY = ("starttls", "ssl", "plain")
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "plain": 25}
 _LEADING_DOT = re.compile(rb"(?m)^\.")
+_CORK = getattr(socket, "TCP_CORK", None)  # Linux; elsewhere the dot goes out at once
 _EOL = re.compile(rb"\r?\n")
 
 
@@ -166,8 +171,20 @@ class Connection:
         _expect(smtp.docmd("DATA"), (354,), "DATA")
         data = _LEADING_DOT.sub(b"..", _EOL.sub(b"\r\n", msg.as_bytes()))
         smtp.send(data if data.endswith(b"\r\n") else data + b"\r\n")
-        final_dot(lambda: smtp.sock.sendall(b".\r\n"))
+        _cork(smtp.sock, 1)
+        try:
+            final_dot(lambda: smtp.sock.sendall(b".\r\n"))
+        except BaseException:
+            # the dot's record failed: reset the connection, so the corked dot never leaves
+            smtp.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            raise
+        _cork(smtp.sock, 0)
         _expect(smtp.getreply(), (250,), "the message")
+
+
+def _cork(sock, on: int) -> None:
+    if _CORK is not None:
+        sock.setsockopt(socket.IPPROTO_TCP, _CORK, on)
 
 
 def _expect(reply, codes, what):

@@ -142,6 +142,7 @@ def case(case_no):
         summary=conn.execute("SELECT * FROM case_summaries WHERE complaint_id = ?", [cid]).fetchone(),
         flags=json.loads(complaint["flags_snapshot"]), next_states=[s for s in STATES if s in cases.TRANSITIONS[complaint["state"]]],
         two_person=cases.TWO_PERSON, labels=cases.STATE_LABELS, recipients=cases.RECIPIENTS,
+        choices=[*cases.RECIPIENTS, *filter(None, [cases.unit_of(complaint["project_id"])])],
         suggested=cases.CONCERNS[complaint["concern"]][1], concerns=cases.CONCERNS, outcomes=cases.OUTCOMES)
 
 

@@ -82,7 +82,7 @@ def deliver(conn, s: mail.Settings, *, batch: int = BATCH, stop=lambda: False) -
                     pushed.add(row["id"])
                 else:
                     connection.send(message(s, row), lambda write_dot, row=row: outbox.final_dot(
-                        conn, row["id"], write_dot))
+                        conn, row, write_dot))
             except (mail.Permanent, mail.Temporary) as exc:
                 settle(accepted)
                 accepted = []
