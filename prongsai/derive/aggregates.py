@@ -122,36 +122,39 @@ TOUCHED_KEYS = {
 TABLES: dict[str, tuple[str, str]] = {
     "agg_spend_month": (
         "month TEXT PRIMARY KEY, fiscal_year INTEGER, contracts INTEGER, amount REAL",
-        "SELECT month, min(fy), count(*), total(amount) FROM _spend WHERE month IS NOT NULL GROUP BY month",
+        "SELECT month, min(fy), count(*), total(amount) FROM _spend WHERE month IS NOT NULL AND {project:project_id} "
+        "GROUP BY month",
     ),
     "agg_spend_fy": (
         "fiscal_year INTEGER PRIMARY KEY, contracts INTEGER, amount REAL, projects INTEGER, "
         "budget REAL, flagged_projects INTEGER",
         """SELECT fy, sum(contracts), total(amount), sum(projects), total(budget), sum(flagged) FROM (
              SELECT fy, count(*) AS contracts, total(amount) AS amount, 0 AS projects, 0 AS budget,
-                    0 AS flagged FROM _spend WHERE fy IS NOT NULL GROUP BY fy
+                    0 AS flagged FROM _spend WHERE fy IS NOT NULL AND {project:project_id} GROUP BY fy
              UNION ALL
              SELECT fiscal_year, 0, 0, count(*), total(budget), sum(flagged) FROM _proj
-             WHERE fiscal_year IS NOT NULL GROUP BY fiscal_year)
+             WHERE fiscal_year IS NOT NULL AND {project:project_id} GROUP BY fiscal_year)
            GROUP BY fy""",
     ),
     "agg_spend_method": (
         "fiscal_year INTEGER, method TEXT, contracts INTEGER, amount REAL, PRIMARY KEY (fiscal_year, method)",
-        "SELECT fy, coalesce(method, '-'), count(*), total(amount) FROM _spend WHERE fy IS NOT NULL GROUP BY 1, 2",
+        "SELECT fy, coalesce(method, '-'), count(*), total(amount) FROM _spend "
+        "WHERE fy IS NOT NULL AND {project:project_id} GROUP BY 1, 2",
     ),
     "agg_spend_ministry": (
         "fiscal_year INTEGER, ministry TEXT, contracts INTEGER, amount REAL, PRIMARY KEY (fiscal_year, ministry)",
-        "SELECT fy, coalesce(ministry, '-'), count(*), total(amount) FROM _spend WHERE fy IS NOT NULL GROUP BY 1, 2",
+        "SELECT fy, coalesce(ministry, '-'), count(*), total(amount) FROM _spend "
+        "WHERE fy IS NOT NULL AND {project:project_id} GROUP BY 1, 2",
     ),
     "agg_spend_province": (
         "fiscal_year INTEGER, province TEXT, contracts INTEGER, amount REAL, projects INTEGER, "
         "flagged_projects INTEGER, PRIMARY KEY (fiscal_year, province)",
         """SELECT fy, province, sum(contracts), total(amount), sum(projects), sum(flagged) FROM (
              SELECT fy, province, count(*) AS contracts, total(amount) AS amount, 0 AS projects, 0 AS flagged
-             FROM _spend WHERE fy IS NOT NULL AND province IS NOT NULL GROUP BY 1, 2
+             FROM _spend WHERE fy IS NOT NULL AND province IS NOT NULL AND {project:project_id} GROUP BY 1, 2
              UNION ALL
              SELECT fiscal_year, province, 0, 0, count(*), sum(flagged) FROM _proj
-             WHERE fiscal_year IS NOT NULL AND province IS NOT NULL GROUP BY 1, 2)
+             WHERE fiscal_year IS NOT NULL AND province IS NOT NULL AND {project:project_id} GROUP BY 1, 2)
            GROUP BY 1, 2""",
     ),
     "agg_flag_counts": (
@@ -200,12 +203,12 @@ TABLES: dict[str, tuple[str, str]] = {
     "agg_agency_month": (
         "agency_id TEXT, month TEXT, contracts INTEGER, amount REAL, PRIMARY KEY (agency_id, month)",
         "SELECT buyer_id, month, count(*), total(amount) FROM _spend "
-        "WHERE buyer_id IS NOT NULL AND month IS NOT NULL AND {agency:buyer_id} GROUP BY 1, 2",
+        "WHERE buyer_id IS NOT NULL AND month IS NOT NULL AND {project:project_id} GROUP BY 1, 2",
     ),
     "agg_agency_method": (
         "agency_id TEXT, method TEXT, contracts INTEGER, amount REAL, PRIMARY KEY (agency_id, method)",
         "SELECT buyer_id, coalesce(method, '-'), count(*), total(amount) FROM _spend "
-        "WHERE buyer_id IS NOT NULL AND {agency:buyer_id} GROUP BY 1, 2",
+        "WHERE buyer_id IS NOT NULL AND {project:project_id} GROUP BY 1, 2",
     ),
     "agg_agency_supplier": (
         "agency_id TEXT, rank INTEGER, supplier_id TEXT, name TEXT, contracts INTEGER, amount REAL, "
@@ -222,12 +225,12 @@ TABLES: dict[str, tuple[str, str]] = {
     "agg_agency_flag": (
         "agency_id TEXT, code TEXT, projects INTEGER, PRIMARY KEY (agency_id, code)",
         f"""SELECT p.buyer_id, c.value, count(*) FROM _proj p, {_CODES.format(t='p')} c
-           WHERE p.flagged AND p.buyer_id IS NOT NULL AND {{agency:p.buyer_id}} GROUP BY 1, 2""",
+           WHERE p.flagged AND p.buyer_id IS NOT NULL AND {{project:p.project_id}} GROUP BY 1, 2""",
     ),
     "agg_province_flag": (
         "province TEXT, code TEXT, projects INTEGER, PRIMARY KEY (province, code)",
         f"""SELECT p.province, c.value, count(*) FROM _proj p, {_CODES.format(t='p')} c
-           WHERE p.flagged AND p.province IS NOT NULL AND {{province:p.province}} GROUP BY 1, 2""",
+           WHERE p.flagged AND p.province IS NOT NULL AND {{project:p.project_id}} GROUP BY 1, 2""",
     ),
     "agg_supplier": (
         "supplier_id TEXT PRIMARY KEY, bids INTEGER, wins INTEGER, amount REAL, agencies INTEGER, "
@@ -321,15 +324,31 @@ PROJECT_INDEXES = [
 KEYED: dict[str, tuple[tuple[str, str, str], ...]] = {
     "agg_recent": (("agency", "key", "scope = 'agency'"), ("province", "key", "scope = 'province'"),
                    ("supplier", "key", "scope = 'supplier'")),
-    **{table: (("agency", "agency_id", "1"),) for table in (
-        "agg_agency", "agg_agency_month", "agg_agency_method", "agg_agency_supplier", "agg_agency_flag")},
-    "agg_province_flag": (("province", "province", "1"),),
+    **{table: (("agency", "agency_id", "1"),) for table in ("agg_agency", "agg_agency_supplier")},
     **{table: (("supplier", "supplier_id", "1"),) for table in (
         "agg_supplier", "agg_supplier_fy", "agg_supplier_agency", "agg_supplier_rival", "agg_supplier_flag")},
 }
 
+#: Tables whose columns past their key are counts and sums over projects: an incremental build adds
+#: the changed projects' rows as they are now and takes away those they had (the same SELECT over
+#: ``{project:...}``, before and after the state is rewritten) instead of a pass over every project.
+#: table -> (key columns, summed columns, what a row needs to stay)
+ADDITIVE: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
+    "agg_spend_month": (("month", "fiscal_year"), ("contracts", "amount"), "contracts > 0"),
+    "agg_spend_fy": (("fiscal_year",), ("contracts", "amount", "projects", "budget", "flagged_projects"),
+                     "contracts + projects > 0"),
+    "agg_spend_method": (("fiscal_year", "method"), ("contracts", "amount"), "contracts > 0"),
+    "agg_spend_ministry": (("fiscal_year", "ministry"), ("contracts", "amount"), "contracts > 0"),
+    "agg_spend_province": (("fiscal_year", "province"), ("contracts", "amount", "projects", "flagged_projects"),
+                           "contracts + projects > 0"),
+    "agg_agency_month": (("agency_id", "month"), ("contracts", "amount"), "contracts > 0"),
+    "agg_agency_method": (("agency_id", "method"), ("contracts", "amount"), "contracts > 0"),
+    "agg_agency_flag": (("agency_id", "code"), ("projects",), "projects > 0"),
+    "agg_province_flag": (("province", "code"), ("projects",), "projects > 0"),
+}
+
 _KEY = re.compile(r"\{(\w+):([\w.]+)\}")
-_TEMP = ("_agg_touched", *budget_links.TEMP)
+_TEMP = budget_links.TEMP
 
 
 def has_state(conn) -> bool:
@@ -341,7 +360,8 @@ def has_state(conn) -> bool:
 
 def build(db, changed: set[str] | None = None) -> None:
     """Every table from scratch; or, given the ``changed`` project ids (whose rows or red flags a
-    load or the flags step changed) and an earlier build's state, only what those projects touch."""
+    load or the flags step changed) and an earlier build's state, only what those projects touch.
+    The keys touched stay in ``temp._agg_touched`` for the investigations step."""
     conn = db.conn
     incremental = changed is not None and has_state(conn)
     scoped = _scoped if incremental else _everything
@@ -364,6 +384,9 @@ def build(db, changed: set[str] | None = None) -> None:
             if not incremental:
                 conn.execute(f"DROP TABLE IF EXISTS [{table}]")
                 conn.execute(f"CREATE TABLE [{table}] ({columns})")
+            elif table in ADDITIVE:
+                _add_changes(conn, table, select)
+                continue
             elif table in KEYED:
                 for kind, column, rows in KEYED[table]:
                     conn.execute(f"DELETE FROM [{table}] WHERE {rows} AND {column} IN "
@@ -383,7 +406,7 @@ def build(db, changed: set[str] | None = None) -> None:
         conn.execute("ROLLBACK")
         raise
     finally:
-        for name in _TEMP:
+        for name in (*_TEMP, *(f"_{step}_{table}" for table in ADDITIVE for step in ("was", "now", "sum"))):
             conn.execute(f"DROP TABLE IF EXISTS temp.[{name}]")
 
 
@@ -407,14 +430,39 @@ def _create_state(conn) -> None:
 
 
 def _update_state(conn) -> None:
-    """Rewrite the changed projects' state rows, noting the keys they touch before and after."""
+    """Rewrite the changed projects' state rows, noting the keys they touch and what they added
+    to the ``ADDITIVE`` tables, before and after."""
     _state_views(conn)
     _touched_keys(conn)
+    for table in ADDITIVE:
+        conn.execute(f"CREATE TEMP TABLE [_was_{table}] AS SELECT * FROM main.[{table}] WHERE 0")
+        conn.execute(f"INSERT INTO temp.[_was_{table}] {_scoped(TABLES[table][1])}")
     for table in STATE:
         conn.execute(f"DELETE FROM [{table}] WHERE {_scoped('{project:project_id}')}")
     for table, (_, select, _) in STATE.items():
         conn.execute(f"INSERT INTO [{table}] {_scoped(select)}")
     _touched_keys(conn)
+
+
+def _add_changes(conn, table: str, select: str) -> None:
+    """Add to ``table`` the changed projects' rows as they are now, less those they had."""
+    keys, sums, keep = ADDITIVE[table]
+    key, summed = ", ".join(keys), ", ".join(sums)
+    was, now = f"temp.[_was_{table}]", f"temp.[_now_{table}]"
+    conn.execute(f"CREATE TEMP TABLE [_now_{table}] AS SELECT * FROM main.[{table}] WHERE 0")
+    conn.execute(f"INSERT INTO {now} {_scoped(select)}")
+    touched = f"({key}) IN (SELECT {key} FROM {was} UNION SELECT {key} FROM {now})"
+    conn.execute(f"""CREATE TEMP TABLE [_sum_{table}] AS
+        SELECT {key}, {', '.join(f'sum({c}) AS {c}' for c in sums)} FROM (
+          SELECT {key}, {summed} FROM main.[{table}] WHERE {touched}
+          UNION ALL SELECT {key}, {summed} FROM {now}
+          UNION ALL SELECT {key}, {', '.join(f'-{c}' for c in sums)} FROM {was})
+        GROUP BY {key}""")
+    conn.execute(f"DELETE FROM main.[{table}] WHERE {touched}")
+    conn.execute(f"INSERT INTO main.[{table}] ({key}, {summed}) SELECT {key}, {summed} FROM temp.[_sum_{table}] "
+                 f"WHERE {keep}")
+    for name in (was, now, f"temp.[_sum_{table}]"):
+        conn.execute(f"DROP TABLE {name}")
 
 
 def _touched_keys(conn) -> None:
