@@ -151,8 +151,12 @@ def compose(public, conn, builds):
         frames[locale], shells[locale] = letters.frame(locale), letters.shell(locale)
         column = "title_th" if locale == "th" else "coalesce(title_en, title_th)"
         titles = dict(public.execute(f"SELECT code, {column} FROM flag_definitions"))
-        subjects = {(kind, key, label): (page_path(kind, key), rows) for sub, subs in due.values()
-                    if locale in letters.locales(sub["lang"]) for kind, key, label, rows in subs}
+        subjects = {}
+        for sub, subs in due.values():
+            if locale in letters.locales(sub["lang"]):
+                for kind, key, label, rows in subs:
+                    if (kind, key, label) not in subjects:
+                        subjects[kind, key, label] = (page_path(kind, key), rows)
         parts[locale] = letters.sections(locale, subjects, lambda rows: _items(rows, titles, locale))
     for sid, (sub, subjects) in due.items():
         contact = crypto.decrypt(sub["contact_encrypted"])

@@ -63,29 +63,30 @@ def frame(locale: str) -> dict:
     return parts
 
 
-def shell(lang: str) -> str:
-    """The HTML layout of a digest in ``lang``, with ``{part-th}`` (and ``{part-en}``) to fill."""
+def shell(lang: str) -> list[str]:
+    """The HTML layout of a digest in ``lang``, cut where each language's part goes: pieces
+    around ``locales(lang)``."""
     with force_locale("th"):
         html = render_template("complaints/email/_layout.html",
-                               parts=[(locale, Markup(f"{{part-{locale}}}")) for locale in locales(lang)])
+                               parts=[(locale, Markup(f"\x00{locale}\x00")) for locale in locales(lang)])
     g.pop("translations", None)
-    return html
+    pieces = html.split("\x00")
+    return pieces[::2]
 
 
 def digest(lang: str, frames: dict, shells: dict, sections: dict, *, unsubscribe: str, manage: str) -> dict:
     """``frames``: locale -> ``frame(locale)``; ``shells``: lang -> ``shell(lang)``; ``sections``:
-    locale -> [(text, html)] of this subscriber's subjects."""
-    subjects, texts, html = [], [], shells[lang]
-    for locale in locales(lang):
+    locale -> [(text, html)] of this subscriber's subjects. Only the short footers are filled in:
+    a digest costs one join of its parts."""
+    subjects, texts, html = [], [], [shells[lang][0]]
+    for n, locale in enumerate(locales(lang), 1):
         f = frames[locale]
         subjects.append(f["subject"])
-        texts.append("\n\n".join([f["head"], *(t for t, _h in sections[locale]), f["foot"]]))
-        html = html.replace(f"{{part-{locale}}}", f["head_html"] + "".join(h for _t, h in sections[locale])
-                            + f["foot_html"])
-    text = "\n\n-- English --\n\n".join(texts) + "\n"
-    for mark, value in (("{unsubscribe}", unsubscribe), ("{manage}", manage)):
-        text, html = text.replace(mark, value), html.replace(mark, value)
-    return {"subject": " / ".join(subjects), "text": text, "html": html}
+        texts.append("\n\n".join([f["head"], *(t for t, _h in sections[locale]),
+                                   f["foot"].replace("{unsubscribe}", unsubscribe).replace("{manage}", manage)]))
+        html += [f["head_html"], *(h for _t, h in sections[locale]),
+                 f["foot_html"].replace("{unsubscribe}", unsubscribe).replace("{manage}", manage), shells[lang][n]]
+    return {"subject": " / ".join(subjects), "text": "\n\n-- English --\n\n".join(texts) + "\n", "html": "".join(html)}
 
 
 def line_text(lang: str, frames: dict, sections: dict, *, manage: str) -> str:
