@@ -15,7 +15,7 @@ from portal.flagtext import definitions
 from portal.params import MAX_PAGE, BadParameter, choice_arg, page_arg
 from portal.provinces import TILES
 from portal.views.main import fiscal_years
-from prongsai.derive.search_index import ROWID_MASK, fts_table, project_key, projects_match, text_match
+from prongsai.derive.search_index import ROWID_MASK, fts_table, project_key, projects_match, text_match, text_table
 
 bp = Blueprint("search", __name__)
 
@@ -26,6 +26,7 @@ COUNT_SECONDS = 0.02
 COUNT_CAP = 10_000
 #: the trigram index over project titles and filters (prongsai/derive/search_index.py)
 FTS_TABLE = fts_table("projects")
+TEXT_TABLE = text_table("projects")
 
 
 @bp.route("/search")
@@ -95,19 +96,17 @@ def _projects(q: str, filters: dict, page: int, names: dict) -> tuple[list, dict
               "method": filters["method"], "province": filters["province"], "flag": filters["flag"],
               "buyer": filters["agency"]}
     exact = _exact_project(q, facets) if q else None
-    match = projects_match(db, q, facets, names)
+    search = projects_match(db, q, facets, names)
     offset = (page - 1) * PAGE_SIZE
     skip = exact["key"] if exact else -1
-    rows = [] if match is None else query_within(
-        f"""SELECT {_COLUMNS} FROM (
-                SELECT rowid AS key FROM [{FTS_TABLE}] WHERE [{FTS_TABLE}] MATCH ?1 AND rowid != ?2
-                ORDER BY rowid DESC LIMIT ?3 OFFSET ?4) m
+    rows = [] if search is None else query_within(
+        f"""SELECT {_COLUMNS} FROM (SELECT f.rowid AS key {_matching(search)} ORDER BY f.rowid DESC LIMIT ? OFFSET ?) m
             JOIN projects p ON p.rowid = m.key & {ROWID_MASK}
             {_JOINS}
-            ORDER BY m.key DESC""", [match, skip, PAGE_SIZE + 1, offset], SEARCH_SECONDS)
+            ORDER BY m.key DESC""", [*_params(search, skip), PAGE_SIZE + 1, offset], SEARCH_SECONDS)
     extra = 1 if exact else 0
     if len(rows) > PAGE_SIZE:
-        total = _count(match, skip, extra, known=offset + PAGE_SIZE + extra)
+        total = _count(search, skip, extra, known=offset + PAGE_SIZE + extra)
     elif rows or page == 1:
         total = {"n": offset + len(rows) + extra, "exact": True}
     else:
@@ -117,13 +116,24 @@ def _projects(q: str, filters: dict, page: int, names: dict) -> tuple[list, dict
     return rows, total
 
 
-def _count(match: str, skip: int, extra: int, known: int) -> dict:
+def _matching(search) -> str:
+    """FROM and WHERE of the index rows a search finds; the words it only narrows to are checked
+    on each candidate's folded title (``_params`` gives the values)."""
+    join = f"CROSS JOIN [{TEXT_TABLE}] t ON t.key = f.rowid" if search.checks else ""
+    return (f"FROM [{FTS_TABLE}] f {join} WHERE f.[{FTS_TABLE}] MATCH ? AND f.rowid != ?"
+            + " AND instr(t.title, ?)" * len(search.checks))
+
+
+def _params(search, skip: int) -> list:
+    return [search.match, skip, *search.checks]
+
+
+def _count(search, skip: int, extra: int, known: int) -> dict:
     """Exact up to COUNT_CAP when it can be counted within COUNT_SECONDS, else "more than"
     ``known`` (what the page already proves); ``extra``: the exact-number hit, counted apart."""
     try:
-        n = query_within(f"""SELECT count(*) FROM (SELECT 1 FROM [{FTS_TABLE}] WHERE [{FTS_TABLE}] MATCH ?
-                                                    AND rowid != ? LIMIT ?)""",
-                         [match, skip, COUNT_CAP + 1], COUNT_SECONDS)[0][0]
+        n = query_within(f"SELECT count(*) FROM (SELECT 1 {_matching(search)} LIMIT ?)",
+                         [*_params(search, skip), COUNT_CAP + 1], COUNT_SECONDS)[0][0]
     except TooSlow:
         return {"n": known, "exact": False}
     if n > COUNT_CAP:
@@ -138,9 +148,9 @@ def _exact_project(q: str, facets: dict):
     if key is None:
         return None
     if any(v is not None for v in facets.values()):
-        match = projects_match(db, "", facets)
-        if match is None or not db.execute(f"SELECT 1 FROM [{FTS_TABLE}] WHERE [{FTS_TABLE}] MATCH ? AND rowid = ?",
-                                           [match, key]).fetchone():
+        search = projects_match(db, "", facets)
+        if search is None or not db.execute(f"SELECT 1 FROM [{FTS_TABLE}] WHERE [{FTS_TABLE}] MATCH ? AND rowid = ?",
+                                            [search.match, key]).fetchone():
             return None
     row = db.execute(f"SELECT {_COLUMNS} FROM projects p {_JOINS} WHERE p.rowid = ?", [key & ROWID_MASK]).fetchone()
     return {"row": row, "key": key}

@@ -23,6 +23,7 @@ immutable and reads these tables through ``datasette_plugins/thai_search.py``. R
 """
 from __future__ import annotations
 
+import collections
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -42,6 +43,10 @@ TRIGRAM = 3
 PAD = "\x1f"
 #: projects_fts rowid -> projects.rowid
 ROWID_MASK = 0xFFFFFFFF
+#: trigrams a long word is looked up by (the word itself is then checked on each candidate)
+PROBES = 3
+#: a short word in more texts than this is checked on the candidates of the rest of a search
+COMMON_SHORT = 20_000
 #: page cache while building (negative: KiB): the index's b-trees are written far apart
 BUILD_CACHE_KB = -262144
 
@@ -175,9 +180,9 @@ def build(db) -> None:
             conn.execute(f"INSERT INTO [{fts}] ([{fts}]) VALUES ('optimize')")
             conn.execute(f"INSERT INTO [{fts}] ([{fts}], rank) VALUES ('automerge', 4)")
             conn.execute(f"INSERT INTO [{fts}] ([{fts}], rank) VALUES ('crisismerge', 16)")
-            conn.execute(f"CREATE TABLE [{terms_table(table)}] (term TEXT PRIMARY KEY) WITHOUT ROWID")
+            conn.execute(f"CREATE TABLE [{terms_table(table)}] (term TEXT PRIMARY KEY, docs INTEGER) WITHOUT ROWID")
             conn.execute(f"CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, [{fts_table(table)}], row)")
-            conn.execute(f"INSERT INTO [{terms_table(table)}] SELECT term FROM temp.vocab WHERE term < char(?)",
+            conn.execute(f"INSERT INTO [{terms_table(table)}] SELECT term, doc FROM temp.vocab WHERE term < char(?)",
                          [_FACET_MARK])
             conn.execute("DROP TABLE temp.vocab")
         conn.execute("COMMIT")
@@ -216,11 +221,13 @@ def update(db, changed_rowids: Iterable[int], table: str = "projects") -> None:
         new = f"SELECT key FROM [{text}] WHERE key & {ROWID_MASK} IN (SELECT rowid FROM changed_rowids)"
         conn.execute(f"INSERT INTO [{fts}] (rowid, {listed}) SELECT key, {listed} FROM [{text}] WHERE key IN ({new})")
         searchable = SEARCHES[table][1]
-        trigrams = {text[i:i + TRIGRAM].lower()  # as the tokenizer folds them
-                    for row in conn.execute(f"SELECT {', '.join(f'[{c}]' for c in searchable)} FROM [{text}] "
+        added = collections.Counter(
+            trigram for row in conn.execute(f"SELECT {', '.join(f'[{c}]' for c in searchable)} FROM [{text}] "
                                             f"WHERE key IN ({new})")
-                    for text in row if text for i in range(len(text) - TRIGRAM + 1)}
-        conn.executemany(f"INSERT OR IGNORE INTO [{terms_table(table)}] VALUES (?)", [(t,) for t in trigrams])
+            for trigram in {t[i:i + TRIGRAM].lower()  # as the tokenizer folds them
+                            for t in row if t for i in range(len(t) - TRIGRAM + 1)})
+        # docs only guide which trigrams to look a word up by: new trigrams get the new rows' count
+        conn.executemany(f"INSERT OR IGNORE INTO [{terms_table(table)}] VALUES (?, ?)", added.items())
         conn.execute("DROP TABLE temp.changed_rowids")
         conn.execute("COMMIT")
     except BaseException:
@@ -239,20 +246,90 @@ def _phrase(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def term_match(conn, table: str, term: str) -> str | None:
-    """The FTS5 expression for one folded word; None when no indexed text can hold it."""
+def _phrase_or(phrases) -> str:
+    phrases = list(phrases)
+    return phrases[0] if len(phrases) == 1 else "(" + " OR ".join(phrases) + ")"
+
+
+def _trigram_docs(conn, table: str, trigrams) -> dict[str, int]:
+    trigrams = sorted(set(trigrams))
+    return dict(conn.execute(f"SELECT term, docs FROM [{terms_table(table)}] WHERE term IN "
+                             f"({', '.join('?' * len(trigrams))})", trigrams).fetchall())
+
+
+def _spread_rarest(trigrams: list[str], docs: dict[str, int]) -> list[str]:
+    """Up to ``PROBES`` of a word's trigrams, rarest first, none overlapping another (their letters
+    differ, so together they narrow more than the rarest three side by side would)."""
+    chosen: list[int] = []
+    for i in sorted(range(len(trigrams)), key=lambda i: (docs[trigrams[i]], i)):
+        if all(abs(i - j) >= TRIGRAM for j in chosen):
+            chosen.append(i)
+        if len(chosen) == PROBES:
+            break
+    return [trigrams[i] for i in sorted(chosen)]
+
+
+class Word:
+    """One folded word as FTS5 sees it: ``match`` (its expression), ``narrows`` (the expression
+    only narrows: each candidate must hold ``term``), ``docs`` (about how many texts hold it),
+    ``short`` (under three code points: the page may check it on candidates instead)."""
+
+    def __init__(self, term: str, match: str, docs: int, narrows: bool = False, short: bool = False):
+        self.term, self.match, self.docs, self.narrows, self.short = term, match, docs, narrows, short
+
+
+def word(conn, table: str, term: str, exact: bool = False) -> Word | None:
+    """How to find one folded word; None when no indexed text can hold it.
+
+    Up to three code points: a trigram phrase. Longer: its ``PROBES`` rarest spread trigrams,
+    each a one-token phrase FTS5 skips through cheaply, and the word checked on the candidates
+    (a long trigram phrase costs FTS5 every one of its tokens at every candidate). Shorter: the
+    OR of the indexed trigrams it begins (the page may check it instead when that is cheaper).
+    ``exact`` asks for an expression that needs no check."""
     if len(term) >= TRIGRAM:
-        return _phrase(term)
-    alternatives = [r[0] for r in conn.execute(
-        f"SELECT term FROM [{terms_table(table)}] WHERE term >= ? AND term < ?", [term, term + "\U0010ffff"])]
-    return "(" + " OR ".join(map(_phrase, alternatives)) + ")" if alternatives else None
+        trigrams = [term[i:i + TRIGRAM] for i in range(len(term) - TRIGRAM + 1)]
+        docs = _trigram_docs(conn, table, trigrams)
+        if len(docs) < len(set(trigrams)):
+            return None  # a trigram no text has
+        if exact or len(trigrams) <= PROBES:
+            return Word(term, _phrase(term), min(docs.values()))
+        probes = _spread_rarest(trigrams, docs)
+        return Word(term, " AND ".join(map(_phrase, probes)), min(docs.values()), narrows=True)
+    rows = conn.execute(f"SELECT term, docs FROM [{terms_table(table)}] WHERE term >= ? AND term < ?",
+                        [term, term + "\U0010ffff"]).fetchall()
+    if not rows:
+        return None
+    return Word(term, _phrase_or(_phrase(r[0]) for r in rows), sum(r[1] for r in rows), short=not exact)
+
+
+class Search:
+    """A search as one MATCH (``match``) plus words each candidate's folded text must hold (``checks``)."""
+
+    def __init__(self, match: str, checks: list[str]):
+        self.match, self.checks = match, checks
+
+
+def _search(words: list[Word], exact_parts: list[str]) -> Search:
+    """Short words too common to be worth an OR of their trigrams are checked on the candidates
+    the rest of the search gives (when there is a rest)."""
+    parts, checks = list(exact_parts), []
+    for w in words:
+        if not w.short:
+            parts.append(w.match)
+            checks += [w.term] if w.narrows else []
+    for w in sorted((w for w in words if w.short), key=lambda w: w.docs):
+        if w.docs < COMMON_SHORT or not parts:
+            parts.append(w.match)
+        else:
+            checks.append(w.term)
+    return Search(" AND ".join(parts), checks)
 
 
 def text_match(conn, table: str, q: str) -> str | None:
-    """Every word of ``q`` somewhere in the table's searchable text; None when nothing can match
-    (or ``q`` has no words)."""
-    parts = [term_match(conn, table, t) for t in query_terms(q)]
-    return None if not parts or None in parts else " AND ".join(parts)
+    """Every word of ``q`` somewhere in the table's searchable text, as one exact MATCH; None when
+    nothing can match (or ``q`` has no words)."""
+    words = [word(conn, table, t, exact=True) for t in query_terms(q)]
+    return None if not words or None in words else " AND ".join(w.match for w in words)
 
 
 def project_key(conn, project_id: str) -> int | None:
@@ -271,26 +348,30 @@ def facet_tokens(conn, kind: str, values: Iterable) -> list[str]:
         [kind, *values])]
 
 
-def projects_match(conn, q: str, filters: dict | None = None, names: dict | None = None) -> str | None:
-    """The MATCH expression for a portal search over projects; None when nothing can match.
+def projects_match(conn, q: str, filters: dict | None = None, names: dict | None = None) -> Search | None:
+    """A portal search over projects; None when nothing can match (or nothing was asked).
 
     Each word of ``q`` must be in the title or, when ``names`` ({kind: [values]}) has values
     holding the word (``e-bidding`` in a method, ``น่าน`` in a province), be one of those
     values. ``filters`` ({kind: value}, kinds of ``FACETS``) must all hold."""
-    parts = []
+    words, exact_parts = [], []
     for term in query_terms(q):
-        alternatives = [term_match(conn, "projects", term)]
-        for kind, values in (names or {}).items():
-            alternatives += map(_phrase, facet_tokens(conn, kind, [v for v in values if term in fold(v)]))
-        alternatives = [a for a in alternatives if a]
-        if not alternatives:
+        named = [_phrase(t) for kind, values in (names or {}).items()
+                 for t in facet_tokens(conn, kind, [v for v in values if term in fold(v)])]
+        found = word(conn, "projects", term, exact=bool(named))
+        if named:
+            exact_parts.append(_phrase_or(([found.match] if found else []) + named))
+        elif found is None:
             return None
-        parts.append(alternatives[0] if len(alternatives) == 1 else "(" + " OR ".join(alternatives) + ")")
+        else:
+            words.append(found)
     for kind, value in (filters or {}).items():
         if value is None:
             continue
         tokens = facet_tokens(conn, kind, [value])
         if not tokens:
             return None
-        parts.append(_phrase(tokens[0]))
-    return " AND ".join(parts) or None
+        exact_parts.append(_phrase(tokens[0]))
+    if not words and not exact_parts:
+        return None
+    return _search(words, exact_parts)
