@@ -77,7 +77,9 @@ def test_a_confirmation_link_that_is_unknown_says_so(client):
 
 
 def test_an_unknown_unsubscribe_link_changes_nothing(client):
-    assert client.get("/watch/unsubscribe/1-AAAA").status_code == 404
+    r = client.get("/watch/unsubscribe/1-AAAA")
+    assert r.status_code == 404 and r.headers["Cache-Control"] == "no-store"
+    assert r.headers["Referrer-Policy"] == "same-origin"
     assert client.post("/watch/unsubscribe/1-AAAA").status_code == 404
     assert client.get("/watch/s/1-AAAA").status_code == 404
 

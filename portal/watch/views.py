@@ -145,6 +145,15 @@ def unsubscribe(token):
     return render_template("watch/unsubscribed.html", unknown=False)
 
 
+@bp.after_request
+def private_links(response):
+    """Pages opened by a secret link are never cached (the portal's Referrer-Policy, same-origin,
+    keeps the link from other sites)."""
+    if request.endpoint in ("watch.confirm", "watch.manage", "watch.remove", "watch.unsubscribe"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.app_context_processor
 def follow_links():
     """``follow_url(kind, key)`` for the follow buttons (``_follow.html``); a feed's kind
