@@ -59,8 +59,8 @@ def asgi_wrapper(datasette):
 def filters_from_request(request, database, table, datasette):
     if database != DATABASE or table not in SEARCHES:
         return None
-    searches = [(key.removeprefix(FALLBACK_ARG).removeprefix("_"), value) for key in request.args
-                if key.startswith(FALLBACK_ARG) and (value := request.args.get(key, "")).strip()]
+    searches = [(key.removeprefix(FALLBACK_ARG).removeprefix("_"), request.args.get(key, "")) for key in request.args
+                if key.startswith(FALLBACK_ARG) and request.args.get(key, "").strip()]
     if not searches:
         return None
 
@@ -74,7 +74,7 @@ def filters_from_request(request, database, table, datasette):
             if match is None:
                 clauses.append("0")
             else:
-                params[f"search_{i}"] = f"[{column}] : ({match})" if column else match
+                params[f"search_{i}"] = f"{{{column}}} : ({match})" if column else match
                 clauses.append(f"rowid IN (SELECT {source_rowid} FROM [{fts}] WHERE [{fts}] MATCH :search_{i})")
             described.append(f'{column + " " if column else ""}contains "{query}"')
         return FilterArguments(clauses, params, described, {"search": searches[0][1]})
