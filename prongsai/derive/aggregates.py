@@ -70,11 +70,11 @@ STATE: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "agg_state_proj": (
         "project_id TEXT, buyer_id TEXT, fiscal_year INTEGER, method TEXT, province TEXT, ministry TEXT, "
         "budget REAL, amount REAL, contracts INTEGER, d TEXT, codes TEXT, flagged INTEGER, source TEXT, "
-        "fetched_at TEXT",
+        "fetched_at TEXT, budget_any REAL",
         """SELECT p.project_id, p.buyer_id, p.fiscal_year, p.method, p.province, a.ministry,
                   CASE WHEN p.currency = 'THB' THEN p.budget END,
                   s.amount, coalesce(s.contracts, 0), coalesce(s.d, p.announce_date),
-                  f.codes, f.codes IS NOT NULL, p.source, p.fetched_at
+                  f.codes, f.codes IS NOT NULL, p.source, p.fetched_at, p.budget
            FROM projects p
            LEFT JOIN agencies a ON a.id = p.buyer_id
            LEFT JOIN (SELECT project_id, total(amount) AS amount, count(*) AS contracts, min(d) AS d
@@ -301,13 +301,20 @@ TABLES: dict[str, tuple[str, str]] = {
         "source TEXT PRIMARY KEY, rows INTEGER, last_seen TEXT",
         "SELECT coalesce(source, '-'), count(*), max(seen_at) FROM quarantine GROUP BY 1",
     ),
+    # open (metadata.yml): flagged projects and their budget (any currency) per province, year and flag
+    "flag_summary": (
+        "province TEXT, fiscal_year INTEGER, code TEXT, projects INTEGER, budget REAL",
+        f"""SELECT p.province, p.fiscal_year, c.value, count(*), total(p.budget_any)
+           FROM _proj p, {_CODES.format(t='p')} c WHERE p.flagged AND {{project:p.project_id}} GROUP BY 1, 2, 3""",
+    ),
 }
 
 #: Open, documented views over agg_* tables (which Datasette hides as portal caches).
 VIEWS = budget_links.VIEWS
 
 #: Indexes beyond primary keys (pages look these up by key).
-INDEXES = budget_links.INDEXES
+INDEXES = [*budget_links.INDEXES,
+           "CREATE INDEX idx_flag_summary_province ON flag_summary(province, fiscal_year, code)"]
 
 #: The portal's search lists a filter's projects newest first and stops at a page: these let
 #: SQLite walk each filter in date order instead of sorting a whole fiscal year or province.
@@ -345,6 +352,7 @@ ADDITIVE: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
     "agg_agency_method": (("agency_id", "method"), ("contracts", "amount"), "contracts > 0"),
     "agg_agency_flag": (("agency_id", "code"), ("projects",), "projects > 0"),
     "agg_province_flag": (("province", "code"), ("projects",), "projects > 0"),
+    "flag_summary": (("province", "fiscal_year", "code"), ("projects", "budget"), "projects > 0"),
 }
 
 _KEY = re.compile(r"\{(\w+):([\w.]+)\}")
@@ -385,7 +393,7 @@ def build(db, changed: set[str] | None = None) -> None:
                 conn.execute(f"DROP TABLE IF EXISTS [{table}]")
                 conn.execute(f"CREATE TABLE [{table}] ({columns})")
             elif table in ADDITIVE:
-                _add_changes(conn, table, select)
+                add_changes(conn, table, select, *ADDITIVE[table])
                 continue
             elif table in KEYED:
                 for kind, column, rows in KEYED[table]:
@@ -406,7 +414,7 @@ def build(db, changed: set[str] | None = None) -> None:
         conn.execute("ROLLBACK")
         raise
     finally:
-        for name in (*_TEMP, *(f"_{step}_{table}" for table in ADDITIVE for step in ("was", "now", "sum"))):
+        for name in (*_TEMP, *scratch_of(ADDITIVE)):
             conn.execute(f"DROP TABLE IF EXISTS temp.[{name}]")
 
 
@@ -435,8 +443,7 @@ def _update_state(conn) -> None:
     _state_views(conn)
     _touched_keys(conn)
     for table in ADDITIVE:
-        conn.execute(f"CREATE TEMP TABLE [_was_{table}] AS SELECT * FROM main.[{table}] WHERE 0")
-        conn.execute(f"INSERT INTO temp.[_was_{table}] {_scoped(TABLES[table][1])}")
+        remember(conn, table, TABLES[table][1])
     for table in STATE:
         conn.execute(f"DELETE FROM [{table}] WHERE {_scoped('{project:project_id}')}")
     for table, (_, select, _) in STATE.items():
@@ -444,25 +451,38 @@ def _update_state(conn) -> None:
     _touched_keys(conn)
 
 
-def _add_changes(conn, table: str, select: str) -> None:
-    """Add to ``table`` the changed projects' rows as they are now, less those they had."""
-    keys, sums, keep = ADDITIVE[table]
+def remember(conn, table: str, select: str) -> None:
+    """Keep what the changed projects add to ``table`` now, before their rows are rewritten."""
+    conn.execute(f"CREATE TEMP TABLE [_was_{table}] AS SELECT * FROM main.[{table}] WHERE 0")
+    conn.execute(f"INSERT INTO temp.[_was_{table}] {_scoped(select)}")
+
+
+def add_changes(conn, table: str, select: str, keys, sums, keep: str) -> None:
+    """Add to ``table`` the changed projects' rows as they are now, less those they had (``remember``).
+    Keys may be NULL: rows are matched with IS."""
     key, summed = ", ".join(keys), ", ".join(sums)
-    was, now = f"temp.[_was_{table}]", f"temp.[_now_{table}]"
+    was, now, sums_table, touched = (f"temp.[_{step}_{table}]" for step in ("was", "now", "sum", "keys"))
     conn.execute(f"CREATE TEMP TABLE [_now_{table}] AS SELECT * FROM main.[{table}] WHERE 0")
     conn.execute(f"INSERT INTO {now} {_scoped(select)}")
-    touched = f"({key}) IN (SELECT {key} FROM {was} UNION SELECT {key} FROM {now})"
+    conn.execute(f"CREATE TEMP TABLE [_keys_{table}] AS SELECT {key} FROM {was} UNION SELECT {key} FROM {now}")
+    conn.execute(f"CREATE INDEX temp.[_keys_{table}_index] ON [_keys_{table}] ({key})")
+    matched = (f"EXISTS (SELECT 1 FROM {touched} k WHERE "
+               + " AND ".join(f"k.[{c}] IS main.[{table}].[{c}]" for c in keys) + ")")
     conn.execute(f"""CREATE TEMP TABLE [_sum_{table}] AS
         SELECT {key}, {', '.join(f'sum({c}) AS {c}' for c in sums)} FROM (
-          SELECT {key}, {summed} FROM main.[{table}] WHERE {touched}
+          SELECT {key}, {summed} FROM main.[{table}] WHERE {matched}
           UNION ALL SELECT {key}, {summed} FROM {now}
           UNION ALL SELECT {key}, {', '.join(f'-{c}' for c in sums)} FROM {was})
         GROUP BY {key}""")
-    conn.execute(f"DELETE FROM main.[{table}] WHERE {touched}")
-    conn.execute(f"INSERT INTO main.[{table}] ({key}, {summed}) SELECT {key}, {summed} FROM temp.[_sum_{table}] "
-                 f"WHERE {keep}")
-    for name in (was, now, f"temp.[_sum_{table}]"):
+    conn.execute(f"DELETE FROM main.[{table}] WHERE {matched}")
+    conn.execute(f"INSERT INTO main.[{table}] ({key}, {summed}) SELECT {key}, {summed} FROM {sums_table} WHERE {keep}")
+    for name in (was, now, sums_table, touched):
         conn.execute(f"DROP TABLE {name}")
+
+
+def scratch_of(tables) -> tuple[str, ...]:
+    """The temporary tables ``remember`` and ``add_changes`` leave if a build fails half-way."""
+    return tuple(f"_{step}_{table}" for table in tables for step in ("was", "now", "sum", "keys"))
 
 
 def _touched_keys(conn) -> None:

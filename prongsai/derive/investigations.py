@@ -14,7 +14,7 @@ the agencies and suppliers they touch; the small tables over everything are reco
 """
 from __future__ import annotations
 
-from prongsai.derive.aggregates import _everything, _scoped, has_state
+from prongsai.derive.aggregates import _everything, _scoped, add_changes, has_state, remember, scratch_of
 
 #: Tables with provenance columns, whose sources and freshness Datasette shows.
 PROVENANCE_TABLES = ("agencies", "suppliers", "projects", "items", "bids", "awards", "contracts",
@@ -54,10 +54,11 @@ CREATE TABLE project_awards (
 # for sources that publish contracts only, from contracts.
 _WINNERS = """
 CREATE TEMP TABLE winners AS
-SELECT aw.project_id, s.supplier_id, sum(aw.amount / n.k) AS award_amount, max(aw.date) AS award_date
+SELECT aw.project_id, s.supplier_id,
+       sum(aw.amount / (SELECT count(*) FROM award_suppliers n WHERE n.award_id = aw.id)) AS award_amount,
+       max(aw.date) AS award_date
 FROM awards aw
 JOIN award_suppliers s ON s.award_id = aw.id
-JOIN (SELECT award_id, count(*) AS k FROM award_suppliers GROUP BY award_id) n ON n.award_id = aw.id
 WHERE coalesce(aw.status, 'active') NOT IN ('cancelled', 'unsuccessful', 'pending') AND {project:aw.project_id}
 GROUP BY aw.project_id, s.supplier_id
 UNION ALL
@@ -119,7 +120,7 @@ SELECT buyer_id AS agency_id, max(agency_name) AS agency_name, max(ministry) AS 
        count(DISTINCT CASE WHEN flag_codes IS NOT NULL THEN project_id END) AS flagged_projects,
        total(CASE WHEN flag_codes IS NOT NULL THEN award_amount END) AS flagged_amount
 FROM project_awards
-WHERE coalesce(currency, 'THB') = 'THB' AND buyer_id IS NOT NULL AND {agency:buyer_id}
+WHERE coalesce(currency, 'THB') = 'THB' AND buyer_id IS NOT NULL AND {project:project_id}
 GROUP BY buyer_id, fiscal_year, method
 """
 
@@ -172,12 +173,6 @@ GROUP BY 1, 2
 HAVING count(*) >= {MIN_SHARED_TENDERS}
 """
 
-_FLAG_SUMMARY = """
-SELECT p.province, p.fiscal_year, f.code, count(*) AS projects, total(p.budget) AS budget
-FROM red_flags f JOIN projects p ON p.project_id = f.project_id
-GROUP BY p.province, p.fiscal_year, f.code
-"""
-
 _SOURCE_FRESHNESS = """
 CREATE TABLE source_freshness (
     table_name TEXT NOT NULL,
@@ -211,22 +206,28 @@ VIEWS = {
 }
 
 TABLES = ("project_awards", "agency_spending", "agency_supplier_totals", "supplier_totals",
-          "co_bidding_pairs", "flag_summary", "source_freshness")
+          "co_bidding_pairs", "source_freshness")
 
 
 #: table -> (SELECT, {index suffix: columns}, (kind, columns holding it) of its partitions, or None:
-#: recomputed whole), in build order.
+#: recomputed whole, or added to as ``ADDITIVE`` says), in build order.
 DERIVED = {
     "agency_spending": (_AGENCY_SPENDING, {"agency": "agency_id, fiscal_year", "ministry": "ministry, fiscal_year"},
-                        ("agency", "agency_id")),
+                        None),
     "agency_supplier_totals": (_AGENCY_SUPPLIER_TOTALS, {"agency": "agency_id, fiscal_year, award_amount",
                                                          "supplier": "supplier_id"}, ("agency", "agency_id")),
     "supplier_totals": (_SUPPLIER_TOTALS, {"supplier": "supplier_id", "agencies": "agencies, award_amount"},
                         ("supplier", "supplier_id")),
     "co_bidding_pairs": (_CO_BIDDING_PAIRS, {"a": "supplier_a, shared_tenders", "b": "supplier_b, shared_tenders",
                                              "count": "shared_tenders"}, ("supplier", "supplier_a", "supplier_b")),
-    "flag_summary": (_FLAG_SUMMARY, {"province": "province, fiscal_year, code"}, None),
 }
+
+
+#: Tables of counts and sums over projects (a project once in one row: its agency, name, ministry, year and
+#: method are the key): an incremental build adds the changed projects' rows less those they had.
+ADDITIVE = {"agency_spending": (("agency_id", "agency_name", "ministry", "fiscal_year", "method"),
+                                ("projects", "award_amount", "contract_amount", "flagged_projects", "flagged_amount"),
+                                "projects > 0")}
 
 
 def build(db, changed: set[str] | None = None) -> None:
@@ -243,6 +244,8 @@ def build(db, changed: set[str] | None = None) -> None:
             conn.execute(f"DROP VIEW IF EXISTS [{view}]")
         if incremental:
             _touched(conn)
+            for table in ADDITIVE:
+                remember(conn, table, DERIVED[table][0])
             conn.execute(f"DELETE FROM project_awards WHERE {scoped('{project:project_id}')}")
         else:
             for table in TABLES:
@@ -272,6 +275,9 @@ def build(db, changed: set[str] | None = None) -> None:
                 for name, on in indexes.items():
                     conn.execute(f"CREATE INDEX idx_{table}_{name} ON [{table}]({on})")
                 continue
+            if table in ADDITIVE:
+                add_changes(conn, table, select, *ADDITIVE[table])
+                continue
             if key is None:
                 conn.execute(f"DELETE FROM [{table}]")
             else:
@@ -291,7 +297,7 @@ def build(db, changed: set[str] | None = None) -> None:
         conn.execute("ROLLBACK")
         raise
     finally:
-        for name in ("winners", "contract_sums", "project_flags", "_agg_touched"):
+        for name in ("winners", "contract_sums", "project_flags", "_agg_touched", *scratch_of(ADDITIVE)):
             conn.execute(f"DROP TABLE IF EXISTS temp.[{name}]")
 
 
