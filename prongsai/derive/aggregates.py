@@ -85,7 +85,7 @@ STATE: dict[str, tuple[str, str, tuple[str, ...]]] = {
                             ORDER BY project_id, code)
                       GROUP BY project_id) f ON f.project_id = p.project_id
            WHERE {project:p.project_id}""",
-        ("project_id", "buyer_id, d, project_id", "province, d, project_id"),
+        ("project_id", "buyer_id, d, project_id", "province, d, project_id", "d, project_id WHERE flagged"),
     ),
     # projects each supplier won (a project once per supplier), with the project's buyer and flags
     "agg_state_win": (
@@ -99,6 +99,13 @@ STATE: dict[str, tuple[str, str, tuple[str, ...]]] = {
         ("project_id", "supplier_id, d, project_id"),
     ),
     # who bid on what (a supplier once per project), and whether that bid won
+    # one row per raised flag with its project's date and spending, for the newest examples of each flag
+    "agg_state_flag": (
+        "code TEXT, project_id TEXT, value REAL, d TEXT, amount REAL",
+        """SELECT r.code, r.project_id, r.value, p.d, p.amount FROM red_flags r
+           JOIN agg_state_proj p ON p.project_id = r.project_id WHERE {project:r.project_id}""",
+        ("project_id", "code, d, project_id"),
+    ),
     "agg_state_bidder": (
         "project_id TEXT, supplier_id TEXT, won INTEGER",
         """SELECT b.project_id, t.supplier_id, max(coalesce(b.is_winner, 0)) FROM bids b
@@ -107,7 +114,8 @@ STATE: dict[str, tuple[str, str, tuple[str, ...]]] = {
         ("project_id, supplier_id, won", "supplier_id, project_id"),
     ),
 }
-#: The names the tables' SELECTs (and budget_links) read the state by.
+#: The names the tables' SELECTs (and budget_links) read the state by (the per-key lists read the
+#: tables themselves, by rowid).
 STATE_VIEWS = {"_spend": "agg_state_spend", "_proj": "agg_state_proj", "_win": "agg_state_win",
                "_bidder": "agg_state_bidder"}
 #: The keys an incremental build collects from a changed project's state rows, before and after.
@@ -169,17 +177,20 @@ TABLES: dict[str, tuple[str, str]] = {
     "agg_flag_examples": (
         "code TEXT, rank INTEGER, project_id TEXT, title TEXT, d TEXT, amount REAL, value REAL, "
         "PRIMARY KEY (code, rank)",
-        f"""SELECT code, rn, x.project_id, pr.title, d, amount, value FROM (SELECT * FROM (
-              SELECT r.code, r.project_id, r.value, p.d, p.amount,
-                     row_number() OVER (PARTITION BY r.code ORDER BY p.d DESC, r.project_id DESC) AS rn
-              FROM red_flags r JOIN _proj p ON p.project_id = r.project_id) WHERE rn <= {RECENT_PER_KEY}) x
+        f"""SELECT x.code, x.rn, x.project_id, pr.title, x.d, x.amount, x.value FROM (
+              SELECT t.code, t.project_id, t.value, t.d, t.amount,
+                     row_number() OVER (PARTITION BY t.code ORDER BY t.d DESC, t.project_id DESC) AS rn
+              FROM flag_definitions k
+              JOIN agg_state_flag t ON t.rowid IN (SELECT rowid FROM agg_state_flag WHERE code = k.code
+                                                   ORDER BY d DESC, project_id DESC LIMIT {RECENT_PER_KEY})) x
            JOIN projects pr ON pr.project_id = x.project_id""",
     ),
     "agg_newest_flagged": (
         "rank INTEGER PRIMARY KEY, project_id TEXT, title TEXT, d TEXT, amount REAL, codes TEXT, score REAL",
         f"""SELECT row_number() OVER (ORDER BY x.d DESC, x.project_id DESC), x.project_id, pr.title, x.d,
                   x.amount, x.codes, rs.score
-           FROM (SELECT * FROM _proj WHERE flagged ORDER BY d DESC, project_id DESC LIMIT {RECENT_PER_KEY}) x
+           FROM (SELECT * FROM agg_state_proj WHERE flagged ORDER BY d DESC, project_id DESC
+                 LIMIT {RECENT_PER_KEY}) x
            JOIN projects pr ON pr.project_id = x.project_id
            LEFT JOIN risk_scores rs ON rs.project_id = x.project_id""",
     ),
@@ -433,7 +444,8 @@ def _create_state(conn) -> None:
         conn.execute(f"CREATE TABLE [{table}] ({columns})")
         conn.execute(f"INSERT INTO [{table}] {_everything(select)}")
         for k, on in enumerate(indexes):
-            conn.execute(f"CREATE INDEX [idx_{table}_{k}] ON [{table}] ({on})")
+            columns, _, where = on.partition(" WHERE ")
+            conn.execute(f"CREATE INDEX [idx_{table}_{k}] ON [{table}] ({columns})" + (f" WHERE {where}" if where else ""))
     _state_views(conn)
 
 
