@@ -53,5 +53,5 @@ def test_flag_pages_show_applicability_and_calibration(client):
     text = client.get("/flags?lang=en").get_data(as_text=True)
     assert "it could be tested on" in text and "probably mis-calibrated" in text
     page = client.get("/flags/TH06?lang=en").get_data(as_text=True)
-    assert "Could be tested on" in page and "probably mis-calibrated" in page and "Fields needed" in page
+    assert "testable projects" in page and "probably mis-calibrated" in page and "Fields needed" in page
     assert "probably mis-calibrated" not in client.get("/flags/TH01?lang=en").get_data(as_text=True)

@@ -27,9 +27,7 @@ FACTS: dict[str, tuple[str, str, str]] = {
                         "ราคาที่ตกลงหรืองบประมาณ"),
     "date": ("julianday(substr(t.date, 1, 10)) IS NOT NULL", "announcement or award date", "วันที่ประกาศหรือวันที่ตกลง"),
     "buyer": ("p.buyer_id IS NOT NULL", "buyer", "หน่วยงานเจ้าของงบ"),
-    "contract_amounts": ("EXISTS (SELECT 1 FROM main.contracts c WHERE c.project_id = p.project_id "
-                         "AND c.currency = 'THB' AND c.award_amount > 0 AND c.contract_amount IS NOT NULL)",
-                         "contract and agreed amounts (THB)", "มูลค่าสัญญาและราคาที่ตกลง (บาท)"),
+    "contract_amounts": ("", "contract and agreed amounts (THB)", "มูลค่าสัญญาและราคาที่ตกลง (บาท)"),
     "unit_price": ("", "item unit prices with UNSPSC class and unit, 10+ comparable",
                    "ราคาต่อหน่วยพร้อมรหัส UNSPSC และหน่วยนับ ที่เทียบกันได้ 10 รายการขึ้นไป"),
     # organisations
@@ -44,7 +42,7 @@ FACTS: dict[str, tuple[str, str, str]] = {
                          "หน่วยงานที่มีการเสนอราคา 3 รายขึ้นไป"),
 }
 #: facts counted on their own (by the flag's rule or as organisations), not per project
-_OWN_COUNT = ("unit_price",)
+_OWN_COUNT = ("unit_price", "contract_amounts")
 _ORGANISATION_FACTS = ("tenderers", "suppliers", "buyers", "procuring_entities", "buyers_with_bids")
 PROCESS_FACTS = tuple(f for f in FACTS if f not in _ORGANISATION_FACTS and f not in _OWN_COUNT)
 
@@ -54,7 +52,7 @@ def is_organisational(code: str) -> bool:
 
 
 def count_testable(conn, enabled: dict[str, dict]) -> None:
-    """Into ``flag_testable``: each enabled flag's testable count (TH14 counts its own)."""
+    """Into ``flag_testable``: each enabled flag's testable count (TH04 and TH14 count their own)."""
     bits = " + ".join(f"CASE WHEN {FACTS[f][0]} THEN {1 << i} ELSE 0 END" for i, f in enumerate(PROCESS_FACTS))
     groups = conn.execute(f"""
         SELECT {bits} AS mask, p.ocds_method, count(*) FROM _p p
