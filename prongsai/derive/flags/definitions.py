@@ -179,7 +179,7 @@ _THAI = [
          'Reference price above the budget: (reference - budget) / budget * 100 > `min_pct_above`.')),
     Flag("TH06", "process", "medium", "มีผู้เสนอราคาน้อยกว่า 3 ราย", "Fewer than 3 bidders",
          "มีผู้เสนอราคาเพียง {bidders} ราย (น้อยกว่า {min_bidders} ราย) ทั้งที่เป็นวิธี{method}",
-         "only {bidders} bidder(s) (fewer than {min_bidders}) in a competitive procedure ({method})",
+         "only {bidders} bidder(s), fewer than {min_bidders}, in a competitive procedure: {method}",
          needs=('bidders',), defaults={"min_bidders": 3, "procurement_methods": 'open|selective'},
          doc=(
          'Fewer than `min_bidders` distinct bidders (from the bids, else numberOfTenderers) in a procedure '
