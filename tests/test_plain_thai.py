@@ -110,6 +110,7 @@ def test_names_in_english_where_known_and_as_published_otherwise():
     assert words.method("ตลาดอิเล็กทรอนิกส์ (e-market)", "th") == "ตลาดอิเล็กทรอนิกส์"
     assert words.announcement("15", "th") == "ประกาศราคากลาง" and words.announcement("W0", "en") == "winner announced"
     assert words.term("จ้างก่อสร้าง", "en") == "construction"
+    assert words.unit("เครื่อง", "en") == "unit" and words.unit("เครื่อง", "th") == "เครื่อง"
 
 
 def test_every_threshold_reads_in_words(demo_db):

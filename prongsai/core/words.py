@@ -193,3 +193,18 @@ def term(value, lang: str) -> str:
     if not value:
         return "–"
     return value if lang == "th" else TERMS_EN.get(value.strip(), value)
+
+
+#: Thai counting units (``items.unit``, normalised) in English.
+UNITS_EN = {"เครื่อง": "unit", "ชุด": "set", "ตัว": "piece", "อัน": "piece", "ชิ้น": "piece", "กก.": "kg",
+            "กิโลกรัม": "kg", "ลิตร": "litre", "เล่ม": "volume", "คัน": "vehicle", "แห่ง": "site", "หลัง": "building",
+            "เมตร": "metre", "ตร.ม.": "square metre", "กล่อง": "box", "ม้วน": "roll", "รีม": "ream", "คน": "person",
+            "เดือน": "month", "งาน": "job", "รายการ": "item"}
+
+
+def unit(value, lang: str) -> str:
+    """A Thai counting unit as published; in English its English name where known."""
+    if not value:
+        return "–"
+    text = str(value).strip()
+    return text if lang == "th" else UNITS_EN.get(text, text)

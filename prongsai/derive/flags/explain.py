@@ -77,6 +77,8 @@ def word(key: str, value, lang: str, evidence: dict, names: Names | None = None)
         return words.tax_id_status(value, lang)
     if key == "ratio":
         return words.times(value)
+    if key == "unit":
+        return words.unit(value, lang)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
     return words.count(value)
