@@ -38,12 +38,12 @@ _FY = ("(CAST(substr({d}, 1, 4) AS INTEGER) + 543 + (CAST(substr({d}, 6, 2) AS I
 _CODES = "json_each('[\"' || replace({t}.codes, ' ', '\",\"') || '\"]')"
 
 
-def _newest(kind: str, table: str, key: str) -> str:
-    """The newest RECENT_PER_KEY projects of each touched ``key`` of ``table``, read from the
-    (key, d, project_id) index: a few rows per key instead of sorting every project."""
+def _newest(kind: str, table: str, key: str, keys: str) -> str:
+    """The newest RECENT_PER_KEY projects of each touched ``key`` of ``table`` (the ``keys`` SELECT
+    names them), read from the (key, d, project_id) index: a few rows per key, not a sort of all."""
     return f"""SELECT '{kind}' AS scope, t.{key} AS key, t.project_id, t.d, t.amount, t.codes,
                   row_number() OVER (PARTITION BY t.{key} ORDER BY t.d DESC, t.project_id DESC) AS rn
-           FROM (SELECT DISTINCT {key} FROM {table} WHERE {key} IS NOT NULL AND {{{kind}:{key}}}) k
+           FROM ({keys}) k
            JOIN {table} t ON t.rowid IN (SELECT rowid FROM {table} WHERE {key} = k.{key}
                                          ORDER BY d DESC, project_id DESC LIMIT {RECENT_PER_KEY})"""
 
@@ -194,22 +194,11 @@ TABLES: dict[str, tuple[str, str]] = {
            JOIN projects pr ON pr.project_id = x.project_id
            LEFT JOIN risk_scores rs ON rs.project_id = x.project_id""",
     ),
-    "agg_recent": (
-        "scope TEXT, key TEXT, rank INTEGER, project_id TEXT, title TEXT, d TEXT, amount REAL, codes TEXT, "
-        "PRIMARY KEY (scope, key, rank)",
-        f"""SELECT scope, key, rn, x.project_id, pr.title, x.d, x.amount, x.codes FROM (
-              {_newest('agency', 'agg_state_proj', 'buyer_id')}
-              UNION ALL
-              {_newest('province', 'agg_state_proj', 'province')}
-              UNION ALL
-              {_newest('supplier', 'agg_state_win', 'supplier_id')}) x
-           JOIN projects pr ON pr.project_id = x.project_id""",
-    ),
     "agg_agency": (
         "agency_id TEXT PRIMARY KEY, projects INTEGER, budget REAL, contracts INTEGER, amount REAL, "
         "flagged_projects INTEGER, first_date TEXT, last_date TEXT",
         """SELECT buyer_id, count(*), total(budget), sum(contracts), total(amount), sum(flagged), min(d), max(d)
-           FROM _proj WHERE buyer_id IS NOT NULL AND {agency:buyer_id} GROUP BY buyer_id""",
+           FROM _proj WHERE buyer_id IS NOT NULL AND {project:project_id} GROUP BY buyer_id""",
     ),
     "agg_agency_month": (
         "agency_id TEXT, month TEXT, contracts INTEGER, amount REAL, PRIMARY KEY (agency_id, month)",
@@ -285,6 +274,21 @@ TABLES: dict[str, tuple[str, str]] = {
         f"""SELECT w.supplier_id, c.value, count(*) FROM _win w, {_CODES.format(t='w')} c
            WHERE w.flagged AND {{supplier:w.supplier_id}} GROUP BY 1, 2""",
     ),
+    # after agg_agency and agg_supplier, which name the agencies and suppliers with projects
+    "agg_recent": (
+        "scope TEXT, key TEXT, rank INTEGER, project_id TEXT, title TEXT, d TEXT, amount REAL, codes TEXT, "
+        "PRIMARY KEY (scope, key, rank)",
+        f"""SELECT scope, key, rn, x.project_id, pr.title, x.d, x.amount, x.codes FROM (
+              {_newest('agency', 'agg_state_proj', 'buyer_id',
+                       'SELECT agency_id AS buyer_id FROM agg_agency WHERE {agency:agency_id}')}
+              UNION ALL
+              {_newest('province', 'agg_state_proj', 'province', 'SELECT DISTINCT province FROM agg_state_proj '
+                       'WHERE province IS NOT NULL AND {province:province}')}
+              UNION ALL
+              {_newest('supplier', 'agg_state_win', 'supplier_id',
+                       'SELECT supplier_id FROM agg_supplier WHERE wins > 0 AND {supplier:supplier_id}')}) x
+           JOIN projects pr ON pr.project_id = x.project_id""",
+    ),
     # the biggest winners overall, read from agg_supplier (which an incremental build keeps current)
     "agg_top_suppliers": (
         "rank INTEGER PRIMARY KEY, supplier_id TEXT, name TEXT, projects INTEGER, amount REAL",
@@ -342,7 +346,7 @@ PROJECT_INDEXES = [
 KEYED: dict[str, tuple[tuple[str, str, str], ...]] = {
     "agg_recent": (("agency", "key", "scope = 'agency'"), ("province", "key", "scope = 'province'"),
                    ("supplier", "key", "scope = 'supplier'")),
-    **{table: (("agency", "agency_id", "1"),) for table in ("agg_agency", "agg_agency_supplier")},
+    "agg_agency_supplier": (("agency", "agency_id", "1"),),
     **{table: (("supplier", "supplier_id", "1"),) for table in (
         "agg_supplier", "agg_supplier_fy", "agg_supplier_agency", "agg_supplier_rival", "agg_supplier_flag")},
 }
@@ -350,8 +354,9 @@ KEYED: dict[str, tuple[tuple[str, str, str], ...]] = {
 #: Tables whose columns past their key are counts and sums over projects: an incremental build adds
 #: the changed projects' rows as they are now and takes away those they had (the same SELECT over
 #: ``{project:...}``, before and after the state is rewritten) instead of a pass over every project.
-#: table -> (key columns, summed columns, what a row needs to stay)
+#: table -> (key columns, summed columns, what a row needs to stay); ``AFTER_ADDING`` sets the rest.
 ADDITIVE: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
+    "agg_agency": (("agency_id",), ("projects", "budget", "contracts", "amount", "flagged_projects"), "projects > 0"),
     "agg_spend_month": (("month", "fiscal_year"), ("contracts", "amount"), "contracts > 0"),
     "agg_spend_fy": (("fiscal_year",), ("contracts", "amount", "projects", "budget", "flagged_projects"),
                      "contracts + projects > 0"),
@@ -364,6 +369,14 @@ ADDITIVE: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
     "agg_agency_flag": (("agency_id", "code"), ("projects",), "projects > 0"),
     "agg_province_flag": (("province", "code"), ("projects",), "projects > 0"),
     "flag_summary": (("province", "fiscal_year", "code"), ("projects", "budget"), "projects > 0"),
+}
+
+#: The first and last date of each touched agency, from the (buyer_id, d) index.
+AFTER_ADDING = {
+    "agg_agency": """UPDATE agg_agency SET
+        first_date = (SELECT min(d) FROM agg_state_proj WHERE buyer_id = agg_agency.agency_id),
+        last_date = (SELECT max(d) FROM agg_state_proj WHERE buyer_id = agg_agency.agency_id)
+        WHERE {agency:agency_id}""",
 }
 
 _KEY = re.compile(r"\{(\w+):([\w.]+)\}")
@@ -405,6 +418,8 @@ def build(db, changed: set[str] | None = None) -> None:
                 conn.execute(f"CREATE TABLE [{table}] ({columns})")
             elif table in ADDITIVE:
                 add_changes(conn, table, select, *ADDITIVE[table])
+                if table in AFTER_ADDING:
+                    conn.execute(_scoped(AFTER_ADDING[table]))
                 continue
             elif table in KEYED:
                 for kind, column, rows in KEYED[table]:
