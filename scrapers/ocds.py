@@ -710,14 +710,9 @@ def _load_in_workers(run: SourceRun, pool, n: int, path: pathlib.Path, url: str,
         _load_mapped(run, ((workers.unplain(r), p) for data in workers.ordered(pool, tasks, n)
                            for r, p in marshal.loads(data)[1]), url)
         return
-    compiled_only = True
     for data in workers.ordered(pool, tasks, n):
-        partial, rows = marshal.loads(data)
-        compiled_only = compiled_only and not partial
-        run.load_staged(*rows)
-    if compiled_only:
-        run.flush()
-        _prune(run)
+        run.load_staged(*marshal.loads(data)[1])
+    # no _prune: every table started empty, so no row is older than this run
 
 
 #: child table -> link tables hanging from its rows (removed with them).
@@ -739,6 +734,8 @@ def _prune(run: SourceRun) -> None:
     for table, links in _CHILDREN.items():
         for link, key in links:
             conn.execute(f"DELETE FROM {link} WHERE {key} IN ({stale.format(t=table)})", args)
+        conn.execute(f"INSERT OR IGNORE INTO run_touched SELECT ?, 'project', project_id FROM {table} "
+                     f"WHERE id IN ({stale.format(t=table)})", (run.id, *args))
         conn.execute("INSERT INTO changes (table_name, row_id, project_id, field, old_value, new_value, seen_at, "
                      f"source_run_id) SELECT '{table}', id, project_id, '(removed)', id, NULL, ?, ? "
                      f"FROM {table} WHERE id IN ({stale.format(t=table)})", (run.seen_at, run.id, *args))

@@ -43,6 +43,13 @@ What the run guarantees:
   enforcement on, a dropped one would turn a parent insert after an orphaned child into a table scan),
   and it writes through the rollback journal rather than WAL when no other connection is attached.
 
+- ``run_touched`` gets, in the run's transaction, the project, agency and supplier of every row
+  the run inserted, amended, filled or removed (a link row: the project of the row it hangs
+  from); a first load writes one ``all`` row instead. Rows only seen again are not in it, so an
+  incremental build reads what a refresh changed without scanning every table's ``last_seen``.
+- A first load can be prepared by worker processes (``scrapers.workers``): :func:`staged` does
+  in a worker what a flush would insert, :meth:`SourceRun.load_staged` writes it.
+
 Errors a user can act on subclass :class:`ScrapeError` (a ``UserError``: one line, exit 1).
 """
 from __future__ import annotations
@@ -70,6 +77,8 @@ from scrapers.records import Records
 MAX_BAD_SHARE = 0.05
 PROVENANCE = ("source", "source_url", "fetched_at", "content_sha256", "first_seen", "last_seen")
 _IN_CHUNK = 500
+#: ``run_touched.kind`` of a table's own keys; any other table with a ``project_id`` records its project.
+_TOUCH_KINDS = {"projects": "project", "agencies": "agency", "suppliers": "supplier"}
 _DONE_LIMIT = 100_000
 
 
@@ -218,6 +227,7 @@ class SourceRun:
         self._done: dict[str, set] = {}
         self._done_count = 0
         self._deferred_indexes: list[str] = []
+        self._touched: dict[str, set] = {}
         self._bulk = False  # foreign keys checked once before commit (see the module docstring)
         self._stack = contextlib.ExitStack()
         self._update = lambda n=1: None
@@ -312,6 +322,8 @@ class SourceRun:
                     self._check_bad_share()
                     self._rebuild_indexes()
                     self._check_foreign_keys()
+                    if self._bulk:
+                        self.db.conn.execute("INSERT OR IGNORE INTO run_touched VALUES (?, 'all', '')", (self.id,))
                     self._finish("ok", None)  # in the run's transaction: committed with its rows
                     conn.execute("COMMIT")
                 except BaseException as failure:
@@ -485,6 +497,45 @@ class SourceRun:
                 self._flush_links(table, rows)
                 rows.clear()
         self._buffered = 0
+        self._record_touched()
+
+    # --- what the run changed (run_touched) --------------------------------------------------
+    def touched(self, table: str, keys) -> None:
+        """Rows of ``table`` (by primary key) this run inserted, amended, filled or is about to
+        remove: recorded in ``run_touched`` by project, agency or supplier at the next flush. A
+        first load records nothing row by row: one ``all`` row says everything is new."""
+        if not self._bulk:
+            self._touched.setdefault(table, set()).update(keys)
+
+    def _record_touched(self) -> None:
+        conn, run = self.db.conn, self.id
+        for table, keys in self._touched.items():
+            keys = list(keys)
+            kind = _TOUCH_KINDS.get(table)
+            if kind:
+                conn.executemany("INSERT OR IGNORE INTO run_touched VALUES (?, ?, ?)",
+                                 [(run, kind, str(k)) for k in keys])
+                continue
+            pk = self._primary_key(table)
+            if "project_id" not in self._columns[table]:
+                continue  # not procurement (budget lines)
+            for i in range(0, len(keys), _IN_CHUNK):
+                chunk = keys[i:i + _IN_CHUNK]
+                conn.execute(f"INSERT OR IGNORE INTO run_touched SELECT ?, 'project', project_id FROM [{table}] "
+                             f"WHERE project_id IS NOT NULL AND [{pk}] IN ({','.join('?' * len(chunk))})", (run, *chunk))
+        self._touched.clear()
+
+    def _touched_links(self, table: str, cols: tuple, values: list) -> None:
+        """A link row inserted changes the project of the row it hangs from (its parent with a
+        ``project_id``); every parent named in the batch is recorded (a superset)."""
+        if self._bulk:
+            return
+        conn = self.db.conn
+        for _, _, parent, column, *_ in conn.execute(f"PRAGMA foreign_key_list([{table}])").fetchall():
+            if column in cols and parent not in _TOUCH_KINDS and \
+                    "project_id" in {r[1] for r in conn.execute(f"PRAGMA table_info([{parent}])")}:
+                at = cols.index(column)
+                self.touched(parent, {row[at] for row in values})
 
     def _remember(self, table: str, written: dict) -> None:
         """Keys written in this run (bounded): later records for them are dropped unread. Over
@@ -554,6 +605,7 @@ class SourceRun:
         before = self.db.conn.total_changes
         self.db.conn.executemany(self._insert_sql(table, cols), params)
         self.rows_changed += self.db.conn.total_changes - before
+        self.touched(table, (item.row[self._pk[table]] for item in items))
 
     def _insert_sql(self, table: str, cols: tuple) -> str:
         names = ", ".join(f"[{c}]" for c in (*cols, *PROVENANCE))
@@ -619,6 +671,10 @@ class SourceRun:
             sets = ", ".join(f"[{c}] = ?" for c in (*filled, "last_seen"))
             conn.executemany(f"UPDATE [{table}] SET {sets} WHERE [{pk}] = ?", rows)
             self.rows_changed += len(rows)
+            self.touched(table, (row[-1] for row in rows))
+        key_at = cols.index(pk)
+        self.touched(table, (row[key_at] for row in writes.inserts))
+        self.touched(table, (row[-1] for row in writes.updates))
         self.log_changes(writes.changes)
         self.rows_changed += len(writes.inserts) + len(writes.updates)
 
@@ -630,6 +686,7 @@ class SourceRun:
             "source_run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(table, str(key), project, field, _text(old), _text(new), self.seen_at, self.id)
              for table, key, project, field, old, new in changes])
+        self.touched("projects", {project for _, _, project, *_ in changes if project is not None})
 
     def _is_fresh(self, table: str) -> bool:
         """Was ``table`` empty when this run began? Then its secondary indexes (not on a foreign
@@ -674,7 +731,9 @@ class SourceRun:
         for cols, values in by_cols.items():
             before = self.db.conn.total_changes
             self.db.conn.executemany(self._link_sql(table, cols), values)
-            self.rows_changed += self.db.conn.total_changes - before
+            if self.db.conn.total_changes > before:
+                self.rows_changed += self.db.conn.total_changes - before
+                self._touched_links(table, cols, values)
 
     @staticmethod
     def _link_sql(table: str, cols: tuple) -> str:

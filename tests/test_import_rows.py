@@ -58,8 +58,13 @@ def _amended(path, tmp_path):
     return out
 
 
+#: Not the loaders' rows: the schema's migrations, and ``run_touched`` (schema v4, added after the
+#: digests were recorded; its own tests are in test_scrapers_store.py).
+NOT_COMPARED = {"schema_version", "run_touched"}
+
+
 def _digest(db):
-    return {t: list(v) for t, v in table_digests(db).items() if v[0]}
+    return {t: list(v) for t, v in table_digests(db).items() if v[0] and t not in NOT_COMPARED}
 
 
 def _run(load, db, path, name) -> str:
@@ -100,7 +105,15 @@ def datagoth_scenarios(tmp_path) -> dict:
     return out
 
 
-RECORDED = json.loads((FIXTURES / "import_rows.json").read_text(encoding="utf-8"))
+def _compared(recorded):
+    """A recorded scenario (``[results, tables]``, or tables alone) without :data:`NOT_COMPARED`."""
+    if isinstance(recorded, dict):
+        return {t: d for t, d in recorded.items() if t not in NOT_COMPARED}
+    return [recorded[0], _compared(recorded[1])]
+
+
+RECORDED = {kind: {name: _compared(value) for name, value in scenarios.items()}
+            for kind, scenarios in json.loads((FIXTURES / "import_rows.json").read_text(encoding="utf-8")).items()}
 
 
 @needs_shared

@@ -391,6 +391,8 @@ def test_what_a_compiled_release_no_longer_lists_is_removed(tmp_path):
     removed = db.execute("SELECT table_name, row_id FROM changes WHERE field = '(removed)' ORDER BY 1").fetchall()
     assert removed == [("awards", "ocds-x-1/a1"), ("bids", "ocds-x-1/b2")]
     assert run.rows_changed == 2
+    assert db.execute("SELECT kind, key FROM run_touched WHERE source_run_id = ?", (run.id,)).fetchall() == [
+        ("project", "ocds-x-1")]  # for an incremental build: the project whose rows were removed
 
 
 def test_a_compiled_release_removes_its_dropped_rows_of_a_project_another_source_stored(tmp_path):

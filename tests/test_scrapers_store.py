@@ -344,3 +344,45 @@ def test_a_locked_database_is_one_clear_error(tmp_path):
             pass
     other.execute("ROLLBACK")
     assert q(db, "SELECT count(*) FROM source_runs") == [(0,)]  # nothing could be written meanwhile
+
+
+# --- run_touched: what each run changed, for incremental builds --------------------------------
+
+def _touched(db, run):
+    return sorted(q(db, "SELECT kind, key FROM run_touched WHERE source_run_id = ?", run.id))
+
+
+def test_a_first_load_says_everything_is_new_in_one_row(tmp_db):
+    run = _load(tmp_db)
+    assert run.first_load and _touched(tmp_db, run) == [("all", "")]
+
+
+def test_a_rerun_touches_nothing_and_a_change_names_its_project(tmp_db):
+    _load(tmp_db)
+    assert _touched(tmp_db, _load(tmp_db)) == []
+    assert _touched(tmp_db, _load(tmp_db, budget=400000.0)) == [("project", "64097344169")]
+
+
+def test_new_rows_fills_and_links_name_their_project_agency_or_supplier(tmp_db):
+    _load(tmp_db)
+    with SourceRun(tmp_db, "test", target=URL) as run:
+        run.upsert("agencies", {"id": "name:กรมชลประทาน", "province": "ลำปาง"}, overwrite=False)  # a fill
+        _project(run, pid="65000000001")  # a new project
+        run.upsert("awards", {"id": "64097344169/1", "project_id": "64097344169", "amount": 1.0})  # a new child
+        run.upsert("suppliers", {"id": "0105536000003", "name_th": "บริษัท ก"})
+        run.link("award_suppliers", {"award_id": "64097344169/1", "supplier_id": "0105536000003"})
+    assert _touched(tmp_db, run) == [("agency", "name:กรมชลประทาน"), ("project", "64097344169"),
+                                     ("project", "65000000001"), ("supplier", "0105536000003")]
+    with SourceRun(tmp_db, "test", target=URL) as again:  # the link again: nothing new
+        again.link("award_suppliers", {"award_id": "64097344169/1", "supplier_id": "0105536000003"})
+    assert _touched(tmp_db, again) == []
+
+
+def test_a_failed_run_leaves_no_touched_rows(tmp_db):
+    _load(tmp_db)
+    with pytest.raises(RuntimeError):
+        with SourceRun(tmp_db, "test", target=URL) as run:
+            _project(run, budget=1.0)
+            run.flush()
+            raise RuntimeError("boom")
+    assert q(tmp_db, "SELECT count(*) FROM run_touched WHERE source_run_id = ?", run.id) == [(0,)]
