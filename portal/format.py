@@ -118,6 +118,11 @@ def term(value) -> str:
     return words.term(value, lang())
 
 
+def unit_name(value) -> str:
+    """A Thai counting unit; in English its English name where known."""
+    return words.unit(value, lang()) if value else ""
+
+
 def role(org_type) -> str:
     """An organisation's part in a flag (``buyer``, ``procuring_entity``, ``tenderer``) in words."""
     from prongsai.derive.flags.explain import SCOPE_NAMES
@@ -164,7 +169,7 @@ def tilde(value) -> str:
 FILTERS = {"money": money, "label": label, "tilde": tilde, "number": number, "baht": baht, "baht_short": baht_short, "date": date, "moment": moment, "month": month,
            "fiscal_year_label": fiscal_year_label, "percent": percent, "evidence": evidence,
            "method_name": method_name, "ministry_name": ministry_name, "announcement": announcement,
-           "term": term, "role": role}
+           "term": term, "role": role, "unit_name": unit_name}
 
 
 def _path(*parts: str) -> str:
