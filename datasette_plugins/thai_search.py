@@ -13,8 +13,9 @@ from urllib.parse import parse_qsl, urlencode
 
 from datasette import hookimpl
 from datasette.filters import FilterArguments
+from datasette.utils.asgi import Forbidden
 
-from prongsai.derive.search_index import ROWID_MASK, SEARCHES, fold, fts_table, text_match
+from prongsai.derive.search_index import ROWID_MASK, SEARCHES, VERSION, fold, fts_table, text_match
 
 DATABASE = "procurement"
 FALLBACK_ARG = "_contains"
@@ -66,6 +67,10 @@ def filters_from_request(request, database, table, datasette):
 
     async def inner():
         db = datasette.get_database(database)
+        version = (await db.execute("SELECT value FROM meta WHERE key = 'search_index'")).first()
+        if version is None or version[0] != VERSION:
+            raise Forbidden("The search index of this database is missing or of another version: "
+                            "run prongsai build.")
         clauses, params, described = [], {}, []
         fts = fts_table(table)
         source_rowid = f"rowid & {ROWID_MASK}" if table == "projects" else "rowid"

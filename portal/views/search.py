@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from portal.db import TooSlow, get_db, query_within
+from portal.db import TooSlow, get_db, get_meta, query_within
 from portal.flagtext import definitions
 from portal.params import MAX_PAGE, BadParameter, choice_arg, page_arg
 from portal.provinces import TILES
 from portal.views.main import fiscal_years
+from prongsai.derive.search_index import VERSION as INDEX_VERSION
 from prongsai.derive.search_index import ROWID_MASK, fts_table, project_key, projects_match, text_match, text_table
 
 bp = Blueprint("search", __name__)
@@ -90,7 +91,7 @@ def _projects(q: str, filters: dict, page: int, names: dict) -> tuple[list, dict
 
     A query that is exactly a project number puts that project first on the first page."""
     db = get_db()
-    if not _has_fts():
+    if not _has_index():
         raise TooSlow()
     facets = {"fiscal_year": int(filters["fiscal_year"]) if filters["fiscal_year"] else None,
               "method": filters["method"], "province": filters["province"], "flag": filters["flag"],
@@ -156,8 +157,9 @@ def _exact_project(q: str, facets: dict):
     return {"row": row, "key": key}
 
 
-def _has_fts(table: str = FTS_TABLE) -> bool:
-    return get_db().execute("SELECT 1 FROM sqlite_master WHERE name = ?", [table]).fetchone() is not None
+def _has_index() -> bool:
+    """Whether ``prongsai build`` wrote the search index this code reads."""
+    return get_meta("search_index") == INDEX_VERSION
 
 
 def _organisations(table: str, q: str, columns: str, joins: str, exact: str) -> list:
@@ -165,7 +167,7 @@ def _organisations(table: str, q: str, columns: str, joins: str, exact: str) -> 
     every word, biggest spenders first among the first 500 matches."""
     db = get_db()
     found = query_within(f"SELECT {columns} FROM [{table}] t {joins} WHERE {exact}", [q], SEARCH_SECONDS)
-    match = text_match(db, table, q) if _has_fts(fts_table(table)) else None
+    match = text_match(db, table, q) if _has_index() else None
     if match is not None:
         fts = fts_table(table)
         found += query_within(

@@ -28,6 +28,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from prongsai.core.schema import set_meta
 from prongsai.core.thai import to_arabic_digits
 
 #: table -> (key column, searchable columns). metadata.yml points each table's fts_table here.
@@ -37,6 +38,8 @@ SEARCHES = {
     "agencies": ("id", ("name_th", "name_en", "ministry")),
 }
 
+#: ``meta.search_index``: the layout below; readers ignore an index of another layout.
+VERSION = "2"
 #: FTS5 trigram matches nothing shorter than this many code points.
 TRIGRAM = 3
 #: appended twice to every indexed text: the last two characters start trigrams too.
@@ -185,6 +188,7 @@ def build(db) -> None:
             conn.execute(f"INSERT INTO [{terms_table(table)}] SELECT term, doc FROM temp.vocab WHERE term < char(?)",
                          [_FACET_MARK])
             conn.execute("DROP TABLE temp.vocab")
+        set_meta(db, search_index=VERSION)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
