@@ -8,10 +8,12 @@ Entry points:
 - ``release_records(release)`` is the pure mapping: one compiled release -> its ``Records``.
 - ``prongsai scrape ocds --file PATH | --url URL | --bangkok YEAR``.
 
-Reading streams (``ijson`` for JSON documents, line by line for JSON Lines) with flat memory;
-releases of a release package are spooled to a temporary SQLite file and merged per ocid with
-``ocdsmerge``, which needs the release schema: read from ``$PRONGSAI_OCDS_SCHEMA_DIR``, else the
-OCDS 1.1.5 copy shipped in ``scrapers/ocds_schema/``.
+Reading streams (``ijson`` for JSON documents, line by line for JSON Lines, parsed by ``orjson``)
+with flat memory; JSON Lines of :data:`PARALLEL_FROM` bytes or more are parsed and mapped by
+worker processes while this one writes (``scrapers.workers``; on a first load the workers also
+prepare the inserts). Releases of a release package are spooled to a temporary SQLite file and
+merged per ocid with ``ocdsmerge``, which needs the release schema: read from
+``$PRONGSAI_OCDS_SCHEMA_DIR``, else the OCDS 1.1.5 copy shipped in ``scrapers/ocds_schema/``.
 
 Bad input: a JSON document that does not parse fails the run (nothing kept); a bad line of JSON
 Lines, a release without ``ocid`` or with an unreadable amount is quarantined (the 5 % rule of
