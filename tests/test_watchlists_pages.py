@@ -134,3 +134,11 @@ def test_a_search_can_be_followed_with_its_filters(client):
     assert "kind=search" in link and "page" not in link
     assert client.get(link).status_code == 200
     assert "/watch/follow" not in client.get("/search").get_data(as_text=True)
+
+
+def test_without_the_encryption_key_following_by_email_waits_and_says_why(demo_db, tmp_path):
+    from portal import create_app
+
+    app = create_app({"DATABASE": str(demo_db), "COMPLAINTS_DATABASE": str(tmp_path / "c.db"), "SECRET_KEY": "x"})
+    r = app.test_client().get("/watch/follow?kind=province&key=น่าน")
+    assert r.status_code == 503 and "ฟีด Atom" in r.get_data(as_text=True)

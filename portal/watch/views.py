@@ -7,8 +7,8 @@ that link is itself the secret (an HMAC under the server's key), so it is exempt
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 
 from portal.complaints.db import get_cdb
 from portal.db import get_db
@@ -143,6 +143,17 @@ def unsubscribe(token):
     if ended is None:
         return render_template("watch/unsubscribed.html", unknown=True), 404
     return render_template("watch/unsubscribed.html", unknown=False)
+
+
+@bp.before_request
+def key_set():
+    """Without the encryption key no contact can be kept: following by e-mail waits for it (stopping
+    needs no key)."""
+    if request.endpoint == "watch.follow" and current_app.extensions.get("complaints_disabled"):
+        message = _("Following by e-mail is switched off on this server until its operator sets the encryption "
+                    "key. The Atom feeds work meanwhile.")
+        return render_template("complaints/error.html", status=503, message=message), 503
+    return None
 
 
 @bp.after_request
