@@ -28,10 +28,12 @@ $(STAMP): requirements.txt pyproject.toml
 
 # Refresh the message catalogs after changing translatable text.
 translations: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg --ignore-dirs='.* ._ complaints' -k _l -o portal/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg --ignore-dirs='.* ._ complaints watch' -k _l -o portal/translations/messages.pot .
 	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching
 	$(BIN)/pybabel extract -F portal/complaints/babel.cfg -k _l -o portal/complaints/translations/messages.pot .
 	$(BIN)/pybabel update -i portal/complaints/translations/messages.pot -d portal/complaints/translations --no-fuzzy-matching
+	$(BIN)/pybabel extract -F portal/watch/babel.cfg -k _l -o portal/watch/translations/messages.pot .
+	$(BIN)/pybabel update -i portal/watch/translations/messages.pot -d portal/watch/translations --no-fuzzy-matching
 
 bench: $(STAMP)
 	@for b in $(filter-out bench/harness.py,$(wildcard bench/*.py)); do echo "== $$b"; $(BIN)/python $$b || exit 1; done
