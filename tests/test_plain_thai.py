@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 
 import pytest
+from conftest import SHARED, needs_shared
 
 from prongsai.core import words
 from prongsai.core.thai import normalize_name, tax_id_check_digit
@@ -214,3 +215,26 @@ def test_the_project_page_says_so_as_a_note_not_a_flag(twin_db, tmp_path):
     page = visible_text(client.get(f"/projects/{pid}?lang=th").get_data(as_text=True))
     assert "ข้อสังเกตเกี่ยวกับข้อมูล" in page and raw in page and twin in page
     assert "ไม่ใช่ธงแดง" in page
+
+
+@needs_shared
+def test_the_real_record_from_the_issue_is_one_supplier_without_th13(tmp_path):
+    """data.go.th's drone-market sample: the same company as 3.0556E+11 (FY2564-2567) and 0305560001659 (FY2568)."""
+    from prongsai.derive.build import run_build
+    from scrapers import datagoth
+
+    path = tmp_path / "procurement.db"
+    datagoth.load_file(path, SHARED / "data" / "thai" / "egp-contracts-datagoth-dronemarket" / "ics_egp_contracts.csv")
+    run_build(path)
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT twin_id, tax_id_raw FROM supplier_twins").fetchall() == [("0305560001659", "3.0556E+11")]
+    assert db.execute("SELECT supplier_id, projects FROM agg_top_suppliers").fetchall() == [("0305560001659", 5)]
+    assert db.execute("SELECT count(*) FROM red_flags WHERE code = 'TH13'").fetchone()[0] == 0
+    db.close()
+    # the same file again: its damaged ids come back and the next build joins them again
+    datagoth.load_file(path, SHARED / "data" / "thai" / "egp-contracts-datagoth-dronemarket" / "ics_egp_contracts.csv")
+    run_build(path)
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT count(*) FROM contracts WHERE supplier_id LIKE 'x:%'").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM changes").fetchone()[0] == 0
+    db.close()
