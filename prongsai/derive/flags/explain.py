@@ -52,6 +52,15 @@ def _fields(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
+#: the other keys with words of their own: (value, lang) -> text
+BY_KEY: dict[str, Callable] = {
+    **{key: words.date for key in DATES},
+    "fiscal_year": words.fiscal_year, "procurement_method": words.ocds_method,
+    "procurement_methods": words.ocds_methods, "method": words.method, "tax_id_status": words.tax_id_status,
+    "unit": words.unit, "ratio": lambda value, lang: words.times(value),
+}
+
+
 def word(key: str, value, lang: str, evidence: dict, names: Names | None = None) -> str:
     """One evidence (or setting) value in words, by its key."""
     if key in OPTIONAL:
@@ -60,25 +69,11 @@ def word(key: str, value, lang: str, evidence: dict, names: Names | None = None)
         return words.money(value, evidence.get("currency"), lang)
     if key.endswith("_pct") or key.startswith("pct_"):
         return words.percent_points(value, lang)
-    if key in DATES:
-        return words.date(value, lang)
     if key in SUPPLIERS:
         name = names(str(value)) if names else None
         return name or (f"รหัส {value}" if lang == "th" else f"no. {value}")
-    if key == "fiscal_year":
-        return words.fiscal_year(value, lang)
-    if key == "procurement_method":
-        return words.ocds_method(value, lang)
-    if key == "procurement_methods":
-        return words.ocds_methods(value, lang)
-    if key == "method":
-        return words.method(value, lang)
-    if key == "tax_id_status":
-        return words.tax_id_status(value, lang)
-    if key == "ratio":
-        return words.times(value)
-    if key == "unit":
-        return words.unit(value, lang)
+    if key in BY_KEY:
+        return BY_KEY[key](value, lang)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
     return words.count(value)
