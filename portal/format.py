@@ -20,6 +20,7 @@ from portal.i18n import gettext as _
 from prongsai.core import words
 from prongsai.core.thai import BE_OFFSET, MONTH_ABBR_TH, THAI_TZ
 from prongsai.core.words import MONTH_ABBR_EN
+from prongsai.derive.flags.explain import SCOPE_NAMES
 
 
 def is_thai() -> bool:
@@ -125,8 +126,6 @@ def unit_name(value) -> str:
 
 def role(org_type) -> str:
     """An organisation's part in a flag (``buyer``, ``procuring_entity``, ``tenderer``) in words."""
-    from prongsai.derive.flags.explain import SCOPE_NAMES
-
     return SCOPE_NAMES[lang()].get(org_type, org_type)
 
 
