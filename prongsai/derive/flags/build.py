@@ -109,8 +109,7 @@ def build(db, settings_path=None, thai_settings_path=None) -> dict:
             # flag by flag, as computed: sorting 600k wide rows by project costs more than it saves
             conn.execute(f"""
                 INSERT INTO {_stage(conn, "red_flags")}
-                SELECT p.project_id, f.code, f.value, f.evidence, ? FROM ({_results('process_hits')}) f
-                JOIN _p p ON p.pid = f.pid""", [computed_at])
+                SELECT project_id, code, value, evidence, ? FROM ({_results('process_hits')})""", [computed_at])
 
             def staged_by_the_second():
                 meta.update(others.result())
@@ -129,9 +128,20 @@ def build(db, settings_path=None, thai_settings_path=None) -> dict:
 
 
 def _keep_results(conn, schema: str) -> None:
-    """Copy this connection's temporary results to ``schema``, where the other connection can read them."""
+    """Copy this connection's temporary results to ``schema``, where the other connection can read them.
+
+    Done on both connections at once, so each also looks up its raised flags' project ids (to be
+    published) and counts them per code (``flag_applicability``), rather than leaving it all to
+    the end, when one connection alone publishes.
+    """
     for name in (*dict(_RESULTS), *DERIVED):
-        conn.execute(f"CREATE TABLE {schema}.{name} AS SELECT * FROM temp.{name}")
+        if name == "process_hits":  # in the order computed (CROSS JOIN keeps it): see ``build``
+            conn.execute(f"CREATE TABLE {schema}.{name} AS SELECT f.*, p.project_id FROM temp.{name} f "
+                         f"CROSS JOIN _p p ON p.pid = f.pid")
+        else:
+            conn.execute(f"CREATE TABLE {schema}.{name} AS SELECT * FROM temp.{name}")
+    conn.execute(f"CREATE TABLE {schema}.fired AS SELECT 'process' AS scope, code, count(*) AS n FROM temp.process_hits "
+                 f"GROUP BY code UNION ALL SELECT 'organisation', code, count(*) FROM temp.org_hits GROUP BY code")
 
 
 def _results(table: str) -> str:
@@ -252,9 +262,10 @@ def _enabled(cardinal_settings, thai_settings) -> dict[str, dict]:
 def _applicability(conn, max_fired_pct: float, computed_at: str) -> list[tuple]:
     """``flag_applicability`` rows from both connections' testable counts and raised flags."""
     testable = dict(conn.execute(_results("flag_testable")).fetchall())
-    fired = dict(conn.execute(f"SELECT code, count(*) FROM ({_results('process_hits')}) GROUP BY code "
-                              f"UNION ALL SELECT code, count(*) FROM ({_results('org_hits')}) "
-                              f"WHERE code NOT IN (SELECT code FROM ({_results('process_hits')})) GROUP BY code"))
+    counts: dict[str, dict[str, int]] = {"process": {}, "organisation": {}}
+    for scope, code, n in conn.execute(_results("fired")):
+        counts[scope][code] = counts[scope].get(code, 0) + n
+    fired = counts["organisation"] | counts["process"]  # a flag raised on projects counts its projects
     return applicability.rows(testable, fired, max_fired_pct, computed_at)
 
 
