@@ -51,4 +51,9 @@ def explain(code: str, evidence_json, definition: dict | None, names: dict | Non
     else:
         template = (definition or {}).get("explanation") or ""
         text = flag_words.fill(template, evidence, lang(), names.get) or (definition or {}).get("title") or code
-    return text[:1].upper() + text[1:]  # a sentence on its own (Thai has no case)
+    return sentence(text)
+
+
+def sentence(text: str) -> str:
+    """A text shown on its own starts with a capital (Thai has no case)."""
+    return text[:1].upper() + text[1:]

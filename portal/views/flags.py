@@ -6,7 +6,7 @@ from flask import Blueprint, abort, render_template
 
 from portal.cache import cached_page
 from portal.db import get_db
-from portal.flagtext import definitions, explain, supplier_names
+from portal.flagtext import definitions, explain, sentence, supplier_names
 from portal.format import evidence as parse_evidence, lang
 from portal.views.network import has_table
 from prongsai.derive.flags import explain as flag_words
@@ -48,9 +48,10 @@ def show(code):
     checked = applicability(db).get(code)
     text = None
     if code in FLAGS:
-        text = dict(flag_words.article(code, lang()), threshold=flag_words.threshold_text(code, d["threshold"], lang()),
+        text = dict(flag_words.article(code, lang()),
+                    threshold=sentence(flag_words.threshold_text(code, d["threshold"], lang())),
                     scopes=[flag_words.SCOPE_NAMES[lang()][s] for s in FLAGS[code].scopes],
-                    checked=flag_words.applicability_text(checked, lang()) if checked else None)
+                    checked=sentence(flag_words.applicability_text(checked, lang())) if checked else None)
     return render_template("flag.html", d=d, count=count, examples=examples, checked=checked,
                            flag=FLAGS.get(code), facts=FACTS, text=text, orgs=_org_examples(db, code, defs))
 
