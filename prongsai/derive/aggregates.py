@@ -259,14 +259,32 @@ TABLES: dict[str, tuple[str, str]] = {
               GROUP BY supplier_id, buyer_id) x
            LEFT JOIN agencies a ON a.id = x.buyer_id WHERE rn <= {TOP_PER_KEY}""",
     ),
+    # every pair of suppliers in the same tenders, once (a before b): the rivals below and the open
+    # co_bidding_pairs (investigations) read it. An incremental build starts from the touched
+    # suppliers' tenders (x) and counts each pair once: x before y, or y untouched.
+    "agg_pairs": (
+        "supplier_a TEXT, supplier_b TEXT, shared INTEGER, a_won INTEGER, b_won INTEGER, "
+        "first_project_id TEXT, last_project_id TEXT",
+        """SELECT CASE WHEN x.supplier_id < y.supplier_id THEN x.supplier_id ELSE y.supplier_id END,
+                  CASE WHEN x.supplier_id < y.supplier_id THEN y.supplier_id ELSE x.supplier_id END,
+                  count(*), sum(CASE WHEN x.supplier_id < y.supplier_id THEN x.won ELSE y.won END),
+                  sum(CASE WHEN x.supplier_id < y.supplier_id THEN y.won ELSE x.won END),
+                  min(x.project_id), max(x.project_id)
+           FROM agg_state_bidder x
+           JOIN agg_state_bidder y ON y.project_id = x.project_id AND y.supplier_id != x.supplier_id
+           WHERE {supplier:x.supplier_id} AND (x.supplier_id < y.supplier_id OR NOT {supplier:y.supplier_id})
+           GROUP BY 1, 2""",
+    ),
     "agg_supplier_rival": (
         "supplier_id TEXT, rank INTEGER, rival_id TEXT, name TEXT, projects INTEGER, "
         "PRIMARY KEY (supplier_id, rank)",
         f"""SELECT supplier_id, rn, rival_id, s.name_th, projects FROM (
-              SELECT a.supplier_id, b.supplier_id AS rival_id, count(*) AS projects,
-                     row_number() OVER (PARTITION BY a.supplier_id ORDER BY count(*) DESC, b.supplier_id) AS rn
-              FROM _bidder a JOIN _bidder b ON b.project_id = a.project_id AND b.supplier_id != a.supplier_id
-              WHERE {{supplier:a.supplier_id}} GROUP BY a.supplier_id, b.supplier_id) x
+              SELECT supplier_id, rival_id, projects,
+                     row_number() OVER (PARTITION BY supplier_id ORDER BY projects DESC, rival_id) AS rn
+              FROM (SELECT supplier_a AS supplier_id, supplier_b AS rival_id, shared AS projects FROM agg_pairs
+                    WHERE {{supplier:supplier_a}}
+                    UNION ALL
+                    SELECT supplier_b, supplier_a, shared FROM agg_pairs WHERE {{supplier:supplier_b}})) x
            LEFT JOIN suppliers s ON s.id = x.rival_id WHERE rn <= {TOP_PER_KEY}""",
     ),
     "agg_supplier_flag": (
@@ -329,6 +347,7 @@ VIEWS = budget_links.VIEWS
 
 #: Indexes beyond primary keys (pages look these up by key).
 INDEXES = [*budget_links.INDEXES,
+           "CREATE INDEX idx_agg_pairs_a ON agg_pairs(supplier_a)", "CREATE INDEX idx_agg_pairs_b ON agg_pairs(supplier_b)",
            "CREATE INDEX idx_flag_summary_province ON flag_summary(province, fiscal_year, code)"]
 
 #: The portal's search lists a filter's projects newest first and stops at a page: these let
@@ -347,6 +366,7 @@ KEYED: dict[str, tuple[tuple[str, str, str], ...]] = {
     "agg_recent": (("agency", "key", "scope = 'agency'"), ("province", "key", "scope = 'province'"),
                    ("supplier", "key", "scope = 'supplier'")),
     "agg_agency_supplier": (("agency", "agency_id", "1"),),
+    "agg_pairs": (("supplier", "supplier_a", "1"), ("supplier", "supplier_b", "1")),
     **{table: (("supplier", "supplier_id", "1"),) for table in (
         "agg_supplier", "agg_supplier_fy", "agg_supplier_agency", "agg_supplier_rival", "agg_supplier_flag")},
 }

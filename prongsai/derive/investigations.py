@@ -157,20 +157,10 @@ LEFT JOIN (SELECT supplier_id, count(*) AS tenders FROM bid_tenderers WHERE {sup
   ON b.supplier_id = w.supplier_id
 """
 
-# Pairs of suppliers in the same tenders, from who tendered for what (agg_state_bidder: a supplier once
-# per project, and whether it won). An incremental build starts from the touched suppliers' tenders
-# (x) and counts each pair once: x before y, or y untouched.
+# Pairs of suppliers in the same tenders, from the aggregates' agg_pairs (every pair once, a before b).
 _CO_BIDDING_PAIRS = f"""
-SELECT CASE WHEN x.supplier_id < y.supplier_id THEN x.supplier_id ELSE y.supplier_id END AS supplier_a,
-       CASE WHEN x.supplier_id < y.supplier_id THEN y.supplier_id ELSE x.supplier_id END AS supplier_b,
-       count(*) AS shared_tenders,
-       sum(CASE WHEN x.supplier_id < y.supplier_id THEN x.won ELSE y.won END) AS a_won,
-       sum(CASE WHEN x.supplier_id < y.supplier_id THEN y.won ELSE x.won END) AS b_won,
-       min(x.project_id) AS first_project_id, max(x.project_id) AS last_project_id
-FROM agg_state_bidder x JOIN agg_state_bidder y ON y.project_id = x.project_id AND y.supplier_id != x.supplier_id
-WHERE {{supplier:x.supplier_id}} AND (x.supplier_id < y.supplier_id OR NOT {{supplier:y.supplier_id}})
-GROUP BY 1, 2
-HAVING count(*) >= {MIN_SHARED_TENDERS}
+SELECT supplier_a, supplier_b, shared AS shared_tenders, a_won, b_won, first_project_id, last_project_id
+FROM agg_pairs WHERE shared >= {MIN_SHARED_TENDERS} AND ({{supplier:supplier_a}} OR {{supplier:supplier_b}})
 """
 
 _SOURCE_FRESHNESS = """
