@@ -15,7 +15,7 @@ from datasette import hookimpl
 from datasette.filters import FilterArguments
 from datasette.utils.asgi import Forbidden
 
-from prongsai.derive.search_index import ROWID_MASK, SEARCHES, VERSION, fold, fts_table, text_match
+from prongsai.derive.search_index import SEARCHES, VERSION, fold, fts_table, source_rowid_sql, text_match
 
 DATABASE = "procurement"
 FALLBACK_ARG = "_contains"
@@ -73,7 +73,7 @@ def filters_from_request(request, database, table, datasette):
                             "run prongsai build.")
         clauses, params, described = [], {}, []
         fts = fts_table(table)
-        source_rowid = f"rowid & {ROWID_MASK}" if table == "projects" else "rowid"
+        source_rowid = source_rowid_sql(table, "rowid")
         for i, (column, query) in enumerate(searches):
             match = await db.execute_fn(lambda conn, query=query: text_match(conn, table, query))
             if match is None:

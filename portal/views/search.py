@@ -16,7 +16,8 @@ from portal.params import MAX_PAGE, BadParameter, choice_arg, page_arg
 from portal.provinces import TILES
 from portal.views.main import fiscal_years
 from prongsai.derive.search_index import VERSION as INDEX_VERSION
-from prongsai.derive.search_index import ROWID_MASK, fts_table, project_key, projects_match, text_match, text_table
+from prongsai.derive.search_index import (fts_table, project_key, projects_match, source_rowid_sql, text_match,
+                                          text_table)
 
 bp = Blueprint("search", __name__)
 
@@ -24,7 +25,7 @@ PAGE_SIZE = 20
 MAX_QUERY = 100
 SEARCH_SECONDS = 0.5
 COUNT_SECONDS = 0.02
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000
 #: the trigram index over project titles and filters (prongsai/derive/search_index.py)
 FTS_TABLE = fts_table("projects")
 TEXT_TABLE = text_table("projects")
@@ -101,10 +102,10 @@ def _projects(q: str, filters: dict, page: int, names: dict) -> tuple[list, dict
     offset = (page - 1) * PAGE_SIZE
     skip = exact["key"] if exact else -1
     rows = [] if search is None else query_within(
-        f"""SELECT {_COLUMNS} FROM (SELECT f.rowid AS key {_matching(search)} ORDER BY f.rowid DESC LIMIT ? OFFSET ?) m
-            JOIN projects p ON p.rowid = m.key & {ROWID_MASK}
+        f"""SELECT {_COLUMNS} FROM (SELECT f.rowid AS key {_matching(search)} ORDER BY f.rowid LIMIT ? OFFSET ?) m
+            JOIN projects p ON p.rowid = {source_rowid_sql("projects", "m.key")}
             {_JOINS}
-            ORDER BY m.key DESC""", [*_params(search, skip), PAGE_SIZE + 1, offset], SEARCH_SECONDS)
+            ORDER BY m.key""", [*_params(search, skip), PAGE_SIZE + 1, offset], SEARCH_SECONDS)
     extra = 1 if exact else 0
     if len(rows) > PAGE_SIZE:
         total = _count(search, skip, extra, known=offset + PAGE_SIZE + extra)
@@ -118,15 +119,14 @@ def _projects(q: str, filters: dict, page: int, names: dict) -> tuple[list, dict
 
 
 def _matching(search) -> str:
-    """FROM and WHERE of the index rows a search finds; the words it only narrows to are checked
-    on each candidate's folded title (``_params`` gives the values)."""
+    """FROM and WHERE of the index rows a search finds (``_params`` gives the values)."""
     join = f"CROSS JOIN [{TEXT_TABLE}] t ON t.key = f.rowid" if search.checks else ""
     return (f"FROM [{FTS_TABLE}] f {join} WHERE f.[{FTS_TABLE}] MATCH ? AND f.rowid != ?"
-            + " AND instr(t.title, ?)" * len(search.checks))
+            + "".join(f" AND {sql}" for sql, _ in search.checks))
 
 
 def _params(search, skip: int) -> list:
-    return [search.match, skip, *search.checks]
+    return [search.match, skip, *(value for _, value in search.checks)]
 
 
 def _count(search, skip: int, extra: int, known: int) -> dict:
@@ -153,7 +153,8 @@ def _exact_project(q: str, facets: dict):
         if search is None or not db.execute(f"SELECT 1 FROM [{FTS_TABLE}] WHERE [{FTS_TABLE}] MATCH ? AND rowid = ?",
                                             [search.match, key]).fetchone():
             return None
-    row = db.execute(f"SELECT {_COLUMNS} FROM projects p {_JOINS} WHERE p.rowid = ?", [key & ROWID_MASK]).fetchone()
+    row = db.execute(f"SELECT {_COLUMNS} FROM projects p {_JOINS} WHERE p.rowid = {source_rowid_sql('projects', '?')}",
+                     [key]).fetchone()
     return {"row": row, "key": key}
 
 

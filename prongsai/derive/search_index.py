@@ -3,18 +3,20 @@
 Thai has no spaces between words, so FTS5's default tokenizer finds nothing; the trigram
 tokenizer finds any substring of three or more code points. Text is folded first (NFC, Thai
 digits read as Arabic, lower case), and queries are folded the same way, so ``1 ชุด`` finds
-``๑ ชุด``. Every search is one FTS5 query whose cost follows what it finds, never the table:
+``๑ ชุด``. A search costs what it finds, never the size of the table:
 
-- a term of 3+ code points is a trigram phrase;
-- a shorter term (``นม``, ``7``) is the OR of the index's own trigrams that begin with it
-  (``<table>_fts_terms`` lists them); two padding characters after each text make every
-  position of a text the start of a trigram, so this finds exactly the texts that hold the term;
+- a word of 3+ code points is a trigram phrase (a long one: a few of its rarest trigrams, the
+  word then checked on the rows they give);
+- a shorter word (``นม``, ``7``) is the OR of the index's own trigrams that begin with it
+  (``<table>_fts_terms`` lists them, with how many rows hold each); two padding characters
+  after each text make every position of a text the start of a trigram, so this finds exactly
+  the texts that hold the word;
 - the portal's filters (fiscal year, method, province, buyer, red flag) are indexed too, each
-  value as one private-use token in its own column (``projects_fts_facets`` maps values to
-  tokens), so a filter is one more AND that FTS5 answers by skipping through its doclists;
-- project rows are keyed newest first: the rowid of ``projects_fts`` is the announcement day
-  (Julian day number) shifted 32 bits left, OR the project's rowid, so ``ORDER BY rowid DESC
-  LIMIT 21`` is the newest page without a sort, and ``rowid & 0xFFFFFFFF`` is ``projects.rowid``.
+  value one private-use token in its own column (``projects_fts_facets`` maps values to tokens);
+- project rows are keyed newest first: the rowid of ``projects_fts`` grows as the announcement
+  day falls, then as the project's rowid falls, so ``ORDER BY rowid LIMIT 21`` is the newest
+  page without a sort (FTS5 walks forward faster than backward); ``source_rowid_sql`` turns it
+  back into ``projects.rowid``.
 
 Each ``<table>_fts`` is an external-content index over ``<table>_fts_text`` (the folded text)
 so that a changed row can be taken out again (``update``). Datasette serves the database
@@ -39,17 +41,17 @@ SEARCHES = {
 }
 
 #: ``meta.search_index``: the layout below; readers ignore an index of another layout.
-VERSION = "2"
+VERSION = "3"
 #: FTS5 trigram matches nothing shorter than this many code points.
 TRIGRAM = 3
 #: appended twice to every indexed text: the last two characters start trigrams too.
 PAD = "\x1f"
-#: projects_fts rowid -> projects.rowid
 ROWID_MASK = 0xFFFFFFFF
+_KEY_DAYS = 1 << 22  # above any Julian day number of a real date
 #: trigrams a long word is looked up by (the word itself is then checked on each candidate)
 PROBES = 3
-#: a short word in more texts than this is checked on the candidates of the rest of a search
-COMMON_SHORT = 20_000
+#: parts of a search in its MATCH (the rarest); the others are checked on the rows it gives
+CHILDREN = 2
 #: page cache while building (negative: KiB): the index's b-trees are written far apart
 BUILD_CACHE_KB = -262144
 
@@ -102,7 +104,13 @@ FACETS_TABLE = "projects_fts_facets"
 def _key_sql(table: str) -> str:
     if table != "projects":
         return "p.rowid"
-    return "(coalesce(CAST(julianday(substr(p.announce_date, 1, 10)) AS INTEGER), 0) << 32) | p.rowid"
+    day = "coalesce(CAST(julianday(substr(p.announce_date, 1, 10)) AS INTEGER), 0)"
+    return f"(({_KEY_DAYS} - {day}) << 32) | ({ROWID_MASK} - p.rowid)"
+
+
+def source_rowid_sql(table: str, key: str) -> str:
+    """SQL for the source table's rowid of the index row whose rowid is ``key``."""
+    return f"({ROWID_MASK} - ({key} & {ROWID_MASK}))" if table == "projects" else key
 
 
 def _token_sql(kind: str, number: str) -> str:
@@ -185,8 +193,7 @@ def build(db) -> None:
             conn.execute(f"INSERT INTO [{fts}] ([{fts}], rank) VALUES ('crisismerge', 16)")
             conn.execute(f"CREATE TABLE [{terms_table(table)}] (term TEXT PRIMARY KEY, docs INTEGER) WITHOUT ROWID")
             conn.execute(f"CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, [{fts_table(table)}], row)")
-            conn.execute(f"INSERT INTO [{terms_table(table)}] SELECT term, doc FROM temp.vocab WHERE term < char(?)",
-                         [_FACET_MARK])
+            conn.execute(f"INSERT INTO [{terms_table(table)}] SELECT term, doc FROM temp.vocab")
             conn.execute("DROP TABLE temp.vocab")
         set_meta(db, search_index=VERSION)
         conn.execute("COMMIT")
@@ -212,9 +219,7 @@ def update(db, changed_rowids: Iterable[int], table: str = "projects") -> None:
     try:
         conn.execute("CREATE TEMP TABLE changed_rowids (rowid INTEGER PRIMARY KEY)")
         conn.executemany("INSERT INTO changed_rowids VALUES (?)", [(r,) for r in rowids])
-        old = f"SELECT key FROM [{text}] WHERE key & {ROWID_MASK} IN (SELECT rowid FROM changed_rowids)"
-        if table != "projects":
-            old = f"SELECT key FROM [{text}] WHERE key IN (SELECT rowid FROM changed_rowids)"
+        old = f"SELECT key FROM [{text}] WHERE {source_rowid_sql(table, 'key')} IN (SELECT rowid FROM changed_rowids)"
         conn.execute(f"INSERT INTO [{fts}] ([{fts}], rowid, {listed}) SELECT 'delete', key, {listed} "
                      f"FROM [{text}] WHERE key IN ({old})")
         conn.execute(f"DELETE FROM [{text}] WHERE key IN ({old})")
@@ -222,11 +227,10 @@ def update(db, changed_rowids: Iterable[int], table: str = "projects") -> None:
         if table == "projects":
             _add_facets(conn, where)
         conn.execute(f"INSERT INTO [{text}] {_select_sql(table)} {where}")
-        new = f"SELECT key FROM [{text}] WHERE key & {ROWID_MASK} IN (SELECT rowid FROM changed_rowids)"
+        new = f"SELECT key FROM [{text}] WHERE key IN (SELECT {_key_sql(table)} FROM [{table}] p WHERE p.rowid IN (SELECT rowid FROM changed_rowids))"
         conn.execute(f"INSERT INTO [{fts}] (rowid, {listed}) SELECT key, {listed} FROM [{text}] WHERE key IN ({new})")
-        searchable = SEARCHES[table][1]
         added = collections.Counter(
-            trigram for row in conn.execute(f"SELECT {', '.join(f'[{c}]' for c in searchable)} FROM [{text}] "
+            trigram for row in conn.execute(f"SELECT {', '.join(f'[{c}]' for c in _columns(table))} FROM [{text}] "
                                             f"WHERE key IN ({new})")
             for trigram in {t[i:i + TRIGRAM].lower()  # as the tokenizer folds them
                             for t in row if t for i in range(len(t) - TRIGRAM + 1)})
@@ -261,6 +265,12 @@ def _trigram_docs(conn, table: str, trigrams) -> dict[str, int]:
                              f"({', '.join('?' * len(trigrams))})", trigrams).fetchall())
 
 
+def _beginning(conn, table: str, term: str) -> list[tuple[str, int]]:
+    """The indexed trigrams that begin with a word shorter than a trigram, with their counts."""
+    return conn.execute(f"SELECT term, docs FROM [{terms_table(table)}] WHERE term >= ? AND term < ?",
+                        [term, term + "\U0010ffff"]).fetchall()
+
+
 def _spread_rarest(trigrams: list[str], docs: dict[str, int]) -> list[str]:
     """Up to ``PROBES`` of a word's trigrams, rarest first, none overlapping another (their letters
     differ, so together they narrow more than the rarest three side by side would)."""
@@ -273,67 +283,21 @@ def _spread_rarest(trigrams: list[str], docs: dict[str, int]) -> list[str]:
     return [trigrams[i] for i in sorted(chosen)]
 
 
-class Word:
-    """One folded word as FTS5 sees it: ``match`` (its expression), ``narrows`` (the expression
-    only narrows: each candidate must hold ``term``), ``docs`` (about how many texts hold it),
-    ``short`` (under three code points: the page may check it on candidates instead)."""
-
-    def __init__(self, term: str, match: str, docs: int, narrows: bool = False, short: bool = False):
-        self.term, self.match, self.docs, self.narrows, self.short = term, match, docs, narrows, short
-
-
-def word(conn, table: str, term: str, exact: bool = False) -> Word | None:
-    """How to find one folded word; None when no indexed text can hold it.
-
-    Up to three code points: a trigram phrase. Longer: its ``PROBES`` rarest spread trigrams,
-    each a one-token phrase FTS5 skips through cheaply, and the word checked on the candidates
-    (a long trigram phrase costs FTS5 every one of its tokens at every candidate). Shorter: the
-    OR of the indexed trigrams it begins (the page may check it instead when that is cheaper).
-    ``exact`` asks for an expression that needs no check."""
+def word_match(conn, table: str, term: str) -> str | None:
+    """The exact FTS5 expression for one folded word; None when no indexed text can hold it:
+    a trigram phrase, or (under three code points) the OR of the indexed trigrams it begins."""
     if len(term) >= TRIGRAM:
-        trigrams = [term[i:i + TRIGRAM] for i in range(len(term) - TRIGRAM + 1)]
-        docs = _trigram_docs(conn, table, trigrams)
-        if len(docs) < len(set(trigrams)):
-            return None  # a trigram no text has
-        if exact or len(trigrams) <= PROBES:
-            return Word(term, _phrase(term), min(docs.values()))
-        probes = _spread_rarest(trigrams, docs)
-        return Word(term, " AND ".join(map(_phrase, probes)), min(docs.values()), narrows=True)
-    rows = conn.execute(f"SELECT term, docs FROM [{terms_table(table)}] WHERE term >= ? AND term < ?",
-                        [term, term + "\U0010ffff"]).fetchall()
-    if not rows:
-        return None
-    return Word(term, _phrase_or(_phrase(r[0]) for r in rows), sum(r[1] for r in rows), short=not exact)
-
-
-class Search:
-    """A search as one MATCH (``match``) plus words each candidate's folded text must hold (``checks``)."""
-
-    def __init__(self, match: str, checks: list[str]):
-        self.match, self.checks = match, checks
-
-
-def _search(words: list[Word], exact_parts: list[str]) -> Search:
-    """Short words too common to be worth an OR of their trigrams are checked on the candidates
-    the rest of the search gives (when there is a rest)."""
-    parts, checks = list(exact_parts), []
-    for w in words:
-        if not w.short:
-            parts.append(w.match)
-            checks += [w.term] if w.narrows else []
-    for w in sorted((w for w in words if w.short), key=lambda w: w.docs):
-        if w.docs < COMMON_SHORT or not parts:
-            parts.append(w.match)
-        else:
-            checks.append(w.term)
-    return Search(" AND ".join(parts), checks)
+        trigrams = {term[i:i + TRIGRAM] for i in range(len(term) - TRIGRAM + 1)}
+        return _phrase(term) if len(_trigram_docs(conn, table, trigrams)) == len(trigrams) else None
+    alternatives = _beginning(conn, table, term)
+    return _phrase_or(_phrase(t) for t, _ in alternatives) if alternatives else None
 
 
 def text_match(conn, table: str, q: str) -> str | None:
     """Every word of ``q`` somewhere in the table's searchable text, as one exact MATCH; None when
     nothing can match (or ``q`` has no words)."""
-    words = [word(conn, table, t, exact=True) for t in query_terms(q)]
-    return None if not words or None in words else " AND ".join(w.match for w in words)
+    parts = [word_match(conn, table, t) for t in query_terms(q)]
+    return None if not parts or None in parts else " AND ".join(parts)
 
 
 def project_key(conn, project_id: str) -> int | None:
@@ -352,30 +316,62 @@ def facet_tokens(conn, kind: str, values: Iterable) -> list[str]:
         [kind, *values])]
 
 
+class Search:
+    """A portal search: ``match``, the MATCH of the index rows to try, newest first, and
+    ``checks``, (SQL on the folded row ``t`` of ``projects_fts_text``, value) pairs each of
+    those rows must pass."""
+
+    def __init__(self, match: str, checks: list[tuple[str, str]]):
+        self.match, self.checks = match, checks
+
+
 def projects_match(conn, q: str, filters: dict | None = None, names: dict | None = None) -> Search | None:
     """A portal search over projects; None when nothing can match (or nothing was asked).
 
     Each word of ``q`` must be in the title or, when ``names`` ({kind: [values]}) has values
     holding the word (``e-bidding`` in a method, ``น่าน`` in a province), be one of those
-    values. ``filters`` ({kind: value}, kinds of ``FACETS``) must all hold."""
-    words, exact_parts = [], []
+    values. ``filters`` ({kind: value}, kinds of ``FACETS``) must all hold.
+
+    FTS5 pays every child of an AND at every step, so the MATCH holds only the ``CHILDREN``
+    rarest parts of the search (a word's phrase or the OR of its trigrams, a long word's
+    rarest spread trigrams, a filter's token); every other part is checked on the rows they
+    give, by the folded title or the filter's token in ``projects_fts_text``."""
+    parts: list[tuple[int, str, tuple | None]] = []  # (about how many rows, expression, check if left out)
+    forced, checks = [], []
     for term in query_terms(q):
+        title = ("instr(t.title, ?)", term)
         named = [_phrase(t) for kind, values in (names or {}).items()
                  for t in facet_tokens(conn, kind, [v for v in values if term in fold(v)])]
-        found = word(conn, "projects", term, exact=bool(named))
         if named:
-            exact_parts.append(_phrase_or(([found.match] if found else []) + named))
-        elif found is None:
-            return None
+            found = word_match(conn, "projects", term)
+            forced.append(_phrase_or(([found] if found else []) + named))
+        elif len(term) < TRIGRAM:
+            alternatives = _beginning(conn, "projects", term)
+            if not alternatives:
+                return None
+            parts.append((sum(d for _, d in alternatives), _phrase_or(_phrase(t) for t, _ in alternatives), title))
         else:
-            words.append(found)
+            trigrams = [term[i:i + TRIGRAM] for i in range(len(term) - TRIGRAM + 1)]
+            docs = _trigram_docs(conn, "projects", trigrams)
+            if len(docs) < len(set(trigrams)):
+                return None  # a trigram no title has
+            if len(trigrams) <= PROBES:
+                parts.append((min(docs.values()), _phrase(term), title))
+            else:  # a long phrase costs FTS5 each of its tokens: narrow by a few, check the word
+                parts += [(docs[t], _phrase(t), None) for t in _spread_rarest(trigrams, docs)]
+                checks.append(title)
     for kind, value in (filters or {}).items():
         if value is None:
             continue
-        tokens = facet_tokens(conn, kind, [value])
-        if not tokens:
+        row = conn.execute(f"SELECT f.token, coalesce(t.docs, 0) FROM {FACETS_TABLE} f LEFT JOIN "
+                           f"[{terms_table('projects')}] t ON t.term = f.token WHERE f.kind = ? AND f.value = ?",
+                           [kind, value]).fetchone()
+        if row is None:
             return None
-        exact_parts.append(_phrase(tokens[0]))
-    if not words and not exact_parts:
+        parts.append((row[1], _phrase(row[0]), (f"instr(t.[{kind}], ?)", row[0])))
+    if not parts and not forced:
         return None
-    return _search(words, exact_parts)
+    parts.sort(key=lambda part: part[0])
+    keep = max(CHILDREN - len(forced), 0 if forced else 1)
+    checks += [check for _, _, check in parts[keep:] if check]
+    return Search(" AND ".join(forced + [expr for _, expr, _ in parts[:keep]]), checks)
