@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 
 from test_outbox import smtp  # noqa: F401 - fixture
-from test_watchlists import a_supplier, build, cdb, deliver, seed_project, watch_app, watch_db  # noqa: F401
+from test_watchlists import a_supplier, build, cdb, seed_project, watch_app, watch_db  # noqa: F401 - fixtures
 
 from portal.complaints import outbox
 from portal.watch import digests, store
