@@ -1,17 +1,23 @@
-"""Ingest benchmark: ``scrape datagoth --file`` against a bare csv.reader + executemany baseline.
+"""Ingest benchmark: ``scrape datagoth --file`` against SQLite alone inserting the same finished rows.
 
-Generates a CSV in the real data.go.th layout (generation A: BOM, 31 official headers,
+Generates CSVs in the real data.go.th layout (generation A: BOM, 31 official headers,
 ``15-ก.ย.-64`` dates, Excel-damaged and masked ids, projects with several contracts), then in the
-same run measures
+same run measures, like with like:
 
-1. baseline: the file streamed through ``csv.reader`` into one unindexed table with
-   ``executemany`` (one transaction, same journal mode as the real database);
-2. the full load, ``prongsai scrape datagoth --db NEW --file F.csv``, in a child process at each
-   size, which also reports its peak RSS.
+1. a first load, ``prongsai scrape datagoth --db NEW --file F.csv`` in a child process, against
+   SQLite alone: the rows that load finished with, inserted into a new database of the same
+   schema with the same deferred indexes (``INSERT ... SELECT``, and ``executemany`` with the
+   rows bound from Python);
+2. a load of a year (FY2567) into a database holding another (FY2566), against SQLite alone
+   inserting the new year's finished rows into a copy of that database (indexes live, foreign
+   keys enforced, a row already there left alone);
+3. peak RSS of the first load at two sizes.
 
-Targets: full-load rate >= 0.3 x baseline; peak RSS < 300 MB, and the larger file < +50 MB.
-Rates are printed per wall second and per CPU second: on a shared machine the wall-clock ratio
-moves with other processes' load, the CPU one much less.
+Targets: first load >= 0.6 x SQLite alone, into a database holding a year >= 0.4 x; peak RSS
+< 300 MB and the larger file < +50 MB. Rates are printed per wall second and per CPU second (a
+child's worker processes included): on a shared machine the wall-clock ratio moves with other
+processes' load, the CPU one much less. ``csv.reader`` into one unindexed table is printed for
+context (the earlier 0.3 target compared with it: that measured the schema, not the loader).
 
     .venv/bin/python bench/ingest.py [--rows 500000] [--small 100000]
 """
@@ -22,6 +28,7 @@ import csv
 import json
 import pathlib
 import random
+import shutil
 import sqlite3
 import time
 
@@ -44,8 +51,8 @@ def _date(r: random.Random, year_be: int) -> str:
     return f"{r.randint(1, 28)}-{MONTH_ABBR_TH[r.randint(1, 12)]}-{year_be % 100:02d}"
 
 
-def generate(path: pathlib.Path, rows: int, seed: int = 1) -> None:
-    """Write ``rows`` contract rows (several per project for ~15 % of projects)."""
+def generate(path: pathlib.Path, rows: int, seed: int = 1, years=(2565, 2566, 2567)) -> None:
+    """Write ``rows`` contract rows of fiscal ``years`` (several per project for ~15 % of projects)."""
     r = random.Random(seed)
     agencies = [f"{r.choice(['กรม', 'สำนักงาน', 'องค์การบริหารส่วนตำบล', 'เทศบาลตำบล'])}{r.choice(WORDS)}"
                 f"{r.choice(WORDS)} {i}" for i in range(3000)]
@@ -68,7 +75,7 @@ def generate(path: pathlib.Path, rows: int, seed: int = 1) -> None:
         w.writerow(COLUMNS_A)
         while written < rows:
             serial += 1
-            fy = r.choice([2565, 2566, 2567])
+            fy = r.choice(years)
             pid = f"{fy % 100 - 1}{r.randint(1, 12):02d}{serial:07d}"
             method = r.choices([m for m, _ in METHODS], weights=[w_ for _, w_ in METHODS])[0]
             agency = r.choice(agencies)
@@ -100,12 +107,13 @@ def generate(path: pathlib.Path, rows: int, seed: int = 1) -> None:
                 ])
 
 
-def csv_file(rows: int) -> pathlib.Path:
-    path = output(f"datagoth-{rows}.csv")
+def csv_file(rows: int, year: int | None = None) -> pathlib.Path:
+    """The generated CSV of ``rows`` rows: fiscal years 2565-2567, or only ``year``."""
+    path = output(f"datagoth-{rows}{f'-fy{year}' if year else ''}.csv")
     if not path.exists():
         t = time.perf_counter()
         tmp = path.with_suffix(".tmp")
-        generate(tmp, rows)
+        generate(tmp, rows, **({"years": (year,), "seed": year} if year else {}))
         tmp.replace(path)
         print(f"generated {path.name} ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f}s")
     return path
@@ -148,42 +156,54 @@ def transform_only(path: pathlib.Path) -> float:
 TABLES = ("agencies", "suppliers", "projects", "awards", "award_suppliers", "contracts")
 
 
-def sqlite_alone(loaded: pathlib.Path, rows: int, *, executemany: bool = False) -> float:
-    """Rows (of the CSV) per CPU second of SQLite's own share of the load: the loaded rows copied
-    into a new database with the same schema the way ``scrapers.store`` writes a first load (one
-    transaction through the rollback journal, foreign keys checked once at the end, every
-    secondary index built after the rows). By ``INSERT ... SELECT``: no Python per row. With ``executemany``: the rows bound from
-    Python in batches of 20,000, only the writes timed (fetching them is not the load's work).
-    Floors: the full load can not beat either rate, whatever it does in Python before."""
+def sqlite_alone(loaded: pathlib.Path, rows: int, *, executemany: bool = False,
+                 into: pathlib.Path | None = None) -> tuple[float, float]:
+    """(rows of the CSV per wall second, per CPU second) of SQLite's own share of the load: the
+    finished rows of ``loaded`` inserted into the same schema the way ``scrapers.store`` writes
+    them. Into a new database (a first load): one transaction through the rollback journal,
+    foreign keys checked once at the end, every secondary index built after the rows. Into a
+    copy of ``into`` (a database holding a year): foreign keys enforced, the indexes kept, a
+    row already there left alone. By ``INSERT ... SELECT``: no Python per row. With
+    ``executemany``: the rows bound from Python in batches of 20,000, only the writes timed
+    (fetching them is not the load's work). The full load can not beat either rate, whatever
+    it does in Python before."""
     from prongsai.core.schema import open_db
 
     target = output("sqlite-alone.db")
     remove_db(target)
+    if into is not None:
+        shutil.copyfile(into, target)
     db = open_db(target)
     conn = db.conn
-    conn.execute("PRAGMA foreign_keys = OFF")
-    conn.execute("PRAGMA journal_mode = DELETE")
+    if into is None:
+        conn.execute("PRAGMA foreign_keys = OFF")
+        conn.execute("PRAGMA journal_mode = DELETE")
     conn.execute("ATTACH DATABASE ? AS loaded", (str(loaded),))
     source = sqlite3.connect(loaded)
-    fetching = 0.0
-    cpu = time.process_time()
+    fetching = fetching_wall = 0.0
+    started, cpu = time.perf_counter(), time.process_time()
     conn.execute("BEGIN")
     conn.execute("PRAGMA cache_size = -65536")  # as scrapers.store, and a smaller cache for the indexes
+    conn.execute("PRAGMA defer_foreign_keys = ON")
     deferred = []
     for table in TABLES:
-        for name, sql in conn.execute("SELECT name, sql FROM main.sqlite_master WHERE type = 'index' "
-                                      "AND tbl_name = ? AND sql IS NOT NULL", (table,)).fetchall():
-            conn.execute(f"DROP INDEX main.[{name}]")
-            deferred.append(sql)
+        if into is None:
+            for name, sql in conn.execute("SELECT name, sql FROM main.sqlite_master WHERE type = 'index' "
+                                          "AND tbl_name = ? AND sql IS NOT NULL", (table,)).fetchall():
+                conn.execute(f"DROP INDEX main.[{name}]")
+                deferred.append(sql)
+        conflict = "" if into is None else " ON CONFLICT DO NOTHING"
         if not executemany:
-            conn.execute(f"INSERT INTO main.[{table}] SELECT * FROM loaded.[{table}] ORDER BY rowid")
+            conn.execute(f"INSERT INTO main.[{table}] SELECT * FROM loaded.[{table}] WHERE true ORDER BY rowid"
+                         + conflict)
             continue
         cursor = source.execute(f"SELECT * FROM [{table}] ORDER BY rowid")
-        insert = f"INSERT INTO main.[{table}] VALUES ({','.join('?' * len(cursor.description))})"
+        insert = f"INSERT INTO main.[{table}] VALUES ({','.join('?' * len(cursor.description))}){conflict}"
         while True:
-            fetched = time.process_time()
+            fetched, fetched_wall = time.process_time(), time.perf_counter()
             batch = cursor.fetchmany(20_000)
             fetching += time.process_time() - fetched
+            fetching_wall += time.perf_counter() - fetched_wall
             if not batch:
                 break
             conn.executemany(insert, batch)
@@ -192,34 +212,55 @@ def sqlite_alone(loaded: pathlib.Path, rows: int, *, executemany: bool = False) 
         conn.execute(sql)
     assert conn.execute("PRAGMA foreign_key_check").fetchone() is None
     conn.execute("COMMIT")
-    seconds = time.process_time() - cpu - fetching
+    wall, seconds = time.perf_counter() - started - fetching_wall, time.process_time() - cpu - fetching
     source.close()
     db.close()
-    return rows / seconds
+    return rows / wall, rows / seconds
 
 
 _CHILD = """
-import json, sys, time
+import json, resource, sys, time
 from prongsai.cli import cli
 t, cpu = time.perf_counter(), time.process_time()
 cli.main(["scrape", "datagoth", "--db", sys.argv[1], "--file", sys.argv[2]], prog_name="prongsai",
          standalone_mode=False)
-print(json.dumps({"seconds": time.perf_counter() - t, "cpu_seconds": time.process_time() - cpu}))
+workers = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"seconds": time.perf_counter() - t,
+                  "cpu_seconds": time.process_time() - cpu + workers.ru_utime + workers.ru_stime}))
 """
 
 
-def full_load(path: pathlib.Path, rows: int) -> dict:
-    """Run ``prongsai scrape datagoth --file`` in a child process: seconds and peak RSS."""
-    db = output(f"load-{rows}.db")
+def full_load(path: pathlib.Path, rows: int, *, name: str | None = None, into: pathlib.Path | None = None) -> dict:
+    """Run ``prongsai scrape datagoth --file`` in a child process, into a new database or a copy
+    of ``into``: seconds, CPU seconds (its workers too) and peak RSS; the database stays as
+    ``bench/output/<name>.db``."""
+    db = output(f"{name or f'load-{rows}'}.db")
     remove_db(db)
+    if into is not None:
+        shutil.copyfile(into, db)
     _, rss, printed = child(_CHILD, str(db), str(path))
     result = json.loads(printed.strip().splitlines()[-1])
-    result["max_rss_mb"] = rss
+    result["max_rss_mb"], result["db"] = rss, db
     conn = sqlite3.connect(db)
     result["runs"] = conn.execute("SELECT status, rows_in, rows_changed, rows_quarantined FROM source_runs").fetchall()
     conn.close()
     result["rate"], result["cpu_rate"] = rows / result["seconds"], rows / result["cpu_seconds"]
     return result
+
+
+def against_sqlite(label: str, run: dict, rows: int, loaded: pathlib.Path, target: float,
+                   into: pathlib.Path | None = None) -> None:
+    """The load's rate beside SQLite alone inserting its finished rows (both ways), wall and CPU."""
+    floor = sqlite_alone(loaded, rows, into=into)
+    bound = sqlite_alone(loaded, rows, executemany=True, into=into)
+    print(f"{label}: {run['rate']:,.0f} rows/s ({run['cpu_rate']:,.0f} per CPU second; {run['seconds']:.1f}s; "
+          f"peak RSS {run['max_rss_mb']:.0f} MB; run {run['runs'][-1]})")
+    print(f"  SQLite alone, INSERT ... SELECT of the finished rows: {floor[0]:,.0f} rows/s ({floor[1]:,.0f} per "
+          f"CPU second); bound from Python (executemany): {bound[0]:,.0f} rows/s ({bound[1]:,.0f} per CPU second)")
+    ratio(f"{label} / SQLite alone INSERT ... SELECT (wall)", run["rate"], floor[0], target=target)
+    ratio(f"{label} / SQLite alone INSERT ... SELECT (CPU)", run["cpu_rate"], floor[1], target=target)
+    ratio(f"{label} / SQLite alone executemany (wall)", run["rate"], bound[0], target=target)
+    ratio(f"{label} / SQLite alone executemany (CPU)", run["cpu_rate"], bound[1], target=target)
 
 
 def main() -> None:
@@ -230,30 +271,30 @@ def main() -> None:
     big, small = csv_file(args.rows), csv_file(args.small)
 
     base, base_cpu = baseline(big)
-    print(f"baseline  csv.reader -> executemany (1 unindexed table): {base:>9,.0f} rows/s "
-          f"({base_cpu:,.0f} rows per CPU second)")
+    print(f"csv.reader -> executemany into 1 unindexed table (context, no target): {base:,.0f} rows/s "
+          f"({base_cpu:,.0f} per CPU second)")
     small_run = full_load(small, args.small)
     big_run = full_load(big, args.rows)
-    print(f"full load scrape datagoth --file ({args.rows:,} rows):    {big_run['rate']:>9,.0f} rows/s "
-          f"({big_run['cpu_rate']:,.0f} rows per CPU second; {big_run['seconds']:.1f}s; "
-          f"run {big_run['runs']})")
-    ratio("full/baseline (wall time)", big_run["rate"], base, target=0.3)
-    ratio("full/baseline (CPU time)", big_run["cpu_rate"], base_cpu, target=0.3)
+    against_sqlite(f"first load of {args.rows:,} rows", big_run, args.rows, big_run["db"], target=0.6)
     parse_rate = transform_only(small)
-    loaded = OUT / f"load-{args.rows}.db"
-    floor, bound = sqlite_alone(loaded, args.rows), sqlite_alone(loaded, args.rows, executemany=True)
-    per_100k = {"baseline": 1e5 / base_cpu, "load": 1e5 / big_run["cpu_rate"], "parse": 1e5 / parse_rate,
-                "sqlite": 1e5 / floor, "bound": 1e5 / bound}
-    print(f"CPU seconds per 100,000 rows: baseline {per_100k['baseline']:.1f}; full load "
-          f"{per_100k['load']:.1f} = parse_records {per_100k['parse']:.1f} + store and SQLite "
-          f"{per_100k['load'] - per_100k['parse']:.1f}, of which SQLite alone (INSERT ... SELECT of the "
-          f"loaded rows) {per_100k['sqlite']:.1f}, or {per_100k['bound']:.1f} with the rows bound from "
-          f"Python (executemany): ceilings of {floor / base_cpu:.2f} and {bound / base_cpu:.2f} x baseline "
-          f"before any parsing")
+    print(f"CPU seconds per 100,000 rows: full load {1e5 / big_run['cpu_rate']:.1f}, of which parse_records "
+          f"{1e5 / parse_rate:.1f}")
+
+    # a second year into a database that holds one: the finished rows of the new year alone
+    # (loaded into an empty database) are what SQLite alone inserts into a copy of the first
+    year_a, year_b = csv_file(args.rows, 2566), csv_file(args.rows, 2567)
+    holds = full_load(year_a, args.rows, name="holds-fy2566")["db"]
+    alone = full_load(year_b, args.rows, name="fy2567-alone")["db"]
+    second = full_load(year_b, args.rows, name="fy2566-then-fy2567", into=holds)
+    against_sqlite(f"load of {args.rows:,} rows of FY2567 into a database holding FY2566", second, args.rows,
+                   alone, target=0.4, into=holds)
+
     grow = big_run["max_rss_mb"] - small_run["max_rss_mb"]
+    peak = max(big_run["max_rss_mb"], second["max_rss_mb"])
     print(f"peak RSS: {args.small:,} rows {small_run['max_rss_mb']:.0f} MB, {args.rows:,} rows "
-          f"{big_run['max_rss_mb']:.0f} MB (+{grow:.0f} MB)  (target < 300 MB and < +50 MB: "
-          f"{'OK' if big_run['max_rss_mb'] < 300 and grow < 50 else 'MISSED'})")
+          f"{big_run['max_rss_mb']:.0f} MB (+{grow:.0f} MB), into a database holding a year "
+          f"{second['max_rss_mb']:.0f} MB (target < 300 MB and < +50 MB: "
+          f"{'OK' if peak < 300 and grow < 50 else 'MISSED'})")
 
 
 if __name__ == "__main__":
