@@ -1,7 +1,8 @@
 """An incremental build writes the same tables as a full build.
 
 Two copies of one built demo database get the same load (a run in ``source_runs``, rows amended
-and added with that run's ``last_seen``, as ``scrapers.store`` writes them); one is then built in
+and added with that run's ``last_seen``, and what it changed in ``run_touched``, as
+``scrapers.store`` writes them); one is then built in
 full, the other incrementally, and every table is compared row for row. Only what names a build
 or its moment differs (``meta``, ``builds``, ``computed_at``), and the search index, whose internal
 keys and b-tree segments depend on the order rows were indexed: there the same searches must find
@@ -38,7 +39,8 @@ def load(path) -> list[str]:
     """Amend, move and add projects the way a scraper run stamps them; the project ids changed."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("BEGIN")
-    conn.execute("INSERT INTO source_runs (source, started_at, status) VALUES ('demo', ?, 'ok')", [RUN_AT])
+    run = conn.execute("INSERT INTO source_runs (source, started_at, status) VALUES ('demo', ?, 'ok')",
+                       [RUN_AT]).lastrowid
     ids = [r[0] for r in conn.execute("SELECT project_id FROM projects ORDER BY project_id LIMIT 6 OFFSET 100")]
     other_buyer, other_province = conn.execute(
         "SELECT buyer_id, province FROM projects WHERE buyer_id != (SELECT buyer_id FROM projects WHERE project_id = ?) "
@@ -74,6 +76,12 @@ def load(path) -> list[str]:
                      supplier_name, award_amount, contract_amount, currency, signed_date, end_date, status, source,
                      source_url, fetched_at, content_sha256, ?, ? FROM contracts WHERE project_id = ?""",
                  [RUN_AT, RUN_AT, ids[2]])
+    agency = conn.execute("SELECT buyer_id FROM projects WHERE project_id = ?", [ids[4]]).fetchone()[0]
+    supplier = conn.execute("SELECT supplier_id FROM contracts WHERE project_id = ? LIMIT 1", [ids[5]]).fetchone()[0]
+    bid_project = [conn.execute("SELECT project_id FROM bids WHERE id = ?", bid).fetchone()[0]] if bid else []
+    conn.executemany("INSERT OR IGNORE INTO run_touched VALUES (?, ?, ?)",
+                     [(run, "project", p) for p in (*ids[:4], *bid_project, f"NEW-{ids[2]}")]
+                     + [(run, "agency", agency), (run, "supplier", supplier)])
     conn.execute("COMMIT")
     conn.close()
     return ids
@@ -154,6 +162,20 @@ def test_changed_projects_come_from_the_loads_since_the_previous_build(built, tm
     db.close()
     assert set(ids[:4]) <= changed and f"NEW-{ids[2]}" in changed and by_agency <= changed
     assert len(changed) < 1000
+
+
+def test_a_first_load_since_makes_the_next_build_a_full_one(built, tmp_path):
+    copy = tmp_path / "copy.db"
+    shutil.copyfile(built, copy)
+    conn = sqlite3.connect(copy)
+    with conn:
+        run = conn.execute("INSERT INTO source_runs (source, started_at, status) VALUES ('demo', ?, 'ok')",
+                           [RUN_AT]).lastrowid
+        conn.execute("INSERT INTO run_touched VALUES (?, 'all', '')", [run])
+    conn.close()
+    lines = []
+    run_build(copy, echo=lines.append)
+    assert lines[0] == "build: full"
 
 
 def test_full_build_when_the_flag_settings_change(built, tmp_path):

@@ -37,7 +37,7 @@ STEPS = [
     ("datasette inspect", "prongsai.datasette_inspect:build"),  # keep last: counts every table
 ]
 
-#: Source tables whose rows carry ``last_seen`` and a ``project_id``.
+#: Source tables whose rows carry ``last_seen`` and a ``project_id`` (databases without ``run_touched``).
 PROJECT_TABLES = ("projects", "items", "bids", "awards", "contracts", "announcements")
 #: How a changed agency or supplier row reaches the projects that show it.
 PARTY_PROJECTS = {
@@ -121,22 +121,34 @@ def fingerprint(flag_settings=None) -> str:
     return digest.hexdigest()
 
 
-def changed_projects(db) -> set[str]:
-    """Project ids whose rows the loads since the previous build inserted, amended or touched.
+def changed_projects(db) -> set[str] | None:
+    """Project ids that the loads since the previous build inserted, amended, filled or removed rows
+    of, or None when one of them was a first load (everything changed: a full build).
 
-    A load stamps every row it writes with its run's ``started_at`` (``last_seen``), so the rows at
-    or after the first run the previous build did not see are the changed ones; an agency or
-    supplier row reaches the projects that show it. Projects new to, or gone from, the previous
-    build's state are added. A re-load of the same file touches every row: a full-size change set,
-    still correct. A row without ``last_seen`` counts as changed whenever a load ran; a writer that
-    records no run in ``source_runs`` (no scraper does that) must ask for a full build.
+    Every load records them in ``run_touched`` (``scrapers.store``); an agency or supplier it
+    changed reaches the projects that show it, and projects new to, or gone from, the previous
+    build's state are added. A database without ``run_touched`` (before schema v4) falls back to the
+    rows' ``last_seen``: every row at or after the first run the previous build did not see, and
+    every row without one, whenever a load ran. A writer that bypasses the store must ask for a
+    full build.
     """
     conn = db.conn
-    since = conn.execute("SELECT min(started_at) FROM source_runs WHERE id > ?",
-                         [int(get_meta(db, "build_last_run") or 0)]).fetchone()[0]
+    after = int(get_meta(db, "build_last_run") or 0)
     selects = ["SELECT project_id FROM projects WHERE project_id NOT IN (SELECT project_id FROM agg_state_proj)",
                "SELECT project_id FROM agg_state_proj WHERE project_id NOT IN (SELECT project_id FROM projects)"]
     params: list = []
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'run_touched'").fetchone():
+        touched = "SELECT key FROM run_touched WHERE source_run_id > ? AND kind = ?"
+        if conn.execute(touched.replace("key", "1") + " LIMIT 1", [after, "all"]).fetchone():
+            return None
+        selects.append(touched)
+        params += [after, "project"]
+        for kind, table in (("agency", "agencies"), ("supplier", "suppliers")):
+            for select in PARTY_PROJECTS[table]:
+                selects.append(select.format(ids=touched))
+                params += [after, kind] * select.count("{ids}")
+        return {row[0] for row in conn.execute(" UNION ".join(selects), params)}
+    since = conn.execute("SELECT min(started_at) FROM source_runs WHERE id > ?", [after]).fetchone()[0]
     if since is not None:
         for table in PROJECT_TABLES:
             selects.append(f"SELECT project_id FROM [{table}] WHERE last_seen >= ? OR last_seen IS NULL")
