@@ -4,8 +4,8 @@ The search indexes (``prongsai/derive/search_index.py``) key project rows newest
 ``projects.rowid``, and find words shorter than three code points through their own list of
 trigrams, so Datasette's own FTS clause cannot use them. A ``?_search=`` (or
 ``?_search_<column>=``) on a searchable table is rewritten to ``?_contains=``
-(``?_contains_<column>=``), which this plugin answers with one MATCH of the index: every word of
-any length, Thai digits folded as in the index, no scan of the table.
+(``?_contains_<column>=``), which this plugin answers as the portal does, through the index: every
+word of any length, Thai digits folded as in the index, no scan of the table.
 """
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from datasette import hookimpl
 from datasette.filters import FilterArguments
 from datasette.utils.asgi import Forbidden
 
-from prongsai.derive.search_index import SEARCHES, VERSION, fold, fts_table, source_rowid_sql, text_match
+from prongsai.derive.search_index import (SEARCHES, VERSION, fold, fts_table, projects_match, source_rowid_sql,
+                                          text_match, text_table)
 
 DATABASE = "procurement"
 FALLBACK_ARG = "_contains"
@@ -72,19 +73,37 @@ def filters_from_request(request, database, table, datasette):
             raise Forbidden("The search index of this database is missing or of another version: "
                             "run prongsai build.")
         clauses, params, described = [], {}, []
-        fts = fts_table(table)
-        source_rowid = source_rowid_sql(table, "rowid")
         for i, (column, query) in enumerate(searches):
-            match = await db.execute_fn(lambda conn, query=query: text_match(conn, table, query))
-            if match is None:
-                clauses.append("0")
-            else:
-                params[f"search_{i}"] = f"{{{column}}} : ({match})" if column else match
-                clauses.append(f"rowid IN (SELECT {source_rowid} FROM [{fts}] WHERE [{fts}] MATCH :search_{i})")
+            clause, values = await db.execute_fn(lambda conn, query=query, column=column, i=i: _clause(
+                conn, table, column, query, f"search_{i}"))
+            clauses.append(clause)
+            params.update(values)
             described.append(f'{column + " " if column else ""}contains "{query}"')
         return FilterArguments(clauses, params, described, {"search": searches[0][1]})
 
     return inner()
+
+
+def _clause(conn, table: str, column: str, query: str, name: str) -> tuple[str, dict]:
+    """The WHERE clause (and its named values) of one search of ``table``. Project titles take the
+    portal's way, the rarest parts in the MATCH and the rest checked on each row."""
+    fts, rowid = fts_table(table), source_rowid_sql(table, "f.rowid")
+    if table == "projects" and column in ("", "title"):
+        search = projects_match(conn, query)
+        if search is None:
+            return "0", {}
+        values = {name: search.match}
+        checks = ""
+        for j, (sql, value) in enumerate(search.checks):
+            values[f"{name}_{j}"] = value
+            checks += " AND " + sql.replace("?", f":{name}_{j}")
+        join = f"CROSS JOIN [{text_table(table)}] t ON t.key = f.rowid" if checks else ""
+        return f"rowid IN (SELECT {rowid} FROM [{fts}] f {join} WHERE f.[{fts}] MATCH :{name}{checks})", values
+    match = text_match(conn, table, query)
+    if match is None:
+        return "0", {}
+    return (f"rowid IN (SELECT {rowid} FROM [{fts}] f WHERE f.[{fts}] MATCH :{name})",
+            {name: f"{{{column}}} : ({match})" if column else match})
 
 
 @hookimpl
