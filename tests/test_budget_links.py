@@ -3,6 +3,7 @@ per ministry and department, how each unit was tied (certain, uncertain, none), 
 methods; the mapping table's rules are true to the documents they cite."""
 from __future__ import annotations
 
+import csv
 import re
 import shutil
 
@@ -12,7 +13,7 @@ from conftest import SHARED, needs_shared
 from portal import create_app
 from prongsai.core.schema import open_db
 from prongsai.derive import aggregates, budget_links
-from scrapers import budget
+from scrapers import budget, datagoth
 
 KAOGEEK = SHARED / "data" / "thai" / "budget-fy2565-kaogeek"
 HELD = ("2022-3-1.csv", "2022-3-7.csv", "2022-3-14.csv", "2022-3-17.csv")
@@ -143,3 +144,25 @@ def test_the_agency_page_shows_its_budget_methods_and_how_it_was_tied(client, li
     html = client.get(f"/agencies/{navy}?lang=en").get_data(as_text=True)
     section = html[html.index("Budget given and what it bought"):html.index("Its top suppliers")]
     assert "กองทัพเรือ" in section and "uncertain: by name only" in section and re.search(r"\d+; ", section)
+
+
+@needs_shared
+def test_a_real_data_go_th_buyer_and_a_bill_unit_of_its_name_are_tied_by_name_only(tmp_path):
+    """The scraper's stub of a unit and a data.go.th buyer of that name share one id: tied, marked uncertain."""
+    path = tmp_path / "p.db"
+    datagoth.load_file(path, SHARED / "data" / "thai" / "egp-contracts-datagoth-dronemarket" / "ics_egp_contracts.csv")
+    header, first = list(csv.reader((KAOGEEK / "2022-3-17.csv").read_text(encoding="utf-8").splitlines()[:2]))
+    index = {name: i for i, name in enumerate(header)}
+    for column, value in {"ITEM_ID": "2024.3.4.0", "REF_DOC": "2024.3.4", "MINISTRY": "กระทรวงเกษตรและสหกรณ์",
+                          "BUDGETARY_UNIT": "กรมชลประทาน", "FISCAL_YEAR": "2024", "AMOUNT": "1,000,000"}.items():
+        first[index[column]] = value  # one line of an FY2567 bill for the buyer of the real FY2567 contract
+    bill = tmp_path / "2024-3-4.csv"
+    with bill.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([header, first])
+    budget.run_file(path, bill)
+    db = open_db(path)
+    aggregates.build(db)
+    tied = one(path, "SELECT * FROM agg_budget WHERE budgetary_unit = 'กรมชลประทาน'")
+    buyer = db.execute("SELECT buyer_id FROM projects WHERE fiscal_year = 2567").fetchone()[0]
+    assert (tied["agency_id"], tied["match"], tied["procurement_projects"]) == (buyer, "name", 1)
+    assert tied["procurement_amount"] == 400_000 and tied["budget_amount"] == 1_000_000
