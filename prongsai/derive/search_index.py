@@ -181,10 +181,10 @@ def build(db) -> None:
             conn.execute(f"INSERT INTO [{text_table(table)}] {_select_sql(table)} ORDER BY 1")
             conn.execute(f"CREATE VIRTUAL TABLE [{fts_table(table)}] USING fts5([{key}] UNINDEXED, "
                          + ", ".join(f"[{c}]" for c in columns)
-                         + f", content=[{text_table(table)}], content_rowid='key', tokenize='trigram')")
+                         + f", content=[{text_table(table)}], content_rowid='key', columnsize=0, tokenize='trigram')")
             fts = fts_table(table)
-            # Merge once at the end rather than level by level while loading (a quarter less time);
-            # later updates are small and merge as usual.
+            # No per-row sizes (nothing ranks by bm25); merge once at the end rather than level by
+            # level while loading (a quarter less time); later updates are small and merge as usual.
             conn.execute(f"INSERT INTO [{fts}] ([{fts}], rank) VALUES ('automerge', 0)")
             conn.execute(f"INSERT INTO [{fts}] ([{fts}], rank) VALUES ('crisismerge', 64)")
             conn.execute(f"INSERT INTO [{fts}] ([{fts}]) VALUES ('rebuild')")
