@@ -147,6 +147,14 @@ def test_the_agency_page_shows_its_budget_methods_and_how_it_was_tied(client, li
 
 
 @needs_shared
+def test_the_agency_page_says_which_rule_tied_its_unit_in_thai(client, linked):
+    _, _, other = linked
+    html = client.get(f"/agencies/{other}?lang=th").get_data(as_text=True)
+    assert f"{GARBLED}: ร่าง พ.ร.บ.งบประมาณ 2565 (KaoGeek) 2022.3.1: ชื่อถูกตัดท้ายบรรทัด" in html
+    assert "ตามกฎในตารางจับคู่" in html
+
+
+@needs_shared
 def test_a_real_data_go_th_buyer_and_a_bill_unit_of_its_name_are_tied_by_name_only(tmp_path):
     """The scraper's stub of a unit and a data.go.th buyer of that name share one id: tied, marked uncertain."""
     path = tmp_path / "p.db"
