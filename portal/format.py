@@ -20,7 +20,8 @@ from portal.i18n import gettext as _
 from prongsai.core import words
 from prongsai.core.thai import BE_OFFSET, MONTH_ABBR_TH, THAI_TZ
 from prongsai.core.words import MONTH_ABBR_EN
-from prongsai.derive.flags.explain import SCOPE_NAMES
+from prongsai.derive.flags.definitions import FLAGS
+from prongsai.derive.flags.explain import SCOPE_NAMES, title as _flag_title
 
 
 def is_thai() -> bool:
@@ -129,6 +130,11 @@ def role(org_type) -> str:
     return SCOPE_NAMES[lang()].get(org_type, org_type)
 
 
+def flag_title(code) -> str:
+    """A red flag's code as its title in the page's language (a code we do not define stays a code)."""
+    return _flag_title(code, lang()) if code in FLAGS else str(code)
+
+
 def announcement(code) -> str:
     """An e-GP announcement type (``15``, ``D0``, ``W0``) in words."""
     return words.announcement(code, lang())
@@ -168,7 +174,8 @@ def tilde(value) -> str:
 FILTERS = {"money": money, "label": label, "tilde": tilde, "number": number, "baht": baht, "baht_short": baht_short, "date": date, "moment": moment, "month": month,
            "fiscal_year_label": fiscal_year_label, "percent": percent, "evidence": evidence,
            "method_name": method_name, "ministry_name": ministry_name, "announcement": announcement,
-           "term": term, "role": role, "unit_name": unit_name}
+           "term": term, "role": role, "unit_name": unit_name,
+           "flag_title": flag_title}
 
 
 def _path(*parts: str) -> str:
