@@ -30,6 +30,7 @@ import json
 import math
 import os
 import pathlib
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -116,24 +117,37 @@ def warm(path: pathlib.Path) -> None:
     print(f"page cache warmed: {path.stat().st_size / 2**30:.2f} GiB in {seconds:.1f} s", flush=True)
 
 
-def builds(label: str, package: str, path: pathlib.Path, runs: int, first: int = 0) -> tuple[float, float]:
-    """(median seconds, peak RSS MB) of ``runs`` flags builds of ``package`` ("" = the current one)."""
-    seconds, peaks = [], []
+def cpu_child(*args) -> tuple[float, float, str]:
+    """``harness.child(*args)``: (CPU seconds of the child and its own children, its peak RSS, what it printed).
+
+    CPU time is printed beside wall time: on a machine shared with other jobs it moves far less.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    _, rss, printed = child(*args)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, rss, printed
+
+
+def builds(label: str, package: str, path: pathlib.Path, runs: int, first: int = 0) -> tuple[float, float, float]:
+    """(median seconds, median CPU seconds, peak RSS MB) of ``runs`` flags builds of ``package``
+    ("" = the current one)."""
+    seconds, cpus, peaks = [], [], []
     for run in range(first, first + runs):
         warm(path)
-        _, rss, printed = child(BUILD, package, str(path))
+        cpu, rss, printed = cpu_child(BUILD, package, str(path))
         seconds.append(float(printed.rsplit("seconds ", 1)[1].split()[0]))
+        cpus.append(cpu)
         peaks.append(rss)
-        print(f"{label}, run {run + 1}: {seconds[-1]:.2f} s, peak RSS {rss:.0f} MB", flush=True)
-    return statistics.median(seconds), max(peaks)
+        print(f"{label}, run {run + 1}: {seconds[-1]:.2f} s, {cpu:.1f} CPU s, peak RSS {rss:.0f} MB", flush=True)
+    return statistics.median(seconds), statistics.median(cpus), max(peaks)
 
 
-def cardinal_runs(releases: pathlib.Path, out: pathlib.Path) -> tuple[float, float]:
-    """(seconds, peak RSS MB) of one Cardinal run over ``releases``, its output in ``out``."""
+def cardinal_runs(releases: pathlib.Path, out: pathlib.Path) -> tuple[float, float, float]:
+    """(seconds, CPU seconds, peak RSS MB) of one Cardinal run over ``releases``, its output in ``out``."""
     warm(releases)
-    _, _, printed = child(RUN_CARDINAL, str(CARDINAL), str(SETTINGS), str(out), str(releases))
+    cpu, _, printed = cpu_child(RUN_CARDINAL, str(CARDINAL), str(SETTINGS), str(out), str(releases))
     seconds = float(printed.split("seconds ", 1)[1].split()[0])
-    return seconds, int(printed.split("cardinal_rss_kb ", 1)[1].split()[0]) / 1024
+    return seconds, cpu, int(printed.split("cardinal_rss_kb ", 1)[1].split()[0]) / 1024
 
 
 def pairs(results: dict) -> dict[tuple[str, str, str], float]:
@@ -160,36 +174,36 @@ def versus_cardinal(args) -> bool:
     db = output("flags-ocds-copy.db")
     print(f"\ncopying {args.ocds_db} -> {db}", flush=True)
     shutil.copyfile(args.ocds_db, db)
-    ours_s, ours_rss, theirs_s, theirs_rss = [], [], [], []
+    ours, theirs = [], []  # (seconds, CPU seconds, peak RSS MB) per run
     present = CARDINAL.exists()
     out = output("cardinal-output.json")
     for run in range(args.runs):  # interleaved: a slow moment on a shared machine hits both
         if present:
-            seconds, rss = cardinal_runs(releases, out)
-            theirs_s.append(seconds)
-            theirs_rss.append(rss)
-            print(f"cardinal, run {run + 1}: {seconds:.2f} s, peak RSS {rss:.0f} MB", flush=True)
-        seconds, rss = builds("all our flags on the OCDS import", "", db, 1, run)
-        ours_s.append(seconds)
-        ours_rss.append(rss)
-    ours, ours_peak = statistics.median(ours_s), max(ours_rss)
+            theirs.append(cardinal_runs(releases, out))
+            print(f"cardinal, run {run + 1}: {theirs[-1][0]:.2f} s, {theirs[-1][1]:.1f} CPU s, "
+                  f"peak RSS {theirs[-1][2]:.0f} MB", flush=True)
+        ours.append(builds("all our flags on the OCDS import", "", db, 1, run))
+    our_s, our_cpu, our_rss = (statistics.median(r[0] for r in ours), statistics.median(r[1] for r in ours),
+                               max(r[2] for r in ours))
     if present:
-        theirs, theirs_peak = statistics.median(theirs_s), max(theirs_rss)
+        their_s, their_cpu, their_rss = (statistics.median(r[0] for r in theirs),
+                                         statistics.median(r[1] for r in theirs), max(r[2] for r in theirs))
         conn = sqlite3.connect(db)
         same, n_ours, n_theirs = agreement(pairs(cardinal_results(conn)), pairs(json.loads(out.read_text())))
         conn.close()
         agreed = same / max(n_ours, n_theirs, 1)
-        print(f"\ncardinal ({CARDINAL.name}): {theirs:.2f} s, {theirs_peak:.0f} MB   all our flags: {ours:.2f} s, "
-              f"{ours_peak:.0f} MB (medians of {args.runs})")
+        print(f"\ncardinal ({CARDINAL.name}): {their_s:.2f} s, {their_cpu:.1f} CPU s, {their_rss:.0f} MB   "
+              f"all our flags: {our_s:.2f} s, {our_cpu:.1f} CPU s, {our_rss:.0f} MB (medians of {args.runs})")
         print(f"agreement with Cardinal: {same:,} of {n_theirs:,} pairs of Cardinal's ({n_ours:,} of ours): "
               f"{agreed:.4f}")
+        ratio("our flags / cardinal (CPU)", our_cpu, their_cpu)
     else:
         (lo, hi), (mlo, mhi) = CARDINAL_RECORDED
-        theirs, theirs_peak, agreed = (lo + hi) / 2, (mlo + mhi) / 2, 1.0
+        their_s, their_rss, agreed = (lo + hi) / 2, (mlo + mhi) / 2, 1.0
         print(f"\n{CARDINAL} is absent: Cardinal's recorded figures (issue 20) {lo}-{hi} s, {mlo}-{mhi} MiB; "
-              f"their middles are compared. All our flags: {ours:.2f} s, {ours_peak:.0f} MB")
-    time_ratio = ratio("our flags / cardinal (time)", ours, theirs)
-    rss_ratio = ratio("our flags / cardinal (peak RSS)", ours_peak, theirs_peak)
+              f"their middles are compared. All our flags: {our_s:.2f} s, {our_cpu:.1f} CPU s, {our_rss:.0f} MB")
+    time_ratio = ratio("our flags / cardinal (time)", our_s, their_s)
+    rss_ratio = ratio("our flags / cardinal (peak RSS)", our_rss, their_rss)
     print(f"targets: time <= {TARGET_CARDINAL_TIME}x, peak RSS <= {TARGET_CARDINAL_RSS}x, agreement 1.0")
     return time_ratio <= TARGET_CARDINAL_TIME and rss_ratio <= TARGET_CARDINAL_RSS and agreed == 1.0
 
@@ -229,8 +243,9 @@ def versus_before(args) -> bool:
     conn.close()
     print(f"baseline: every bid once (count, min, max per project): {base:.2f} s")
 
-    before, before_rss = builds(f"flags before ({args.before})", str(before_tree(args.before)), path, args.runs)
-    now, now_rss = builds("flags now", "", path, args.runs)
+    before, before_cpu, before_rss = builds(f"flags before ({args.before})", str(before_tree(args.before)), path,
+                                            args.runs)
+    now, now_cpu, now_rss = builds("flags now", "", path, args.runs)
     conn = sqlite3.connect(path)
     per_code = conn.execute("SELECT code, count(*) FROM red_flags GROUP BY code UNION ALL "
                             "SELECT code, count(*) FROM org_flags GROUP BY code").fetchall()
@@ -239,9 +254,11 @@ def versus_before(args) -> bool:
     conn.close()
     print("per flag: " + ", ".join(f"{code} {n:,}" for code, n in sorted(per_code)))
     print(f"cobid_edges {extra[0]:,} rows, unit_price_benchmarks {extra[1]:,} rows")
-    print(f"\nflags before ({args.before}): {before:.2f} s, {before_rss:.0f} MB   "
-          f"flags now: {now:.2f} s, {now_rss:.0f} MB   baseline: {base:.2f} s (medians of {args.runs})")
+    print(f"\nflags before ({args.before}): {before:.2f} s, {before_cpu:.1f} CPU s, {before_rss:.0f} MB   "
+          f"flags now: {now:.2f} s, {now_cpu:.1f} CPU s, {now_rss:.0f} MB   baseline: {base:.2f} s "
+          f"(medians of {args.runs})")
     ratio("now / baseline", now, base)
+    ratio("now / before (CPU)", now_cpu, before_cpu)
     got = ratio("now / before", now, before)
     print(f"targets: now < {TARGET_S:.0f} s, < {TARGET_RSS_MB} MB, now / before <= {TARGET_RATIO}")
     return now < TARGET_S and now_rss < TARGET_RSS_MB and got <= TARGET_RATIO
