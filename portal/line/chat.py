@@ -36,7 +36,9 @@ from portal.complaints.evidence import MAX_FILES, CleanFile, EvidenceRefused, cl
 from portal.complaints.forms import clean_text
 from portal.complaints.letters import base_url
 from portal.complaints.projects import project_facts
+from portal.db import get_db
 from portal.line import client, texts
+from portal.watch import store
 from prongsai.core import clock
 from prongsai.core.config import evidence_dir
 from prongsai.core.errors import UserError
@@ -272,9 +274,6 @@ class Turn:
     # -- following -----------------------------------------------------------------------------------
 
     def watch(self, start: bool, what: str):
-        from portal.db import get_db
-        from portal.watch import store
-
         if not start and what == texts.EVERYTHING:
             n = store.unfollow_all(self.conn, channel="line", contact=self.user_id)
             return texts.unfollowed_all(n)
@@ -295,14 +294,10 @@ class Turn:
             return texts.follow_problem(str(exc))
 
     def follows(self):
-        from portal.watch import store
-
         rows = store.following(self.conn, channel="line", contact=self.user_id)
         return texts.following([r["label"] for r in rows])
 
     def _unfollow_all(self) -> None:
-        from portal.watch import store
-
         store.unfollow_all(self.conn, channel="line", contact=self.user_id)
 
 

@@ -20,7 +20,6 @@ import logging
 import threading
 
 from flask import Blueprint, current_app, jsonify, request
-from linebot.v3 import SignatureValidator
 
 from portal.complaints import crypto
 from portal.complaints.db import get_cdb, open_complaints_db, transaction
@@ -39,6 +38,8 @@ def _refuse(status: int, why: str):
 
 @bp.route("/line/webhook", methods=["POST"])
 def webhook():
+    from linebot.v3 import SignatureValidator  # imported on first use: the SDK is slow to import
+
     secret = current_app.config.get("LINE_CHANNEL_SECRET")
     if not secret:
         return _refuse(404, "this server has no LINE channel: PRONGSAI_LINE_CHANNEL_SECRET is not set")
@@ -114,7 +115,7 @@ def start_handling(app) -> threading.Thread:
     """Handle the inbox in a thread of its own, after the response; one at a time per process, in order."""
     def run():
         with _handling, app.app_context():
-            from portal.line import chat
+            from portal.line import chat  # the SDK's models take a second to import: not at start-up
 
             conn = open_complaints_db(app.config["COMPLAINTS_DATABASE"])
             try:
