@@ -6,7 +6,7 @@ from flask import Blueprint, render_template
 
 from portal import charts
 from portal.db import get_db
-from portal.format import month
+from portal.format import method_name, month
 from portal.views.orgs import AGENCY, org_page, related
 
 bp = Blueprint("agencies", __name__)
@@ -19,7 +19,7 @@ def show(agency_id):
     methods = related(AGENCY, "method", agency_id, "amount DESC")
     figures = {
         "months": charts.bar([month(m["month"]) for m in months], [m["amount"] for m in months]),
-        "methods": charts.pie([m["method"] for m in methods], [m["amount"] for m in methods]),
+        "methods": charts.pie([method_name(m["method"]) for m in methods], [m["amount"] for m in methods]),
     }
     db = get_db()
     budget = db.execute("SELECT * FROM agg_budget WHERE agency_id = ? ORDER BY fiscal_year DESC, budgetary_unit",
