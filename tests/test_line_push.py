@@ -3,10 +3,12 @@ after a build with news, nothing after unfollowing; a push retried or recovered 
 delivered once (X-Line-Retry-Key); refusals given up or retried like e-mail."""
 from __future__ import annotations
 
+import sqlite3
 import uuid
 
 import pytest
-from test_watchlists import a_supplier, build, seed_project, watch_db  # noqa: F401 - fixture
+from test_outbox import mail_config, smtp  # noqa: F401 - fixture
+from test_watchlists import ADDRESS, UNSUBSCRIBE, a_supplier, build, follow_by_email, seed_project, watch_db  # noqa: F401
 
 import line_standin
 from line_standin import USER, raw_bytes, say, text
@@ -151,3 +153,40 @@ def test_without_an_access_token_line_rows_wait(push_app, cdb, line):
     assert deliver(push_app, cdb)["retry"] == 1
     assert "PRONGSAI_LINE_ACCESS_TOKEN" in cdb.execute("SELECT last_error FROM outbox").fetchone()[0]
     assert line.calls == []
+
+
+def test_held_to_one_supplier_by_email_another_by_line_one_digest_each_then_nothing(watch_db, tmp_path, line,  # noqa: F811
+                                                                                      smtp):  # noqa: F811
+    app = create_app({"TESTING": True, "DATABASE": str(watch_db), "COMPLAINTS_DATABASE": str(tmp_path / "c.db"),
+                      "SECRET_KEY": "test", **mail_config(smtp.port), **line_standin.line_config(line)})
+    conn = open_complaints_db(app.config["COMPLAINTS_DATABASE"])
+    db = sqlite3.connect(watch_db)
+    (by_mail, mail_name, buyer), (by_line, line_name, _b) = db.execute(
+        "SELECT c.supplier_id, s.name_th, p.buyer_id FROM contracts c JOIN suppliers s ON s.id = c.supplier_id "
+        "JOIN projects p ON p.project_id = c.project_id GROUP BY c.supplier_id ORDER BY c.supplier_id LIMIT 2").fetchall()
+    db.close()
+    build(app, watch_db)
+    follow_by_email(app, conn, smtp, f"/watch/follow?kind=supplier&key={by_mail}")
+    say(app.test_client(), line, text(f"ติดตาม https://prongsai.example/suppliers/{by_line}"))
+
+    seed_project(watch_db, "66099000011", buyer_id=buyer, supplier_id=by_mail, title="จ้างซ่อมสะพานทดสอบ")
+    seed_project(watch_db, "66099000012", buyer_id=buyer, supplier_id=by_line, title="จ้างขุดลอกคลองทดสอบ")
+    assert "2 digest(s) queued" in build(app, watch_db).output
+    with app.app_context():
+        assert notify.deliver(conn, mail.settings(app.config))["sent"] == 2   # one batch, two channels
+    [email] = smtp.to(ADDRESS)
+    assert "จ้างซ่อมสะพานทดสอบ" in email.get_body(("plain",)).get_content()
+    [push] = line.pushes(USER)
+    pushed = push.json()["messages"][0]["text"]
+    assert "จ้างขุดลอกคลองทดสอบ" in pushed and "จ้างซ่อมสะพานทดสอบ" not in pushed
+
+    unsubscribe = UNSUBSCRIBE.search(email.get_body(("plain",)).get_content()).group(1)
+    assert app.test_client().post(unsubscribe, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    say(app.test_client(), line, text("เลิกติดตาม ทั้งหมด"))
+    seed_project(watch_db, "66099000013", buyer_id=buyer, supplier_id=by_mail)
+    seed_project(watch_db, "66099000014", buyer_id=buyer, supplier_id=by_line)
+    build(app, watch_db)
+    with app.app_context():
+        assert notify.deliver(conn, mail.settings(app.config))["sent"] == 0
+    assert smtp.to(ADDRESS) == [email] and line.pushes(USER) == [push]
+    conn.close()
