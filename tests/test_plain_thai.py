@@ -215,6 +215,8 @@ def test_the_project_page_says_so_as_a_note_not_a_flag(twin_db, tmp_path):
     page = visible_text(client.get(f"/projects/{pid}?lang=th").get_data(as_text=True))
     assert "ข้อสังเกตเกี่ยวกับข้อมูล" in page and raw in page and twin in page
     assert "ไม่ใช่ธงแดง" in page
+    moved = client.get(f"/suppliers/{damaged}")  # an old link to the damaged id leads to the twin
+    assert moved.status_code == 301 and moved.headers["Location"].endswith(f"/suppliers/{twin}")
 
 
 @needs_shared
