@@ -16,6 +16,7 @@ import time
 import urllib.parse
 
 import click
+from cryptography.fernet import InvalidToken
 from flask import current_app
 from flask_babel import gettext as _
 
@@ -158,11 +159,13 @@ def compose(public, conn, builds):
                     if (kind, key, label) not in subjects:
                         subjects[kind, key, label] = (page_path(kind, key), rows)
         parts[locale] = letters.sections(locale, subjects, lambda rows: _items(rows, titles, locale))
+    fernet, secret = crypto.fernet(), current_app.secret_key  # looked up once, not per digest
     for sid, (sub, subjects) in due.items():
-        contact = crypto.decrypt(sub["contact_encrypted"])
-        if contact is None:
+        try:
+            contact = fernet.decrypt(sub["contact_encrypted"]).decode()
+        except InvalidToken:
             continue  # not readable with this key: nothing to send it to
-        token = store.subscriber_token(sub)
+        token = store.subscriber_token(sub, secret)
         mine = {locale: [parts[locale][kind, key, label] for kind, key, label, _rows in subjects]
                 for locale in letters.locales(sub["lang"])}
         manage, unsubscribe = f"{base}/watch/s/{token}", f"{base}/watch/unsubscribe/{token}"

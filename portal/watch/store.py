@@ -196,9 +196,9 @@ def following(conn, *, channel: str, contact: str) -> list[sqlite3.Row]:
 
 # -- the unsubscribe link in every digest: a capability, not a login ---------------------------------
 
-def subscriber_token(sub) -> str:
+def subscriber_token(sub, secret=None) -> str:
     """``<id>-<mac>``: an HMAC of the subscriber's salt under the secret key (stored nowhere)."""
-    secret = current_app.secret_key
+    secret = secret or current_app.secret_key
     mac = hmac.new(secret if isinstance(secret, bytes) else secret.encode(),
                    f"prongsai-watch-unsubscribe:{sub['id']}:{sub['salt']}".encode(), hashlib.sha256).digest()
     return f"{sub['id']}-{base64.urlsafe_b64encode(mac[:18]).decode()}"
