@@ -428,6 +428,11 @@ CREATE INDEX idx_forwardings_approved_by ON forwardings(approved_by);
 
 -- The dots of outbox rows are recorded in the journal file outbox.dots (portal.complaints.outbox).
 DROP TABLE outbox_dots;
+""", 9: """
+-- The LINE user's keyed hash beside each waiting event, so that every process handles one user's
+-- events in the order they came (portal.line.chat takes only a user's oldest).
+ALTER TABLE line_inbox ADD COLUMN user_hash TEXT;
+CREATE INDEX idx_line_inbox_user ON line_inbox(user_hash, id);
 """}
 
 
