@@ -22,7 +22,7 @@ from prongsai.core import clock
 from prongsai.core.config import evidence_dir
 
 import line_standin
-from line_standin import USER, body_of, event, image, photo_with_gps, post, raw_bytes, say, sign, text
+from line_standin import OTHER, USER, body_of, event, image, photo_with_gps, post, raw_bytes, say, sign, text
 from line_standin import line, line_app, project_id  # noqa: F401 - fixtures
 from test_request_limits import raw_post, server  # noqa: F401 - fixture: uvicorn over ``flask_app``
 
@@ -220,6 +220,25 @@ def test_what_a_dead_process_left_is_handled_by_the_notify_worker(line_app, line
     assert len(line.delivered) == delivered + 1 and line.delivered[-1][0] == USER   # its token expired: pushed
     assert conn.execute("SELECT count(*) FROM line_inbox").fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM line_chats").fetchone()[0] == 0
+
+
+def test_one_users_events_are_handled_in_order_whichever_process_takes_them(line_app, line, monkeypatch):
+    monkeypatch.setattr("portal.line.webhook.start_handling", lambda app: None)
+    client = line_app.test_client()
+    first, second, other = event("follow"), text("วิธีใช้"), text("วิธีใช้", user=OTHER)
+    for e in (first, second, other):
+        assert post(client, body_of(e)).status_code == 200
+    conn = open_complaints_db(line_app.config["COMPLAINTS_DATABASE"])
+    assert conn.execute("SELECT count(DISTINCT user_hash) FROM line_inbox").fetchone()[0] == 2
+    conn.execute("UPDATE line_inbox SET lease_until = '2999-01-01T00:00:00+00:00' WHERE id = (SELECT min(id) "
+                 "FROM line_inbox)")                      # another process is handling USER's first event
+    with line_app.app_context():
+        assert chat.drain(conn) == 1                       # OTHER's only: USER's second waits for the first
+    assert [to for to, _m in line.delivered] == [f"reply:{other['replyToken']}"]
+    conn.execute("UPDATE line_inbox SET lease_until = NULL")
+    with line_app.app_context():
+        assert chat.drain(conn) == 2
+    assert [to for to, _m in line.delivered][1:] == [f"reply:{first['replyToken']}", f"reply:{second['replyToken']}"]
 
 
 # -- the rich menu -----------------------------------------------------------------------------------

@@ -16,8 +16,6 @@ so that digests can be pushed to it; "เลิกติดตาม" and blocki
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
 import logging
 import re
@@ -38,6 +36,7 @@ from portal.complaints.letters import base_url
 from portal.complaints.projects import project_facts
 from portal.db import get_db
 from portal.line import client, texts
+from portal.line.users import user_hash
 from portal.watch import store
 from prongsai.core import clock
 from prongsai.core.config import evidence_dir
@@ -51,12 +50,6 @@ MAX_TRIES = 5                    # then the event is dropped (and said so in the
 _THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 _PROJECT_LINK = re.compile(r"/projects/(\S+)")
 _FILE_MESSAGES = {"image": "photo.jpg", "video": "video.mp4", "file": "file"}
-
-
-def user_hash(user_id: str) -> str:
-    key = current_app.secret_key
-    return hmac.new(key if isinstance(key, bytes) else key.encode(), b"prongsai-line-user:" + user_id.encode(),
-                    hashlib.sha256).hexdigest()
 
 
 def drain(conn, *, min_age: int = 0) -> int:
@@ -93,8 +86,10 @@ def leftovers(conn) -> None:
 def _claim(conn, min_age: int):
     stamp = clock.utcnow()
     with transaction(conn):
-        row = conn.execute("SELECT id, event, attempts FROM line_inbox WHERE (lease_until IS NULL OR lease_until < ?) "
-                           "AND received_at <= ? ORDER BY id LIMIT 1",
+        # a user's oldest event only: another process may be handling the one before it
+        row = conn.execute("SELECT id, event, attempts FROM line_inbox i WHERE (lease_until IS NULL OR lease_until < ?) "
+                           "AND received_at <= ? AND NOT EXISTS (SELECT 1 FROM line_inbox o WHERE o.user_hash = "
+                           "i.user_hash AND o.id < i.id) ORDER BY id LIMIT 1",
                            [stamp.isoformat(timespec="seconds"),
                             (stamp - dt.timedelta(seconds=min_age)).isoformat(timespec="seconds")]).fetchone()
         if row is not None:

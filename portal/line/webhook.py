@@ -9,8 +9,8 @@ played again. LINE's own redelivery of an event already kept is acknowledged (20
 nothing. LINE's console "Verify" sends no events and gets its 200.
 
 The events themselves go to ``line_inbox`` encrypted (they name the LINE user) in the same commit;
-then the 200 goes out and a thread handles them (``portal.line.chat``); ``prongsai notify`` handles
-any a dead process left.
+then the 200 goes out and a thread handles them (``portal.line.chat``), each user's in the order they
+came whichever process took them; ``prongsai notify`` handles any a dead process left.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from portal.complaints import crypto
 from portal.complaints.db import get_cdb, open_complaints_db, transaction
+from portal.line import users
 from prongsai.core import clock
 
 log = logging.getLogger(__name__)
@@ -100,8 +101,9 @@ def receive(conn, events: list, *, max_age: int) -> tuple[int, int]:
             cur = conn.execute("INSERT OR IGNORE INTO line_events_seen (event_id, event_at) VALUES (?, ?)",
                                [event["webhookEventId"], at.isoformat(timespec="seconds")])
             if cur.rowcount:
-                conn.execute("INSERT INTO line_inbox (event, received_at) VALUES (?, ?)",
-                             [crypto.encrypt(json.dumps(event, ensure_ascii=False)), clock.now()])
+                conn.execute("INSERT INTO line_inbox (event, user_hash, received_at) VALUES (?, ?, ?)",
+                             [crypto.encrypt(json.dumps(event, ensure_ascii=False)), users.of_event(event),
+                              clock.now()])
                 fresh += 1
             elif (event.get("deliveryContext") or {}).get("isRedelivery") is True:
                 held += 1
