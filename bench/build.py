@@ -18,6 +18,7 @@ within 10 s. Exit status 1 when one is missed.
 from __future__ import annotations
 
 import argparse
+import pathlib
 import resource
 import shutil
 import sqlite3
@@ -100,9 +101,10 @@ def main(argv=None) -> int:
                         "only the refresh and the incremental build")
     args = parser.parse_args(argv)
     if args.incremental_on:
-        changed = refresh(args.incremental_on, args.share)
+        path = pathlib.Path(args.incremental_on)
+        changed = refresh(path, args.share)
         print(f"refresh: {changed:,} projects changed")
-        incremental, cpu = build("now, incremental", "", args.incremental_on, "auto")
+        incremental, cpu = build("now, incremental", "", path, "auto")
         return 0 if incremental <= TARGET_INCREMENTAL_S else 1
     conn = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True)
     projects = conn.execute("SELECT count(*) FROM projects").fetchone()[0]
