@@ -4,7 +4,7 @@ Exactly once, by LINE's own idempotency: every push carries ``X-Line-Retry-Key``
 row's idempotency key, so however often a row is tried (a timeout, a 5xx, a worker killed after
 LINE accepted it and before we recorded it) LINE delivers it once and answers a retry with 409,
 which counts as sent. LINE keeps a key 24 hours; the outbox gives up long before (8 attempts,
-about four hours of backoff). Once sent, the row's payload is overwritten: the user id it held
+about two hours of backoff). Once sent, the row's payload is overwritten: the user id it held
 (encrypted) is not kept for the retention period of sent messages.
 """
 from __future__ import annotations
