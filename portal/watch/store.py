@@ -252,7 +252,12 @@ def label_for(public_db, kind: str, key: str) -> str:
     elif kind == "flag":
         row = public_db.execute("SELECT code || ' ' || title_th FROM flag_definitions WHERE code = ?", [key]).fetchone()
     elif kind == "search":
-        return _("Search: %(what)s", what=", ".join(f"{k}={v}" for k, v in search_args(key).items()))
+        args = search_args(key)
+        words = {"q": "“{}”", "fiscal_year": _("fiscal year %(year)s", year="{}"), "province": "{}", "method": "{}",
+                 "flag": "{}", "agency": "{}"}
+        if args.get("agency"):
+            args["agency"] = label_for(public_db, "agency", args["agency"])
+        return _("Search: %(what)s", what=" · ".join(words[k].format(args[k]) for k in SEARCH_FILTERS if args.get(k)))[:300]
     else:
         row = None
     return (row[0] if row and row[0] else key)[:300]
