@@ -51,6 +51,7 @@ def test_unsigned_wrongly_signed_and_malformed_bodies_are_refused(line_app, line
     assert post(client, b"{not json").status_code == 400
     assert post(client, json.dumps({"events": [{"type": "message"}]}).encode()).status_code == 400
     assert post(client, json.dumps({"destination": "x"}).encode()).status_code == 400
+    assert post(client, body_of(event("follow", timestamp=10 ** 20))).status_code == 400
     time.sleep(0.2)
     assert line.calls == []                                      # nothing was answered
     conn = open_complaints_db(line_app.config["COMPLAINTS_DATABASE"])

@@ -31,6 +31,7 @@ bp = Blueprint("line", __name__)
 
 DEFAULT_MAX_AGE = 3600           # seconds an event may be old (LINE redelivers within this)
 FUTURE_SKEW = 300                # seconds an event may be ahead of our clock
+MAX_TIMESTAMP = 10 ** 13         # milliseconds: the year 2286, far beyond any real event
 
 
 def _refuse(status: int, why: str):
@@ -80,8 +81,8 @@ def parse(text: str) -> tuple[list, str | None]:
     for event in events:
         if not (isinstance(event, dict) and isinstance(event.get("webhookEventId"), str)
                 and 0 < len(event["webhookEventId"]) <= 64 and isinstance(event.get("timestamp"), int)
-                and isinstance(event.get("type"), str)):
-            return [], "an event without a webhookEventId, timestamp or type"
+                and 0 < event["timestamp"] < MAX_TIMESTAMP and isinstance(event.get("type"), str)):
+            return [], "an event without a webhookEventId, a timestamp in milliseconds or a type"
     return events, None
 
 
