@@ -11,7 +11,8 @@ In one run:
    of both databases after three scenarios, which must be equal: a first load, a second load of
    the same file (which must change nothing), and a load of the N releases into a database
    holding the first N/2. Memory: the current import of N/4 and of N releases, flat when the
-   peak RSS differs by under 50 MB.
+   peak RSS differs by under 50 MB. Then where a first load's CPU goes: the mapping (the
+   workers' share) and the writer alone, whose rate is this design's ceiling on one core.
 2. ``--export``: the export's ordered scans dumped with ``json.dumps`` (what any exporter must
    at least pay) against ``export_file`` in a child process (projects/s, peak RSS).
 
@@ -135,6 +136,41 @@ def imports(source: pathlib.Path, n: int, before: str) -> None:
           f"({grow:+.0f} MB; flat when under +50 MB: {'OK' if grow < 50 else 'MISSED'})")
 
 
+_WRITER = """
+import itertools, marshal, pathlib, sys, time
+from scrapers import ocds
+from scrapers.store import SourceRun
+path, db, n = pathlib.Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+with open(path, "rb") as f:
+    lines = list(itertools.islice(f, n))
+with SourceRun(db, ocds.SOURCE, "writer alone", label="writer alone") as run:
+    staging = run.staging(ocds._UPSERT_TABLES, ocds.LINK_TABLES, source_url="writer alone")
+    cpu = time.process_time()
+    chunks = [ocds._map_lines(path.name, i + 1, lines[i:i + ocds.CHUNK_LINES], (), staging)
+              for i in range(0, n, ocds.CHUNK_LINES)]
+    mapping, cpu = time.process_time() - cpu, time.process_time()
+    for data in chunks:
+        run.load_staged(*marshal.loads(data)[1])
+    run._rebuild_indexes()
+    run._check_foreign_keys()
+    print(mapping, time.process_time() - cpu)
+"""
+
+
+def ceiling(path: pathlib.Path, n: int) -> None:
+    """Where the CPU of a first load goes: the N releases parsed, mapped and staged first, then
+    the writer alone (binding them into SQLite, the deferred indexes, the foreign-key check).
+    The writer's rate is the ceiling of this design on one core, however fast the mapping."""
+    db = output("ocds-writer-alone.db")
+    remove_db(db)
+    _, _, printed = child(_WRITER, str(path), str(db), str(n))
+    remove_db(db)
+    mapping, writer = map(float, printed.split())
+    print(f"per release: parsing, mapping and staging {mapping / n * 1e6:.0f} us of CPU (the workers' share), "
+          f"the writer alone {writer / n * 1e6:.0f} us ({n / writer:,.0f} releases per CPU second: the ceiling "
+          f"of this design on one core; {TARGET_RATE:,}/s on 2 cores needs {2e6 / TARGET_RATE:.0f} us in all)")
+
+
 def export_baseline(db: pathlib.Path) -> int:
     from prongsai.derive.ocds_export import _CHILD_SQL
 
@@ -181,6 +217,7 @@ def main() -> None:
         export(db, exported)
         source = source or exported
     imports(source, args.import_releases, args.before)
+    ceiling(head(source, args.import_releases), args.import_releases)
 
 
 if __name__ == "__main__":
