@@ -142,3 +142,22 @@ def test_without_the_encryption_key_following_by_email_waits_and_says_why(demo_d
     app = create_app({"DATABASE": str(demo_db), "COMPLAINTS_DATABASE": str(tmp_path / "c.db"), "SECRET_KEY": "x"})
     r = app.test_client().get("/watch/follow?kind=province&key=น่าน")
     assert r.status_code == 503 and "ฟีด Atom" in r.get_data(as_text=True)
+
+
+def test_the_page_a_digest_links_to_lists_each_follow_and_stops_them_one_by_one(app, client, ids):
+    conn = open_complaints_db(app.config["COMPLAINTS_DATABASE"])
+    with app.test_request_context():
+        for kind in ("agency", "flag"):
+            store.follow(conn, channel="line", contact="U" + "f" * 32, kind=kind, key=ids[kind], label=f"{kind} label")
+        token = store.subscriber_token(conn.execute("SELECT * FROM watch_subscribers").fetchone())
+    page = client.get(f"/watch/s/{token}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "agency label" in html and "flag label" in html
+    assert page.headers["Cache-Control"] == "no-store"
+    first, second = [r["id"] for r in conn.execute("SELECT id FROM watch_follows ORDER BY id")]
+    path = f"/watch/s/{token}/remove/{first}"
+    assert client.post(path, data=form_tokens(client, f"/watch/s/{token}")).status_code == 303
+    assert "agency label" not in client.get(f"/watch/s/{token}").get_data(as_text=True)
+    r = client.post(f"/watch/s/{token}/remove/{second}", data=form_tokens(client, f"/watch/s/{token}"))
+    assert r.status_code == 200 and "เลิกรับแล้ว" in r.get_data(as_text=True)
+    assert conn.execute("SELECT count(*) FROM watch_subscribers").fetchone()[0] == 0
