@@ -92,7 +92,8 @@ def run_build(db_path, *, flag_settings=None, full: bool = False, echo=None) -> 
             step(db, **kwargs)
         else:
             step(db, **kwargs)
-        echo(f"build: {label} in {time.perf_counter() - started:.1f}s")
+        grown = f" ({len(changed):,} projects changed with it)" if changed is not None and label == "flags" else ""
+        echo(f"build: {label} in {time.perf_counter() - started:.1f}s{grown}")
     started = time.perf_counter()
     build_id = time.strftime("%Y%m%d-%H%M%S-", time.gmtime()) + secrets.token_hex(3)
     conn.execute("BEGIN")
