@@ -13,7 +13,7 @@ within 10 s. Exit status 1 when one is missed.
     .venv/bin/python bench/build.py                                  # bench/output/demo-1m.db
     .venv/bin/python bench/build.py --db bench/output/ocds-1m-raw.db --before a58ace9
     .venv/bin/python bench/build.py --db bench/output/b4-100k.db --skip-before   # a smaller run
-    .venv/bin/python bench/build.py --incremental-on bench/output/build-now.db   # again, on a built copy
+    .venv/bin/python bench/build.py --incremental-on bench/output/build-demo-1m-now.db   # again, on a built copy
 """
 from __future__ import annotations
 
@@ -112,10 +112,10 @@ def main(argv=None) -> int:
     print(f"database: {args.db} ({projects:,} projects)")
     before = None
     if not args.skip_before:
-        path = copy(args.db, "build-before.db")
+        path = copy(args.db, f"build-{pathlib.Path(args.db).stem}-before.db")
         before, before_cpu = build(f"before ({args.before})", str(before_tree(args.before)), path, "full")
         remove_db(path)
-    path = copy(args.db, "build-now.db")
+    path = copy(args.db, f"build-{pathlib.Path(args.db).stem}-now.db")
     full, full_cpu = build("now, full", "", path, "full")
     changed = refresh(path, args.share)
     print(f"refresh: {changed:,} projects changed ({changed / projects:.1%})")
