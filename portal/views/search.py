@@ -24,7 +24,7 @@ bp = Blueprint("search", __name__)
 PAGE_SIZE = 20
 MAX_QUERY = 100
 SEARCH_SECONDS = 0.5
-COUNT_SECONDS = 0.02
+COUNT_SECONDS = 0.01
 COUNT_CAP = 1_000
 #: the trigram index over project titles and filters (prongsai/derive/search_index.py)
 FTS_TABLE = fts_table("projects")

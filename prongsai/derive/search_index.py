@@ -336,7 +336,7 @@ def projects_match(conn, q: str, filters: dict | None = None, names: dict | None
     rarest parts of the search (a word's phrase or the OR of its trigrams, a long word's
     rarest spread trigrams, a filter's token); every other part is checked on the rows they
     give, by the folded title or the filter's token in ``projects_fts_text``."""
-    parts: list[tuple[int, str, tuple | None]] = []  # (about how many rows, expression, check if left out)
+    groups: list[list[tuple[int, str, tuple | None]]] = []  # per word or filter: (about how many rows, expression, check if left out)
     forced, checks = [], []
     for term in query_terms(q):
         title = ("instr(t.title, ?)", term)
@@ -349,16 +349,16 @@ def projects_match(conn, q: str, filters: dict | None = None, names: dict | None
             alternatives = _beginning(conn, "projects", term)
             if not alternatives:
                 return None
-            parts.append((sum(d for _, d in alternatives), _phrase_or(_phrase(t) for t, _ in alternatives), title))
+            groups.append([(sum(d for _, d in alternatives), _phrase_or(_phrase(t) for t, _ in alternatives), title)])
         else:
             trigrams = [term[i:i + TRIGRAM] for i in range(len(term) - TRIGRAM + 1)]
             docs = _trigram_docs(conn, "projects", trigrams)
             if len(docs) < len(set(trigrams)):
                 return None  # a trigram no title has
             if len(trigrams) <= PROBES:
-                parts.append((min(docs.values()), _phrase(term), title))
+                groups.append([(min(docs.values()), _phrase(term), title)])
             else:  # a long phrase costs FTS5 each of its tokens: narrow by a few, check the word
-                parts += [(docs[t], _phrase(t), None) for t in _spread_rarest(trigrams, docs)]
+                groups.append(sorted((docs[t], _phrase(t), None) for t in _spread_rarest(trigrams, docs)))
                 checks.append(title)
     for kind, value in (filters or {}).items():
         if value is None:
@@ -368,10 +368,18 @@ def projects_match(conn, q: str, filters: dict | None = None, names: dict | None
                            [kind, value]).fetchone()
         if row is None:
             return None
-        parts.append((row[1], _phrase(row[0]), (f"instr(t.[{kind}], ?)", row[0])))
-    if not parts and not forced:
+        groups.append([(row[1], _phrase(row[0]), (f"instr(t.[{kind}], ?)", row[0]))])
+    if not groups and not forced:
         return None
-    parts.sort(key=lambda part: part[0])
+    # The rarest part of each of the rarest words and filters first (parts of one word always
+    # come together, so they narrow less), then the next parts of those.
+    groups.sort()
+    ranked = [group[0] for group in groups] + [part for group in groups for part in group[1:]]
     keep = max(CHILDREN - len(forced), 0 if forced else 1)
-    checks += [check for _, _, check in parts[keep:] if check]
-    return Search(" AND ".join(forced + [expr for _, expr, _ in parts[:keep]]), checks)
+    chosen = []
+    for part in ranked:
+        if len(chosen) < keep and part[1] not in (c[1] for c in chosen):
+            chosen.append(part)
+        elif part[2] and part[2] not in checks:
+            checks.append(part[2])
+    return Search(" AND ".join(forced + [expr for _, expr, _ in chosen]), checks)
