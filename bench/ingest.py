@@ -11,7 +11,8 @@ same run measures, like with like:
 2. a load of a year (FY2567) into a database holding another (FY2566), against SQLite alone
    inserting the new year's finished rows into a copy of that database (indexes live, foreign
    keys enforced, a row already there left alone);
-3. peak RSS of the first load at two sizes.
+3. peak RSS of the first load at two sizes; and the first load by ``--before``'s loader (a git
+   ref, extracted into ``bench/output/``), now/before.
 
 Targets: first load >= 0.6 x SQLite alone, into a database holding a year >= 0.4 x; peak RSS
 < 300 MB and the larger file < +50 MB. Rates are printed per wall second and per CPU second (a
@@ -25,14 +26,17 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import pathlib
 import random
 import shutil
 import sqlite3
+import subprocess
+import tarfile
 import time
 
-from harness import OUT, child, output, ratio, remove_db
+from harness import ROOT, child, output, ratio, remove_db
 from prongsai.core.thai import MONTH_ABBR_TH, tax_id_check_digit
 from scrapers.datagoth import COLUMNS_A
 
@@ -152,6 +156,20 @@ def transform_only(path: pathlib.Path) -> float:
     return n / (time.process_time() - cpu)
 
 
+#: The last commit before the loader was made fast (worker processes, staged first loads).
+BEFORE = "fa12999"
+
+
+def before_tree(ref: str) -> pathlib.Path:
+    """``scrapers/`` and ``prongsai/`` as they were at ``ref``, extracted once into ``bench/output``."""
+    folder = output(f"ingest-before-{ref}")
+    if not (folder / "scrapers").exists():
+        archive = subprocess.run(["git", "archive", ref, "scrapers", "prongsai"], cwd=ROOT,
+                                 capture_output=True, check=True)
+        tarfile.open(fileobj=io.BytesIO(archive.stdout)).extractall(folder)
+    return folder
+
+
 #: The tables a datagoth load writes, parents first.
 TABLES = ("agencies", "suppliers", "projects", "awards", "award_suppliers", "contracts")
 
@@ -220,6 +238,8 @@ def sqlite_alone(loaded: pathlib.Path, rows: int, *, executemany: bool = False,
 
 _CHILD = """
 import json, resource, sys, time
+if sys.argv[3]:
+    sys.path.insert(0, sys.argv[3])
 from prongsai.cli import cli
 t, cpu = time.perf_counter(), time.process_time()
 cli.main(["scrape", "datagoth", "--db", sys.argv[1], "--file", sys.argv[2]], prog_name="prongsai",
@@ -230,15 +250,16 @@ print(json.dumps({"seconds": time.perf_counter() - t,
 """
 
 
-def full_load(path: pathlib.Path, rows: int, *, name: str | None = None, into: pathlib.Path | None = None) -> dict:
+def full_load(path: pathlib.Path, rows: int, *, name: str | None = None, into: pathlib.Path | None = None,
+              tree: str = "") -> dict:
     """Run ``prongsai scrape datagoth --file`` in a child process, into a new database or a copy
-    of ``into``: seconds, CPU seconds (its workers too) and peak RSS; the database stays as
-    ``bench/output/<name>.db``."""
+    of ``into``, with the code of ``tree`` (default: this one): seconds, CPU seconds (its
+    workers too) and peak RSS; the database stays as ``bench/output/<name>.db``."""
     db = output(f"{name or f'load-{rows}'}.db")
     remove_db(db)
     if into is not None:
         shutil.copyfile(into, db)
-    _, rss, printed = child(_CHILD, str(db), str(path))
+    _, rss, printed = child(_CHILD, str(db), str(path), tree)
     result = json.loads(printed.strip().splitlines()[-1])
     result["max_rss_mb"], result["db"] = rss, db
     conn = sqlite3.connect(db)
@@ -267,8 +288,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=500_000)
     parser.add_argument("--small", type=int, default=100_000)
+    parser.add_argument("--before", default=BEFORE, help="git ref of the loader to compare with")
     args = parser.parse_args()
     big, small = csv_file(args.rows), csv_file(args.small)
+    then = full_load(big, args.rows, name="load-before", tree=str(before_tree(args.before)))
 
     base, base_cpu = baseline(big)
     print(f"csv.reader -> executemany into 1 unindexed table (context, no target): {base:,.0f} rows/s "
@@ -276,6 +299,10 @@ def main() -> None:
     small_run = full_load(small, args.small)
     big_run = full_load(big, args.rows)
     against_sqlite(f"first load of {args.rows:,} rows", big_run, args.rows, big_run["db"], target=0.6)
+    print(f"first load before ({args.before}): {then['rate']:,.0f} rows/s ({then['cpu_rate']:,.0f} per CPU second; "
+          f"{then['seconds']:.1f}s; peak RSS {then['max_rss_mb']:.0f} MB)")
+    ratio("first load now/before (wall)", big_run["rate"], then["rate"])
+    ratio("first load now/before (CPU)", big_run["cpu_rate"], then["cpu_rate"])
     parse_rate = transform_only(small)
     print(f"CPU seconds per 100,000 rows: full load {1e5 / big_run['cpu_rate']:.1f}, of which parse_records "
           f"{1e5 / parse_rate:.1f}")
