@@ -6,7 +6,6 @@ key was accepted before is not delivered again and gets 409 with ``X-Line-Accept
 ``fail_next`` makes the next calls to a path answer an error (a 500, a 429) first; ``lose_next``
 makes the next pushes be delivered but answered 500, as when LINE's answer is lost on the way.
 """
-from __future__ import annotations
 
 import base64
 import hashlib

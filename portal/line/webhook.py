@@ -60,9 +60,11 @@ def webhook():
     events, problem = parse(text)
     if problem:
         return _refuse(400, f"malformed: {problem}")
+    if not events:  # LINE's "Verify"
+        return jsonify({"received": 0, "already_held": 0})
     fresh, held = receive(get_cdb(), events,
                           max_age=int(current_app.config.get("LINE_EVENT_MAX_AGE", DEFAULT_MAX_AGE)))
-    if events and not (fresh or held):
+    if not (fresh or held):
         return _refuse(409, "replayed: every event was seen before or is too old")
     if fresh:
         start_handling(current_app._get_current_object())
