@@ -8,7 +8,7 @@ build``'s changes step records them (timed: what it adds to a build). A fresh co
 ``--subscribers`` confirmed e-mail subscribers, each following one to three agencies, suppliers,
 provinces, red flags or saved searches, chosen where the build brought something, so nearly all
 of them get a digest (the worst case). Timed: matching alone (``work_out``), then the whole of
-``queue`` (match, write each message, encrypt it, insert it into the outbox, one commit). The
+``queue`` (match, write each message, encrypt it, insert it into the outbox). The
 baseline is one indexed scan of the build's ``build_changes`` rows.
 
     .venv/bin/python bench/watchlists.py [--db PATH] [--subscribers N] [--changes N]
@@ -167,7 +167,7 @@ def main() -> None:
     print(f"matched: {len(due):,} of {args.subscribers:,} subscribers have news, in {match_s:.1f}s")
     print(f"worked out (matched and written, {size / max(1, len(due)) / 1024:.1f} KiB of text and HTML a digest): "
           f"{compose_s:.1f}s, {compose_cpu:.1f} CPU s (target <= {TARGET_SECONDS:.0f}s: {'OK' if compose_s <= TARGET_SECONDS else 'MISSED'})")
-    print(f"queued (the same, each encrypted into the outbox, {stored / 1024:.1f} KiB stored, one commit): "
+    print(f"queued (the same, each encrypted into the outbox, {stored / 1024:.1f} KiB stored, {digests.BATCH} a commit): "
           f"{queued:,} in {total_s:.1f}s, {total_cpu:.1f} CPU s, {queued / total_s:,.0f}/s "
           f"(target <= {TARGET_SECONDS:.0f}s: {'OK' if total_s <= TARGET_SECONDS else 'MISSED'})")
     print(f"ratio worked out / baseline scan: {compose_s / baseline:.0f}; queued / baseline scan: {total_s / baseline:.0f}")

@@ -1,15 +1,16 @@
 """One digest per subscriber and build: what the build brought on what they follow.
 
 ``prongsai build`` and ``prongsai refresh`` call ``after_build`` once the public database is in
-place. It reads the change set of every build not digested yet (``prongsai.derive.changes``; only
-the newest when none was), matches it to each followed subject once, and queues one message per
-subscriber who has something, in one transaction with the record that those builds are digested:
-a build queued twice is still one message each (idempotency key ``watch:<subscriber>:<build>``),
-and a subscriber whose subjects brought nothing gets nothing.
+place. It reads the change set of every build not digested yet (``prongsai.derive.changes``; those
+since the first follow when none was), matches it to each followed subject once, and queues one message per
+subscriber who has something, then records that those builds are digested: a build queued twice
+is still one message each (idempotency key ``watch:<subscriber>:<build>``), and a subscriber whose
+subjects brought nothing gets nothing.
 """
 from __future__ import annotations
 
 import collections
+import itertools
 import pathlib
 import sqlite3
 import time
@@ -29,6 +30,7 @@ from prongsai.core.clock import now
 from prongsai.derive import changes
 
 EMAIL_KIND, LINE_KIND = "watch_digest", "digest"
+BATCH = 500  # digests a transaction
 
 
 def page_path(kind: str, key: str) -> str:
@@ -179,14 +181,20 @@ def compose(public, conn, builds):
 
 
 def queue(public, conn, builds) -> int:
-    """Queue the digests of ``builds`` (rows of ``builds``, oldest first) and mark them digested,
-    in one transaction."""
+    """Queue the digests of ``builds`` (rows of ``builds``, oldest first), ``BATCH`` to a commit so
+    the report forms never wait long on complaints.db, then mark the builds digested. A run stopped
+    half-way is finished by the next: the messages already queued are kept by their keys."""
     if not builds:
         return 0
-    queued = 0
+    queued, messages = 0, compose(public, conn, builds)
+    while True:
+        batch = list(itertools.islice(messages, BATCH))
+        if not batch:
+            break
+        with transaction(conn):
+            for key, kind, message in batch:
+                queued += outbox.enqueue(conn, key, kind, **message)
     with transaction(conn):
-        for key, kind, message in compose(public, conn, builds):
-            queued += outbox.enqueue(conn, key, kind, **message)
         for build in builds:
             conn.execute("INSERT OR IGNORE INTO watch_builds (build_key, digested_at, digests) VALUES (?, ?, ?)",
                          [build["build_key"], now(), queued if build is builds[-1] else 0])
