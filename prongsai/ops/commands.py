@@ -60,9 +60,13 @@ def refresh(ctx, db_path, sources_path, only, flag_settings):
 @click.option("--from", "source", type=click.Path(dir_okay=False), default=None,
               help="The built database to publish (default: check --db in place and record its sha256).")
 @click.option("--quick", is_flag=True, help="quick_check instead of the full integrity_check.")
+@with_appcontext  # the watchlists' digests read the app's settings
 def publish(db_path, source, quick):
     """Swap a built database in as the public one, atomically, with a .sha256 beside it."""
+    from portal.watch.digests import after_build
+
     result = publish_db(source or db_path, db_path, quick=quick)
+    after_build(db_path)  # the digests of builds made elsewhere (--from) and published here
     demo = " (DEMO data)" if result["dataset"] == "demo" else ""
     click.echo(f"published build {result['build_id']}{demo} to {db_path}, sha256 {result['sha256']}")
     click.echo("the portal sees it now; restart `prongsai serve` so Datasette opens the new file", err=True)
