@@ -460,9 +460,10 @@ class SourceRun:
         """A :class:`Staging` when this is a first load (bulk mode) and every table of ``tables``
         and ``link_tables`` started empty: then nothing stored needs comparing, and workers can
         prepare the inserts (:func:`staged`); else None, and rows come through :meth:`upsert`."""
-        if not self._bulk or not all([self._is_fresh(t) for t in (*tables, *link_tables)]):
+        if not self._bulk or not all(self._is_fresh(t) for t in (*tables, *link_tables)):
             return None
-        return Staging(self.source, source_url, self.fetched_at, self.seen_at, {t: self._primary_key(t) for t in tables})
+        return Staging(self.source, source_url, self.fetched_at, self.seen_at,
+                       {t: self._primary_key(t) for t in tables})
 
     def load_staged(self, rows_in: int, bad: list, inserts: list, links: list) -> None:
         """Write what :func:`staged` prepared: counts, quarantine, then the inserts parents
@@ -522,7 +523,8 @@ class SourceRun:
             for i in range(0, len(keys), _IN_CHUNK):
                 chunk = keys[i:i + _IN_CHUNK]
                 conn.execute(f"INSERT OR IGNORE INTO run_touched SELECT ?, 'project', project_id FROM [{table}] "
-                             f"WHERE project_id IS NOT NULL AND [{pk}] IN ({','.join('?' * len(chunk))})", (run, *chunk))
+                             f"WHERE project_id IS NOT NULL AND [{pk}] IN ({','.join('?' * len(chunk))})",
+                             (run, *chunk))
         self._touched.clear()
 
     def _touched_links(self, table: str, cols: tuple, values: list) -> None:
