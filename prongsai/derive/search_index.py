@@ -316,6 +316,12 @@ def facet_tokens(conn, kind: str, values: Iterable) -> list[str]:
         [kind, *values])]
 
 
+def _indexed_rows(conn) -> int:
+    """About how many projects the index holds (those with a fiscal year), from the term counts."""
+    return conn.execute(f"SELECT coalesce(sum(t.docs), 0) FROM {FACETS_TABLE} f JOIN [{terms_table('projects')}] t "
+                        "ON t.term = f.token WHERE f.kind = 'fiscal_year'").fetchone()[0]
+
+
 class Search:
     """A portal search: ``match``, the MATCH of the index rows to try, newest first, and
     ``checks``, (SQL on the folded row ``t`` of ``projects_fts_text``, value) pairs each of
@@ -371,15 +377,24 @@ def projects_match(conn, q: str, filters: dict | None = None, names: dict | None
         groups.append([(row[1], _phrase(row[0]), (f"instr(t.[{kind}], ?)", row[0]))])
     if not groups and not forced:
         return None
-    # The rarest part of each of the rarest words and filters first (parts of one word always
-    # come together, so they narrow less), then the next parts of those.
+    # The rarest part first. Then the rarest part of the next word or filter, unless that holds
+    # more than a tenth of the rows (it barely narrows) and a chosen word has another trigram:
+    # a word's trigrams narrow together on the rows that hold the word, but much further on the
+    # rows that only hold some of its trigrams (a word no title has).
     groups.sort()
-    ranked = [group[0] for group in groups] + [part for group in groups for part in group[1:]]
+    rows = _indexed_rows(conn)
     keep = max(CHILDREN - len(forced), 0 if forced else 1)
-    chosen = []
-    for part in ranked:
-        if len(chosen) < keep and part[1] not in (c[1] for c in chosen):
+    chosen, fresh, used = [], list(groups), []
+    while len(chosen) < keep and (fresh or any(len(g) > 1 for g in used)):
+        more = [part for g in used for part in g[1:] if part not in chosen]
+        if fresh and (not more or not chosen or fresh[0][0][0] <= rows / 10):
+            used.append(fresh.pop(0))
+            part = used[-1][0]
+        elif more:
+            part = min(more)
+        else:
+            break
+        if part[1] not in (c[1] for c in chosen):
             chosen.append(part)
-        elif part[2] and part[2] not in checks:
-            checks.append(part[2])
+    checks += [part[2] for g in groups for part in g if part not in chosen and part[2] and part[2] not in checks]
     return Search(" AND ".join(forced + [expr for _, expr, _ in chosen]), checks)
