@@ -98,3 +98,16 @@ def test_without_the_key_nothing_is_queued_and_the_next_build_catches_up(watch_a
     build(watch_app, watch_db)
     [(_kind, message)] = queued(watch_app, cdb)
     assert "ซื้อรอบแรกทดสอบ" in message["text"] and "ซื้อรอบสองทดสอบ" in message["text"]
+
+
+def test_the_follow_page_shows_what_the_latest_build_brought(watch_app, watch_db, smtp):  # noqa: F811
+    supplier_id, _name, buyer_id = a_supplier(watch_db)
+    seed_project(watch_db, "66099000021", buyer_id=buyer_id, supplier_id=supplier_id, title="จ้างปรับปรุงอาคารทดสอบ",
+                 province="น่าน")
+    build(watch_app, watch_db)
+    client = watch_app.test_client()
+    for query in (f"kind=agency&key={buyer_id}", f"kind=supplier&key={supplier_id}", "kind=province&key=น่าน",
+                  "kind=search&q=อาคารทดสอบ&province=น่าน", "kind=search&q=อาคารทดสอบ"):
+        html = client.get(f"/watch/follow?{query}").get_data(as_text=True)
+        assert "จ้างปรับปรุงอาคารทดสอบ" in html, query
+    assert "จ้างปรับปรุงอาคารทดสอบ" not in client.get("/watch/follow?kind=province&key=ยะลา").get_data(as_text=True)

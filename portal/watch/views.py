@@ -11,7 +11,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from portal.complaints.db import get_cdb
-from portal.db import get_db
+from portal.db import TooSlow, get_db, query_within
 from portal.ratelimit import rate_limited
 from portal.security import csrf
 from portal.watch import digests, store
@@ -56,15 +56,35 @@ def _feed(kind: str, key: str) -> str:
     return url_for("feeds.feed", kind={v: k for k, v in FEED_KINDS.items()}[kind], key=key)
 
 
+#: kind -> the latest build's rows that can concern a subject (indexed), narrowed further by ``Index``
+CANDIDATES = {
+    "agency": ("buyer_id = :key OR procuring_entity_id = :key", "key"),
+    "province": ("province = :key", "key"),
+    "flag": ("code = :key OR ' ' || codes || ' ' LIKE '% ' || :key || ' %'", "key"),
+    "supplier": ("supplier_id = :key OR (change = 'flag' AND project_id IN "
+                 "(SELECT project_id FROM contracts WHERE supplier_id = :key))", "key"),
+}
+
+
 def _preview(kind: str, key: str) -> list:
     """What the latest build brought on this subject: a digest's worth, as an example."""
     db = get_db()
     build = changes.latest(db)
     if build is None or build["baseline"]:
         return []
-    rows = db.execute("SELECT * FROM build_changes WHERE build_id = ?", [build["id"]]).fetchall()
-    index = digests.Index(rows, digests._suppliers_of(db, {r["project_id"] for r in rows if r["change"] == "flag"}))
-    return index.match(kind, key)[:10]
+    if kind == "search":  # narrowed by one of its filters, when it has one
+        args = store.search_args(key)
+        kind_, value = next(((k, args[k]) for k in ("agency", "province", "flag") if args.get(k)), (None, None))
+    else:
+        kind_, value = kind, key
+    where = f"AND ({CANDIDATES[kind_][0]})" if kind_ else ""
+    try:
+        rows = query_within(f"SELECT * FROM build_changes WHERE build_id = :build {where} LIMIT 20000",
+                            {"build": build["id"], "key": value}, 0.5)
+    except TooSlow:
+        return []
+    flagged = {r["project_id"] for r in rows if r["change"] == "flag"}
+    return digests.Index(rows, digests._suppliers_of(db, flagged)).match(kind, key)[:10]
 
 
 @bp.route("/watch/follow", methods=["GET", "POST"])

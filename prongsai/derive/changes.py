@@ -47,6 +47,11 @@ DDL = [
         currency TEXT,
         codes TEXT)""",
     "CREATE INDEX IF NOT EXISTS idx_build_changes_build ON build_changes(build_id, change)",
+    # a follow page's "what the latest build brought" looks its subject up
+    "CREATE INDEX IF NOT EXISTS idx_build_changes_buyer ON build_changes(build_id, buyer_id)",
+    "CREATE INDEX IF NOT EXISTS idx_build_changes_entity ON build_changes(build_id, procuring_entity_id)",
+    "CREATE INDEX IF NOT EXISTS idx_build_changes_province ON build_changes(build_id, province)",
+    "CREATE INDEX IF NOT EXISTS idx_build_changes_supplier ON build_changes(build_id, supplier_id)",
     "CREATE TABLE IF NOT EXISTS agg_seen_projects (project_id TEXT PRIMARY KEY) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS agg_seen_flags (project_id TEXT, code TEXT, PRIMARY KEY (project_id, code)) "
     "WITHOUT ROWID",
