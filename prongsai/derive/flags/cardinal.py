@@ -342,22 +342,15 @@ class Cardinal:
     def r048(self, cfg):
         digits = cfg["digits"]
         minimum = cfg["minimum_contracting_processes"]
-        # distinct counts by grouping (a sort) instead of count(DISTINCT ...) (a b-tree insert per
-        # row, four times slower at a million rows)
-        self.conn.execute("""
-            CREATE TEMP TABLE _r048c AS
-            SELECT a.sid AS tid, a.pid, substr(i.classification_id, 1, ?) AS cls
-            FROM _as a JOIN _p p ON p.pid = a.pid JOIN award_items i ON i.award_id = a.id
-            WHERE a.status = 'active' AND a.ns = 1 AND typeof(i.classification_id) = 'text'
-        """, [digits])
         self.conn.execute("""
             CREATE TEMP TABLE _r048 AS
-            SELECT tid, n.processes, count(*) AS variety, json_group_array(cls) AS codes
-            FROM (SELECT tid, cls FROM _r048c GROUP BY tid, cls ORDER BY tid, cls)
-            JOIN (SELECT tid, count(*) AS processes FROM (SELECT tid, pid FROM _r048c GROUP BY tid, pid)
-                  GROUP BY tid) n USING (tid)
-            GROUP BY tid
-        """)
+            SELECT a.sid AS tid, count(DISTINCT a.pid) AS processes,
+                   count(DISTINCT substr(i.classification_id, 1, ?)) AS variety,
+                   json_group_array(DISTINCT substr(i.classification_id, 1, ?)) AS codes
+            FROM _as a JOIN _p p ON p.pid = a.pid JOIN award_items i ON i.award_id = a.id
+            WHERE a.status = 'active' AND a.ns = 1 AND typeof(i.classification_id) = 'text'
+            GROUP BY a.sid
+        """, [digits, digits])
         threshold = cfg.get("threshold")
         if threshold is None:
             q1, q3 = quartiles(_column(self.conn, "SELECT variety FROM _r048 WHERE processes >= ?", [minimum]))
