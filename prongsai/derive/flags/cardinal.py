@@ -301,17 +301,20 @@ class Cardinal:
     def r038(self, cfg):
         minimum_bids = cfg["minimum_submitted_bids"]
         minimum_processes = cfg["minimum_contracting_processes"]
-        self.conn.execute("CREATE TEMP TABLE _r038 (org_type TEXT, org_id TEXT, d REAL, n INTEGER, processes INTEGER, "
-                          "PRIMARY KEY (org_type, org_id))")
-        # buyers and procuring entities are few: folded by upsert into their small table rather than
-        # sorting every project with bids twice
-        for org_type, column in (("buyer", "buyer_id"), ("procuring_entity", "procuring_entity_id")):
-            self.conn.execute(f"""
-                INSERT INTO _r038
-                SELECT '{org_type}', p.{column}, x.nd, x.n, 1 FROM _bp x JOIN _p p ON p.pid = x.pid
-                WHERE p.{column} IS NOT NULL
-                ON CONFLICT DO UPDATE SET d = d + excluded.d, n = n + excluded.n, processes = processes + 1
-            """)
+        self.conn.execute("CREATE TEMP TABLE _r038 (org_type TEXT, org_id TEXT, d REAL, n INTEGER, processes INTEGER)")
+        self.conn.execute("""
+            CREATE TEMP TABLE _r038p AS
+            SELECT p.buyer_id, p.procuring_entity_id, per.d, per.n
+            FROM (SELECT pid, nd AS d, n FROM _bp) per JOIN _p p ON p.pid = per.pid
+        """)
+        self.conn.execute("""
+            INSERT INTO _r038
+            SELECT 'buyer', buyer_id, total(d), sum(n), count(*) FROM _r038p WHERE buyer_id IS NOT NULL
+            GROUP BY buyer_id
+            UNION ALL
+            SELECT 'procuring_entity', procuring_entity_id, total(d), sum(n), count(*) FROM _r038p
+            WHERE procuring_entity_id IS NOT NULL GROUP BY procuring_entity_id
+        """)
         self.conn.execute("INSERT INTO _r038 SELECT 'tenderer', tid, d, bids, processes FROM _bt")
         # As coded in Cardinal, minimum_contracting_processes is compared with the submitted bids.
         minimum = {"buyer": minimum_processes, "procuring_entity": minimum_processes, "tenderer": minimum_bids}
