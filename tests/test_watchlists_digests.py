@@ -111,3 +111,17 @@ def test_the_follow_page_shows_what_the_latest_build_brought(watch_app, watch_db
         html = client.get(f"/watch/follow?{query}").get_data(as_text=True)
         assert "จ้างปรับปรุงอาคารทดสอบ" in html, query
     assert "จ้างปรับปรุงอาคารทดสอบ" not in client.get("/watch/follow?kind=province&key=ยะลา").get_data(as_text=True)
+
+
+def test_an_incremental_build_looks_only_at_the_projects_it_changed(watch_db):  # noqa: F811
+    _supplier, _name, buyer_id = a_supplier(watch_db)
+    seed_project(watch_db, "66099000031", buyer_id=buyer_id)
+    seed_project(watch_db, "66099000032", buyer_id=buyer_id)
+    db = open_db(watch_db)
+    changes.build(db, changed={"66099000031"})
+    db.conn.row_factory = sqlite3.Row
+    assert [r["project_id"] for r in db.conn.execute("SELECT project_id FROM build_changes")] == ["66099000031"]
+    changes.build(db)  # a full build finds the other
+    assert [r["project_id"] for r in db.conn.execute("SELECT project_id FROM build_changes WHERE build_id = "
+                                                     "(SELECT max(id) FROM builds)")] == ["66099000032"]
+    db.close()

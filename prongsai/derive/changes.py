@@ -58,15 +58,21 @@ DDL = [
     "CREATE TABLE IF NOT EXISTS agg_seen_contracts (id TEXT PRIMARY KEY) WITHOUT ROWID",
 ]
 
-#: the new keys of this build, in temp tables: (temp table, SELECT of the keys not seen before)
+#: the new keys of this build, in temp tables: (temp table, SELECT of the keys not seen before);
+#: ``{only}`` limits them to the changed projects of an incremental build (``prongsai.derive.build``)
 NEW = {
-    "_new_projects": "SELECT project_id FROM projects p WHERE NOT EXISTS "
+    "_new_projects": "SELECT project_id FROM projects p WHERE {only} NOT EXISTS "
                      "(SELECT 1 FROM agg_seen_projects s WHERE s.project_id = p.project_id)",
-    "_new_flags": "SELECT r.project_id, r.code FROM red_flags r WHERE NOT EXISTS (SELECT 1 FROM agg_seen_flags s "
+    "_new_flags": "SELECT r.project_id, r.code FROM red_flags r WHERE {only} NOT EXISTS (SELECT 1 FROM agg_seen_flags s "
                   "WHERE s.project_id = r.project_id AND s.code = r.code)",
-    "_new_contracts": "SELECT id FROM contracts c WHERE NOT EXISTS (SELECT 1 FROM agg_seen_contracts s "
+    "_new_contracts": "SELECT id FROM contracts c WHERE {only} NOT EXISTS (SELECT 1 FROM agg_seen_contracts s "
                       "WHERE s.id = c.id)",
 }
+ONLY = {"_new_projects": "p.project_id IN temp._changed AND", "_new_flags": "r.project_id IN temp._changed AND",
+        "_new_contracts": "c.project_id IN temp._changed AND"}
+#: flags the previous build had and this one has not: forgotten, so raising them again is news
+LOWERED = ("DELETE FROM agg_seen_flags WHERE {only} NOT EXISTS (SELECT 1 FROM red_flags r WHERE "
+           "r.project_id = agg_seen_flags.project_id AND r.code = agg_seen_flags.code)")
 
 _PROJECT = """p.buyer_id, p.procuring_entity_id, a.name_th, p.province, p.fiscal_year, p.method, p.title"""
 _CODES = "(SELECT group_concat(code, ' ') FROM (SELECT code FROM red_flags WHERE project_id = p.project_id ORDER BY code))"
@@ -89,17 +95,26 @@ ROWS = {
 }
 
 
-def build(db) -> None:
-    """Record this build and what it brought; the keys seen move on to this build's."""
+def build(db, changed: set | None = None) -> None:
+    """Record this build and what it brought; the keys seen move on to this build's. An incremental
+    build (``changed``: the projects it recomputed, whose flags it changed included) looks only at
+    those: the others' keys are what they were."""
     for statement in DDL:
         db.execute(statement)
     baseline = db.execute("SELECT count(*) FROM builds").fetchone()[0] == 0
+    if baseline:
+        changed = None  # a baseline records every key
     key = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+    temps = [*NEW, "_changed"]
     try:
         db.execute("BEGIN")
+        if changed is not None:
+            db.execute("DROP TABLE IF EXISTS temp._changed")
+            db.execute("CREATE TEMP TABLE _changed (project_id TEXT PRIMARY KEY) WITHOUT ROWID")
+            db.conn.executemany("INSERT OR IGNORE INTO temp._changed VALUES (?)", [(p,) for p in changed])
         for table, select in NEW.items():
             db.execute(f"DROP TABLE IF EXISTS temp.[{table}]")
-            db.execute(f"CREATE TEMP TABLE [{table}] AS {select}")
+            db.execute(f"CREATE TEMP TABLE [{table}] AS " + select.format(only=ONLY[table] if changed is not None else ""))
         counts = {name: db.execute(f"SELECT count(*) FROM temp.[{table}]").fetchone()[0]
                   for name, table in zip(CHANGES, NEW)}
         build_id = db.execute(
@@ -111,8 +126,7 @@ def build(db) -> None:
                 db.execute(f"INSERT INTO build_changes ({_COLUMNS}) {select}", [build_id])
             db.execute("UPDATE builds SET new_flags = (SELECT count(*) FROM build_changes WHERE build_id = ?1 AND "
                        "change = 'flag') WHERE id = ?1", [build_id])
-        db.execute("DELETE FROM agg_seen_flags WHERE NOT EXISTS (SELECT 1 FROM red_flags r WHERE "
-                   "r.project_id = agg_seen_flags.project_id AND r.code = agg_seen_flags.code)")
+        db.execute(LOWERED.format(only="project_id IN temp._changed AND" if changed is not None else ""))
         db.execute("INSERT INTO agg_seen_projects SELECT project_id FROM temp._new_projects")
         db.execute("INSERT INTO agg_seen_flags SELECT project_id, code FROM temp._new_flags")
         db.execute("INSERT INTO agg_seen_contracts SELECT id FROM temp._new_contracts")
@@ -125,7 +139,7 @@ def build(db) -> None:
         db.execute("ROLLBACK")
         raise
     finally:
-        for table in NEW:
+        for table in temps:
             db.execute(f"DROP TABLE IF EXISTS temp.[{table}]")
 
 
