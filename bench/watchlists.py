@@ -55,9 +55,10 @@ def slim_copy(source, work) -> None:
     db.close()
 
 
-def seed(path, n: int, rng: random.Random) -> None:
+def seed(path, n: int, rng: random.Random) -> set[str]:
     """``n`` new projects (copies of existing ones under new ids, each with a contract of an existing
-    supplier) and ``n // 2`` flags newly raised on projects seen before."""
+    supplier) and flags newly raised on about ``n // 2`` projects seen before; returns the projects
+    an incremental build would hand the changes step."""
     db = open_db(path)
     top = db.execute("SELECT max(rowid) FROM projects").fetchone()[0]
     picks = sorted(rng.sample(range(1, top + 1), n * 2))
@@ -79,6 +80,7 @@ def seed(path, n: int, rng: random.Random) -> None:
     db.conn.executemany("DELETE FROM agg_seen_flags WHERE project_id = ?", [(p,) for p in flagged[: n // 2]])
     db.execute("COMMIT")
     db.close()
+    return {f"W{k:010d}" for k in range(n)} | set(flagged[: n // 2])
 
 
 def subjects(public, builds, rng: random.Random) -> list[tuple[str, str]]:
@@ -133,15 +135,18 @@ def main() -> None:
         print(f"changes step, baseline: {seconds:.1f}s")
     projects = db.execute("SELECT count(*) FROM projects").fetchone()[0]
     db.close()
-    seed(work, args.changes, rng)
+    changed = seed(work, args.changes, rng)
     db = open_db(work)
-    seconds, _ = timed(lambda: changes.build(db))
+    seconds, _ = timed(lambda: changes.build(db, changed=changed))
+    full, _ = timed(lambda: changes.build(db))  # the next build, in full: every key diffed, nothing new
     db.close()
     public = sqlite3.connect(f"file:{work}?mode=ro", uri=True)
     public.row_factory = sqlite3.Row
-    build = changes.latest(public)
-    print(f"changes step on {projects:,} projects: {seconds:.1f}s ({build['new_projects']:,} new projects, "
-          f"{build['new_flags']:,} flags newly raised, {build['new_contracts']:,} new contracts)")
+    build = public.execute("SELECT * FROM builds ORDER BY id DESC LIMIT 1 OFFSET 1").fetchone()
+    print(f"changes step on {projects:,} projects, incremental ({len(changed):,} changed): {seconds:.1f}s "
+          f"({build['new_projects']:,} new projects, {build['new_flags']:,} flags newly raised, "
+          f"{build['new_contracts']:,} new contracts); a full one's diff: {full:.1f}s, finding "
+          f"{sum(changes.latest(public)[c] for c in ('new_projects', 'new_flags', 'new_contracts'))} more")
 
     app = create_app({"TESTING": True, "DATABASE": str(work), "COMPLAINTS_DATABASE": str(private),
                       "SECRET_KEY": "bench", "PUBLIC_URL": "https://prongsai.example", "SMTP_FROM": "n@prongsai.example"})
