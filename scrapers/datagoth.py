@@ -34,7 +34,6 @@ import functools
 import hashlib
 import itertools
 import json
-import marshal
 import pathlib
 import re
 from typing import Iterable, Iterator, NamedTuple
@@ -49,9 +48,8 @@ from prongsai.core.thai import (agency_id, current_fiscal_year, fiscal_year, met
 from scrapers.command import file_or_live
 from scrapers.egp_json import merge_into_published
 from scrapers.http import Client, Download, FetchError
-from scrapers import workers
 from scrapers.records import Records, load
-from scrapers.store import LayoutError, ScrapeError, SourceRun, Staging, each_file, staged
+from scrapers.store import LayoutError, ScrapeError, SourceRun, each_file
 from scrapers.textfiles import blocks, bounded_lines, csv_rows, utf8_problem
 
 SOURCE = "datagoth"
@@ -121,12 +119,6 @@ def parse(lines: Iterable[str], location: str) -> Iterator[Row]:
     A record maps canonical column names to the cell text with whitespace collapsed, ``''`` and
     ``'-'`` as None. Locations are ``<location>:<record number>`` counting the header as 1.
     """
-    width, mapping, numbered = _cells(lines, location)
-    yield from _parsed(numbered, width, mapping, location)
-
-
-def _cells(lines: Iterable[str], location: str) -> tuple[int, list, Iterator[tuple[int, list]]]:
-    """(cells per row, column mapping, ``(record number, cells)`` of every row that is not blank)."""
     reader = csv_rows(lines, source=SOURCE, location=location, expected="a CSV export from data.go.th")
     try:
         header = next(reader)
@@ -135,13 +127,9 @@ def _cells(lines: Iterable[str], location: str) -> tuple[int, list, Iterator[tup
     head = list(itertools.islice(reader, SHAPE_SAMPLE))
     shapes = collections.Counter(len(r) for r in head if any(c.strip() for c in r))
     width, mapping = _layout(header, shapes, location)
-    numbered = ((number, cells) for number, cells in enumerate(itertools.chain(head, reader), start=2)
-                if any(c.strip() for c in cells))
-    return width, mapping, numbered
-
-
-def _parsed(numbered, width: int, mapping: list, location: str) -> Iterator[Row]:
-    for number, cells in numbered:
+    for number, cells in enumerate(itertools.chain(head, reader), start=2):
+        if not any(c.strip() for c in cells):
+            continue
         where = f"{location}:{number}"
         if len(cells) != width:
             yield Row(where, cells, None, f"{len(cells)} cells where the file has {width}")
@@ -278,12 +266,8 @@ BATCH = 1000
 def parse_records(lines: Iterable[str], location: str) -> Iterator[Records]:
     """Decoded CSV lines -> one :class:`Records` per :data:`BATCH` rows (pure), malformed rows
     quarantined with their cells."""
-    return _batches(parse(lines, location))
-
-
-def _batches(rows: Iterable[Row]) -> Iterator[Records]:
     records = Records()
-    for row in rows:
+    for row in parse(lines, location):
         records.rows_in += 1
         if row.record is None:
             records.quarantine(row.location, json.dumps(row.cells, ensure_ascii=False), row.problem)
@@ -307,53 +291,16 @@ def load_lines(run: SourceRun, lines: Iterable[str], location: str, source_url: 
         load(run, records, source_url=source_url)
 
 
-#: Files from this size on are mapped by worker processes while this one writes
-#: (``scrapers.workers``): this process reads the CSV rows, each worker task maps one batch.
-PARALLEL_FROM = 4 << 20
-#: Tables a load writes: upserted or stubbed, and linked.
-TABLES = ("agencies", "suppliers", "projects", "awards", "contracts")
-LINK_TABLES = ("award_suppliers",)
-
-
-def _map_rows(location: str, width: int, mapping: list, numbered: list, staging: Staging | None) -> bytes:
-    """In a worker: one batch of ``(record number, cells)`` mapped, as plain records or, with
-    ``staging`` (a first load), as staged rows."""
-    batches = _batches(_parsed(numbered, width, mapping, location))
-    if staging is not None:
-        return marshal.dumps(staged(batches, staging))
-    (records,) = batches
-    return marshal.dumps(workers.plain(records))
-
-
-def load_in_workers(run: SourceRun, pool, n: int, lines: Iterable[str], location: str, source_url: str) -> None:
-    """:func:`load_lines` with the mapping done by ``pool``, one :data:`BATCH` of rows per task
-    (the batches :func:`parse_records` makes, so the rows loaded are the same)."""
-    width, mapping, numbered = _cells(lines, location)
-    staging = run.staging(TABLES, LINK_TABLES, source_url=source_url)
-    tasks = ((_map_rows, (location, width, mapping, chunk, staging))
-             for chunk in iter(lambda: list(itertools.islice(numbered, BATCH)), []))
-    for data in workers.ordered(pool, tasks, n):
-        if staging is None:
-            load(run, workers.unplain(marshal.loads(data)), source_url=source_url)
-        else:
-            run.load_staged(*marshal.loads(data))
-
-
 def load_file(db_path, path, *, source_url: str | None = None, sha256: str | None = None) -> SourceRun:
     """Load one saved CSV in one run; ``source_url`` is where it came from (else the file)."""
     path = pathlib.Path(path)
     url = source_url or path.resolve().as_uri()
     fetched = _dt.datetime.fromtimestamp(path.stat().st_mtime, _dt.timezone.utc).isoformat(timespec="seconds")
-    n = workers.count() if path.stat().st_size >= PARALLEL_FROM else 0
-    with workers.pool(n) as pool, \
-            SourceRun(db_path, SOURCE, target=url, fetched_at=fetched, label=f"{SOURCE} {path.name}") as run, \
+    with SourceRun(db_path, SOURCE, target=url, fetched_at=fetched, label=f"{SOURCE} {path.name}") as run, \
             open(path, encoding="utf-8-sig", newline="") as text:  # utf-8-sig: the files have a BOM
         try:
             with run.hashing(path, sha256):
-                if pool is None:
-                    load_lines(run, bounded_lines(text), str(path), url)
-                else:
-                    load_in_workers(run, pool, n, bounded_lines(text), str(path), url)
+                load_lines(run, bounded_lines(text), str(path), url)
         except UnicodeDecodeError:
             with open(path, "rb") as raw:
                 found = utf8_problem(blocks(raw))

@@ -127,11 +127,7 @@ def test_ocds_rows_are_the_recorded_ones(tmp_path, monkeypatch, parallel):
     assert ocds_scenarios(tmp_path) == RECORDED["ocds"]
 
 
-@pytest.mark.parametrize("parallel", [False, True], ids=["in-process", "worker processes"])
-def test_datagoth_rows_are_the_recorded_ones(tmp_path, monkeypatch, parallel):
-    if parallel:
-        monkeypatch.setattr(datagoth, "PARALLEL_FROM", 0)
-        monkeypatch.setattr(datagoth, "BATCH", 2)
+def test_datagoth_rows_are_the_recorded_ones(tmp_path):
     assert datagoth_scenarios(tmp_path) == RECORDED["datagoth"]
 
 
