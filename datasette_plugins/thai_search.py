@@ -94,9 +94,11 @@ def _clause(conn, table: str, column: str, query: str, name: str) -> tuple[str, 
             return "0", {}
         values = {name: search.match}
         checks = ""
-        for j, (sql, value) in enumerate(search.checks):
-            values[f"{name}_{j}"] = value
-            checks += " AND " + sql.replace("?", f":{name}_{j}")
+        for sql, check_values in search.checks:
+            for value in check_values:
+                values[f"{name}_{len(values)}"] = value
+                sql = sql.replace("?", f":{name}_{len(values) - 1}", 1)
+            checks += " AND " + sql
         join = f"CROSS JOIN [{text_table(table)}] t ON t.key = f.rowid" if checks else ""
         return f"rowid IN (SELECT {rowid} FROM [{fts}] f {join} WHERE f.[{fts}] MATCH :{name}{checks})", values
     match = text_match(conn, table, query)

@@ -126,7 +126,7 @@ def _matching(search) -> str:
 
 
 def _params(search, skip: int) -> list:
-    return [search.match, skip, *(value for _, value in search.checks)]
+    return [search.match, skip, *(value for _, values in search.checks for value in values)]
 
 
 def _count(search, skip: int, extra: int, known: int) -> dict:

@@ -307,13 +307,14 @@ def project_key(conn, project_id: str) -> int | None:
     return row[0] if row else None
 
 
-def facet_tokens(conn, kind: str, values: Iterable) -> list[str]:
+def _tokens(conn, kind: str, values: Iterable) -> list[tuple[str, int]]:
+    """The tokens of these filter values, with how many rows hold each."""
     values = list(values)
     if not values:
         return []
-    return [r[0] for r in conn.execute(
-        f"SELECT token FROM {FACETS_TABLE} WHERE kind = ? AND value IN ({', '.join('?' * len(values))})",
-        [kind, *values])]
+    return conn.execute(f"SELECT f.token, coalesce(t.docs, 0) FROM {FACETS_TABLE} f LEFT JOIN "
+                        f"[{terms_table('projects')}] t ON t.term = f.token "
+                        f"WHERE f.kind = ? AND f.value IN ({', '.join('?' * len(values))})", [kind, *values]).fetchall()
 
 
 def _indexed_rows(conn) -> int:
@@ -324,8 +325,8 @@ def _indexed_rows(conn) -> int:
 
 class Search:
     """A portal search: ``match``, the MATCH of the index rows to try, newest first, and
-    ``checks``, (SQL on the folded row ``t`` of ``projects_fts_text``, value) pairs each of
-    those rows must pass."""
+    ``checks``, (SQL on the folded row ``t`` of ``projects_fts_text``, its values) each of those
+    rows must pass."""
 
     def __init__(self, match: str, checks: list[tuple[str, str]]):
         self.match, self.checks = match, checks
@@ -343,39 +344,45 @@ def projects_match(conn, q: str, filters: dict | None = None, names: dict | None
     rarest spread trigrams, a filter's token); every other part is checked on the rows they
     give, by the folded title or the filter's token in ``projects_fts_text``."""
     groups: list[list[tuple[int, str, tuple | None]]] = []  # per word or filter: (about how many rows, expression, check if left out)
-    forced, checks = [], []
+    checks: list[tuple[str, tuple]] = []  # checks every row must pass, whatever the MATCH holds
     for term in query_terms(q):
-        title = ("instr(t.title, ?)", term)
-        named = [_phrase(t) for kind, values in (names or {}).items()
-                 for t in facet_tokens(conn, kind, [v for v in values if term in fold(v)])]
-        if named:
-            found = word_match(conn, "projects", term)
-            forced.append(_phrase_or(([found] if found else []) + named))
-        elif len(term) < TRIGRAM:
+        title = ("instr(t.title, ?)", (term,))
+        named = [(kind, token, docs) for kind, values in (names or {}).items()
+                 for token, docs in _tokens(conn, kind, [v for v in values if term in fold(v)])]
+        if len(term) < TRIGRAM:
             alternatives = _beginning(conn, "projects", term)
-            if not alternatives:
-                return None
-            groups.append([(sum(d for _, d in alternatives), _phrase_or(_phrase(t) for t, _ in alternatives), title)])
+            parts = [(sum(d for _, d in alternatives), _phrase_or(_phrase(t) for t, _ in alternatives), title)
+                     ] if alternatives else []
         else:
             trigrams = [term[i:i + TRIGRAM] for i in range(len(term) - TRIGRAM + 1)]
             docs = _trigram_docs(conn, "projects", trigrams)
             if len(docs) < len(set(trigrams)):
-                return None  # a trigram no title has
-            if len(trigrams) <= PROBES:
-                groups.append([(min(docs.values()), _phrase(term), title)])
+                parts = []  # a trigram no title has
+            elif len(trigrams) <= PROBES:
+                parts = [(min(docs.values()), _phrase(term), title)]
             else:  # a long phrase costs FTS5 each of its tokens: narrow by a few, check the word
-                groups.append(sorted((docs[t], _phrase(t), None) for t in _spread_rarest(trigrams, docs)))
-                checks.append(title)
+                parts = sorted((docs[t], _phrase(t), None) for t in _spread_rarest(trigrams, docs))
+        if named:  # the title's part or one of the names: one OR, checked on each row as a whole
+            title_part = [" AND ".join(expr for _, expr, _ in parts[:CHILDREN])] if parts else []
+            groups.append([(sum(d for _, _, d in named) + (parts[0][0] if parts else 0),
+                            _phrase_or(title_part + [_phrase(t) for _, t, _ in named]), None)])
+            checks.append(("(" + " OR ".join(["instr(t.title, ?)"] + [f"instr(t.[{k}], ?)" for k, _, _ in named]) + ")",
+                           (term, *(t for _, t, _ in named))))
+            continue
+        if not parts:
+            return None
+        groups.append(parts)
+        if parts[0][2] is None:
+            checks.append(title)
     for kind, value in (filters or {}).items():
         if value is None:
             continue
-        row = conn.execute(f"SELECT f.token, coalesce(t.docs, 0) FROM {FACETS_TABLE} f LEFT JOIN "
-                           f"[{terms_table('projects')}] t ON t.term = f.token WHERE f.kind = ? AND f.value = ?",
-                           [kind, value]).fetchone()
-        if row is None:
+        found = _tokens(conn, kind, [value])
+        if not found:
             return None
-        groups.append([(row[1], _phrase(row[0]), (f"instr(t.[{kind}], ?)", row[0]))])
-    if not groups and not forced:
+        token, docs = found[0]
+        groups.append([(docs, _phrase(token), (f"instr(t.[{kind}], ?)", (token,)))])
+    if not groups:
         return None
     # The rarest part first. Then the rarest part of the next word or filter, unless that holds
     # more than a tenth of the rows (it barely narrows) and a chosen word has another trigram:
@@ -383,7 +390,7 @@ def projects_match(conn, q: str, filters: dict | None = None, names: dict | None
     # rows that only hold some of its trigrams (a word no title has).
     groups.sort()
     rows = _indexed_rows(conn)
-    keep = max(CHILDREN - len(forced), 0 if forced else 1)
+    keep = CHILDREN
     chosen, fresh, used = [], list(groups), []
     while len(chosen) < keep and (fresh or any(len(g) > 1 for g in used)):
         more = [part for g in used for part in g[1:] if part not in chosen]
@@ -397,4 +404,4 @@ def projects_match(conn, q: str, filters: dict | None = None, names: dict | None
         if part[1] not in (c[1] for c in chosen):
             chosen.append(part)
     checks += [part[2] for g in groups for part in g if part not in chosen and part[2] and part[2] not in checks]
-    return Search(" AND ".join(forced + [expr for _, expr, _ in chosen]), checks)
+    return Search(" AND ".join(expr for _, expr, _ in chosen), checks)
