@@ -5,8 +5,9 @@ it may serve what reads that file (portal pages, Datasette at ``/data/``) and no
 
 - any method but GET, HEAD and OPTIONS, on any path (portal, ``/data/``, unknown);
 - every route of the private side (the blueprints defined under ``portal.complaints``: report,
-  track, login, moderation, agency replies, subscriptions...), GET included, since their pages
-  read complaints.db and their forms carry tokens the primary checks;
+  track, login, moderation, agency replies; ``portal.watch``: following by e-mail; ``portal.line``:
+  the LINE webhook), GET included, since their pages read complaints.db and their forms carry
+  tokens the primary checks;
 - the GET routes elsewhere that write anyway (``PRIMARY_GETS``).
 
 It answers them before reading any body, with a ``fly-replay`` header naming the primary: Fly's
@@ -36,10 +37,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Fly's proxy refuses to replay a request whose body is larger (docs: "Requests larger than 1MB
 #: cannot be replayed").
 REPLAY_LIMIT = 1024 * 1024
-#: Blueprints defined in this package read or write complaints.db: they live on the primary.
-PRIVATE_PACKAGE = "portal.complaints"
-#: GET endpoints outside the private package that write (or spend a one-time token). Empty today:
-#: logout is a POST and every token link is in the private package; add any new one here.
+#: Blueprints defined in these packages read or write complaints.db: they live on the primary.
+PRIVATE_PACKAGES = ("portal.complaints", "portal.watch", "portal.line")
+#: GET endpoints outside the private packages that write (or spend a one-time token). Empty today:
+#: logout is a POST and every token link is in a private package; add any new one here.
 PRIMARY_GETS: frozenset[str] = frozenset()
 
 ROLES = ("primary", "copy")
@@ -120,13 +121,13 @@ def served_by_primary(flask_app, method: str, path: str, data_prefix: str = "/da
 
 
 def private_endpoint(flask_app, endpoint: str) -> bool:
-    """An endpoint of a blueprint defined in the private package (its static files excepted)."""
+    """An endpoint of a blueprint defined in a private package (its static files excepted)."""
     blueprint, _dot, name = endpoint.rpartition(".")
     if name == "static":
         return False
     module = flask_app.blueprints[blueprint].import_name if blueprint else \
         flask_app.view_functions[endpoint].__module__
-    return module == PRIVATE_PACKAGE or module.startswith(PRIVATE_PACKAGE + ".")
+    return any(module == package or module.startswith(package + ".") for package in PRIVATE_PACKAGES)
 
 
 class OneWriter:

@@ -119,7 +119,7 @@ async def test_every_route_on_a_copy_is_replayed_or_harmless(copy_app, demo_db, 
     assert not opened, f"a copy opened complaints.db for {opened}"
     assert not (tmp_path / "private").exists()  # neither the database nor a key file was made
     # every writing method anywhere, and every route of the private side, went to the primary
-    private = {(m, p) for e, m, p in flask if e.split(".")[0] in ("complaints", "moderate", "reply")
+    private = {(m, p) for e, m, p in flask if e.split(".")[0] in ("complaints", "moderate", "reply", "watch", "line")
                and not e.endswith(".static")}
     assert private <= set(replayed)
     assert ("GET", "/reply/x") in replayed  # an agency's one-time reply link spends its token on the primary
