@@ -110,7 +110,7 @@ def test_version_8_keeps_forwardings_and_what_points_at_them(tmp_path):
     complaint = _row(conn, "complaints", case_no="PS-1")
     forwarding = _row(conn, "forwardings", complaint_id=complaint, agency="sao")
     _row(conn, "reminders", forwarding_id=forwarding, number=1)
-    assert migrate(conn, MIGRATIONS) == [8]
+    assert migrate(conn, MIGRATIONS)[0] == 8
     assert [tuple(r) for r in conn.execute("SELECT id, agency FROM forwardings")] == [(forwarding, "sao")]
     assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
     _row(conn, "forwardings", complaint_id=complaint, agency="unit:0307")
