@@ -167,7 +167,7 @@ class Connection:
         smtp = self.smtp
         smtp.ehlo_or_helo_if_needed()
         _expect(smtp.mail(self.s.sender), (250,), f"sender {self.s.sender}")
-        _expect(smtp.rcpt(msg["To"]), (250, 251), f"recipient {msg['To']}")
+        _expect(smtp.rcpt(msg["To"]), (250, 251), "the recipient", hide=msg["To"])
         _expect(smtp.docmd("DATA"), (354,), "DATA")
         data = _LEADING_DOT.sub(b"..", _EOL.sub(b"\r\n", msg.as_bytes()))
         smtp.send(data if data.endswith(b"\r\n") else data + b"\r\n")
@@ -187,10 +187,15 @@ def _cork(sock, on: int) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, _CORK, on)
 
 
-def _expect(reply, codes, what):
+def _expect(reply, codes, what, hide: str | None = None):
+    """Raise Permanent (5xx) or Temporary with the server's words; ``hide``, an address, is never
+    repeated in them: the error is logged and shown to moderators, who must not learn a reporter's
+    or a subscriber's address from it."""
     code, text = reply
     if code in codes:
         return
     words = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+    if hide:
+        words = re.sub(re.escape(hide), "<recipient>", words, flags=re.I)
     problem = f"the SMTP server refused {what}: {code} {words}"
     raise (Permanent if 500 <= code < 600 else Temporary)(problem)
