@@ -103,6 +103,20 @@ def test_a_queued_message_arrives_once_with_its_message_id_plain_and_html(mail_a
     assert [a["outcome"] for a in conn.execute("SELECT outcome FROM outbox_attempts")] == ["sent"]
 
 
+def test_payloads_are_stored_compressed_and_older_rows_still_read(mail_app, conn):
+    import json
+
+    from portal.complaints import crypto
+
+    text = "ข่าวใหม่ของหน่วยงานที่คุณติดตาม " * 200
+    queue(conn, "big", subject="s")
+    conn.execute("UPDATE outbox SET payload = ? WHERE idem_key = 'big'", [outbox.sealed({"text": text})])
+    row = conn.execute("SELECT * FROM outbox WHERE idem_key = 'big'").fetchone()
+    assert outbox.payload(row) == {"text": text} and len(row["payload"]) < len(text.encode()) / 10
+    old = crypto.encrypt(json.dumps({"text": "ก่อน"}, ensure_ascii=False))  # queued before compression
+    assert outbox.payload({"payload": old}) == {"text": "ก่อน"}
+
+
 def test_a_message_is_queued_only_if_its_event_commits(mail_app, conn):
     with pytest.raises(RuntimeError), transaction(conn):
         outbox.enqueue(conn, "k", "test", to={"address": "a@example.org"}, subject="s", text="t", html="h")

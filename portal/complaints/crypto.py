@@ -98,14 +98,23 @@ def key_problem(app) -> str | None:
 
 
 def encrypt(text: str | None) -> bytes | None:
-    return fernet().encrypt(text.encode()) if text else None
+    return encrypt_bytes(text.encode()) if text else None
+
+
+def encrypt_bytes(data: bytes) -> bytes:
+    return fernet().encrypt(data)
 
 
 def decrypt(token: bytes | None) -> str | None:
     """The clear text, or None when there is none or the key is missing or not the one used."""
+    data = decrypt_bytes(token)
+    return data.decode() if data is not None else None
+
+
+def decrypt_bytes(token: bytes | None) -> bytes | None:
     if not token:
         return None
     try:
-        return fernet().decrypt(token).decode()
+        return fernet().decrypt(token)
     except (InvalidToken, MissingKey):
         return None

@@ -10,12 +10,11 @@ about two hours of backoff). Once sent, the row's payload is overwritten: the us
 from __future__ import annotations
 
 import contextlib
-import json
 
 import urllib3
 from linebot.v3.messaging import PushMessageRequest
 
-from portal.complaints import crypto, mail
+from portal.complaints import mail, outbox
 from portal.line import client, texts
 from prongsai.core.errors import UserError
 
@@ -58,6 +57,5 @@ class Pusher:
 
 def forget(conn, outbox_ids) -> None:
     """The payloads of sent LINE rows replaced by one naming no one (inside the caller's commit or alone)."""
-    blank = crypto.encrypt(json.dumps({"to": {"line": None}, "text": "", "subject": "", "html": "",
-                                       "attachments": []}))
+    blank = outbox.sealed({"to": {"line": None}, "text": "", "subject": "", "html": "", "attachments": []})
     conn.executemany("UPDATE outbox SET payload = ? WHERE id = ?", [(blank, i) for i in outbox_ids])
