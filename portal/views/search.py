@@ -121,12 +121,12 @@ def _projects(q: str, filters: dict, page: int, names: dict) -> tuple[list, dict
 def _matching(search) -> str:
     """FROM and WHERE of the index rows a search finds (``_params`` gives the values)."""
     join = f"CROSS JOIN [{TEXT_TABLE}] t ON t.key = f.rowid" if search.checks else ""
-    return (f"FROM [{FTS_TABLE}] f {join} WHERE f.[{FTS_TABLE}] MATCH ? AND f.rowid != ?"
-            + "".join(f" AND {sql}" for sql, _ in search.checks))
+    return (f"FROM [{FTS_TABLE}] f {join} WHERE f.[{FTS_TABLE}] MATCH ? AND f.rowid BETWEEN ? AND ? "
+            "AND f.rowid != ?" + "".join(f" AND {sql}" for sql, _ in search.checks))
 
 
 def _params(search, skip: int) -> list:
-    return [search.match, skip, *(value for _, values in search.checks for value in values)]
+    return [search.match, *search.keys, skip, *(value for _, values in search.checks for value in values)]
 
 
 def _count(search, skip: int, extra: int, known: int) -> dict:
