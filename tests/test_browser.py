@@ -5,6 +5,7 @@ click Report. Screenshots go to test-output/ (git-ignored) so a person can look 
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 import socket
@@ -31,16 +32,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(portal_db, tmp_path_factory):
-    """``prongsai serve`` on a free port, as a user would start it."""
-    from cryptography.fernet import Fernet
+PRONGSAI = pathlib.Path(sys.executable).parent / "prongsai"
 
-    port = _free_port()
-    data = tmp_path_factory.mktemp("browser-data")
-    env = dict(os.environ, PRONGSAI_DATA_DIR=str(data), PRONGSAI_COMPLAINTS_KEY=Fernet.generate_key().decode())
-    prongsai = pathlib.Path(sys.executable).parent / "prongsai"
-    proc = subprocess.Popen([str(prongsai), "serve", "--db", str(portal_db), "--port", str(port)], env=env,
+
+@contextlib.contextmanager
+def serving(db, env: dict, port: int):
+    """``prongsai serve --db db`` on ``port`` with ``env``, as a user would start it: its base URL
+    once /healthz answers; stopped on the way out."""
+    proc = subprocess.Popen([str(PRONGSAI), "serve", "--db", str(db), "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -53,12 +52,24 @@ def server(portal_db, tmp_path_factory):
                 proc.kill()
                 pytest.fail("prongsai serve did not start: " + proc.stderr.read().decode(errors="replace")[-2000:])
             time.sleep(0.3)
-    yield base
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server(portal_db, tmp_path_factory):
+    from cryptography.fernet import Fernet
+
+    data = tmp_path_factory.mktemp("browser-data")
+    env = dict(os.environ, PRONGSAI_DATA_DIR=str(data), PRONGSAI_COMPLAINTS_KEY=Fernet.generate_key().decode())
+    with serving(portal_db, env, _free_port()) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

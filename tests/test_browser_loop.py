@@ -8,13 +8,11 @@ publishes the answer -> the citizen reads it on /track -> /responsiveness counts
 from __future__ import annotations
 
 import os
-import pathlib
 import re
 import subprocess
-import sys
 
 import pytest
-from test_browser import CHROMIUM, OUTPUT, _free_port, browser  # noqa: F401 - fixture
+from test_browser import CHROMIUM, OUTPUT, PRONGSAI, _free_port, browser, serving  # noqa: F401 - fixture
 from test_outbox import Inbox
 
 pytestmark = [pytest.mark.browser,
@@ -23,15 +21,11 @@ pytestmark = [pytest.mark.browser,
 PASSWORD = "correct horse battery staple"
 INTAKE = "intake@nacc.example"
 REPORTER = "reporter@example.org"
-PRONGSAI = pathlib.Path(sys.executable).parent / "prongsai"
 
 
 @pytest.fixture(scope="module")
 def loop_server(portal_db, tmp_path_factory):
     """``prongsai serve`` and the environment ``prongsai notify`` needs, with an SMTP inbox."""
-    import time
-    import urllib.request
-
     from aiosmtpd.controller import Controller
     from cryptography.fernet import Fernet
 
@@ -47,21 +41,8 @@ def loop_server(portal_db, tmp_path_factory):
     for name in ("alice", "bob"):
         subprocess.run([str(PRONGSAI), "users", "add", name, "--role", "moderator", "--password-stdin"], env=env,
                        input=PASSWORD + "\n", text=True, check=True, capture_output=True)
-    proc = subprocess.Popen([str(PRONGSAI), "serve", "--db", str(portal_db), "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=2).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("prongsai serve did not start: " + proc.stderr.read().decode(errors="replace")[-2000:])
-            time.sleep(0.3)
-    yield {"base": base, "env": env, "inbox": inbox, "data": data}
-    proc.terminate()
-    proc.wait(timeout=10)
+    with serving(portal_db, env, port):
+        yield {"base": base, "env": env, "inbox": inbox, "data": data}
     controller.stop()
 
 

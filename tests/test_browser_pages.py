@@ -14,12 +14,9 @@ import pathlib
 import re
 import sqlite3
 import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
-from test_browser import CHROMIUM, _free_port, browser  # noqa: F401 - fixture
+from test_browser import CHROMIUM, PRONGSAI, _free_port, browser, serving  # noqa: F401 - fixture
 from test_plain_thai import PATTERNS_THAI, problems
 
 pytestmark = [pytest.mark.browser,
@@ -27,7 +24,6 @@ pytestmark = [pytest.mark.browser,
 
 SCREENS = pathlib.Path(__file__).resolve().parent.parent / "bench" / "output" / "screens"
 PASSWORD = "correct horse battery staple"
-PRONGSAI = pathlib.Path(sys.executable).parent / "prongsai"
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 412, "height": 915}}
 ROLES = {"vera": ("volunteer", "/volunteer"), "alice": ("moderator", "/moderate"), "ada": ("admin", "/moderate")}
 #: raw keys and codes no page shows a reader
@@ -49,25 +45,8 @@ def site(portal_db, tmp_path_factory):
     for name, (role, _) in ROLES.items():
         subprocess.run([str(PRONGSAI), "users", "add", name, "--role", role, "--password-stdin"], env=env,
                        input=PASSWORD + "\n", text=True, check=True, capture_output=True)
-    proc = subprocess.Popen([str(PRONGSAI), "serve", "--db", str(portal_db), "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=2).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("prongsai serve did not start: " + proc.stderr.read().decode(errors="replace")[-2000:])
-            time.sleep(0.3)
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with serving(portal_db, env, port) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
