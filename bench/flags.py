@@ -25,7 +25,6 @@ Prints the medians of ``--runs`` builds and their ratios. Exit status 1 when a t
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import math
 import os
@@ -34,11 +33,9 @@ import resource
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
-import tarfile
 
-from harness import ROOT, child, output, ratio, timed
+from harness import ROOT, before_tree, child, output, ratio, timed
 from prongsai.demo import generate
 
 TARGET_S = 19.0
@@ -92,15 +89,6 @@ def prepare(args) -> pathlib.Path:
         print(f"demo: {args.projects:,} projects in {seconds:.1f} s", flush=True)
         os.sync()  # the kernel writing the new file back would otherwise run during the first timing
     return target
-
-
-def before_tree(ref: str) -> pathlib.Path:
-    """``prongsai/`` as it was at ``ref``, extracted once into ``bench/output/before-<ref>``."""
-    folder = output(f"before-{ref}")
-    if not (folder / "prongsai").exists():
-        archive = subprocess.run(["git", "archive", ref, "prongsai"], cwd=ROOT, capture_output=True, check=True)
-        tarfile.open(fileobj=io.BytesIO(archive.stdout)).extractall(folder)
-    return folder
 
 
 def warm(path: pathlib.Path) -> None:

@@ -8,10 +8,12 @@ they do everywhere else; this module is found beside the script.
 from __future__ import annotations
 
 import importlib.util
+import io
 import pathlib
 import statistics
 import subprocess
 import sys
+import tarfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -23,6 +25,17 @@ def output(name: str) -> pathlib.Path:
     """``bench/output/<name>``, the folder made if missing."""
     OUT.mkdir(parents=True, exist_ok=True)
     return OUT / name
+
+
+def before_tree(ref: str, folders=("scrapers", "prongsai")) -> pathlib.Path:
+    """``folders`` as they were at the commit ``ref``, extracted once into ``bench/output/before-<ref>``:
+    a bench runs the code of then beside the code of now (``child`` with that folder first on the path)."""
+    folder = output(f"before-{ref}")
+    missing = [name for name in folders if not (folder / name).exists()]
+    if missing:
+        archive = subprocess.run(["git", "archive", ref, *missing], cwd=ROOT, capture_output=True, check=True)
+        tarfile.open(fileobj=io.BytesIO(archive.stdout)).extractall(folder)
+    return folder
 
 
 def remove_db(path: pathlib.Path) -> None:

@@ -26,17 +26,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
 import pathlib
 import random
 import shutil
 import sqlite3
-import subprocess
-import tarfile
 import time
 
-from harness import ROOT, child, output, ratio, remove_db
+from harness import before_tree, child, output, ratio, remove_db
 from prongsai.core.thai import MONTH_ABBR_TH, tax_id_check_digit
 from scrapers.datagoth import COLUMNS_A
 
@@ -158,16 +155,6 @@ def transform_only(path: pathlib.Path) -> float:
 
 #: The last commit before the loader was made fast (worker processes, staged first loads).
 BEFORE = "fa12999"
-
-
-def before_tree(ref: str) -> pathlib.Path:
-    """``scrapers/`` and ``prongsai/`` as they were at ``ref``, extracted once into ``bench/output``."""
-    folder = output(f"ingest-before-{ref}")
-    if not (folder / "scrapers").exists():
-        archive = subprocess.run(["git", "archive", ref, "scrapers", "prongsai"], cwd=ROOT,
-                                 capture_output=True, check=True)
-        tarfile.open(fileobj=io.BytesIO(archive.stdout)).extractall(folder)
-    return folder
 
 
 #: The tables a datagoth load writes, parents first.

@@ -25,16 +25,13 @@ export >= 0.2 x its baseline and < 300 MB on 1,000,000 projects.
 from __future__ import annotations
 
 import argparse
-import io
 import itertools
 import json
 import os
 import pathlib
 import sqlite3
-import subprocess
-import tarfile
 
-from harness import ROOT, child, output, ratio, remove_db, timed
+from harness import before_tree, child, output, ratio, remove_db, timed
 
 TEAM_FILE = output("ocds-1m.jsonl")
 TEAM_DB = output("demo-1m.db")
@@ -56,16 +53,6 @@ workers = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"seconds": wall, "cpu": time.process_time() - cpu + workers.ru_utime + workers.ru_stime,
                   "rows_in": run.rows_in, "rows_changed": run.rows_changed}))
 """
-
-
-def before_tree(ref: str) -> pathlib.Path:
-    """``scrapers/`` and ``prongsai/`` as they were at ``ref``, extracted once into ``bench/output``."""
-    folder = output(f"ocds-before-{ref}")
-    if not (folder / "scrapers").exists():
-        archive = subprocess.run(["git", "archive", ref, "scrapers", "prongsai"], cwd=ROOT,
-                                 capture_output=True, check=True)
-        tarfile.open(fileobj=io.BytesIO(archive.stdout)).extractall(folder)
-    return folder
 
 
 def head(source: pathlib.Path, n: int) -> pathlib.Path:
