@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import shutil
 
 import pytest
@@ -76,16 +77,22 @@ def _run(load, db, path, name) -> str:
     return "ok"
 
 
-def ocds_scenarios(tmp_path) -> dict:
-    files = _inputs(tmp_path, _ocds_files())
+def _scenarios(tmp_path, load, files) -> tuple[dict, pathlib.Path]:
+    """Each file loaded alone, then all together twice (the second pass must change nothing)."""
     out = {}
     for path, name in files:
         db = tmp_path / f"one-{path.name}.db"
-        out[f"alone {name}"] = [_run(ocds.import_file, db, path, name), _digest(db)]
+        out[f"alone {name}"] = [_run(load, db, path, name), _digest(db)]
     together = tmp_path / "together.db"
     for round_ in ("first", "second"):
-        results = [_run(ocds.import_file, together, path, name) for path, name in files]
+        results = [_run(load, together, path, name) for path, name in files]
         out[f"together, {round_} pass"] = [results, _digest(together)]
+    return out, together
+
+
+def ocds_scenarios(tmp_path) -> dict:
+    files = _inputs(tmp_path, _ocds_files())
+    out, together = _scenarios(tmp_path, ocds.import_file, files)
     prozorro = next(p for p, n in files if n == "ocds/prozorro-ua/compiled-releases-10.jsonl")
     ocds.import_file(together, _amended(prozorro, tmp_path), source_url="test:amended")
     out["together, amended"] = _digest(together)
@@ -94,15 +101,7 @@ def ocds_scenarios(tmp_path) -> dict:
 
 def datagoth_scenarios(tmp_path) -> dict:
     files = _inputs(tmp_path, [(p, f"datagoth/{p.name}") for p in sorted((FIXTURES / "datagoth").glob("*.csv"))])
-    out = {}
-    for path, name in files:
-        db = tmp_path / f"one-{path.name}.db"
-        out[f"alone {name}"] = [_run(datagoth.load_file, db, path, name), _digest(db)]
-    together = tmp_path / "together.db"
-    for round_ in ("first", "second"):
-        results = [_run(datagoth.load_file, together, path, name) for path, name in files]
-        out[f"together, {round_} pass"] = [results, _digest(together)]
-    return out
+    return _scenarios(tmp_path, datagoth.load_file, files)[0]
 
 
 def _compared(recorded):
