@@ -193,7 +193,7 @@ def term_classes(path: pathlib.Path, rng: random.Random) -> dict[str, list[str]]
         return out
 
     few = [r[0] for r in conn.execute("""SELECT a.name_th FROM agg_agency x JOIN agencies a ON a.id = x.agency_id
-                                         WHERE x.projects BETWEEN 1 AND 60 AND length(a.name_th) >= 6
+                                         WHERE x.projects >= 1 AND length(a.name_th) >= 6
                                          ORDER BY x.projects LIMIT 8""")]
     tax_ids = [r[0] for r in conn.execute("SELECT tax_id FROM suppliers WHERE tax_id IS NOT NULL LIMIT 4")]
     sampled = projects(8)
@@ -324,7 +324,7 @@ def main() -> None:
             print(f"{db}: missing, skipped")
             continue
         print(f"== {db.name}", flush=True)
-        path, baseline = prepare(db, args.reuse)
+        path, baseline = prepare(db.resolve(), args.reuse)
         measure(path, baseline, args.rounds, args.seed)
 
 
