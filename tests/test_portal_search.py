@@ -296,3 +296,9 @@ def test_incremental_update_equals_a_full_build(search_db, tmp_path):
             assert set(untokened(full[name])) <= set(untokened(incremental[name])), name
         else:
             assert untokened(incremental[name]) == untokened(full[name]), name
+
+
+def test_english_pages_name_methods_and_ministries_in_english(client):
+    html = client.get("/search?method=เฉพาะเจาะจง&lang=en").get_data(as_text=True)
+    assert "Specific method (direct purchase)" in html  # the filter's options and each result's line
+    assert "· เฉพาะเจาะจง ·" not in html
