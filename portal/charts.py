@@ -13,6 +13,7 @@ import functools
 
 import plotly.graph_objects as go
 
+from portal.format import percent
 from portal.i18n import gettext as _
 
 ACCENT = "#0b5cad"
@@ -99,5 +100,8 @@ def grouped(categories: list, series: list[tuple[str, list, str]]) -> dict:
 
 
 def pie(labels: list, values: list) -> dict:
-    return _figure([go.Pie(labels=_labels(labels), values=values, hole=0.45, sort=False, textinfo="percent",
+    """Shares written by the page's own rounding (``38%``, ``6.3%``, ``under 0.1%``), not plotly's."""
+    total = sum(v for v in values if v)
+    shares = [percent(v / total) if total and v else "" for v in values]
+    return _figure([go.Pie(labels=_labels(labels), values=values, hole=0.45, sort=False, text=shares, textinfo="text",
                            hovertemplate="%{label}: %{value:,.0f} " + _("baht") + "<extra></extra>")], "pie", 340)
