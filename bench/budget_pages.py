@@ -19,6 +19,7 @@ import sys
 import tempfile
 
 from harness import median_seconds, output, timed
+
 from portal import cache, create_app
 from prongsai.demo import generate
 from prongsai.derive.build import run_build

@@ -20,9 +20,10 @@ import sys
 import time
 
 from harness import output, timed
+
 from prongsai.asgi import create_datasette, load_metadata
-from prongsai.derive.build import run_build
 from prongsai.demo import generate
+from prongsai.derive.build import run_build
 
 RUNS = 5
 TARGET_S = 1.0

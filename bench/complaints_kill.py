@@ -26,12 +26,12 @@ import time
 import uuid
 
 import httpx
-
 from harness import test_module
+
 from portal.complaints.crypto import code_hash, normalise_code
 from prongsai.core.config import evidence_dir
-from prongsai.derive.build import run_build
 from prongsai.demo import generate
+from prongsai.derive.build import run_build
 
 _kill_test = test_module("test_complaints_durability")  # the kill test's real server
 Server, small_jpeg = _kill_test.Server, _kill_test.small_jpeg

@@ -36,6 +36,7 @@ import statistics
 import sys
 
 from harness import ROOT, before_tree, child, output, ratio, timed
+
 from prongsai.demo import generate
 
 TARGET_S = 19.0

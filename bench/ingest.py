@@ -34,6 +34,7 @@ import sqlite3
 import time
 
 from harness import before_tree, child, output, ratio, remove_db
+
 from prongsai.core.thai import MONTH_ABBR_TH, tax_id_check_digit
 from scrapers.datagoth import COLUMNS_A
 

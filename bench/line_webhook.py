@@ -19,7 +19,6 @@ import time
 import httpx
 import uvicorn
 from cryptography.fernet import Fernet
-
 from harness import output, ratio, remove_db, test_module
 
 USERS = [f"U{n:032x}" for n in range(1, 21)]

@@ -15,9 +15,10 @@ import shutil
 import sys
 
 import harness
-from prongsai.derive.build import run_build
-from prongsai.demo import generate
+
 from prongsai.core.files import integrity_errors, online_copy, sha256_file
+from prongsai.demo import generate
+from prongsai.derive.build import run_build
 
 
 def timed(label, size, fn):

@@ -30,6 +30,7 @@ import time
 from urllib.parse import quote, urlencode
 
 from harness import OUT, ROOT, output
+
 SHARED = [OUT / "demo-1m-built.db", OUT / "ocds-1m.db"]
 PRONGSAI = [str(ROOT / ".venv" / "bin" / "prongsai")]
 TARGET_P95, TARGET_RPS = 0.050, 300

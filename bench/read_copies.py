@@ -33,7 +33,6 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 from http.cookies import SimpleCookie
 
 import httpx
-
 from harness import ROOT, output
 from portal_load import MIX, free_port, prepare, sample_urls, summarise
 

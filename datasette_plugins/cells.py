@@ -13,9 +13,9 @@ from urllib.parse import quote
 from datasette import hookimpl
 from markupsafe import Markup
 
+from prongsai.core.thai import be_date
 from prongsai.derive.flags.definitions import DISCLAIMER
 from prongsai.derive.flags.explain import explain
-from prongsai.core.thai import be_date
 
 DATABASE = "procurement"
 MONEY = {"budget", "reference_price", "amount", "award_amount", "contract_amount", "unit_value",

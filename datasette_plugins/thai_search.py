@@ -15,8 +15,16 @@ from datasette import hookimpl
 from datasette.filters import FilterArguments
 from datasette.utils.asgi import Forbidden
 
-from prongsai.derive.search_index import (SEARCHES, VERSION, fold, fts_table, projects_match, source_rowid_sql,
-                                          text_match, text_table)
+from prongsai.derive.search_index import (
+    SEARCHES,
+    VERSION,
+    fold,
+    fts_table,
+    projects_match,
+    source_rowid_sql,
+    text_match,
+    text_table,
+)
 
 DATABASE = "procurement"
 FALLBACK_ARG = "_contains"

@@ -26,8 +26,21 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = config.secret_key(app.config["COMPLAINTS_DATABASE"])
 
     from portal import db, format, i18n
-    from portal.views import (agencies, errors, exports, feeds, flags, main, network, pages, prices, projects,
-                              provinces, search, suppliers)
+    from portal.views import (
+        agencies,
+        errors,
+        exports,
+        feeds,
+        flags,
+        main,
+        network,
+        pages,
+        prices,
+        projects,
+        provinces,
+        search,
+        suppliers,
+    )
 
     db.init_app(app)
     i18n.init_app(app)

@@ -9,10 +9,10 @@ from __future__ import annotations
 from flask import current_app
 
 from portal.db import get_db, get_meta
-from portal.format import evidence as parse_evidence, is_thai, lang
+from portal.format import evidence as parse_evidence
+from portal.format import is_thai, lang
 from prongsai.derive.flags import explain as flag_words
 from prongsai.derive.flags.definitions import FLAGS
-
 
 #: (database, build id, language) -> definitions: they change only with a build, and composing
 #: the articles' meanings cost every page that shows a flag about 1.6 ms.

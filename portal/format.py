@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-
 from urllib.parse import quote, urlencode
 
 from flask import request
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
-from flask_babel import get_locale, lazy_gettext as _l
 
 from portal.i18n import gettext as _
-
 from prongsai.core import words
 from prongsai.core.thai import BE_OFFSET, MONTH_ABBR_TH, THAI_TZ
 from prongsai.core.words import MONTH_ABBR_EN
 from prongsai.derive.flags.definitions import FLAGS
-from prongsai.derive.flags.explain import SCOPE_NAMES, title as _flag_title
+from prongsai.derive.flags.explain import SCOPE_NAMES
+from prongsai.derive.flags.explain import title as _flag_title
 
 
 def is_thai() -> bool:

@@ -120,7 +120,9 @@ for _command in OPS_COMMANDS:  # refresh, publish, backup, restore, backup-key, 
     cli.add_command(_command)
 
 
-from portal.complaints.cli import notify as _notify, retention as _retention, users as _users  # noqa: E402
+from portal.complaints.cli import notify as _notify  # noqa: E402
+from portal.complaints.cli import retention as _retention
+from portal.complaints.cli import users as _users
 
 cli.add_command(_users)
 cli.add_command(_retention)
@@ -137,7 +139,8 @@ from prongsai.derive.ocds_export import command as _ocds_export  # noqa: E402
 export.add_command(_ocds_export, "ocds")
 
 
-from prongsai.derive.flags.cli import export_flags as _export_flags, flags as _flags  # noqa: E402
+from prongsai.derive.flags.cli import export_flags as _export_flags  # noqa: E402
+from prongsai.derive.flags.cli import flags as _flags
 
 export.add_command(_export_flags, "flags")
 cli.add_command(_flags)

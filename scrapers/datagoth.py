@@ -43,8 +43,17 @@ import click
 from prongsai.core import config
 from prongsai.core.cli_options import db_option
 from prongsai.core.errors import UserError
-from prongsai.core.thai import (agency_id, current_fiscal_year, fiscal_year, method_group, normalize_name, parse_amount,
-                           parse_be_date, supplier_id, to_arabic_digits)
+from prongsai.core.thai import (
+    agency_id,
+    current_fiscal_year,
+    fiscal_year,
+    method_group,
+    normalize_name,
+    parse_amount,
+    parse_be_date,
+    supplier_id,
+    to_arabic_digits,
+)
 from scrapers.command import file_or_live
 from scrapers.egp_json import merge_into_published
 from scrapers.http import Client, Download, FetchError

@@ -20,10 +20,10 @@ import bs4
 import click
 import soupsieve
 
+from prongsai.core.cli_options import db_option
 from prongsai.core.errors import UserError
 from prongsai.core.thai import agency_id, normalize_name, parse_amount, parse_be_date, supplier_id, to_arabic_digits
 from scrapers import egp
-from prongsai.core.cli_options import db_option
 from scrapers.command import at_most_one, file_or_live, first
 from scrapers.records import Records, load
 from scrapers.store import LayoutError, SourceRun

@@ -14,11 +14,19 @@ import json
 
 import click
 
-from prongsai.core.errors import UserError
-from prongsai.core.thai import (agency_id, current_fiscal_year, method_group, normalize_name, parse_amount,
-                                parse_be_date, short_hash, supplier_id)
-from scrapers import egp
 from prongsai.core.cli_options import db_option
+from prongsai.core.errors import UserError
+from prongsai.core.thai import (
+    agency_id,
+    current_fiscal_year,
+    method_group,
+    normalize_name,
+    parse_amount,
+    parse_be_date,
+    short_hash,
+    supplier_id,
+)
+from scrapers import egp
 from scrapers.command import at_most_one, file_or_live, first
 from scrapers.records import Records, load
 from scrapers.store import LayoutError, ScrapeError, SourceRun

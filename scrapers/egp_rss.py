@@ -16,10 +16,10 @@ import click
 import defusedxml.ElementTree as ET
 from defusedxml import DefusedXmlException
 
+from prongsai.core.cli_options import db_option
 from prongsai.core.errors import UserError
 from prongsai.core.thai import to_arabic_digits
 from scrapers import egp
-from prongsai.core.cli_options import db_option
 from scrapers.command import at_most_one, file_or_live, first
 from scrapers.records import Records, load
 from scrapers.store import LayoutError, ScrapeError, SourceRun

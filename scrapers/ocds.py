@@ -43,12 +43,18 @@ import orjson
 from prongsai.core import config, thai
 from prongsai.core.cli_options import db_option
 from prongsai.core.ocds import (
-    AGENCY_SCHEME, OCDS_SOURCE, PROJECT_PATHS, TAX_ID_SCHEMES, THAI_OFFSET, dig, project_id_for,
+    AGENCY_SCHEME,
+    OCDS_SOURCE,
+    PROJECT_PATHS,
+    TAX_ID_SCHEMES,
+    THAI_OFFSET,
+    dig,
+    project_id_for,
 )
+from scrapers import workers
 from scrapers.command import file_or_live
 from scrapers.http import Client
 from scrapers.records import Records, Row, load
-from scrapers import workers
 from scrapers.store import ScrapeError, SourceRun, Staging, staged
 
 SOURCE = OCDS_SOURCE

@@ -9,9 +9,9 @@ import pathlib
 import pytest
 
 from portal import create_app
-from prongsai.derive.build import run_build
-from prongsai.demo import generate
 from prongsai.core.schema import open_db
+from prongsai.demo import generate
+from prongsai.derive.build import run_build
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

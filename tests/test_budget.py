@@ -6,12 +6,12 @@ import re
 
 import pytest
 import responses
-
 from conftest import FIXTURES, SHARED, needs_shared
+
+from prongsai.core.errors import UserError
 from prongsai.core.schema import open_db
 from scrapers import budget
 from scrapers.http import Client, FetchError
-from prongsai.core.errors import UserError
 from scrapers.store import LayoutError, ScrapeError, TooManyBadRows
 
 KAOGEEK = SHARED / "data" / "thai" / "budget-fy2565-kaogeek"

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from conftest import SHARED, needs_shared
+
 from prongsai.core.budget_bills import BILL_DOCUMENTS, WITHOUT_CSV
 from prongsai.core.schema import open_db
 from prongsai.derive import budget_gap
 from prongsai.derive.budget_gap import OFFICIAL_BUDGET_TOTALS, year_gaps
-from scrapers import budget
 from prongsai.ops.check import check_public
+from scrapers import budget
 
 ACT_2565 = OFFICIAL_BUDGET_TOTALS[2565]
 KAOGEEK = SHARED / "data" / "thai" / "budget-fy2565-kaogeek"

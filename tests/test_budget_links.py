@@ -8,8 +8,8 @@ import re
 import shutil
 
 import pytest
-
 from conftest import SHARED, needs_shared
+
 from portal import create_app
 from prongsai.core.schema import open_db
 from prongsai.derive import aggregates, budget_links

@@ -7,8 +7,8 @@ import urllib.parse
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import FIXTURES
+
 from prongsai.core.errors import UserError
 from prongsai.core.schema import open_db
 from scrapers import budget

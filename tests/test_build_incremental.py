@@ -16,8 +16,8 @@ import sqlite3
 
 import pytest
 
-from prongsai.derive.build import run_build
 from prongsai.demo import generate
+from prongsai.derive.build import run_build
 
 RUN_AT = "2030-01-01T00:00:00.000001+00:00"
 #: Columns that name a build or its moment, not what it computed.
@@ -66,13 +66,13 @@ def load(path) -> list[str]:
     conn.execute(f"UPDATE suppliers SET name_th = name_th || ' จำกัด', {stamp} WHERE id = "
                  "(SELECT supplier_id FROM contracts WHERE project_id = :id LIMIT 1)", {"at": RUN_AT, "id": ids[5]})
     # a new project, copied from one with a contract, under another agency
-    conn.execute(f"""INSERT INTO projects SELECT 'NEW-' || project_id, title, project_type, main_procurement_category,
+    conn.execute("""INSERT INTO projects SELECT 'NEW-' || project_id, title, project_type, main_procurement_category,
                      ?, procuring_entity_id, sub_agency, method, method_group, method_id_raw, ocds_method, fiscal_year,
                      announce_date, tender_start, tender_end, tender_status, number_of_tenderers, budget,
                      reference_price, currency, status, province, district, subdistrict, location_wkt, source,
                      source_url, fetched_at, content_sha256, ?, ? FROM projects WHERE project_id = ?""",
                  [other_buyer, RUN_AT, RUN_AT, ids[2]])
-    conn.execute(f"""INSERT INTO contracts SELECT 'NEW-' || id, 'NEW-' || project_id, NULL, contract_no, supplier_id,
+    conn.execute("""INSERT INTO contracts SELECT 'NEW-' || id, 'NEW-' || project_id, NULL, contract_no, supplier_id,
                      supplier_name, award_amount, contract_amount, currency, signed_date, end_date, status, source,
                      source_url, fetched_at, content_sha256, ?, ? FROM contracts WHERE project_id = ?""",
                  [RUN_AT, RUN_AT, ids[2]])

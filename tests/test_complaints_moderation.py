@@ -14,10 +14,10 @@ from PIL import Image
 
 from portal.complaints import cases, retention
 from portal.complaints.auth import create_user
-from prongsai.core.config import evidence_dir
 from portal.complaints.db import open_complaints_db
 from portal.complaints.evidence import clean
 from prongsai.cli import cli
+from prongsai.core.config import evidence_dir
 
 PASSWORD = "correct horse battery staple"
 

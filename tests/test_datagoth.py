@@ -9,6 +9,7 @@ import sqlite3
 import pytest
 import requests
 import responses
+from conftest import FIXTURES, SHARED, needs_shared
 
 from prongsai.cli import cli
 from prongsai.core.errors import UserError
@@ -16,8 +17,6 @@ from prongsai.core.schema import open_db, set_meta
 from scrapers import datagoth
 from scrapers.http import Client
 from scrapers.store import LayoutError, ScrapeError
-
-from conftest import FIXTURES, SHARED, needs_shared
 
 REAL = SHARED / "data" / "thai" / "egp-contracts-datagoth-dronemarket" / "ics_egp_contracts.csv"
 FIX = FIXTURES / "datagoth"

@@ -4,8 +4,8 @@ import sqlite3
 
 import pytest
 
-from prongsai.derive import search_index
 from prongsai.asgi import create_datasette
+from prongsai.derive import search_index
 
 
 async def search(ds, table, term, **extra):

@@ -3,10 +3,10 @@ import sqlite3
 
 import pytest
 
-from prongsai.demo import PROVINCES, generate
 from prongsai.core.errors import UserError
 from prongsai.core.schema import open_db, set_meta
 from prongsai.core.thai import is_valid_tax_id
+from prongsai.demo import PROVINCES, generate
 
 
 def _digest(path):

@@ -2,9 +2,9 @@
 import re
 
 import click
+from conftest import ROOT
 
 from prongsai.cli import cli
-from conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

@@ -6,7 +6,7 @@ import re
 
 from prongsai.derive.flags.definitions import CARDINAL_CODES, FLAGS
 from prongsai.derive.flags.docs import BEGIN, DOC, END, render_doc_sections, render_thai_ini
-from prongsai.derive.flags.settings import CARDINAL_SCHEMA, DEFAULT_CARDINAL, DEFAULT_THAI, load_thai, THAI_DEFAULTS
+from prongsai.derive.flags.settings import CARDINAL_SCHEMA, DEFAULT_CARDINAL, DEFAULT_THAI, THAI_DEFAULTS, load_thai
 
 
 def test_docs_flag_sections_match_the_definitions():

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 import responses
-
 from conftest import FIXTURES
+
 from prongsai.core.schema import open_db
 from scrapers import egp_html
 from scrapers.egp import EncodingError

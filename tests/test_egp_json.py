@@ -6,9 +6,9 @@ import json
 import pytest
 import responses
 from click.testing import CliRunner
+from conftest import FIXTURES
 from responses import matchers
 
-from conftest import FIXTURES
 from prongsai.core.schema import open_db
 from scrapers import egp_json
 from scrapers.http import Client, FetchError

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import pytest
 import responses
+from conftest import FIXTURES
 from responses import matchers
 
 from scrapers import egp_rss
 from scrapers.egp import EncodingError
 from scrapers.http import Client, FetchError
 from scrapers.store import LayoutError, ScrapeError
-from conftest import FIXTURES
 
 FEED = FIXTURES / "egp" / "rss_5380400_D0.xml"
 ROBOTS = "http://process3.gprocurement.go.th/robots.txt"

@@ -6,9 +6,9 @@ import json
 import sqlite3
 
 import pytest
+from test_flags_rules import World
 
 from prongsai.derive.flags.prices import normalize_unit
-from test_flags_rules import World
 
 
 @pytest.fixture

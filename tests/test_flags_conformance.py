@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import SHARED, needs_shared
 
 from prongsai.derive.flags.build import build
 from prongsai.derive.flags.export import cardinal_results
 from scrapers.ocds import import_file
-from conftest import SHARED, needs_shared
 
 FIXTURES = SHARED / "data" / "cardinal-fixtures"
 INDICATOR_CASES = sorted(p.stem for p in (FIXTURES / "indicators").glob("*.jsonl"))

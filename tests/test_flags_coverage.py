@@ -1,8 +1,9 @@
 """``field_coverage``: per source and per agency, how many projects have each field."""
 from __future__ import annotations
 
-from prongsai.derive.flags import coverage
 from test_flags_rules import World
+
+from prongsai.derive.flags import coverage
 
 
 def test_coverage_counts_each_field_per_agency_and_source(tmp_db):

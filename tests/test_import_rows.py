@@ -11,10 +11,10 @@ import pathlib
 import shutil
 
 import pytest
-
-from prongsai.core.errors import UserError
 from conftest import FIXTURES, SHARED, needs_shared
 from rowsums import table_digests
+
+from prongsai.core.errors import UserError
 from scrapers import datagoth, ocds
 
 OCDS_DATA = SHARED / "data" / "ocds"
@@ -131,7 +131,8 @@ def test_datagoth_rows_are_the_recorded_ones(tmp_path):
 
 
 if __name__ == "__main__":  # print the digests to record: python tests/test_import_rows.py
-    import tempfile, pathlib  # noqa: E401
+    import pathlib
+    import tempfile  # noqa: E401
 
     with tempfile.TemporaryDirectory() as d:
         os.environ["PRONGSAI_OCDS_SCHEMA_DIR"] = str(OCDS_DATA / "schema-1.1.5")

@@ -11,8 +11,26 @@ import time
 import uuid
 
 import httpx
+import line_standin
 import pytest
+from line_standin import (  # noqa: F401 - fixtures
+    OTHER,
+    USER,
+    body_of,
+    event,
+    image,
+    line,
+    line_app,
+    photo_with_gps,
+    post,
+    project_id,
+    raw_bytes,
+    say,
+    sign,
+    text,
+)
 from PIL import Image
+from test_request_limits import raw_post, server  # noqa: F401 - fixture: uvicorn over ``flask_app``
 
 from portal import create_app
 from portal.complaints import cases, notify
@@ -20,11 +38,6 @@ from portal.complaints.db import open_complaints_db
 from portal.line import chat
 from prongsai.core import clock
 from prongsai.core.config import evidence_dir
-
-import line_standin
-from line_standin import OTHER, USER, body_of, event, image, photo_with_gps, post, raw_bytes, say, sign, text
-from line_standin import line, line_app, project_id  # noqa: F401 - fixtures
-from test_request_limits import raw_post, server  # noqa: F401 - fixture: uvicorn over ``flask_app``
 
 
 @pytest.fixture

@@ -6,13 +6,18 @@ from __future__ import annotations
 import sqlite3
 import uuid
 
+import line_standin
 import pytest
+from line_standin import (
+    USER,
+    line,  # noqa: F401 - fixture
+    raw_bytes,
+    say,
+    text,
+)
 from test_outbox import mail_config, smtp  # noqa: F401 - fixture
 from test_watchlists import ADDRESS, UNSUBSCRIBE, a_supplier, build, follow_by_email, seed_project, watch_db  # noqa: F401
 
-import line_standin
-from line_standin import USER, raw_bytes, say, text
-from line_standin import line  # noqa: F401 - fixture
 from portal import create_app
 from portal.complaints import mail, notify, outbox
 from portal.complaints.db import open_complaints_db, transaction

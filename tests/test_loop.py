@@ -17,8 +17,8 @@ from portal.complaints import cases, digests, mail, notify
 from portal.complaints.auth import create_user
 from portal.complaints.db import open_complaints_db
 from portal.complaints.evidence import clean
-from prongsai.core.config import evidence_dir
 from prongsai.core import clock
+from prongsai.core.config import evidence_dir
 
 INTAKE = "intake@nacc.example"
 REPORTER = "reporter@example.org"

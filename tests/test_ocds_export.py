@@ -7,15 +7,15 @@ import sqlite3
 
 import jsonschema
 import pytest
+from conftest import SHARED, needs_shared
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
+from test_ocds_import import REAL_SAMPLES
 
-from conftest import SHARED, needs_shared
-from prongsai.derive import ocds_export
 from prongsai.cli import cli
 from prongsai.core.schema import PROVENANCE
+from prongsai.derive import ocds_export
 from scrapers import ocds
-from test_ocds_import import REAL_SAMPLES
 
 OCDS_DATA = SHARED / "data" / "ocds"
 RELEASE_SCHEMA = json.loads((ocds.SCHEMA_DIR / "release-schema.json").read_text())  # the one Prongsai ships

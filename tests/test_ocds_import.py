@@ -11,9 +11,9 @@ import sqlite3
 import pytest
 import requests
 import responses
+from conftest import FIXTURES, SHARED, needs_shared
 
 import scrapers.http
-from conftest import FIXTURES, SHARED, needs_shared
 from prongsai.cli import cli
 from scrapers import ocds
 from scrapers.store import TooManyBadRows

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from prongsai.core import config
 from prongsai.cli import cli
+from prongsai.core import config
 from prongsai.core.errors import UserError
 from prongsai.ops import backup as backups
 
@@ -182,9 +182,9 @@ def test_with_the_complaints_area_own_store(app, tmp_path, keys):
     from PIL import Image
 
     from portal.complaints import cases
-    from prongsai.core.config import evidence_dir
     from portal.complaints.db import open_complaints_db
     from portal.complaints.evidence import clean
+    from prongsai.core.config import evidence_dir
     from prongsai.ops.check import check_complaints
 
     identity, recipients = keys

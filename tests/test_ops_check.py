@@ -2,11 +2,11 @@
 import sqlite3
 
 import pytest
+from test_ops_backup import make_complaints
 
 from prongsai.cli import cli
 from prongsai.ops.check import check_complaints, check_public
 from prongsai.ops.publish import publish
-from test_ops_backup import make_complaints
 
 
 def failures(findings):

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from prongsai.derive.build import run_build
 from prongsai.cli import cli
-from prongsai.demo import generate
 from prongsai.core.errors import UserError
+from prongsai.demo import generate
+from prongsai.derive.build import run_build
 from prongsai.ops.publish import publish, sidecar
 
 

@@ -8,11 +8,11 @@ import types
 import pytest
 
 from portal import create_app
-from prongsai.derive.build import run_build
 from prongsai.cli import cli
 from prongsai.core.errors import UserError
-from prongsai.ops.refresh import Source, plan, refresh
 from prongsai.core.schema import open_db, set_meta
+from prongsai.derive.build import run_build
+from prongsai.ops.refresh import Source, plan, refresh
 
 
 @pytest.fixture

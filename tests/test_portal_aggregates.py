@@ -7,9 +7,9 @@ import pytest
 from conftest import ODD_PROJECT_ID
 
 from portal.provinces import COLUMNS, ROWS, TILES, tile_map
-from prongsai.derive import aggregates
-from prongsai.demo import PROVINCES
 from prongsai.core.schema import open_db
+from prongsai.demo import PROVINCES
+from prongsai.derive import aggregates
 
 
 @pytest.fixture(scope="module")

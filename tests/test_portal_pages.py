@@ -7,7 +7,6 @@ import sqlite3
 import xml.etree.ElementTree as ET
 
 import pytest
-
 from conftest import ODD_PROJECT_ID
 
 ATOM = "{http://www.w3.org/2005/Atom}"

@@ -5,8 +5,8 @@ import re
 import shutil
 
 import pytest
-
 from conftest import FIXTURES
+
 from portal import create_app
 from prongsai.core.schema import open_db
 from prongsai.derive import aggregates

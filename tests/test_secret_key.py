@@ -65,8 +65,8 @@ def test_a_session_minted_with_the_old_constant_opens_no_case(demo_db, tmp_path)
     pid = "P-1"
     with app.app_context():
         from portal.complaints import cases
-        from prongsai.core.config import evidence_dir
         from portal.complaints.db import get_cdb
+        from prongsai.core.config import evidence_dir
         cases.create_complaint(get_cdb(), evidence_dir(app.config["COMPLAINTS_DATABASE"]), nonce="n-1",
                                project={"project_id": pid}, body="A road was paid for but never built.",
                                concern="money", contact=None, files=[])

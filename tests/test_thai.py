@@ -1,7 +1,16 @@
 import pytest
 
-from prongsai.core.thai import (be_date, classify_tax_id, fiscal_year, is_valid_tax_id, normalize_name,
-                           parse_amount, parse_be_date, supplier_id, tax_id_check_digit)
+from prongsai.core.thai import (
+    be_date,
+    classify_tax_id,
+    fiscal_year,
+    is_valid_tax_id,
+    normalize_name,
+    parse_amount,
+    parse_be_date,
+    supplier_id,
+    tax_id_check_digit,
+)
 
 
 @pytest.mark.parametrize("raw, iso", [

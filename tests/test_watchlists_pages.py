@@ -56,7 +56,7 @@ def test_a_bad_address_is_refused_naming_it_and_nothing_is_stored(app, client, i
 
 
 def test_a_follow_waits_for_its_link_and_asking_again_sends_no_second_mail(app, client, ids):
-    path = f"/watch/follow?kind=search&q=ถนน&province=น่าน"
+    path = "/watch/follow?kind=search&q=ถนน&province=น่าน"
     for _ in range(2):
         r = client.post(path, data={**form_tokens(client, path), "email": "Someone@Example.org", "lang": "en"})
         assert r.status_code == 303

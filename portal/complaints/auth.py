@@ -18,8 +18,8 @@ from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import abort, current_app, g, redirect, request, session, url_for
 
-from prongsai.core.clock import ago, now
 from portal.complaints.db import get_cdb, transaction
+from prongsai.core.clock import ago, now
 
 ROLES = ("volunteer", "moderator", "admin")
 MIN_PASSWORD, MAX_PASSWORD = 15, 128

@@ -19,10 +19,10 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from portal.complaints import crypto, intake, notices
-from prongsai.core.clock import ago, now
 from portal.complaints.db import transaction
 from portal.complaints.evidence import store
 from portal.db import get_db
+from prongsai.core.clock import ago, now
 
 TRANSITIONS = {
     "received": {"triage", "rejected", "duplicate"},

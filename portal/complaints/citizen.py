@@ -5,15 +5,15 @@ import shutil
 import sqlite3
 import time
 
-from flask import (Blueprint, abort, current_app, redirect, render_template, request, session, url_for)
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from portal.complaints import agency, cases, crypto, forms
-from prongsai.core.config import evidence_dir
-from prongsai.core.clock import now
 from portal.complaints.db import get_cdb, transaction
 from portal.complaints.projects import project_facts
 from portal.ratelimit import rate_limited
+from prongsai.core.clock import now
+from prongsai.core.config import evidence_dir
 
 bp = Blueprint("complaints", __name__, template_folder="templates", static_folder="static",
                static_url_path="/complaints-static")

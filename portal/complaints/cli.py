@@ -9,9 +9,10 @@ from cryptography.fernet import Fernet
 from flask import current_app
 from flask.cli import with_appcontext
 
-from portal.complaints import auth, retention as retention_rules
-from prongsai.core.clock import now
+from portal.complaints import auth
+from portal.complaints import retention as retention_rules
 from portal.complaints.db import open_complaints_db, transaction
+from prongsai.core.clock import now
 from prongsai.core.errors import UserError
 
 
@@ -123,7 +124,8 @@ def retention(complaints_db_path, dry_run):
               help="Seconds between looks at the outbox when it is empty.")
 def notify(complaints_db_path, once, interval):
     """Deliver the outbox (e-mail via PRONGSAI_SMTP_*), send due reminders and digests."""
-    from portal.complaints import mail, notify as worker
+    from portal.complaints import mail
+    from portal.complaints import notify as worker
     from portal.complaints.letters import require_base_url
 
     problem = current_app.extensions.get("complaints_disabled")

@@ -24,7 +24,6 @@ from flask import current_app, g
 from prongsai.core.config import evidence_dir
 from prongsai.core.migrations import migrate
 
-
 STATES = ("received", "triage", "needs_info", "verified", "rejected", "forwarded", "closed", "duplicate")
 
 DDL = f"""

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import os
 import pathlib
-from email.headerregistry import Address
 from email.errors import HeaderParseError
+from email.headerregistry import Address
 
 import yaml
 

@@ -6,18 +6,17 @@ from __future__ import annotations
 import base64
 import json
 
-from flask import (Blueprint, Response, abort, current_app, g, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.complaints import agency, auth, cases, crypto, digests, forms, outbox
-from prongsai.core.config import evidence_dir
-from prongsai.core.clock import now
 from portal.complaints.db import STATES, get_cdb, transaction
 from portal.complaints.intake import check_address
 from portal.complaints.projects import project_facts
 from portal.ratelimit import client_address, rate_limited
+from prongsai.core.clock import now
+from prongsai.core.config import evidence_dir
 
 bp = Blueprint("moderate", __name__, template_folder="templates")
 

@@ -18,7 +18,8 @@ import time
 from flask import current_app
 
 from portal.complaints import agency, digests, intake, mail, outbox
-from portal.line import chat as line_chat, push as line_push
+from portal.line import chat as line_chat
+from portal.line import push as line_push
 from prongsai.core.config import evidence_dir
 from prongsai.core.errors import UserError
 

@@ -26,9 +26,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from prongsai.core.config import evidence_dir
-
 from prongsai.core.clock import now
+from prongsai.core.config import evidence_dir
 
 SCHEDULE = {
     "contact_after_end": 90,

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import io
 
-from linebot.v3.messaging import (MessageAction, RichMenuArea, RichMenuBounds, RichMenuRequest, RichMenuSize,
-                                  URIAction)
+from linebot.v3.messaging import MessageAction, RichMenuArea, RichMenuBounds, RichMenuRequest, RichMenuSize, URIAction
 from PIL import Image, ImageDraw
 
 from portal.line import client, texts

@@ -7,7 +7,8 @@ from flask import Blueprint, abort, render_template
 from portal.cache import cached_page
 from portal.db import get_db
 from portal.flagtext import definitions, explain, sentence, supplier_names
-from portal.format import evidence as parse_evidence, lang
+from portal.format import evidence as parse_evidence
+from portal.format import lang
 from portal.views.network import has_table
 from prongsai.derive.flags import explain as flag_words
 from prongsai.derive.flags.applicability import FACTS

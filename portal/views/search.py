@@ -16,8 +16,14 @@ from portal.params import MAX_PAGE, BadParameter, choice_arg, page_arg
 from portal.provinces import TILES
 from portal.views.main import fiscal_years
 from prongsai.derive.search_index import VERSION as INDEX_VERSION
-from prongsai.derive.search_index import (fts_table, project_key, projects_match, source_rowid_sql, text_match,
-                                          text_table)
+from prongsai.derive.search_index import (
+    fts_table,
+    project_key,
+    projects_match,
+    source_rowid_sql,
+    text_match,
+    text_table,
+)
 
 bp = Blueprint("search", __name__)
 

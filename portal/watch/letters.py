@@ -8,7 +8,8 @@ rendered once per followed subject and language, so 100,000 digests cost 100,000
 from __future__ import annotations
 
 from flask import current_app, g, render_template
-from flask_babel import force_locale, lazy_gettext as _l
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from portal.complaints.letters import base_url, compose

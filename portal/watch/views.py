@@ -8,7 +8,8 @@ that link is itself the secret (an HMAC under the server's key), so it is exempt
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from portal.complaints.db import get_cdb
 from portal.db import TooSlow, get_db, query_within

@@ -9,7 +9,6 @@ import sqlite3
 from prongsai.core.errors import UserError
 
 
-
 def sha256_file(path) -> str:
     """Hex sha256 of a file's bytes, read in blocks (downloads and databases of gigabytes)."""
     with open(path, "rb") as f:

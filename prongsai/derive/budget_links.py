@@ -149,7 +149,7 @@ VIEWS = {
         lines AS budget_lines, budget_amount, procurement_projects, procurement_contracts, procurement_amount,
         flagged_projects, {_METHODS.format(t='b')} AS methods
         FROM agg_budget b WHERE level = 'national'""",
-    "budget_to_contracts_by_ministry": f"""SELECT fiscal_year, ministry, units, certain_units, uncertain_units,
+    "budget_to_contracts_by_ministry": """SELECT fiscal_year, ministry, units, certain_units, uncertain_units,
         unmatched_units, lines AS budget_lines, budget_amount, procurement_projects, procurement_contracts,
         procurement_amount, flagged_projects,
         (SELECT group_concat(method || ' ' || contracts, '; ') FROM (

@@ -27,12 +27,19 @@ import sys
 
 import click
 
-from prongsai.core.clock import now
 from prongsai.core import config
 from prongsai.core.cli_options import db_option
+from prongsai.core.clock import now
 from prongsai.core.errors import UserError
-from prongsai.core.ocds import (AGENCY_SCHEME, DEFAULT_OCID_PREFIX, OCDS_SOURCE, PROJECT_PATHS, TAX_ID_SCHEMES,
-                                THAI_OFFSET, ocid_for)
+from prongsai.core.ocds import (
+    AGENCY_SCHEME,
+    DEFAULT_OCID_PREFIX,
+    OCDS_SOURCE,
+    PROJECT_PATHS,
+    TAX_ID_SCHEMES,
+    THAI_OFFSET,
+    ocid_for,
+)
 from prongsai.core.progress import progress
 
 # --- export ----------------------------------------------------------------------------------

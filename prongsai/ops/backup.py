@@ -22,9 +22,9 @@ import tempfile
 
 import pyrage
 
+from prongsai.core import config
 from prongsai.core.clock import now
 from prongsai.core.config import evidence_dir
-from prongsai.core import config
 from prongsai.core.errors import UserError
 from prongsai.core.files import integrity_errors, online_copy, replace_durably, sha256_file
 

@@ -15,9 +15,9 @@ import pathlib
 import sqlite3
 
 from prongsai.core.config import evidence_dir
-from prongsai.ops.backup import evidence_files
 from prongsai.core.files import connect_ro, integrity_errors, sha256_file
 from prongsai.derive.budget_gap import year_gaps
+from prongsai.ops.backup import evidence_files
 from prongsai.ops.publish import sidecar
 
 #: Names shown in a report before "and N more".

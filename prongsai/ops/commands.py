@@ -14,7 +14,8 @@ from prongsai.ops import backup as backups
 from prongsai.ops.check import check_complaints, check_public
 from prongsai.ops.fetch import fetch_public as fetch
 from prongsai.ops.publish import publish as publish_db
-from prongsai.ops.refresh import SOURCES_FILE, Source, plan, refresh as refresh_db
+from prongsai.ops.refresh import SOURCES_FILE, Source, plan
+from prongsai.ops.refresh import refresh as refresh_db
 
 #: ``refresh`` exit status when it published but some sources failed (cron marks the run red).
 SOME_SOURCES_FAILED = 3

@@ -13,8 +13,14 @@ import shutil
 
 from prongsai import datasette_inspect
 from prongsai.core.errors import UserError
-from prongsai.core.files import (connect_ro, integrity_errors, online_copy, replace_durably, sha256_file,
-                                write_text_durably)
+from prongsai.core.files import (
+    connect_ro,
+    integrity_errors,
+    online_copy,
+    replace_durably,
+    sha256_file,
+    write_text_durably,
+)
 
 #: Tables a database must have before it may go public (schema, build output, run log).
 REQUIRED_TABLES = ("meta", "projects", "source_runs", "summary_counts")

@@ -12,8 +12,8 @@ import sqlite3
 import sys
 
 from prongsai.core.errors import UserError
-from prongsai.derive.flags.definitions import CARDINAL_CODES, DISCLAIMER
 from prongsai.core.ocds import ocid_for
+from prongsai.derive.flags.definitions import CARDINAL_CODES, DISCLAIMER
 
 GROUPS = {"buyer": "Buyer", "procuring_entity": "ProcuringEntity", "tenderer": "Tenderer"}
 FORMATS = ("cardinal",)
