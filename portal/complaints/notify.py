@@ -7,6 +7,7 @@ belongs to a dead worker and recovers it (``outbox.recover``). Between rounds it
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -18,8 +19,6 @@ import time
 from flask import current_app
 
 from portal.complaints import agency, digests, intake, mail, outbox
-from portal.line import chat as line_chat
-from portal.line import push as line_push
 from prongsai.core.config import evidence_dir
 from prongsai.core.errors import UserError
 
@@ -57,6 +56,15 @@ def message(s: mail.Settings, row):
                       message_id=row["message_id"], attachments=_attachments(data["attachments"]), headers=headers)
 
 
+#: Channels besides e-mail, registered by the package that speaks them (``portal.line`` at
+#: ``init_app``), so this worker needs no import of theirs: name -> its ``Pusher`` class (a context
+#: manager with ``send(row, data)``) and ``forget(conn, ids)`` for rows it sent. A row goes by the
+#: channel named in its ``to``.
+CHANNELS: dict[str, tuple] = {}
+#: What else time alone causes, registered the same way: functions of the connection.
+TICKS: list = []
+
+
 def deliver(conn, s: mail.Settings, *, batch: int = BATCH, stop=lambda: False) -> dict:
     """Claim and send one batch over one SMTP session; the server's 250s are committed together
     at the end (or before a failure is recorded): until then each row's recorded dot stands for it.
@@ -66,21 +74,25 @@ def deliver(conn, s: mail.Settings, *, batch: int = BATCH, stop=lambda: False) -
     rows = outbox.claim(conn, batch)
     if not rows:
         return counts
-    accepted, pushed = [], set()
+    accepted, pushed = [], {name: set() for name in CHANNELS}
 
     def settle(ids):
         outbox.sent(conn, ids)
-        line_push.forget(conn, [i for i in ids if i in pushed])
+        for name, (_pusher, forget) in CHANNELS.items():
+            forget(conn, [i for i in ids if i in pushed[name]])
 
-    with mail.Connection(s) as connection, line_push.Pusher(current_app.config) as pusher:
+    with contextlib.ExitStack() as stack:
+        connection = stack.enter_context(mail.Connection(s))
+        pushers = {name: stack.enter_context(pusher(current_app.config)) for name, (pusher, _f) in CHANNELS.items()}
         for row in rows:
             if stop():
                 break  # the rest of the batch is put back by recover() on the way out
             try:
                 data = outbox.payload(row)
-                if "line" in data.get("to", {}):
-                    pusher.send(row, data)
-                    pushed.add(row["id"])
+                channel = next((name for name in CHANNELS if name in data.get("to", {})), None)
+                if channel:
+                    pushers[channel].send(row, data)
+                    pushed[channel].add(row["id"])
                 else:
                     connection.send(message(s, row), lambda write_dot, row=row: outbox.final_dot(
                         conn, row, write_dot))
@@ -102,7 +114,8 @@ def tick(conn) -> None:
     reports never sent, and LINE events a dead process left."""
     agency.reminders_due(conn)
     digests.queue(conn)
-    line_chat.leftovers(conn)
+    for hook in TICKS:
+        hook(conn)
 
 
 class Lock:

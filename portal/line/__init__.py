@@ -8,8 +8,13 @@ from __future__ import annotations
 
 
 def init_app(app) -> None:
-    from portal.line import webhook
+    from portal.complaints import notify
+    from portal.line import chat, push, webhook
     from portal.security import csrf
+
+    notify.CHANNELS["line"] = (push.Pusher, push.forget)
+    if chat.leftovers not in notify.TICKS:
+        notify.TICKS.append(chat.leftovers)
 
     app.register_blueprint(webhook.bp)
     csrf.exempt(webhook.bp)
