@@ -295,11 +295,11 @@ def test_sigterm_finishes_the_message_being_sent_and_puts_the_rest_back(mail_app
     sent = []
     real = notify.message
 
-    def message_then_term(s, row):  # a deploy's SIGTERM arrives while the first message is being sent
+    def message_then_term(s, row, data):  # a deploy's SIGTERM arrives while the first message is being sent
         if not sent:
             signal.raise_signal(signal.SIGTERM)
         sent.append(row["id"])
-        return real(s, row)
+        return real(s, row, data)
 
     monkeypatch.setattr(notify, "message", message_then_term)
     totals = notify.run(conn, mail.settings(mail_app.config), once=False)

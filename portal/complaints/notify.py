@@ -37,9 +37,9 @@ def _attachments(items):
     return files
 
 
-def message(s: mail.Settings, row):
-    """The e-mail of an outbox row; the agency's address is looked up now, from the intake list."""
-    data = outbox.payload(row)
+def message(s: mail.Settings, row, data: dict):
+    """The e-mail of an outbox row whose payload is ``data``; the agency's address is looked up
+    now, from the intake list."""
     if not data:
         raise mail.Permanent("the message cannot be decrypted: PRONGSAI_COMPLAINTS_KEY is not the key it was "
                              "queued with")
@@ -68,8 +68,8 @@ TICKS: list = []
 def deliver(conn, s: mail.Settings, *, batch: int = BATCH, stop=lambda: False) -> dict:
     """Claim and send one batch over one SMTP session; the server's 250s are committed together
     at the end (or before a failure is recorded): until then each row's recorded dot stands for it.
-    Rows addressed ``{"line": …}`` go by LINE push instead (``portal.line.push``: exactly once by
-    LINE's retry key, so they need no dot)."""
+    Rows addressed to a registered channel (``{"line": …}``) go by it instead (``CHANNELS``; LINE's
+    push is exactly once by its retry key, so it needs no dot). Each payload is decrypted once."""
     counts = {"sent": 0, "retry": 0, "failed": 0}
     rows = outbox.claim(conn, batch)
     if not rows:
@@ -94,7 +94,7 @@ def deliver(conn, s: mail.Settings, *, batch: int = BATCH, stop=lambda: False) -
                     pushers[channel].send(row, data)
                     pushed[channel].add(row["id"])
                 else:
-                    connection.send(message(s, row), lambda write_dot, row=row: outbox.final_dot(
+                    connection.send(message(s, row, data), lambda write_dot, row=row: outbox.final_dot(
                         conn, row, write_dot))
             except (mail.Permanent, mail.Temporary) as exc:
                 settle(accepted)
