@@ -119,7 +119,7 @@ def test_a_failed_build_keeps_the_previous_flags(tmp_path, demo_db, monkeypatch)
 @pytest.mark.parametrize("module, name", [
     ("base", "create_bids"),        # first connection, while the second builds the award tables
     ("base", "create_awards"),      # second connection, before the first may read its tables
-    ("thai", "_facts"),             # second connection, once both are under way
+    ("thai", "facts"),              # second connection, once both are under way
     ("cardinal", "quantile"),       # whichever connection computes a fence, near the end
 ])
 def test_an_error_on_either_connection_stops_the_build(tmp_path, demo_db, monkeypatch, module, name):

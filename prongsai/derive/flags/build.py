@@ -6,10 +6,10 @@ transaction, so a reader sees either the previous build or this one, never half 
 
 The work runs on two connections of its own, one per core (their temporary tables go when they
 close): the first, read-write, builds the bid tables while the second, read-only, builds the award
-tables and computes the flags that need no bids. The flags that read the bids are then shared:
-each connection takes the next one whenever it is free, so neither sits idle while the other
-finishes. The shared tables live in scratch databases attached to both connections; no scratch
-database is written while the other connection reads it, so neither ever waits for a lock.
+tables and computes the flags that read its own ``_th``. The other flags are then shared: each
+connection takes the next group whenever it is free, so neither sits idle while the other finishes.
+The shared tables live in scratch databases attached to both connections; no scratch database is
+written while the other connection reads it, so neither ever waits for a lock.
 
 Publishing is split the same way: once both connections have their results, the first one stages
 the new ``red_flags`` and the second the new ``org_flags`` and ``risk_scores``, each in a scratch
@@ -40,14 +40,18 @@ FIRST_STAGED, SECOND_STAGED = "first_staged", "second_staged"
 SCRATCH = (PROJECTS, BIDS, AWARDS, SECOND_RESULTS, FIRST_STAGED, SECOND_STAGED, FIRST_RESULTS)
 #: Where each public table is staged before publishing (see ``_stage``); the first connection's first.
 STAGED = {"red_flags": FIRST_STAGED, "org_flags": SECOND_STAGED, "risk_scores": SECOND_STAGED}
-#: Cardinal's indicators that read no bids: the second connection computes them while the first
-#: builds the bid tables.
-WITHOUT_BIDS = ("R003", "R018", "R048")
-#: The flags that read the bid tables, in groups that either connection may take, longest first
-#: (R024 and R058 share their ratios; R025, R038 and TH08 the (project, tenderer) rows ``_sp``).
-#: TH06 and TH07 also read the second connection's ``_th``.
-SHARED_WORK = (("R038", "R025", "TH08", "TH15"), ("R024", "R058"), ("R028",), ("R036",), ("R035",), ("R030",))
-SECOND_CONNECTION_THAI = tuple(code for code in thai.BID_CODES if not any(code in group for group in SHARED_WORK))
+#: Cardinal's indicators that the second connection computes while the first builds the bid tables.
+WITHOUT_BIDS = ("R003", "R018")
+#: Flags that either connection may take, in groups, longest first (the longest-processing-time
+#: rule): the first connection starts on them once its bid tables are built, the second once its own
+#: flags are done. TH14 and R048 read no bids; R024 and R058 share their ratios; R025, R038 and TH08
+#: the (project, tenderer) rows ``_sp``. TH06 and TH07 read the second connection's ``_th``.
+SHARED_WORK = (("TH14",), ("R038", "R025", "TH08", "TH15"), ("R024", "R058"), ("R048",), ("R028",), ("R036",),
+               ("R035",), ("R030",))
+_SHARED = {code for group in SHARED_WORK for code in group}
+#: The second connection's own Thai flags: before the bid tables are ready, and after.
+SECOND_CONNECTION_THAI = tuple(code for code in thai.FLAG_RULES if code not in thai.BID_CODES and code not in _SHARED)
+SECOND_CONNECTION_THAI_BIDS = tuple(code for code in thai.BID_CODES if code not in _SHARED)
 #: Each connection's results (temporary tables): raised flags per project and per organisation,
 #: flags' testable counts, and the open tables published beside the flags (``DERIVED``).
 _RESULTS = (("process_hits", "pid INTEGER, code TEXT, value REAL, evidence TEXT"),
@@ -198,7 +202,7 @@ class _SharedWork:
                     return meta
                 group = self.groups.pop(0)
             meta.update(cardinal.compute(conn, self.cardinal_settings, [c for c in group if c in CARDINAL_CODES]))
-            thai.compute(conn, _only(self.thai_settings, group), bids=True)
+            thai.compute(conn, _only(self.thai_settings, group))
 
 
 class _Second:
@@ -229,11 +233,12 @@ class _Second:
         try:
             projects_ready.wait()
             _attach(self.conn, self.scratch, PROJECTS)
-            thai.compute(self.conn, thai_settings, bids=False)
+            thai.facts(self.conn)
+            thai.compute(self.conn, _only(thai_settings, SECOND_CONNECTION_THAI))
             meta = cardinal.compute(self.conn, cardinal_settings, WITHOUT_BIDS)
             bids_ready.wait()
             applicability.count_testable(self.conn, _enabled(cardinal_settings, thai_settings))
-            thai.compute(self.conn, _only(thai_settings, SECOND_CONNECTION_THAI), bids=True)
+            thai.compute(self.conn, _only(thai_settings, SECOND_CONNECTION_THAI_BIDS))
             meta.update(self.work.run(self.conn))
             _keep_results(self.conn, SECOND_RESULTS)
             self.results_ready.wait()

@@ -46,9 +46,9 @@ def normalize_unit(raw: str | None) -> tuple[str, float] | None:
 
 
 def _units(conn) -> None:
-    """``_units``: every distinct published unit of ``_ip0`` with its normalised unit and factor."""
+    """``_units``: every distinct published unit of ``items`` with its normalised unit and factor."""
     conn.execute("CREATE TEMP TABLE _units (raw TEXT PRIMARY KEY, unit TEXT, factor REAL) WITHOUT ROWID")
-    rows = [(raw, *norm) for (raw,) in conn.execute("SELECT DISTINCT raw_unit FROM _ip0")
+    rows = [(raw, *norm) for (raw,) in conn.execute("SELECT DISTINCT unit FROM main.items WHERE unit IS NOT NULL")
             if (norm := normalize_unit(raw))]
     conn.executemany("INSERT INTO _units VALUES (?, ?, ?)", rows)
 
@@ -61,24 +61,20 @@ def th14(conn, cfg) -> None:
     is a range of ranks, its median and quartiles are lookups by rank and its prices a range scan.
     """
     digits = int(cfg["digits"])
-    # items in table order (``+`` keeps SQLite off the classification index: reading the rows in
-    # its order is ten times slower at a million items)
-    conn.execute("""
-        CREATE TEMP TABLE _ip0 AS
-        SELECT p.pid, p.buyer_id, p.fiscal_year AS fy, substr(i.classification_id, 1, ?) AS cls, i.unit AS raw_unit,
-               i.item_id, i.unit_value
-        FROM main.items i JOIN main.projects pr INDEXED BY sqlite_autoindex_projects_1 ON pr.project_id = i.project_id
-        JOIN _p p ON p.pid = pr.rowid
-        WHERE +i.classification_scheme = 'UNSPSC' AND length(i.classification_id) >= ? AND i.unit_value > 0
-          AND COALESCE(i.currency, p.currency) = 'THB' AND p.fiscal_year IS NOT NULL AND i.unit IS NOT NULL
-    """, [digits, digits])
     _units(conn)
     conn.execute("CREATE TEMP TABLE _ipr (rank INTEGER PRIMARY KEY, cls, unit, fy, price, pid, buyer_id, item_id)")
+    # items in table order (``+`` keeps SQLite off the classification index: reading the rows in
+    # its order is ten times slower at a million items), sorted once into ranks
     conn.execute("""
         INSERT INTO _ipr (cls, unit, fy, price, pid, buyer_id, item_id)
-        SELECT i.cls, u.unit, i.fy, i.unit_value / u.factor, i.pid, i.buyer_id, i.item_id
-        FROM _ip0 i JOIN _units u ON u.raw = i.raw_unit ORDER BY 1, 2, 3, 4
-    """)
+        SELECT substr(i.classification_id, 1, ?), u.unit, p.fiscal_year, i.unit_value / u.factor, p.pid, p.buyer_id,
+               i.item_id
+        FROM main.items i JOIN main.projects pr INDEXED BY sqlite_autoindex_projects_1 ON pr.project_id = i.project_id
+        JOIN _p p ON p.pid = pr.rowid JOIN _units u ON u.raw = i.unit
+        WHERE +i.classification_scheme = 'UNSPSC' AND length(i.classification_id) >= ? AND i.unit_value > 0
+          AND COALESCE(i.currency, p.currency) = 'THB' AND p.fiscal_year IS NOT NULL
+        ORDER BY 1, 2, 3, 4
+    """, [digits, digits])
     # a group starts where the rank before is of another (class, unit, year) and ends before the next start
     conn.execute("CREATE TEMP TABLE _ipg (lo INTEGER PRIMARY KEY)")
     conn.execute("""
@@ -100,10 +96,19 @@ def th14(conn, cfg) -> None:
     conn.execute("INSERT INTO unit_price_benchmarks SELECT cls, unit, fy, n, median, p25, p75, min, max, comparable "
                  "FROM _ipb")
     comparable = "FROM _ipb b JOIN _ipr r ON r.rank BETWEEN b.lo AND b.hi WHERE b.comparable"
+    # per (group, agency), folded by upsert: the ranks come in group order, so each group's agencies
+    # are appended together (a GROUP BY would sort every price again)
+    conn.execute("CREATE TEMP TABLE _ipa (lo INT, buyer_id TEXT, n INT, total REAL, max REAL, "
+                 "PRIMARY KEY (lo, buyer_id)) WITHOUT ROWID")
     conn.execute(f"""
+        INSERT INTO _ipa SELECT b.lo, r.buyer_id, 1, r.price, r.price {comparable} AND r.buyer_id IS NOT NULL
+        ON CONFLICT (lo, buyer_id) DO UPDATE SET n = n + 1, total = total + excluded.total,
+                                                 max = max(max, excluded.max)
+    """)
+    conn.execute("""
         INSERT INTO unit_price_agencies
-        SELECT b.cls, b.unit, b.fy, r.buyer_id, count(*), avg(r.price), max(r.price), avg(r.price) / b.median
-        {comparable} AND r.buyer_id IS NOT NULL GROUP BY b.lo, r.buyer_id
+        SELECT b.cls, b.unit, b.fy, a.buyer_id, a.n, a.total / a.n, a.max, a.total / a.n / b.median
+        FROM _ipa a JOIN _ipb b ON b.lo = a.lo
     """)
     conn.execute(f"INSERT INTO flag_testable SELECT 'TH14', count(*) FROM (SELECT r.pid {comparable} GROUP BY r.pid)")
     # per project its dearest item (max()'s bare columns come from its row)

@@ -17,7 +17,7 @@ def _methods(cfg, column: str, params: list) -> str:
     return f"{column} IS NOT NULL AND {in_list(column, methods, params)}" if methods else "1"
 
 
-def _facts(conn) -> None:
+def facts(conn) -> None:
     """``_th``: THB projects in scope with their awarded amount (active awards, else contracts)."""
     conn.execute("""
         CREATE TEMP TABLE _th (pid INTEGER PRIMARY KEY, buyer_id, method, ocds_method, fiscal_year, budget,
@@ -240,13 +240,10 @@ def th13(conn, cfg):
 BID_CODES = ("TH06", "TH07", "TH08", "TH15")
 
 
-def compute(conn, settings: dict[str, dict], *, bids: bool | None = None) -> None:
-    """Every enabled flag, or only those that read bids (``bids=True``) or only the others (``False``)."""
-    if bids is not True:
-        _facts(conn)
+def compute(conn, settings: dict[str, dict]) -> None:
+    """The flags of ``settings``; those reading ``_th`` need ``facts(conn)`` first (TH14 does not)."""
     for code, cfg in sorted(settings.items()):
-        if bids is None or bids == (code in BID_CODES):
-            FLAG_RULES[code](conn, cfg)
+        FLAG_RULES[code](conn, cfg)
 
 
 FLAG_RULES = {"TH01": th01, "TH02": th02, "TH03": th03, "TH04": th04, "TH05": th05, "TH06": th06, "TH07": th07,
