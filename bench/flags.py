@@ -4,8 +4,8 @@ against OCP's Cardinal on the same 1,000,000 OCDS compiled releases (issue 20).
 
 Demo part: times, in the same run and on the same file, a baseline pass that reads every bid once
 (per-project count, min and max of the bid amounts), the flags build of ``--before`` (a git ref,
-extracted with ``git archive`` into ``bench/output/``) and the current one, each build in a fresh
-interpreter so their peak RSS is their own. Targets: under 19 s, 1 GB and within 1.2x of ``--before``.
+extracted with ``git archive`` into ``bench/output/``) and the current one, interleaved, each build
+in a fresh interpreter so their peak RSS is their own. Targets: under 19 s, 1 GB and within 1.2x of ``--before``.
 
 Cardinal part (``--ocds``, a file of compiled releases, one a line, as ``prongsai export ocds``
 writes; ``--ocds-db``, that file imported by ``scrape ocds --file``, copied first): runs
@@ -117,18 +117,18 @@ def cpu_child(*args) -> tuple[float, float, str]:
     return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, rss, printed
 
 
-def builds(label: str, package: str, path: pathlib.Path, runs: int, first: int = 0) -> tuple[float, float, float]:
-    """(median seconds, median CPU seconds, peak RSS MB) of ``runs`` flags builds of ``package``
-    ("" = the current one)."""
-    seconds, cpus, peaks = [], [], []
-    for run in range(first, first + runs):
-        warm(path)
-        cpu, rss, printed = cpu_child(BUILD, package, str(path))
-        seconds.append(float(printed.rsplit("seconds ", 1)[1].split()[0]))
-        cpus.append(cpu)
-        peaks.append(rss)
-        print(f"{label}, run {run + 1}: {seconds[-1]:.2f} s, {cpu:.1f} CPU s, peak RSS {rss:.0f} MB", flush=True)
-    return statistics.median(seconds), statistics.median(cpus), max(peaks)
+def build_once(label: str, package: str, path: pathlib.Path, run: int) -> tuple[float, float, float]:
+    """(seconds, CPU seconds, peak RSS MB) of one flags build of ``package`` ("" = the current one)."""
+    warm(path)
+    cpu, rss, printed = cpu_child(BUILD, package, str(path))
+    seconds = float(printed.rsplit("seconds ", 1)[1].split()[0])
+    print(f"{label}, run {run + 1}: {seconds:.2f} s, {cpu:.1f} CPU s, peak RSS {rss:.0f} MB", flush=True)
+    return seconds, cpu, rss
+
+
+def medians(runs: list[tuple[float, float, float]]) -> tuple[float, float, float]:
+    """(median seconds, median CPU seconds, highest peak RSS) of ``build_once`` or ``cardinal_runs`` results."""
+    return (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs), max(r[2] for r in runs))
 
 
 def cardinal_runs(releases: pathlib.Path, out: pathlib.Path) -> tuple[float, float, float]:
@@ -171,12 +171,10 @@ def versus_cardinal(args) -> bool:
             theirs.append(cardinal_runs(releases, out))
             print(f"cardinal, run {run + 1}: {theirs[-1][0]:.2f} s, {theirs[-1][1]:.1f} CPU s, "
                   f"peak RSS {theirs[-1][2]:.0f} MB", flush=True)
-        ours.append(builds("all our flags on the OCDS import", "", db, 1, run))
-    our_s, our_cpu, our_rss = (statistics.median(r[0] for r in ours), statistics.median(r[1] for r in ours),
-                               max(r[2] for r in ours))
+        ours.append(build_once("all our flags on the OCDS import", "", db, run))
+    our_s, our_cpu, our_rss = medians(ours)
     if present:
-        their_s, their_cpu, their_rss = (statistics.median(r[0] for r in theirs),
-                                         statistics.median(r[1] for r in theirs), max(r[2] for r in theirs))
+        their_s, their_cpu, their_rss = medians(theirs)
         conn = sqlite3.connect(db)
         same, n_ours, n_theirs = agreement(pairs(cardinal_results(conn)), pairs(json.loads(out.read_text())))
         conn.close()
@@ -232,9 +230,12 @@ def versus_before(args) -> bool:
     conn.close()
     print(f"baseline: every bid once (count, min, max per project): {base:.2f} s")
 
-    before, before_cpu, before_rss = builds(f"flags before ({args.before})", str(before_tree(args.before)), path,
-                                            args.runs)
-    now, now_cpu, now_rss = builds("flags now", "", path, args.runs)
+    package = str(before_tree(args.before))
+    befores, nows = [], []
+    for run in range(args.runs):  # interleaved: a slow moment on a shared machine hits both
+        befores.append(build_once(f"flags before ({args.before})", package, path, run))
+        nows.append(build_once("flags now", "", path, run))
+    (before, before_cpu, before_rss), (now, now_cpu, now_rss) = medians(befores), medians(nows)
     conn = sqlite3.connect(path)
     per_code = conn.execute("SELECT code, count(*) FROM red_flags GROUP BY code UNION ALL "
                             "SELECT code, count(*) FROM org_flags GROUP BY code").fetchall()

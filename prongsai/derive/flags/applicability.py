@@ -13,7 +13,7 @@ from prongsai.derive.flags.settings import pipe_set
 #: fact -> (SQL over ``_p p``, ``_aw a``, ``_bp x``, ``_th t`` for a project fact, or a count of
 #: organisations; English; Thai). The texts are what the flag pages list as "fields needed".
 FACTS: dict[str, tuple[str, str, str]] = {
-    "tender_period": ("strftime('%s', p.tender_start) IS NOT NULL AND strftime('%s', p.tender_end) IS NOT NULL",
+    "tender_period": ("julianday(p.tender_start) IS NOT NULL AND julianday(p.tender_end) IS NOT NULL",
                       "tender period (start and end dates)", "ช่วงเวลายื่นข้อเสนอ (วันเริ่มและวันสิ้นสุด)"),
     "number_of_tenderers": ("typeof(p.number_of_tenderers) = 'integer'", "number of tenderers", "จำนวนผู้เสนอราคา"),
     "bids": ("x.pid IS NOT NULL", "bids", "ข้อเสนอราคา"),

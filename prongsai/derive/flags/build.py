@@ -11,10 +11,11 @@ connection takes the next group whenever it is free, so neither sits idle while 
 The shared tables live in scratch databases attached to both connections; no scratch database is
 written while the other connection reads it, so neither ever waits for a lock.
 
-Publishing is split the same way: once both connections have their results, the first one stages
-the new ``red_flags`` and the second the new ``org_flags`` and ``risk_scores``, each in a scratch
-table with the public table's exact definition, so the final transaction only copies b-tree pages
-(SQLite's transfer optimisation for ``INSERT INTO t SELECT * FROM u`` into an empty table).
+Publishing is split the same way: once both connections have their results, the first one opens
+the publishing transaction and writes the new ``red_flags`` while the second stages the new
+``org_flags`` and ``risk_scores``, each in a scratch table with the public table's exact
+definition, so that the first only copies their b-tree pages (SQLite's transfer optimisation for
+``INSERT INTO t SELECT * FROM u`` into an empty table).
 """
 from __future__ import annotations
 
@@ -36,10 +37,10 @@ from prongsai.derive.flags.settings import load_calibration, load_cardinal, load
 #: Scratch databases, each written by one connection while the other only reads the others.
 PROJECTS, BIDS, AWARDS = "scope_projects", "scope_bids", "scope_awards"     # first, first, second
 FIRST_RESULTS, SECOND_RESULTS = "first_results", "second_results"
-FIRST_STAGED, SECOND_STAGED = "first_staged", "second_staged"
-SCRATCH = (PROJECTS, BIDS, AWARDS, SECOND_RESULTS, FIRST_STAGED, SECOND_STAGED, FIRST_RESULTS)
-#: Where each public table is staged before publishing (see ``_stage``); the first connection's first.
-STAGED = {"red_flags": FIRST_STAGED, "org_flags": SECOND_STAGED, "risk_scores": SECOND_STAGED}
+SECOND_STAGED = "second_staged"
+SCRATCH = (PROJECTS, BIDS, AWARDS, SECOND_RESULTS, SECOND_STAGED, FIRST_RESULTS)
+#: The public tables the second connection stages before publishing (see ``_stage``).
+STAGED = {"org_flags": SECOND_STAGED, "risk_scores": SECOND_STAGED}
 #: Cardinal's indicators that the second connection computes while the first builds the bid tables.
 WITHOUT_BIDS = ("R003", "R018")
 #: Flags that either connection may take, in groups, longest first (the longest-processing-time
@@ -54,23 +55,26 @@ SECOND_CONNECTION_THAI = tuple(code for code in thai.FLAG_RULES if code not in t
 SECOND_CONNECTION_THAI_BIDS = tuple(code for code in thai.BID_CODES if code not in _SHARED)
 #: Each connection's results (temporary tables): raised flags per project and per organisation,
 #: flags' testable counts, and the open tables published beside the flags (``DERIVED``).
-_RESULTS = (("process_hits", "pid INTEGER, code TEXT, value REAL, evidence TEXT"),
-            ("org_hits", "org_type TEXT, org_id TEXT, code TEXT, value REAL, evidence TEXT"),
-            ("flag_testable", "code TEXT, testable INTEGER"))
+_RESULTS = (("process_hits", "(pid INTEGER, code TEXT, value REAL, evidence TEXT)"),
+            ("org_hits", "(org_type TEXT, org_id TEXT, code TEXT, value REAL, evidence TEXT)"),
+            ("flag_testable", "(code TEXT, testable INTEGER)"))
 #: Open tables the flags build publishes, replaced in the same transaction as the flags (documented
-#: in metadata.yml); all but ``flag_applicability`` are computed by a flag's rule.
+#: in metadata.yml); all but ``flag_applicability`` are computed by a flag's rule. The unit price
+#: tables are keyed as the portal reads them and filled in key order, so they need no other index
+#: and are published by copying pages (SQLite's transfer optimisation: same definition everywhere).
 DERIVED = {
-    "unit_price_benchmarks": "item_class TEXT, unit TEXT, fiscal_year INTEGER, purchases INTEGER, median REAL, "
-                             "p25 REAL, p75 REAL, min REAL, max REAL, comparable INTEGER",
-    "unit_price_agencies": "item_class TEXT, unit TEXT, fiscal_year INTEGER, buyer_id TEXT, purchases INTEGER, "
-                           "mean_price REAL, max_price REAL, ratio_to_median REAL",
-    "cobid_edges": "supplier_a TEXT, supplier_b TEXT, together INTEGER, a_won INTEGER, b_won INTEGER, "
-                   "others_won INTEGER, a_procedures INTEGER, b_procedures INTEGER",
+    "unit_price_benchmarks": "(item_class TEXT, unit TEXT, fiscal_year INTEGER, purchases INTEGER, median REAL, "
+                             "p25 REAL, p75 REAL, min REAL, max REAL, comparable INTEGER, "
+                             "PRIMARY KEY (item_class, unit, fiscal_year)) WITHOUT ROWID",
+    "unit_price_agencies": "(item_class TEXT, unit TEXT, fiscal_year INTEGER, buyer_id TEXT, purchases INTEGER, "
+                           "mean_price REAL, max_price REAL, ratio_to_median REAL, "
+                           "PRIMARY KEY (item_class, unit, fiscal_year, buyer_id)) WITHOUT ROWID",
+    "cobid_edges": "(supplier_a TEXT, supplier_b TEXT, together INTEGER, a_won INTEGER, b_won INTEGER, "
+                   "others_won INTEGER, a_procedures INTEGER, b_procedures INTEGER)",
 }
-APPLICABILITY = ("flag_applicability", "code TEXT PRIMARY KEY, counted TEXT, needs TEXT, testable INTEGER, "
-                 "fired INTEGER, share REAL, max_fired_pct REAL, miscalibrated INTEGER, computed_at TEXT")
-_INDEXES = {"unit_price_benchmarks": ("item_class, unit, fiscal_year",), "unit_price_agencies": ("item_class, buyer_id",),
-            "cobid_edges": ("supplier_a", "supplier_b")}
+APPLICABILITY = ("flag_applicability", "(code TEXT PRIMARY KEY, counted TEXT, needs TEXT, testable INTEGER, "
+                 "fired INTEGER, share REAL, max_fired_pct REAL, miscalibrated INTEGER, computed_at TEXT)")
+_INDEXES = {"cobid_edges": ("supplier_a", "supplier_b")}
 
 
 def build(db, settings_path=None, thai_settings_path=None) -> dict:
@@ -104,23 +108,21 @@ def build(db, settings_path=None, thai_settings_path=None) -> dict:
             if other.awards_failed:
                 others.result()  # raises the second connection's error
             meta = work.run(conn)
-            _keep_results(conn, FIRST_RESULTS)
-            try:
-                other.results_ready.wait()
-            except threading.BrokenBarrierError:
-                others.result()  # raises the second connection's error
-                raise
-            # flag by flag, as computed: sorting 600k wide rows by project costs more than it saves
-            conn.execute(f"""
-                INSERT INTO {_stage(conn, "red_flags")}
-                SELECT project_id, code, value, evidence, ? FROM ({_results('process_hits')})""", [computed_at])
+            _keep_results(conn, FIRST_RESULTS, derived=False)
+
+            def results_of_the_second():
+                try:
+                    other.results_ready.wait()
+                except threading.BrokenBarrierError:
+                    others.result()  # raises the second connection's error
+                    raise
+                return _applicability(conn, calibration["max_fired_pct"], computed_at)
 
             def staged_by_the_second():
                 meta.update(others.result())
                 return _thresholds(cardinal_settings, thai_settings, meta)
 
-            checked = _applicability(conn, calibration["max_fired_pct"], computed_at)
-            _publish(conn, staged_by_the_second, checked)
+            checked = _publish(conn, computed_at, results_of_the_second, staged_by_the_second)
             for line in applicability.warnings(checked):
                 print(line, file=sys.stderr)
         except BaseException:
@@ -131,19 +133,23 @@ def build(db, settings_path=None, thai_settings_path=None) -> dict:
     return meta
 
 
-def _keep_results(conn, schema: str) -> None:
+def _keep_results(conn, schema: str, *, derived: bool) -> None:
     """Copy this connection's temporary results to ``schema``, where the other connection can read them.
 
     Done on both connections at once, so each also looks up its raised flags' project ids (to be
     published) and counts them per code (``flag_applicability``), rather than leaving it all to
-    the end, when one connection alone publishes.
+    the end, when one connection alone publishes. The first connection publishes its ``DERIVED``
+    tables from its own temporary ones (``derived=False``).
     """
-    for name in (*dict(_RESULTS), *DERIVED):
+    for name in dict(_RESULTS):
         if name == "process_hits":  # in the order computed (CROSS JOIN keeps it): see ``build``
             conn.execute(f"CREATE TABLE {schema}.{name} AS SELECT f.*, p.project_id FROM temp.{name} f "
                          f"CROSS JOIN _p p ON p.pid = f.pid")
         else:
             conn.execute(f"CREATE TABLE {schema}.{name} AS SELECT * FROM temp.{name}")
+    for name, body in DERIVED.items() if derived else ():
+        conn.execute(f"CREATE TABLE {schema}.{name} {body}")
+        conn.execute(f"INSERT INTO {schema}.{name} SELECT * FROM temp.{name}")
     conn.execute(f"CREATE TABLE {schema}.fired AS SELECT 'process' AS scope, code, count(*) AS n FROM temp.process_hits "
                  f"GROUP BY code UNION ALL SELECT 'organisation', code, count(*) FROM temp.org_hits GROUP BY code")
 
@@ -172,8 +178,8 @@ def _connect(db_file: str, scratch: str, *, read_only: bool = False, schemas=SCR
     uri = pathlib.Path(db_file).resolve().as_uri() + ("?mode=ro" if read_only else "")
     conn = sqlite3.connect(uri, uri=True, isolation_level=None)
     conn.execute("PRAGMA busy_timeout = 60000")
-    for name, columns in (*_RESULTS, *DERIVED.items()):
-        conn.execute(f"CREATE TEMP TABLE {name} ({columns})")
+    for name, body in (*_RESULTS, *DERIVED.items()):
+        conn.execute(f"CREATE TEMP TABLE {name} {body}")
     for schema in schemas:
         _attach(conn, scratch, schema)
     base.create_views(conn)
@@ -240,7 +246,7 @@ class _Second:
             applicability.count_testable(self.conn, _enabled(cardinal_settings, thai_settings))
             thai.compute(self.conn, _only(thai_settings, SECOND_CONNECTION_THAI_BIDS))
             meta.update(self.work.run(self.conn))
-            _keep_results(self.conn, SECOND_RESULTS)
+            _keep_results(self.conn, SECOND_RESULTS, derived=True)
             self.results_ready.wait()
         except BaseException:
             self.results_ready.abort()
@@ -294,45 +300,60 @@ def _thresholds(cardinal_settings, thai_settings, meta) -> dict[str, str | None]
     return out
 
 
-def _publish(conn, staged_by_the_second, checked: list[tuple]) -> None:
-    """Replace the public tables by the staged ones in one transaction (foreign keys off).
+def _publish(conn, computed_at: str, results_of_the_second, staged_by_the_second) -> list[tuple]:
+    """Replace the public tables by the new ones in one transaction (foreign keys off); return the
+    ``flag_applicability`` rows.
 
-    ``red_flags``, staged by this connection, is copied while the second connection may still be
-    staging the others; ``staged_by_the_second()`` waits for them and returns the thresholds.
+    The transaction opens once this connection's results are in: the old rows are deleted and its
+    own new ones written while the second connection may still be computing
+    (``results_of_the_second()`` waits for its results and returns the applicability rows) and then
+    staging ``org_flags`` and ``risk_scores`` (``staged_by_the_second()`` waits for them and returns
+    the thresholds). Readers see the previous tables until the commit.
     """
-    # deferred: BEGIN IMMEDIATE would also lock the scratch database the second connection writes
+    # deferred: BEGIN IMMEDIATE would also lock the scratch databases the second connection writes
     conn.execute("BEGIN")
     try:
-        for table in ("flag_definitions", *STAGED):
+        for table in ("flag_definitions", "red_flags", *STAGED):
             conn.execute(f"DELETE FROM {table}")
-        first, *others = STAGED
-        _copy_staged(conn, first)
+        for table, body in (APPLICABILITY, *DERIVED.items()):
+            _replace(conn, table, body)
+        _insert_results(conn, FIRST_RESULTS, "temp", computed_at)
+        checked = results_of_the_second()
+        _insert_results(conn, SECOND_RESULTS, SECOND_RESULTS, computed_at)
         thresholds = staged_by_the_second()
         conn.executemany(
             "INSERT INTO flag_definitions (code, cardinal_code, scope, severity, title_th, title_en, "
             "explanation_th, explanation_en, threshold) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(f.code, f.cardinal_code, f.scope, f.severity, f.title_th, f.title_en, f.explanation_th,
               f.explanation_en, thresholds[f.code]) for f in FLAGS.values()])
-        for table in others:
-            _copy_staged(conn, table)
-        _replace(conn, *APPLICABILITY)
+        for table in STAGED:
+            conn.execute(f"INSERT INTO main.{table} SELECT * FROM {STAGED[table]}.{table}")
         conn.executemany(f"INSERT INTO main.{APPLICABILITY[0]} VALUES ({', '.join('?' * 9)})", checked)
-        for table, columns in DERIVED.items():
-            _replace(conn, table, columns)
-            conn.execute(f"INSERT INTO main.{table} {_results(table)}")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    return checked
 
 
-def _replace(conn, table: str, columns: str) -> None:
-    """Empty ``table`` in main, created (with its index) the first time."""
-    conn.execute(f"CREATE TABLE IF NOT EXISTS main.{table} ({columns})")
+def _insert_results(conn, results: str, derived: str, computed_at: str) -> None:
+    """One connection's raised flags (kept in ``results``) and ``DERIVED`` tables (in ``derived``) into main."""
+    # flag by flag, as computed: sorting 600k wide rows by project costs more than it saves
+    conn.execute(f"INSERT INTO main.red_flags SELECT project_id, code, value, evidence, ? FROM {results}.process_hits",
+                 [computed_at])
+    for table in DERIVED:  # each computed by one connection: into the empty table its pages are copied
+        conn.execute(f"INSERT INTO main.{table} SELECT * FROM {derived}.{table}")
+
+
+def _replace(conn, table: str, body: str) -> None:
+    """Empty ``table`` in main, created (with its indexes) the first time or when its definition changed."""
+    found = conn.execute("SELECT sql FROM main.sqlite_master WHERE type = 'table' AND name = ?", [table]).fetchone()
+    if found and found[0] != f"CREATE TABLE {table} {body}":
+        conn.execute(f"DROP TABLE main.{table}")  # a database built before the definition changed
+        found = None
+    if found:
+        conn.execute(f"DELETE FROM main.{table}")
+        return
+    conn.execute(f"CREATE TABLE main.{table} {body}")
     for k, on in enumerate(_INDEXES.get(table, ())):
-        conn.execute(f"CREATE INDEX IF NOT EXISTS main.idx_{table}_{k} ON {table} ({on})")
-    conn.execute(f"DELETE FROM main.{table}")
-
-
-def _copy_staged(conn, table: str) -> None:
-    conn.execute(f"INSERT INTO main.{table} SELECT * FROM {STAGED[table]}.{table}")
+        conn.execute(f"CREATE INDEX main.idx_{table}_{k} ON {table} ({on})")

@@ -87,15 +87,13 @@ class Cardinal:
                                'tender_end', tender_end, 'procurement_method', ocds_method)
             FROM (
                 SELECT p.pid, p.tender_start, p.tender_end, p.ocds_method,
-                       (CAST(strftime('%s', p.tender_end) AS INTEGER)
-                        - CAST(strftime('%s', p.tender_start) AS INTEGER)) / 86400 AS days,
+                       (unixepoch(p.tender_end) - unixepoch(p.tender_start)) / 86400 AS days,
                        COALESCE(m.days, ?) AS threshold
                 FROM _p p
                 LEFT JOIN (SELECT column1 AS method, column2 AS days FROM (VALUES {values})) m
                        ON m.method = p.method
                 WHERE {method_ok} AND p.tender_end IS NOT NULL
-                  AND strftime('%s', p.tender_start) IS NOT NULL AND strftime('%s', p.tender_end) IS NOT NULL
-            ) WHERE days < threshold
+            ) WHERE days < threshold  -- NULL (never below) when either date is invalid
         """, params)
 
     def r018(self, cfg):
