@@ -96,19 +96,16 @@ def th14(conn, cfg) -> None:
     conn.execute("INSERT INTO unit_price_benchmarks SELECT cls, unit, fy, n, median, p25, p75, min, max, comparable "
                  "FROM _ipb")
     comparable = "FROM _ipb b JOIN _ipr r ON r.rank BETWEEN b.lo AND b.hi WHERE b.comparable"
-    # per (group, agency), folded by upsert: the ranks come in group order, so each group's agencies
-    # are appended together (a GROUP BY would sort every price again)
-    conn.execute("CREATE TEMP TABLE _ipa (lo INT, buyer_id TEXT, n INT, total REAL, max REAL, "
-                 "PRIMARY KEY (lo, buyer_id)) WITHOUT ROWID")
+    # per (group, agency), folded by upsert as the ranks come, in group order (a GROUP BY would sort
+    # every price again): a running mean, its ratio to the median alike
     conn.execute(f"""
-        INSERT INTO _ipa SELECT b.lo, r.buyer_id, 1, r.price, r.price {comparable} AND r.buyer_id IS NOT NULL
-        ON CONFLICT (lo, buyer_id) DO UPDATE SET n = n + 1, total = total + excluded.total,
-                                                 max = max(max, excluded.max)
-    """)
-    conn.execute("""
         INSERT INTO unit_price_agencies
-        SELECT b.cls, b.unit, b.fy, a.buyer_id, a.n, a.total / a.n, a.max, a.total / a.n / b.median
-        FROM _ipa a JOIN _ipb b ON b.lo = a.lo
+        SELECT b.cls, b.unit, b.fy, r.buyer_id, 1, r.price, r.price, r.price / b.median
+        {comparable} AND r.buyer_id IS NOT NULL
+        ON CONFLICT (item_class, unit, fiscal_year, buyer_id) DO UPDATE SET
+            purchases = purchases + 1, max_price = max(max_price, excluded.max_price),
+            mean_price = mean_price + (excluded.mean_price - mean_price) / (purchases + 1),
+            ratio_to_median = ratio_to_median + (excluded.ratio_to_median - ratio_to_median) / (purchases + 1)
     """)
     conn.execute(f"INSERT INTO flag_testable SELECT 'TH14', count(*) FROM (SELECT r.pid {comparable} GROUP BY r.pid)")
     # per project its dearest item (max()'s bare columns come from its row)
