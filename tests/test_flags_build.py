@@ -116,6 +116,27 @@ def test_a_failed_build_keeps_the_previous_flags(tmp_path, demo_db, monkeypatch)
     assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
 
 
+def test_a_table_of_an_older_definition_is_replaced_with_its_rows(tmp_path, demo_db):
+    import shutil
+
+    from prongsai.core.schema import open_db
+    from prongsai.derive.flags.build import DERIVED
+
+    path = tmp_path / "copy.db"
+    shutil.copy(demo_db, path)
+    db = open_db(path)
+    expected = db.execute("SELECT count(*), total(mean_price) FROM unit_price_agencies").fetchone()
+    db.execute("DROP TABLE unit_price_agencies")  # as built before it was keyed as the portal reads it
+    db.execute("CREATE TABLE unit_price_agencies (item_class TEXT, unit TEXT, fiscal_year INTEGER, buyer_id TEXT, "
+               "purchases INTEGER, mean_price REAL, max_price REAL, ratio_to_median REAL)")
+    db.execute("CREATE INDEX idx_unit_price_agencies_0 ON unit_price_agencies (item_class, buyer_id)")
+    build(db)
+    sql = [r[0] for r in db.execute("SELECT sql FROM sqlite_master WHERE tbl_name = 'unit_price_agencies'")]
+    assert sql == [f"CREATE TABLE unit_price_agencies {DERIVED['unit_price_agencies']}"]
+    got = db.execute("SELECT count(*), total(mean_price) FROM unit_price_agencies").fetchone()
+    assert got[0] == expected[0] > 0 and got[1] == pytest.approx(expected[1])
+
+
 @pytest.mark.parametrize("module, name", [
     ("base", "create_bids"),        # first connection, while the second builds the award tables
     ("base", "create_awards"),      # second connection, before the first may read its tables

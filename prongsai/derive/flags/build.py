@@ -11,11 +11,13 @@ connection takes the next group whenever it is free, so neither sits idle while 
 The shared tables live in scratch databases attached to both connections; no scratch database is
 written while the other connection reads it, so neither ever waits for a lock.
 
-Publishing is split the same way: once both connections have their results, the first one opens
-the publishing transaction and writes the new ``red_flags`` while the second stages the new
-``org_flags`` and ``risk_scores``, each in a scratch table with the public table's exact
-definition, so that the first only copies their b-tree pages (SQLite's transfer optimisation for
-``INSERT INTO t SELECT * FROM u`` into an empty table).
+Publishing is split the same way: as soon as its own flags are done, the first connection opens the
+publishing transaction, deletes the old rows and writes its new ones; then, with the second's
+results, their ``red_flags`` rows, while the second stages the new ``org_flags`` and
+``risk_scores``, each in a scratch table with the public table's exact definition, so that the
+first only copies their b-tree pages (SQLite's transfer optimisation for ``INSERT INTO t SELECT *
+FROM u`` into an empty table). The public database is in WAL mode, so the second connection goes
+on reading it while the first writes.
 """
 from __future__ import annotations
 
@@ -178,6 +180,8 @@ def _connect(db_file: str, scratch: str, *, read_only: bool = False, schemas=SCR
     uri = pathlib.Path(db_file).resolve().as_uri() + ("?mode=ro" if read_only else "")
     conn = sqlite3.connect(uri, uri=True, isolation_level=None)
     conn.execute("PRAGMA busy_timeout = 60000")
+    if not read_only:  # as open_db leaves it: readers and the writer never wait for each other
+        conn.execute("PRAGMA journal_mode = WAL")
     for name, body in (*_RESULTS, *DERIVED.items()):
         conn.execute(f"CREATE TEMP TABLE {name} {body}")
     for schema in schemas:
