@@ -137,6 +137,29 @@ def test_a_table_of_an_older_definition_is_replaced_with_its_rows(tmp_path, demo
     assert got[0] == expected[0] > 0 and got[1] == pytest.approx(expected[1])
 
 
+def test_the_heap_limit_holds_during_the_flags_only(tmp_path, demo_db, monkeypatch):
+    import shutil
+
+    from prongsai.core.schema import open_db
+    from prongsai.derive.flags import build as flags_build
+
+    path = tmp_path / "copy.db"
+    shutil.copy(demo_db, path)
+    db = open_db(path)
+    seen = []
+    original = flags_build.applicability.count_testable
+
+    def spy(conn, enabled):
+        seen.append(conn.execute("PRAGMA soft_heap_limit").fetchone()[0])
+        original(conn, enabled)
+
+    monkeypatch.setattr(flags_build.applicability, "count_testable", spy)
+    before = db.execute("PRAGMA soft_heap_limit").fetchone()[0]
+    build(db)
+    assert seen == [flags_build.HEAP_LIMIT]
+    assert db.execute("PRAGMA soft_heap_limit").fetchone()[0] == before
+
+
 @pytest.mark.parametrize("module, name", [
     ("base", "create_bids"),        # first connection, while the second builds the award tables
     ("base", "create_awards"),      # second connection, before the first may read its tables

@@ -43,6 +43,8 @@ SECOND_STAGED = "second_staged"
 SCRATCH = (PROJECTS, BIDS, AWARDS, SECOND_RESULTS, SECOND_STAGED, FIRST_RESULTS)
 #: The public tables the second connection stages before publishing (see ``_stage``).
 STAGED = {"org_flags": SECOND_STAGED, "risk_scores": SECOND_STAGED}
+#: SQLite's soft heap limit in bytes while the flags are computed (see ``_heap_limit``).
+HEAP_LIMIT = 8 << 20
 #: Cardinal's indicators that the second connection computes while the first builds the bid tables.
 WITHOUT_BIDS = ("R003", "R018")
 #: Flags that either connection may take, in groups, longest first (the longest-processing-time
@@ -92,7 +94,7 @@ def build(db, settings_path=None, thai_settings_path=None) -> dict:
              "exclude": pipe_set(top.get("no_price_comparison_procurement_methods"))}
     with tempfile.TemporaryDirectory(prefix="prongsai-flags-") as scratch, \
             concurrent.futures.ThreadPoolExecutor(1) as pool, \
-            contextlib.closing(_connect(db_file, scratch)) as conn:
+            contextlib.closing(_connect(db_file, scratch)) as conn, _heap_limit(conn):
         work = _SharedWork(cardinal_settings, thai_settings)
         other = _Second(db_file, scratch, work, computed_at)
         projects_ready, bids_ready = threading.Event(), threading.Event()
@@ -133,6 +135,23 @@ def build(db, settings_path=None, thai_settings_path=None) -> dict:
         finally:
             pool.submit(other.close).result()
     return meta
+
+
+@contextlib.contextmanager
+def _heap_limit(conn):
+    """SQLite's soft heap limit (``HEAP_LIMIT``) while the flags are computed, the previous one after.
+
+    The build reads each table in one pass, so its page caches (one per attached database and
+    connection, 2 MB each by default) would mostly hold again what the operating system caches
+    anyway: capped, they give pages back as others are needed, at no cost measured, and the build's
+    memory stays flat. The limit is the process's: it is restored for the steps after the flags.
+    """
+    (before,) = conn.execute("PRAGMA soft_heap_limit").fetchone()
+    conn.execute(f"PRAGMA soft_heap_limit = {HEAP_LIMIT}")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA soft_heap_limit = {before}")
 
 
 def _keep_results(conn, schema: str, *, derived: bool) -> None:
