@@ -41,8 +41,8 @@ PROJECTS, BIDS, AWARDS = "scope_projects", "scope_bids", "scope_awards"     # fi
 FIRST_RESULTS, SECOND_RESULTS = "first_results", "second_results"
 SECOND_STAGED = "second_staged"
 SCRATCH = (PROJECTS, BIDS, AWARDS, SECOND_RESULTS, SECOND_STAGED, FIRST_RESULTS)
-#: The public tables the second connection stages before publishing (see ``_stage``).
-STAGED = {"org_flags": SECOND_STAGED, "risk_scores": SECOND_STAGED}
+#: The public tables the second connection stages in ``SECOND_STAGED`` before publishing (see ``_stage``).
+STAGED = ("org_flags", "risk_scores")
 #: SQLite's soft heap limit in bytes while the flags are computed (see ``_heap_limit``).
 HEAP_LIMIT = 8 << 20
 #: Cardinal's indicators that the second connection computes while the first builds the bid tables.
@@ -181,8 +181,8 @@ def _results(table: str) -> str:
 
 
 def _stage(conn, table: str) -> str:
-    """Create ``table`` in its ``STAGED`` scratch database exactly as in main, indexes too; its name."""
-    schema = STAGED[table]
+    """Create ``table`` in ``SECOND_STAGED`` exactly as in main, indexes too; its name."""
+    schema = SECOND_STAGED
     for (sql,) in conn.execute("SELECT sql FROM main.sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL "
                                "ORDER BY type = 'index'", [table]).fetchall():
         conn.execute(re.sub(r"^(CREATE (?:UNIQUE )?(?:TABLE|INDEX) (?:IF NOT EXISTS )?)", rf"\1{schema}.", sql))
@@ -350,7 +350,7 @@ def _publish(conn, computed_at: str, results_of_the_second, staged_by_the_second
             [(f.code, f.cardinal_code, f.scope, f.severity, f.title_th, f.title_en, f.explanation_th,
               f.explanation_en, thresholds[f.code]) for f in FLAGS.values()])
         for table in STAGED:
-            conn.execute(f"INSERT INTO main.{table} SELECT * FROM {STAGED[table]}.{table}")
+            conn.execute(f"INSERT INTO main.{table} SELECT * FROM {SECOND_STAGED}.{table}")
         conn.executemany(f"INSERT INTO main.{APPLICABILITY[0]} VALUES ({', '.join('?' * 9)})", checked)
         conn.execute("COMMIT")
     except BaseException:
