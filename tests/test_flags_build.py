@@ -137,7 +137,7 @@ def test_a_table_of_an_older_definition_is_replaced_with_its_rows(tmp_path, demo
     assert got[0] == expected[0] > 0 and got[1] == pytest.approx(expected[1])
 
 
-def test_the_heap_limit_holds_during_the_flags_only(tmp_path, demo_db, monkeypatch):
+def test_every_database_of_a_build_connection_has_the_small_cache(tmp_path, demo_db, monkeypatch):
     import shutil
 
     from prongsai.core.schema import open_db
@@ -150,14 +150,14 @@ def test_the_heap_limit_holds_during_the_flags_only(tmp_path, demo_db, monkeypat
     original = flags_build.applicability.count_testable
 
     def spy(conn, enabled):
-        seen.append(conn.execute("PRAGMA soft_heap_limit").fetchone()[0])
+        seen.extend(conn.execute(f"PRAGMA {name}.cache_size").fetchone()[0]
+                    for _, name, _ in conn.execute("PRAGMA database_list").fetchall())
         original(conn, enabled)
 
     monkeypatch.setattr(flags_build.applicability, "count_testable", spy)
-    before = db.execute("PRAGMA soft_heap_limit").fetchone()[0]
     build(db)
-    assert seen == [flags_build.HEAP_LIMIT]
-    assert db.execute("PRAGMA soft_heap_limit").fetchone()[0] == before
+    assert len(seen) == 2 + len(flags_build.SCRATCH) and set(seen) == {-flags_build.CACHE_KIB}
+    assert db.execute("PRAGMA cache_size").fetchone()[0] != -flags_build.CACHE_KIB  # the caller's own is kept
 
 
 @pytest.mark.parametrize("module, name", [

@@ -43,8 +43,12 @@ SECOND_STAGED = "second_staged"
 SCRATCH = (PROJECTS, BIDS, AWARDS, SECOND_RESULTS, SECOND_STAGED, FIRST_RESULTS)
 #: The public tables the second connection stages in ``SECOND_STAGED`` before publishing (see ``_stage``).
 STAGED = ("org_flags", "risk_scores")
-#: SQLite's soft heap limit in bytes while the flags are computed (see ``_heap_limit``).
-HEAP_LIMIT = 8 << 20
+#: Page cache of each database a build connection opens, main, temp and scratch alike, in KiB.
+#: The build reads each table in one pass, so caches of SQLite's default size (2 MB, sixteen of them
+#: over the two connections) mostly hold again what the operating system caches: at 500 KiB the
+#: build is as fast (measured: 26.4-27.1 s on 1M demo projects against 27.3 s) in 53 MB instead of
+#: 74. A process-wide soft heap limit saved as much but slowed the temp tables' writes by a tenth.
+CACHE_KIB = 500
 #: Cardinal's indicators that the second connection computes while the first builds the bid tables.
 WITHOUT_BIDS = ("R003", "R018")
 #: Flags that either connection may take, in groups, longest first (the longest-processing-time
@@ -94,7 +98,7 @@ def build(db, settings_path=None, thai_settings_path=None) -> dict:
              "exclude": pipe_set(top.get("no_price_comparison_procurement_methods"))}
     with tempfile.TemporaryDirectory(prefix="prongsai-flags-") as scratch, \
             concurrent.futures.ThreadPoolExecutor(1) as pool, \
-            contextlib.closing(_connect(db_file, scratch)) as conn, _heap_limit(conn):
+            contextlib.closing(_connect(db_file, scratch)) as conn:
         work = _SharedWork(cardinal_settings, thai_settings)
         other = _Second(db_file, scratch, work, computed_at)
         projects_ready, bids_ready = threading.Event(), threading.Event()
@@ -135,23 +139,6 @@ def build(db, settings_path=None, thai_settings_path=None) -> dict:
         finally:
             pool.submit(other.close).result()
     return meta
-
-
-@contextlib.contextmanager
-def _heap_limit(conn):
-    """SQLite's soft heap limit (``HEAP_LIMIT``) while the flags are computed, the previous one after.
-
-    The build reads each table in one pass, so its page caches (one per attached database and
-    connection, 2 MB each by default) would mostly hold again what the operating system caches
-    anyway: capped, they give pages back as others are needed, at no cost measured, and the build's
-    memory stays flat. The limit is the process's: it is restored for the steps after the flags.
-    """
-    (before,) = conn.execute("PRAGMA soft_heap_limit").fetchone()
-    conn.execute(f"PRAGMA soft_heap_limit = {HEAP_LIMIT}")
-    try:
-        yield
-    finally:
-        conn.execute(f"PRAGMA soft_heap_limit = {before}")
 
 
 def _keep_results(conn, schema: str, *, derived: bool) -> None:
@@ -199,6 +186,8 @@ def _connect(db_file: str, scratch: str, *, read_only: bool = False, schemas=SCR
     uri = pathlib.Path(db_file).resolve().as_uri() + ("?mode=ro" if read_only else "")
     conn = sqlite3.connect(uri, uri=True, isolation_level=None)
     conn.execute("PRAGMA busy_timeout = 60000")
+    for schema in ("main", "temp"):
+        conn.execute(f"PRAGMA {schema}.cache_size = -{CACHE_KIB}")
     if not read_only:  # as open_db leaves it: readers and the writer never wait for each other
         conn.execute("PRAGMA journal_mode = WAL")
     for name, body in (*_RESULTS, *DERIVED.items()):
@@ -213,6 +202,7 @@ def _attach(conn, scratch: str, schema: str) -> None:
     conn.execute("ATTACH DATABASE ? AS " + schema, [str(pathlib.Path(scratch) / f"{schema}.db")])
     conn.execute(f"PRAGMA {schema}.journal_mode = OFF")  # scratch: nothing to roll back to
     conn.execute(f"PRAGMA {schema}.synchronous = OFF")
+    conn.execute(f"PRAGMA {schema}.cache_size = -{CACHE_KIB}")
 
 
 class _SharedWork:
