@@ -68,24 +68,24 @@ def th03(conn, cfg):
 
 
 def th04(conn, cfg):
-    # its testable projects (those with THB contract and agreed amounts) are counted here, from the
-    # same pass over contracts, rather than by a lookup of contracts per project (applicability)
-    conn.execute("""
-        CREATE TEMP TABLE _c4 AS
-        SELECT p.rowid AS pid, c.id, c.contract_amount, c.award_amount
-        FROM main.contracts c JOIN main.projects p INDEXED BY sqlite_autoindex_projects_1 ON p.project_id = c.project_id
-        JOIN _p x ON x.pid = p.rowid
+    # its testable projects (those with THB contract and agreed amounts) are counted here, in one
+    # pass over contracts, rather than by a lookup of contracts per project (applicability); the
+    # flag reads contracts again for the few above the threshold (cheaper than keeping all of them)
+    joined = """FROM main.contracts c JOIN main.projects p INDEXED BY sqlite_autoindex_projects_1
+                ON p.project_id = c.project_id"""
+    conn.execute(f"""
+        INSERT INTO flag_testable SELECT 'TH04', count(DISTINCT p.rowid) {joined} JOIN _p x ON x.pid = p.rowid
         WHERE c.currency = 'THB' AND c.award_amount > 0 AND c.contract_amount IS NOT NULL
     """)
-    conn.execute("INSERT INTO flag_testable SELECT 'TH04', count(*) FROM (SELECT pid FROM _c4 GROUP BY pid)")
-    conn.execute("""
+    conn.execute(f"""
         INSERT INTO process_hits SELECT pid, 'TH04', max(pct),
                json_object('contract_amount', sum(contract_amount), 'award_amount', sum(award_amount),
                            'pct_above', max(pct), 'contract_ids', json_group_array(id), 'threshold_pct', ?)
-        FROM (SELECT c.pid, c.id, c.contract_amount, c.award_amount,
+        FROM (SELECT t.pid, c.id, c.contract_amount, c.award_amount,
                      (c.contract_amount - c.award_amount) * 100.0 / c.award_amount AS pct
-              FROM _c4 c JOIN _th t ON t.pid = c.pid
-              WHERE (c.contract_amount - c.award_amount) * 100.0 > ? * c.award_amount)
+              {joined} JOIN _th t ON t.pid = p.rowid
+              WHERE c.currency = 'THB' AND c.award_amount > 0
+                AND (c.contract_amount - c.award_amount) * 100.0 > ? * c.award_amount)
         GROUP BY pid
     """, [cfg["min_pct_above"]] * 2)
 
