@@ -10,9 +10,9 @@ import threading
 from collections import OrderedDict
 
 from flask import current_app, request
-from flask_babel import get_locale
 
 from portal.db import get_meta
+from portal.i18n import current_lang
 
 MAX_ENTRIES = 512
 _pages: OrderedDict = OrderedDict()
@@ -22,7 +22,7 @@ _lock = threading.Lock()
 def cached_page(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        key = (current_app.config["DATABASE"], request.endpoint, str(get_locale()), request.script_root, request.url_root,
+        key = (current_app.config["DATABASE"], request.endpoint, current_lang(), request.script_root, request.url_root,
                tuple(sorted(request.args.items(multi=True))), tuple(sorted(kwargs.items())), get_meta("build_id"))
         with _lock:
             if key in _pages:

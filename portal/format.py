@@ -11,10 +11,10 @@ import json
 from urllib.parse import quote, urlencode
 
 from flask import request
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
+from portal.i18n import current_lang
 from portal.i18n import gettext as _
 from prongsai.core import words
 from prongsai.core.thai import BE_OFFSET, MONTH_ABBR_TH, THAI_TZ
@@ -25,7 +25,7 @@ from prongsai.derive.flags.explain import title as _flag_title
 
 
 def is_thai() -> bool:
-    return str(get_locale()) == "th"
+    return current_lang() == "th"
 
 
 def lang() -> str:

@@ -6,6 +6,8 @@ import base64
 import datetime as dt
 import io
 import json
+import os
+import pathlib
 import re
 import sqlite3
 
@@ -409,6 +411,26 @@ def test_volunteer_flags_count_once_approved(app, conn, users, demo_db):
     assert app.test_client().get(url).status_code == 302  # sign-in needed
     page = app.test_client().get(f"/projects/{pid}?lang=en").get_data(as_text=True)
     assert "Volunteer flags on this project: 1" in page  # shown publicly on the project page
+
+
+def test_public_counts_follow_a_complaints_database_put_in_place(app, conn, users, tmp_path):
+    """The counts read a connection kept across requests; a restored file is read, not the old one."""
+    import shutil
+
+    _verified(app, conn, users, 3, days_old=15)
+    path = pathlib.Path(app.config["COMPLAINTS_DATABASE"])
+    with app.test_request_context():
+        assert app.jinja_env.globals["complaint_counts"]("P-9")["reports"] == 3
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copyfile(path, tmp_path / "restored.db")
+    _verified(app, conn, users, 1, days_old=15)
+    with app.test_request_context():
+        assert app.jinja_env.globals["complaint_counts"]("P-9")["reports"] == 4  # a commit since: seen
+    os.replace(tmp_path / "restored.db", path)  # as ``prongsai restore`` does
+    for suffix in ("-wal", "-shm"):
+        pathlib.Path(f"{path}{suffix}").unlink(missing_ok=True)
+    with app.test_request_context():
+        assert app.jinja_env.globals["complaint_counts"]("P-9")["reports"] == 3
 
 
 def test_outcomes_by_month(app, conn, users, client):

@@ -375,3 +375,14 @@ def test_amounts_in_other_currencies_are_never_called_baht(portal_db, tmp_path):
     html = client.get("/projects/ocds-ua-1?lang=en").get_data(as_text=True)
     assert "68,327 UAH" in html and "5,023.50 UAH" in html
     assert "68,327 baht" not in html and "0 baht" not in html
+
+
+def test_template_gettext_is_jinja_new_style(app):
+    """``_`` in templates: Markup when autoescaping (variables escaped), always a format string."""
+    from flask import render_template_string
+
+    with app.test_request_context("/?lang=en"):
+        assert render_template_string('{{ _("%(n)s <b>100%%</b>", n="<x>") }}') == "&lt;x&gt; <b>100%</b>"
+        assert render_template_string('{% autoescape false %}{{ _("%(n)s", n="<x>") }}{% endautoescape %}') == "<x>"
+    with app.test_request_context("/?lang=th"):
+        assert render_template_string('{{ _("Search") }}') != "Search"  # the Thai catalog

@@ -30,7 +30,7 @@ def init_app(app) -> None:
 
     @app.template_global()
     def complaint_counts(project_id: str) -> dict:
-        conn = db.get_cdb()
+        conn = db.read_cdb()
         return {
             "flags": cases.approved_flag_count(conn, project_id),
             "reports": cases.public_report_count(conn, project_id, minimum=app.config["PUBLIC_MIN_REPORTS"],

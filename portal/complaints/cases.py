@@ -15,13 +15,13 @@ import sqlite3
 from collections.abc import Mapping
 
 from flask import has_request_context
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from portal.complaints import crypto, intake, notices
 from portal.complaints.db import transaction
 from portal.complaints.evidence import store
 from portal.db import get_db
+from portal.i18n import current_lang
 from prongsai.core.clock import ago, now
 
 TRANSITIONS = {
@@ -207,7 +207,7 @@ def _store_complaint(conn, folder, *, code, nonce, project, body, concern, conta
 
 def _language() -> str:
     """The language the reporter used, for the messages they may get."""
-    return "en" if has_request_context() and str(get_locale()) == "en" else "th"
+    return "en" if has_request_context() and current_lang() == "en" else "th"
 
 
 def _is_stored(conn, *, code, nonce, project, body) -> bool:
