@@ -192,3 +192,11 @@ def test_full_build_when_the_flag_settings_change(built, tmp_path):
     assert lines[0].startswith("build: incremental")
     run_build(copy, flag_settings=other, echo=lines.append)
     assert "build: full" in lines
+
+
+def test_the_build_cache_is_a_share_of_memory_never_below_the_floor():
+    from prongsai.derive.build import CACHE_FLOOR_KIB, cache_kib, memory_bytes
+
+    assert cache_kib(1 << 30) == CACHE_FLOOR_KIB == 256 << 10  # a 1 GB Fly machine: 256 MiB
+    assert cache_kib(16 << 30) == 4 << 20                      # 16 GiB: a quarter, in KiB
+    assert memory_bytes() > 0
