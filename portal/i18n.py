@@ -4,6 +4,7 @@ The browser's Accept-Language is not followed: many Thai citizens use phones set
 a page in Thai is what the portal promises them; the switch is on every page."""
 from __future__ import annotations
 
+import contextlib
 from urllib.parse import urlencode
 
 import flask_babel
@@ -43,6 +44,23 @@ def current_lang() -> str:
     except AttributeError:
         g.lang = str(flask_babel.get_locale())
         return g.lang
+
+
+@contextlib.contextmanager
+def in_language(locale: str):
+    """Flask-Babel's ``force_locale``, with the catalog and language this module keeps for the
+    request forgotten on the way in and out (letters are written in each reader's language)."""
+    try:
+        with flask_babel.force_locale(locale):
+            _forget()
+            yield
+    finally:
+        _forget()
+
+
+def _forget() -> None:
+    g.pop("translations", None)
+    g.pop("lang", None)
 
 
 def gettext(string: str, **variables) -> str:

@@ -194,9 +194,15 @@ def test_full_build_when_the_flag_settings_change(built, tmp_path):
     assert "build: full" in lines
 
 
-def test_the_build_cache_is_a_share_of_memory_never_below_the_floor():
+def test_the_build_cache_is_a_share_of_memory_never_below_the_floor(tmp_path):
     from prongsai.derive.build import CACHE_FLOOR_KIB, cache_kib, memory_bytes
 
     assert cache_kib(1 << 30) == CACHE_FLOOR_KIB == 256 << 10  # a 1 GB Fly machine: 256 MiB
     assert cache_kib(16 << 30) == 4 << 20                      # 16 GiB: a quarter, in KiB
-    assert memory_bytes() > 0
+    machine = memory_bytes(tmp_path / "absent")
+    assert machine > 0
+    limit = tmp_path / "memory.max"
+    limit.write_text("max\n")                                  # a container without a limit
+    assert memory_bytes(limit) == machine
+    limit.write_text(f"{1 << 30}\n")                           # a container of 1 GiB on a bigger host
+    assert memory_bytes(limit) == min(machine, 1 << 30)

@@ -386,3 +386,16 @@ def test_template_gettext_is_jinja_new_style(app):
         assert render_template_string('{% autoescape false %}{{ _("%(n)s", n="<x>") }}{% endautoescape %}') == "<x>"
     with app.test_request_context("/?lang=th"):
         assert render_template_string('{{ _("Search") }}') != "Search"  # the Thai catalog
+
+
+def test_a_letter_in_another_language_is_formatted_in_it(app):
+    """Letters switch language inside one request (Thai first, then English): the page's cached
+    language and catalog must follow, then come back."""
+    from portal import format
+    from portal.i18n import in_language
+
+    with app.test_request_context("/?lang=th"):
+        assert format.baht(1000) == "1,000 บาท"
+        with in_language("en"):
+            assert format.baht(1000) == "1,000 baht" and format.baht_short(2e6) == "2 million baht"
+        assert format.baht(1000) == "1,000 บาท"

@@ -479,18 +479,21 @@ def read_cdb() -> sqlite3.Connection:
     migrations) costs about a millisecond, the counts microseconds. Opened again when the file is
     another (a restore puts a new one in place); writes always go through ``get_cdb``."""
     path = pathlib.Path(current_app.config["COMPLAINTS_DATABASE"])
-    try:
-        identity = (str(path), path.stat().st_ino)
-    except FileNotFoundError:
-        identity = None
     kept = getattr(_readers, "kept", None)
-    if identity is None or kept is None or kept[0] != identity:
+    if kept is None or kept[0] != _identity(path):
         if kept is not None:
             kept[1].close()
-        conn = open_complaints_db(path)
+        conn = open_complaints_db(path)  # creates the file when it is missing
         conn.execute("PRAGMA query_only = ON")
-        kept = _readers.kept = ((str(path), path.stat().st_ino), conn)
+        kept = _readers.kept = (_identity(path), conn)
     return kept[1]
+
+
+def _identity(path: pathlib.Path) -> tuple[str, int] | None:
+    try:
+        return str(path), path.stat().st_ino
+    except FileNotFoundError:
+        return None
 
 
 def close_cdb(exc=None) -> None:

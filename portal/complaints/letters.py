@@ -4,10 +4,10 @@ The HTML has no images, no remote styles and no links but to this portal, so ope
 tells nobody anything (no tracking pixels, no third-party links)."""
 from __future__ import annotations
 
-from flask import current_app, g, has_request_context, render_template, request
-from flask_babel import force_locale
+from flask import current_app, has_request_context, render_template, request
 from markupsafe import Markup
 
+from portal.i18n import in_language
 from prongsai.core.errors import UserError
 
 
@@ -31,13 +31,10 @@ def compose(name: str, lang: str, subject, folder: str = "complaints/email", **c
     context.setdefault("base", base_url())
     subjects, texts, htmls = [], [], []
     for locale in ("th", "en") if lang == "en" else ("th",):
-        with force_locale(locale):
-            g.pop("translations", None)  # portal.i18n caches the request's catalog
+        with in_language(locale):
             subjects.append(str(subject))
             texts.append(render_template(f"{folder}/{name}.txt", **context).strip())
             htmls.append((locale, Markup(render_template(f"{folder}/{name}.html", **context))))
-        g.pop("translations", None)
-    with force_locale("th"):  # outside a request the portal's locale selector has no request to read
+    with in_language("th"):  # outside a request the portal's locale selector has no request to read
         html = render_template("complaints/email/_layout.html", parts=htmls)
-    g.pop("translations", None)
     return {"subject": " / ".join(subjects), "text": "\n\n-- English --\n\n".join(texts) + "\n", "html": html}

@@ -23,7 +23,6 @@ import secrets
 import urllib.parse
 
 from flask import current_app
-from flask_babel import force_locale
 from linebot.v3.messaging import PushMessageRequest, ReplyMessageRequest
 
 from portal import ratelimit
@@ -35,6 +34,7 @@ from portal.complaints.forms import clean_text
 from portal.complaints.letters import base_url
 from portal.complaints.projects import project_facts
 from portal.db import get_db
+from portal.i18n import in_language
 from portal.line import client, texts
 from portal.line.users import user_hash
 from portal.watch import store
@@ -56,7 +56,7 @@ def drain(conn, *, min_age: int = 0) -> int:
     """Handle the inbox's events in order; ``min_age`` seconds leaves the newest to the request that
     brought them (``prongsai notify`` takes only what a dead process left). Returns how many."""
     handled = 0
-    with client.apis(current_app.config) as (api, blob), force_locale("th"):
+    with client.apis(current_app.config) as (api, blob), in_language("th"):
         while (row := _claim(conn, min_age)) is not None:
             event = json.loads(crypto.decrypt(row["event"]) or "null")
             try:

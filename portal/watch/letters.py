@@ -7,12 +7,12 @@ rendered once per followed subject and language, so 100,000 digests cost 100,000
 """
 from __future__ import annotations
 
-from flask import current_app, g, render_template
-from flask_babel import force_locale
+from flask import current_app, render_template
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from portal.complaints.letters import base_url, compose
+from portal.i18n import in_language
 
 KIND_NAMES = {"agency": _l("Agency"), "supplier": _l("Supplier"), "province": _l("Province"),
               "flag": _l("Red flag"), "search": _l("Saved search")}
@@ -39,38 +39,33 @@ def sections(locale: str, subjects: dict, items) -> dict:
     text_template, html_template = env.get_template("watch/email/section.txt"), env.get_template(
         "watch/email/section.html")
     out = {}
-    with force_locale(locale):
-        g.pop("translations", None)
+    with in_language(locale):
         base = base_url()
         for (kind, key, label), (page, rows) in subjects.items():
             context = dict(kind_name=str(KIND_NAMES[kind]), label=label, page=page, items=items(rows),
                            more=max(0, len(rows) - SHOWN), base=base)
             out[kind, key, label] = (text_template.render(**context).strip(), html_template.render(**context))
-    g.pop("translations", None)
     return out
 
 
 def frame(locale: str) -> dict:
     """The words around the sections, in one language, with ``{unsubscribe}`` and ``{manage}`` left
     to fill per subscriber."""
-    with force_locale(locale):
-        g.pop("translations", None)
+    with in_language(locale):
         parts = {"subject": str(_l("Prongsai: what is new on what you follow")),
                  "head": render_template("watch/email/digest_head.txt").strip(),
                  "foot": render_template("watch/email/digest_foot.txt").strip(),
                  "head_html": render_template("watch/email/digest_head.html"),
                  "foot_html": render_template("watch/email/digest_foot.html")}
-    g.pop("translations", None)
     return parts
 
 
 def shell(lang: str) -> list[str]:
     """The HTML layout of a digest in ``lang``, cut where each language's part goes: pieces
     around ``locales(lang)``."""
-    with force_locale("th"):
+    with in_language("th"):
         html = render_template("complaints/email/_layout.html",
                                parts=[(locale, Markup(f"\x00{locale}\x00")) for locale in locales(lang)])
-    g.pop("translations", None)
     pieces = html.split("\x00")
     return pieces[::2]
 

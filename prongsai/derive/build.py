@@ -60,17 +60,18 @@ CACHE_SHARE, CACHE_FLOOR_KIB = 0.25, 256 << 10
 ANALYSIS_LIMIT = 1000
 
 
-def memory_bytes() -> int:
-    """Physical memory, or the cgroup's limit when a container has a lower one."""
+def memory_bytes(cgroup_limit=pathlib.Path("/sys/fs/cgroup/memory.max")) -> int:
+    """Physical memory, or the cgroup's limit when a container has a lower one ("max": none)."""
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     try:
-        limit = pathlib.Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        limit = pathlib.Path(cgroup_limit).read_text().strip()
     except OSError:
         return memory
     return min(memory, int(limit)) if limit.isdigit() else memory
 
 
 def cache_kib(memory: int) -> int:
+    """The build's page cache in KiB (``PRAGMA cache_size`` takes it negated) for ``memory`` bytes."""
     return max(CACHE_FLOOR_KIB, int(memory * CACHE_SHARE) >> 10)
 
 
