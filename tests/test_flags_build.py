@@ -137,7 +137,7 @@ def test_a_table_of_an_older_definition_is_replaced_with_its_rows(tmp_path, demo
     assert got[0] == expected[0] > 0 and got[1] == pytest.approx(expected[1])
 
 
-def test_every_database_of_a_build_connection_has_the_small_cache(tmp_path, demo_db, monkeypatch):
+def test_every_database_of_a_build_connection_has_its_cache_and_no_secure_delete(tmp_path, demo_db, monkeypatch):
     import shutil
 
     from prongsai.core.schema import open_db
@@ -146,18 +146,20 @@ def test_every_database_of_a_build_connection_has_the_small_cache(tmp_path, demo
     path = tmp_path / "copy.db"
     shutil.copy(demo_db, path)
     db = open_db(path)
+    db.execute("PRAGMA cache_size = -1234")
     seen = []
     original = flags_build.applicability.count_testable
 
     def spy(conn, enabled):
-        seen.extend(conn.execute(f"PRAGMA {name}.cache_size").fetchone()[0]
+        seen.extend((conn.execute(f"PRAGMA {name}.cache_size").fetchone()[0],
+                     conn.execute(f"PRAGMA {name}.secure_delete").fetchone()[0])
                     for _, name, _ in conn.execute("PRAGMA database_list").fetchall())
         original(conn, enabled)
 
     monkeypatch.setattr(flags_build.applicability, "count_testable", spy)
     build(db)
-    assert len(seen) == 2 + len(flags_build.SCRATCH) and set(seen) == {-flags_build.CACHE_KIB}
-    assert db.execute("PRAGMA cache_size").fetchone()[0] != -flags_build.CACHE_KIB  # the caller's own is kept
+    assert len(seen) == 2 + len(flags_build.SCRATCH) and set(seen) == {(-flags_build.CACHE_KIB, 0)}
+    assert db.execute("PRAGMA cache_size").fetchone()[0] == -1234  # the caller's own is kept
 
 
 @pytest.mark.parametrize("module, name", [

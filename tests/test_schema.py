@@ -39,6 +39,14 @@ def test_foreign_keys_enforced(tmp_db):
         tmp_db.execute("INSERT INTO bids (id, project_id) VALUES ('x/1', 'missing')")
 
 
+def test_only_the_private_database_overwrites_what_it_deletes(tmp_db, tmp_path):
+    """Everything in the public one is published; a complaint's retention delete must leave no trace."""
+    from portal.complaints.db import open_complaints_db
+
+    assert tmp_db.execute("PRAGMA secure_delete").fetchone()[0] == 0
+    assert open_complaints_db(tmp_path / "complaints.db").execute("PRAGMA secure_delete").fetchone()[0] == 1
+
+
 def test_failed_migration_leaves_nothing(tmp_path, monkeypatch):
     monkeypatch.setitem(MIGRATIONS, SCHEMA_VERSION + 1, "CREATE TABLE half (a); CREATE TABLE broken (;")
     with pytest.raises(sqlite3.OperationalError):
