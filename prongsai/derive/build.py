@@ -24,6 +24,7 @@ import click
 
 from prongsai.core.clock import now
 from prongsai.core.schema import get_meta, open_db, set_meta
+from prongsai.derive import reconcile
 from prongsai.derive.aggregates import has_state
 
 #: (label, "module:function") in the order they run; flags first, aggregates read them.
@@ -198,9 +199,21 @@ def _reflagged(conn, before: dict[str, tuple]) -> set[str]:
 
 
 def _reconciled(conn) -> set[str]:
-    """Projects whose links name a damaged supplier: the reconcile step may move them to its twin."""
-    damaged = "SELECT id FROM suppliers WHERE tax_id_status = 'damaged'"
-    return {row[0] for row in conn.execute(" UNION ".join(s.format(ids=damaged) for s in PARTY_PROJECTS["suppliers"]))}
+    """Projects whose links name a damaged supplier that the reconcile step will move to its twin.
+
+    Not every damaged supplier's: one without a twin keeps its links build after build, and its
+    projects, unchanged, would be rebuilt every time (about 4 % of the demo's).
+    """
+    joined = [(damaged,) for damaged, *_ in reconcile.twins(conn)]
+    if not joined:
+        return set()
+    conn.execute("CREATE TEMP TABLE _build_joined (id TEXT PRIMARY KEY) WITHOUT ROWID")
+    try:
+        conn.executemany("INSERT INTO temp._build_joined VALUES (?)", joined)
+        ids = "SELECT id FROM temp._build_joined"
+        return {row[0] for row in conn.execute(" UNION ".join(s.format(ids=ids) for s in PARTY_PROJECTS["suppliers"]))}
+    finally:
+        conn.execute("DROP TABLE temp._build_joined")
 
 
 def _rowids(conn, changed: set[str]) -> dict[str, set[int]]:
