@@ -34,3 +34,22 @@ def test_coverage_is_replaced_not_appended(tmp_db):
     coverage.build(tmp_db)
     assert tmp_db.conn.execute("SELECT count(*) FROM field_coverage").fetchone()[0] == 2 * len(
         (*coverage.FIELDS, *coverage.ROWS))
+
+
+def test_an_incremental_build_recounts_the_changed_projects_alone(tmp_db):
+    w = World(tmp_db)
+    for pid, buyer in (("p1", "A"), ("p2", "A"), ("p3", "B"), ("p4", "B")):
+        w.project(pid, buyer=buyer)
+    coverage.build(tmp_db)
+    counts = "SELECT level, buyer_id, field, present, projects FROM field_coverage ORDER BY 1, 2, 3"
+    w.award("p2", "S1", 90)                                                            # p2 gains an award
+    tmp_db.conn.execute("UPDATE projects SET buyer_id = 'B' WHERE project_id = 'p1'")   # p1 moves to B
+    tmp_db.conn.execute("DELETE FROM projects WHERE project_id = 'p4'")                 # p4 is gone
+    tmp_db.conn.execute("UPDATE projects SET budget = 5 WHERE project_id = 'p3'")       # not said: not recounted
+    coverage.build(tmp_db, changed={"p1", "p2", "p4"})
+    got = tmp_db.conn.execute(counts).fetchall()
+    assert ("agency", "A", "awards", 1, 1) in got and ("agency", "B", "buyer", 2, 2) in got
+    assert ("agency", "B", "budget", 0, 2) in got
+    tmp_db.conn.execute("UPDATE projects SET budget = NULL WHERE project_id = 'p3'")
+    coverage.build(tmp_db)  # a full build counts the same
+    assert tmp_db.conn.execute(counts).fetchall() == got
