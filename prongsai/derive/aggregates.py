@@ -126,8 +126,10 @@ TOUCHED_KEYS = {
                  "SELECT supplier_id FROM agg_state_bidder WHERE {project:project_id}"),
 }
 
-#: table -> (DDL columns, SELECT filling it). Read by portal/ pages only.
+#: table -> (DDL columns, SELECT filling it). Read by portal/ pages only. The budget links' grouping
+#: first: ``budget_links.SCRATCH`` reads it.
 TABLES: dict[str, tuple[str, str]] = {
+    **budget_links.BOUGHT,
     "agg_spend_month": (
         "month TEXT PRIMARY KEY, fiscal_year INTEGER, contracts INTEGER, amount REAL",
         "SELECT month, min(fy), count(*), total(amount) FROM _spend WHERE month IS NOT NULL AND {project:project_id} "
@@ -376,6 +378,8 @@ KEYED: dict[str, tuple[tuple[str, str, str], ...]] = {
 #: ``{project:...}``, before and after the state is rewritten) instead of a pass over every project.
 #: table -> (key columns, summed columns, what a row needs to stay); ``AFTER_ADDING`` sets the rest.
 ADDITIVE: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
+    "agg_agency_buy": (("buyer_id", "fy", "method"), ("projects", "flagged", "contracts", "amount"),
+                       "projects + contracts > 0"),
     "agg_agency": (("agency_id",), ("projects", "budget", "contracts", "amount", "flagged_projects"), "projects > 0"),
     "agg_spend_month": (("month", "fiscal_year"), ("contracts", "amount"), "contracts > 0"),
     "agg_spend_fy": (("fiscal_year",), ("contracts", "amount", "projects", "budget", "flagged_projects"),
@@ -416,7 +420,6 @@ def build(db, changed: set[str] | None = None) -> None:
     The keys touched stay in ``temp._agg_touched`` for the investigations step."""
     conn = db.conn
     incremental = changed is not None and has_state(conn)
-    scoped = _scoped if incremental else _everything
     conn.execute("DROP TABLE IF EXISTS temp._agg_touched")
     conn.execute("CREATE TEMP TABLE _agg_touched (kind TEXT, key TEXT, PRIMARY KEY (kind, key)) WITHOUT ROWID")
     conn.execute("BEGIN")
@@ -426,28 +429,17 @@ def build(db, changed: set[str] | None = None) -> None:
             _update_state(conn)
         else:
             _create_state(conn)
+        for view in VIEWS:
+            conn.execute(f"DROP VIEW IF EXISTS [{view}]")
+        for table in budget_links.BOUGHT:
+            _fill(conn, table, incremental)
         for statement in budget_links.SCRATCH:
             conn.execute(statement)
         budget_links.load_rules(db)
         _summary_counts(conn)
-        for view in VIEWS:
-            conn.execute(f"DROP VIEW IF EXISTS [{view}]")
-        for table, (columns, select) in TABLES.items():
-            if not incremental:
-                conn.execute(f"DROP TABLE IF EXISTS [{table}]")
-                conn.execute(f"CREATE TABLE [{table}] ({columns})")
-            elif table in ADDITIVE:
-                add_changes(conn, table, select, *ADDITIVE[table])
-                if table in AFTER_ADDING:
-                    conn.execute(_scoped(AFTER_ADDING[table]))
-                continue
-            elif table in KEYED:
-                for kind, column, rows in KEYED[table]:
-                    conn.execute(f"DELETE FROM [{table}] WHERE {rows} AND {column} IN "
-                                 f"(SELECT key FROM temp._agg_touched WHERE kind = ?)", [kind])
-            else:
-                conn.execute(f"DELETE FROM [{table}]")
-            conn.execute(f"INSERT INTO [{table}] {scoped(select)}")
+        for table in TABLES:
+            if table not in budget_links.BOUGHT:
+                _fill(conn, table, incremental)
         if not incremental:
             for statement in INDEXES:
                 conn.execute(statement)
@@ -462,6 +454,26 @@ def build(db, changed: set[str] | None = None) -> None:
     finally:
         for name in (*_TEMP, *scratch_of(ADDITIVE)):
             conn.execute(f"DROP TABLE IF EXISTS temp.[{name}]")
+
+
+def _fill(conn, table: str, incremental: bool) -> None:
+    """``table`` created and filled anew, or (``incremental``) brought up to date for the changed projects."""
+    columns, select = TABLES[table]
+    if not incremental:
+        conn.execute(f"DROP TABLE IF EXISTS [{table}]")
+        conn.execute(f"CREATE TABLE [{table}] ({columns})")
+    elif table in ADDITIVE:
+        add_changes(conn, table, select, *ADDITIVE[table])
+        if table in AFTER_ADDING:
+            conn.execute(_scoped(AFTER_ADDING[table]))
+        return
+    elif table in KEYED:
+        for kind, column, rows in KEYED[table]:
+            conn.execute(f"DELETE FROM [{table}] WHERE {rows} AND {column} IN "
+                         f"(SELECT key FROM temp._agg_touched WHERE kind = ?)", [kind])
+    else:
+        conn.execute(f"DELETE FROM [{table}]")
+    conn.execute(f"INSERT INTO [{table}] {(_scoped if incremental else _everything)(select)}")
 
 
 def _scoped(select: str) -> str:

@@ -13,8 +13,8 @@ A unit is tied to an agency in this order, and ``match`` says which tie held:
 ``name`` and ``mapping (uncertain)`` are uncertain and the pages say so. The rules live in data,
 published as the table ``budget_unit_rules``, so a reader can see and correct every one.
 
-Runs inside :func:`prongsai.derive.aggregates.build` (its transaction, its scratch tables ``_spend``
-and ``_proj``): one grouping of each per agency, fiscal year and method feeds every table here.
+Runs inside :func:`prongsai.derive.aggregates.build` (its transaction, its views ``_spend`` and
+``_proj``): one grouping of them per agency, fiscal year and method (``BOUGHT``) feeds every table here.
 """
 from __future__ import annotations
 
@@ -31,32 +31,39 @@ CERTAIN = ("id", "mapping (certain)")
 UNCERTAIN = ("name", "mapping (uncertain)")
 UNMATCHED = ("none", "no agency")
 
-TEMP = ("_buy", "_names", "_unit_map")
+#: What each agency bought per fiscal year and method (contracts by their date's fiscal year,
+#: projects and flagged projects by their own, as agg_agency counts them): the one grouping of
+#: ``_spend`` and ``_proj`` every table here reads. Counts and sums over projects, so an incremental
+#: build adds the changed projects' rows to it (``aggregates.ADDITIVE``) instead of grouping a
+#: million contracts again; aggregates fills it before ``SCRATCH``.
+BOUGHT = {
+    "agg_agency_buy": (
+        "buyer_id TEXT, fy INTEGER, method TEXT, projects INTEGER, flagged INTEGER, contracts INTEGER, amount REAL, "
+        "PRIMARY KEY (buyer_id, fy, method)",
+        """SELECT buyer_id, fy, method, sum(projects), sum(flagged), sum(contracts), total(amount) FROM (
+             SELECT buyer_id, fy, coalesce(method, '-') AS method, 0 AS projects, 0 AS flagged, count(*) AS contracts,
+                    total(amount) AS amount
+             FROM _spend WHERE buyer_id IS NOT NULL AND fy IS NOT NULL AND {project:project_id} GROUP BY 1, 2, 3
+             UNION ALL
+             SELECT buyer_id, fiscal_year, coalesce(method, '-'), count(*), sum(flagged), 0, 0
+             FROM _proj WHERE buyer_id IS NOT NULL AND fiscal_year IS NOT NULL AND {project:project_id} GROUP BY 1, 2, 3)
+           GROUP BY 1, 2, 3""",
+    ),
+}
+(_BUY,) = BOUGHT
+TEMP = ("_names", "_unit_map")
 SCRATCH = [
-    # what each agency bought per fiscal year and method (contracts by their date's fiscal year,
-    # projects and flagged projects by their own, as agg_agency counts them)
-    """CREATE TEMP TABLE _buy AS
-    SELECT buyer_id, fy, method, sum(projects) AS projects, sum(flagged) AS flagged, sum(contracts) AS contracts,
-           total(amount) AS amount FROM (
-      SELECT buyer_id, fy, coalesce(method, '-') AS method, 0 AS projects, 0 AS flagged, count(*) AS contracts,
-             total(amount) AS amount
-      FROM _spend WHERE buyer_id IS NOT NULL AND fy IS NOT NULL GROUP BY 1, 2, 3
-      UNION ALL
-      SELECT buyer_id, fiscal_year, coalesce(method, '-'), count(*), sum(flagged), 0, 0
-      FROM _proj WHERE buyer_id IS NOT NULL AND fiscal_year IS NOT NULL GROUP BY 1, 2, 3)
-    GROUP BY 1, 2, 3""",
-    "CREATE INDEX temp._buy_key ON _buy(buyer_id, fy)",
     # one agency per name, a buyer first (the scraper's stub of a budget unit has the unit's name too)
-    """CREATE TEMP TABLE _names AS
+    f"""CREATE TEMP TABLE _names AS
     SELECT a.name_th, coalesce(min(CASE WHEN b.buyer_id IS NOT NULL THEN a.id END), min(a.id)) AS id
-    FROM agencies a LEFT JOIN (SELECT DISTINCT buyer_id FROM _buy) b ON b.buyer_id = a.id
+    FROM agencies a LEFT JOIN (SELECT DISTINCT buyer_id FROM {_BUY}) b ON b.buyer_id = a.id
     WHERE a.name_th IS NOT NULL GROUP BY a.name_th""",
     "CREATE UNIQUE INDEX temp._names_name ON _names(name_th)",
     "CREATE TEMP TABLE _unit_map (budgetary_unit TEXT PRIMARY KEY, agency_name TEXT, agency_key TEXT, "
     "certainty TEXT, source TEXT, source_th TEXT)",
 ]
 
-_UNITS = """
+_UNITS = f"""
     SELECT u.fiscal_year, u.level, u.ministry, u.budgetary_unit, u.agency_id,
            CASE WHEN u.match = 'no agency' THEN u.match WHEN b.buyer_id IS NULL THEN 'none' ELSE u.match END,
            u.source, u.source_th, u.lines, u.amount, p.projects, p.contracts, p.amount, p.flagged FROM (
@@ -79,9 +86,9 @@ _UNITS = """
       WHERE coalesce(bi.currency, 'THB') = 'THB' AND coalesce(bi.scope, 'nation') = 'nation'
             AND bi.instalment_of_bill IS NULL
       GROUP BY 1, 2, 3, 4, 5, 6, 7, 8) u
-    LEFT JOIN (SELECT DISTINCT buyer_id FROM _buy) b ON b.buyer_id = u.agency_id
+    LEFT JOIN (SELECT DISTINCT buyer_id FROM {_BUY}) b ON b.buyer_id = u.agency_id
     LEFT JOIN (SELECT buyer_id, fy, sum(projects) AS projects, sum(contracts) AS contracts, total(amount) AS amount,
-                      sum(flagged) AS flagged FROM _buy GROUP BY 1, 2) p
+                      sum(flagged) AS flagged FROM {_BUY} GROUP BY 1, 2) p
            ON p.buyer_id = u.agency_id AND p.fy = u.fiscal_year"""
 
 #: an agency counted once per ministry and year however many of its units it buys for
@@ -101,7 +108,7 @@ TABLES: dict[str, tuple[str, str]] = {
     "agg_budget_method": (
         "agency_id TEXT, fiscal_year INTEGER, method TEXT, projects INTEGER, contracts INTEGER, amount REAL, "
         "PRIMARY KEY (agency_id, fiscal_year, method)",
-        """SELECT b.buyer_id, b.fy, b.method, b.projects, b.contracts, b.amount FROM _buy b
+        f"""SELECT b.buyer_id, b.fy, b.method, b.projects, b.contracts, b.amount FROM {_BUY} b
            JOIN (SELECT DISTINCT agency_id, fiscal_year FROM agg_budget WHERE match NOT IN ('none', 'no agency')) u
              ON u.agency_id = b.buyer_id AND u.fiscal_year = b.fy""",
     ),
