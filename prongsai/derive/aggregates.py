@@ -14,8 +14,11 @@ project, per winner and project, per tenderer and project), kept between builds 
 Datasette by their ``agg_`` prefix. An incremental build (``changed``) rewrites only the changed
 projects' rows there, then recomputes only the agencies, provinces and suppliers those projects
 touch (before and after) in the tables partitioned by one of them (``{kind:column}`` in a SELECT is
-the filter on that key); the small tables over everything are recomputed whole, from the state.
-A full build and an incremental one run the same SELECTs, so they write the same rows.
+the filter on that key), the pairs of suppliers only for the pairs that bid together on a changed
+project (``PAIRED``), and the tables of counts and sums take the changed projects' rows away and add
+them again (``ADDITIVE``); the small tables over everything are recomputed whole, from the state.
+A full build and an incremental one run the same SELECTs (``PAIRED``: the same count, for the
+touched pairs), so they write the same rows; ``tests/test_build_incremental.py`` compares them.
 
 Everything is replaced inside one transaction: a reader sees the previous build or this one.
 """
