@@ -15,6 +15,7 @@ import shutil
 import sqlite3
 
 import pytest
+from test_plain_thai import give_a_twin
 
 from prongsai.demo import generate
 from prongsai.derive.build import run_build
@@ -148,25 +149,15 @@ def test_a_build_with_nothing_loaded_changes_nothing(built, tmp_path):
     assert tables(again) == tables(built)
 
 
-def give_a_twin(path) -> set[str]:
-    """Add the undamaged twin of a damaged supplier that has contracts; the projects linked to it."""
-    from prongsai.core.thai import normalize_name, tax_id_check_digit
-
+def linked(path, supplier: str) -> set[str]:
+    """The projects whose contracts, awards or bids name ``supplier``."""
     conn = sqlite3.connect(path)
-    damaged, raw, name = conn.execute(
-        "SELECT id, tax_id_raw, name_th FROM suppliers WHERE tax_id_status = 'damaged' "
-        "AND id IN (SELECT supplier_id FROM contracts) ORDER BY id LIMIT 1").fetchone()
-    first12 = ("0" + str(int(float(raw))))[:12]
-    twin = first12 + str(tax_id_check_digit(first12))
-    conn.execute("INSERT INTO suppliers (id, tax_id, tax_id_raw, tax_id_status, name_th, name_normalized) "
-                 "VALUES (?, ?, ?, 'ok', ?, ?)", [twin, twin, twin, name, normalize_name(name)])
-    linked = {r[0] for r in conn.execute(
+    found = {r[0] for r in conn.execute(
         "SELECT project_id FROM contracts WHERE supplier_id = :s UNION SELECT a.project_id FROM award_suppliers s "
         "JOIN awards a ON a.id = s.award_id WHERE s.supplier_id = :s UNION SELECT b.project_id FROM bid_tenderers t "
-        "JOIN bids b ON b.id = t.bid_id WHERE t.supplier_id = :s", {"s": damaged})}
-    conn.commit()
+        "JOIN bids b ON b.id = t.bid_id WHERE t.supplier_id = :s", {"s": supplier})}
     conn.close()
-    return linked
+    return found
 
 
 def test_a_damaged_supplier_given_a_twin_rebuilds_its_projects_alone(built, tmp_path):
@@ -174,11 +165,12 @@ def test_a_damaged_supplier_given_a_twin_rebuilds_its_projects_alone(built, tmp_
     full, incremental = tmp_path / "full.db", tmp_path / "incremental.db"
     for path in (full, incremental):
         shutil.copyfile(built, path)
-        linked = give_a_twin(path)
+        damaged, *_ = give_a_twin(path)
+    moved = linked(incremental, damaged)
     run_build(full, full=True, echo=lambda line: None)
     lines = []
     run_build(incremental, echo=lines.append)
-    assert f"({len(linked):,} projects changed with it)" in next(line for line in lines if line.startswith("build: flags"))
+    assert f"({len(moved):,} projects changed with it)" in next(line for line in lines if line.startswith("build: flags"))
     expected, got = tables(full), tables(incremental)
     assert [name for name in expected if expected[name] != got[name]] == []
     assert len(got["supplier_twins"]) == 1

@@ -159,13 +159,9 @@ def test_project_page_flags_have_no_raw_keys_and_codes_in_words(portal_client, p
     assert "Specific method (direct purchase)" in en and "winner announced" in en
 
 
-@pytest.fixture
-def twin_db(demo_db, tmp_path):
-    """The demo with one damaged supplier given its undamaged twin (same name, agreeing digits)."""
-    from prongsai.derive.build import run_build
-
-    path = tmp_path / "procurement.db"
-    shutil.copy(demo_db, path)
+def give_a_twin(path) -> tuple[str, str, str]:
+    """Give the first damaged supplier with contracts its undamaged twin (same name, agreeing
+    digits); (damaged id, twin id, raw id)."""
     db = sqlite3.connect(path)
     damaged, raw, name = db.execute(
         "SELECT s.id, s.tax_id_raw, s.name_th FROM suppliers s WHERE s.tax_id_status = 'damaged' "
@@ -176,6 +172,17 @@ def twin_db(demo_db, tmp_path):
                "VALUES (?, ?, ?, 'ok', ?, ?)", [twin, twin, twin, name, normalize_name(name)])
     db.commit()
     db.close()
+    return damaged, twin, raw
+
+
+@pytest.fixture
+def twin_db(demo_db, tmp_path):
+    """The demo with one damaged supplier given its undamaged twin, built."""
+    from prongsai.derive.build import run_build
+
+    path = tmp_path / "procurement.db"
+    shutil.copy(demo_db, path)
+    damaged, twin, raw = give_a_twin(path)
     run_build(path)
     return path, damaged, twin, raw
 
