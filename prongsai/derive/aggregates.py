@@ -432,7 +432,8 @@ def build(db, changed: set[str] | None = None) -> None:
     The keys touched stay in ``temp._agg_touched`` for the investigations step."""
     conn = db.conn
     incremental = changed is not None and has_state(conn)
-    conn.execute("DROP TABLE IF EXISTS temp._agg_touched")
+    for name in ("_agg_touched", "_agg_pairs_touched"):
+        conn.execute(f"DROP TABLE IF EXISTS temp.[{name}]")
     conn.execute("CREATE TEMP TABLE _agg_touched (kind TEXT, key TEXT, PRIMARY KEY (kind, key)) WITHOUT ROWID")
     conn.execute("CREATE TEMP TABLE _agg_pairs_touched (a TEXT, b TEXT, PRIMARY KEY (a, b)) WITHOUT ROWID")
     conn.execute("BEGIN")
