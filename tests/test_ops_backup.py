@@ -30,9 +30,13 @@ def make_complaints(folder, n=3):
 
 
 def add(conn, folder, i):
+    """A complaint and its evidence file, written as the portal writes one: under a dot-name, then
+    renamed (a backup reading a file half-written under its final name would hash another content)."""
     name = f"{i:032x}.jpg"
     data = f"JPEG {i} {CANARY}".encode() * 50
-    (folder / "evidence" / name).write_bytes(data)
+    tmp = folder / "evidence" / f".tmp-{name}"
+    tmp.write_bytes(data)
+    tmp.replace(folder / "evidence" / name)
     conn.execute("BEGIN IMMEDIATE")
     conn.execute("INSERT INTO complaints (id, body) VALUES (?, ?)", [i, f"{CANARY} {i}"])
     conn.execute("INSERT INTO evidence (complaint_id, stored_name, size) VALUES (?, ?, ?)", [i, name, len(data)])
