@@ -11,6 +11,7 @@ The tables are the same as a full build's (``tests/test_build_incremental.py`` c
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import inspect
@@ -204,28 +205,27 @@ def _reconciled(conn) -> set[str]:
     Not every damaged supplier's: one without a twin keeps its links build after build, and its
     projects, unchanged, would be rebuilt every time (about 4 % of the demo's).
     """
-    joined = [(damaged,) for damaged, *_ in reconcile.twins(conn)]
-    if not joined:
-        return set()
-    conn.execute("CREATE TEMP TABLE _build_joined (id TEXT PRIMARY KEY) WITHOUT ROWID")
-    try:
-        conn.executemany("INSERT INTO temp._build_joined VALUES (?)", joined)
-        ids = "SELECT id FROM temp._build_joined"
+    with _temp_ids(conn, "_build_joined", [damaged for damaged, *_ in reconcile.twins(conn)]) as ids:
         return {row[0] for row in conn.execute(" UNION ".join(s.format(ids=ids) for s in PARTY_PROJECTS["suppliers"]))}
-    finally:
-        conn.execute("DROP TABLE temp._build_joined")
 
 
 def _rowids(conn, changed: set[str]) -> dict[str, set[int]]:
     """The search index's tables' rowids of the changed projects, their agencies and suppliers."""
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS _build_changed (project_id TEXT PRIMARY KEY) WITHOUT ROWID")
-    conn.execute("DELETE FROM temp._build_changed")
-    conn.executemany("INSERT INTO temp._build_changed VALUES (?)", [(p,) for p in changed])
-    ids = "SELECT project_id FROM temp._build_changed"
-    out = {"projects": {r[0] for r in conn.execute(f"SELECT rowid FROM projects WHERE project_id IN ({ids})")},
-           "agencies": {r[0] for r in conn.execute(
-               f"SELECT rowid FROM agencies WHERE id IN (SELECT buyer_id FROM projects WHERE project_id IN ({ids}))")},
-           "suppliers": {r[0] for r in conn.execute(
-               f"SELECT rowid FROM suppliers WHERE id IN (SELECT supplier_id FROM contracts WHERE project_id IN ({ids}))")}}
-    conn.execute("DROP TABLE temp._build_changed")
-    return out
+    with _temp_ids(conn, "_build_changed", changed) as ids:
+        return {"projects": {r[0] for r in conn.execute(f"SELECT rowid FROM projects WHERE project_id IN ({ids})")},
+                "agencies": {r[0] for r in conn.execute(
+                    f"SELECT rowid FROM agencies WHERE id IN (SELECT buyer_id FROM projects WHERE project_id IN ({ids}))")},
+                "suppliers": {r[0] for r in conn.execute(
+                    f"SELECT rowid FROM suppliers WHERE id IN (SELECT supplier_id FROM contracts "
+                    f"WHERE project_id IN ({ids}))")}}
+
+
+@contextlib.contextmanager
+def _temp_ids(conn, name: str, ids):
+    """``ids`` in a temporary table for the ``with`` block; yields the SELECT that lists them."""
+    conn.execute(f"CREATE TEMP TABLE {name} (id TEXT PRIMARY KEY) WITHOUT ROWID")
+    try:
+        conn.executemany(f"INSERT INTO temp.{name} VALUES (?)", [(i,) for i in ids])
+        yield f"SELECT id FROM temp.{name}"
+    finally:
+        conn.execute(f"DROP TABLE temp.{name}")
